@@ -1,0 +1,103 @@
+"""The one exception hierarchy of the engine.
+
+Errors carry what a person needs to act on them, never an HTTP status: the web layer
+maps each class to a status in one handler, and the CLI prints `str(error)` on one
+line and exits 2 (1 for lint findings of severity error).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class EngineError(Exception):
+    """Base class: a failure the user caused or can fix, with a clear message."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class NotFound(EngineError):
+    """A process, version, instance, task or user that does not exist."""
+
+
+class BadInput(EngineError):
+    """Input that cannot be used as given (malformed JSON, unknown option value)."""
+
+
+class PermissionDenied(EngineError):
+    """The actor may not do this (wrong role, not the assignee)."""
+
+
+class TaskNotReady(EngineError):
+    """The task exists but cannot be acted on now (completed, cancelled, claimed by another)."""
+
+
+class ConflictError(EngineError):
+    """The instance changed since it was read: reload and try again."""
+
+
+class NothingWaiting(EngineError):
+    """A message or signal was sent that nothing in the instance waits for."""
+
+
+class InstanceNotRunning(EngineError):
+    """The instance is finished, cancelled or in error and cannot take this step."""
+
+
+@dataclass
+class FieldError:
+    """One invalid form field: the JSON path of the field and what is wrong with it."""
+
+    field: str
+    message: str
+
+
+class FormInvalid(EngineError):
+    """Form data that does not match the task's JSON Schema; one error per field."""
+
+    def __init__(self, errors: list[FieldError]):
+        self.errors = errors
+        summary = "; ".join(f"{e.field or '(form)'}: {e.message}" for e in errors)
+        super().__init__(f"form data is invalid: {summary}")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One lint finding: where it is and what is wrong, printable as one line."""
+
+    file: str
+    line: int | None
+    element_id: str | None
+    severity: str  # "error" or "warning"
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line or 0}: {self.element_id or '-'}: {self.severity}: {self.message}"
+
+
+@dataclass
+class DefinitionError(EngineError):
+    """A process bundle that cannot be deployed; carries its structured findings."""
+
+    findings: list[Finding] = field(default_factory=list)
+
+    def __post_init__(self):
+        errors = [f for f in self.findings if f.severity == "error"]
+        first = str(errors[0]) if errors else "no findings"
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        super().__init__(f"definition has errors: {first}{more}")
+
+
+class ScriptError(EngineError):
+    """A diagram expression or script failed, or was refused by the sandbox."""
+
+    def __init__(self, message: str, element_id: str | None = None, line: int | None = None):
+        self.element_id = element_id
+        self.line = line
+        where = f"{element_id}" + (f" line {line}" if line else "") if element_id else "expression"
+        super().__init__(f"{where}: {message}")

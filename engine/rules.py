@@ -1,0 +1,112 @@
+"""Site rules from `processes/rules/*.yaml`: roles, sites, SLA targets, demo staff.
+
+Rules are part of a deployed bundle, so a case keeps running under the policy it was
+started with; changing policy means deploying a new version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .errors import DefinitionError, Finding, NotFound
+from .yamlfile import bundled_schema, load_yaml
+
+RULE_FILES = ("roles", "sites", "sla", "staff")
+
+
+@dataclass(frozen=True)
+class Role:
+    id: str
+    zh: str
+    en: str
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    username: str
+    name: str
+    roles: tuple[str, ...]
+    site: str | None
+
+
+@dataclass
+class Rules:
+    """The validated rules of one bundle."""
+
+    roles: dict[str, Role]
+    sites: dict[str, dict]
+    default_site: str
+    sla_targets: dict[str, dict]
+    site_overrides: dict[str, dict[str, str]] = field(default_factory=dict)
+    staff: list[StaffMember] = field(default_factory=list)
+
+    @property
+    def lane_roles(self) -> dict[str, str]:
+        """Map every name a lane may carry (id, Chinese name, alias) to its role id."""
+        names = {}
+        for role in self.roles.values():
+            for name in (role.id, role.zh, *role.aliases):
+                names[name] = role.id
+        return names
+
+    def role_for_lane(self, lane_name: str | None) -> str | None:
+        return self.lane_roles.get(lane_name) if lane_name else None
+
+    def sla_duration(self, key: str, site: str | None = None) -> str:
+        """Return the ISO-8601 duration of SLA target `key` at `site` (default site if None)."""
+        if key not in self.sla_targets:
+            raise NotFound(f"unknown SLA target {key!r}")
+        site = site or self.default_site
+        return self.site_overrides.get(site, {}).get(key) or self.sla_targets[key]["duration"]
+
+
+def load_rules(texts: dict[str, str]) -> Rules:
+    """Validate and combine rule files given as {"roles.yaml": text, ...}."""
+    data = {}
+    findings: list[Finding] = []
+    for name in RULE_FILES:
+        filename = f"processes/rules/{name}.yaml"
+        text = texts.get(f"{name}.yaml")
+        if text is None:
+            findings.append(Finding(filename, None, None, "error", "rules file is missing"))
+            continue
+        try:
+            data[name] = load_yaml(text, filename, bundled_schema(name))
+        except DefinitionError as exc:
+            findings.extend(exc.findings)
+    if findings:
+        raise DefinitionError(findings)
+    rules = Rules(
+        roles={rid: Role(rid, r["zh"], r["en"], tuple(r.get("aliases", ()))) for rid, r in data["roles"]["roles"].items()},
+        sites=data["sites"]["sites"],
+        default_site=data["sites"]["default_site"],
+        sla_targets=data["sla"]["targets"],
+        site_overrides=data["sla"].get("site_overrides") or {},
+        staff=[StaffMember(s["username"], s["name"], tuple(s["roles"]), s.get("site")) for s in data["staff"]["staff"]],
+    )
+    _check_references(rules)
+    return rules
+
+
+def _check_references(rules: Rules) -> None:
+    """Cross-file checks the schemas cannot express."""
+    findings = []
+    if rules.default_site not in rules.sites:
+        findings.append(Finding("processes/rules/sites.yaml", None, "default_site", "error",
+                                f"default_site {rules.default_site!r} is not a site"))
+    for site, overrides in rules.site_overrides.items():
+        if site not in rules.sites:
+            findings.append(Finding("processes/rules/sla.yaml", None, f"site_overrides.{site}", "error",
+                                    f"unknown site {site!r}"))
+        for key in overrides:
+            if key not in rules.sla_targets:
+                findings.append(Finding("processes/rules/sla.yaml", None, f"site_overrides.{site}.{key}", "error",
+                                        f"override of unknown target {key!r}"))
+    for member in rules.staff:
+        for role in member.roles:
+            if role not in rules.roles:
+                findings.append(Finding("processes/rules/staff.yaml", None, member.username, "error",
+                                        f"unknown role {role!r}"))
+    if findings:
+        raise DefinitionError(findings)

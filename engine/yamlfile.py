@@ -1,0 +1,67 @@
+"""Load a YAML file, validate it against a JSON Schema, and point at the bad line."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from .errors import DefinitionError, Finding
+
+SCHEMA_DIR = Path(__file__).parent / "schemas"
+
+
+@lru_cache(maxsize=None)
+def bundled_schema(name: str) -> dict:
+    """Return one of the engine's own JSON Schemas (`engine/schemas/<name>.schema.json`)."""
+    return json.loads((SCHEMA_DIR / f"{name}.schema.json").read_text(encoding="utf-8"))
+
+
+def _line_of(node: yaml.Node | None, path) -> int | None:
+    """Walk a composed YAML node along a JSON path and return the 1-based line there."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for key in path:
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if k.value == str(key)), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+        else:
+            break
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+    return line
+
+
+def load_yaml(text: str, filename: str, schema: dict | None = None):
+    """Parse YAML text and validate it; raise `DefinitionError` with file and line findings."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise DefinitionError([Finding(filename, line, None, "error", f"invalid YAML: {problem}")]) from None
+    if schema is not None:
+        validator = jsonschema.Draft202012Validator(schema)
+        findings = [
+            Finding(filename, _line_of(node, err.absolute_path), _path_label(err.absolute_path), "error", err.message)
+            for err in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+        ]
+        if findings:
+            raise DefinitionError(findings)
+    return data
+
+
+def _path_label(path) -> str | None:
+    return ".".join(str(p) for p in path) or None
+
+
+def read_yaml_file(path: Path, schema_name: str | None = None, display_name: str | None = None):
+    """Read and validate a YAML file against a bundled schema."""
+    schema = bundled_schema(schema_name) if schema_name else None
+    return load_yaml(path.read_text(encoding="utf-8"), display_name or str(path), schema)
