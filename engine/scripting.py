@@ -1,0 +1,237 @@
+"""The sandbox every diagram expression and script task runs in.
+
+Conditions, timer expressions, message payloads and scripts are Python written by process
+authors, so RestrictedPython compiles them (plus our refusals: no imports, classes,
+introspection calls or `str.format`) and they run with a few builtins and guards; no
+attribute starting with "_" is reachable. Helpers (`sla`, `now`) go in as SpiffWorkflow's
+external context, which keeps them out of the task data after a script.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import functools
+import operator
+import re
+import traceback
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from types import CodeType
+from typing import Literal
+
+from RestrictedPython import Eval, Guards, PrintCollector, RestrictingNodeTransformer, safe_builtins
+from RestrictedPython.compile import compile_restricted_eval, compile_restricted_exec
+from RestrictedPython.transformer import INSPECT_ATTRIBUTES
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+
+from engine import clock
+from engine.errors import ScriptError
+
+Helpers = Callable[[dict], dict[str, Callable]]
+
+# None of these is among our builtins; refusing the calls at compile time gives authors
+# (and lint) a clear message instead of a NameError at run time.
+_REFUSED_CALLS = frozenset({
+    "open", "eval", "exec", "compile", "globals", "locals", "vars", "getattr", "setattr", "delattr",
+    "hasattr", "type", "dir", "breakpoint", "input", "help", "memoryview", "object", "super",
+    "classmethod", "staticmethod", "property", "exit", "quit"})
+# str.format/format_map walk attributes inside the format string ("{0.__class__}"), a
+# known RestrictedPython hole; mro() reaches `object`. f-strings are the safe spelling.
+_EXTRA_REFUSED_ATTRS = frozenset({"format", "format_map", "mro"})
+_REFUSED_ATTRS = INSPECT_ATTRIBUTES | _EXTRA_REFUSED_ATTRS
+
+
+class SandboxRefusal(ScriptError):
+    """Code the sandbox will not run: a refused statement, call or attribute."""
+
+    def __init__(self, detail: str, line: int | None = None):
+        self.detail = f"refused by the sandbox: {detail}"
+        super().__init__(self.detail, line=line)
+
+
+class _Policy(RestrictingNodeTransformer):
+    """RestrictedPython's policy plus the refusals specific to diagrams."""
+
+    def visit_Import(self, node):
+        # RestrictedPython allows imports and relies on a guarded __import__; we have none.
+        self.error(node, "import statements are not allowed")
+        return node
+
+    visit_ImportFrom = visit_Import
+
+    def visit_ClassDef(self, node):
+        self.error(node, "class definitions are not allowed")
+        return node
+
+    def visit_Call(self, node):
+        if isinstance(node.func, ast.Name) and node.func.id in _REFUSED_CALLS:
+            self.error(node, f"calling {node.func.id}() is not allowed")
+        return super().visit_Call(node)
+
+    def visit_Attribute(self, node):
+        if node.attr in _EXTRA_REFUSED_ATTRS:  # the base class reports INSPECT_ATTRIBUTES
+            hint = " (use an f-string)" if node.attr.startswith("format") else ""
+            self.error(node, f'attribute "{node.attr}" is not allowed{hint}')
+        return super().visit_Attribute(node)
+
+
+def _guarded_getattr(obj, name):
+    """`_getattr_` of restricted code: refuses private and introspection names, else getattr."""
+    if not isinstance(name, str) or name.startswith("_") or name in _REFUSED_ATTRS:
+        raise SandboxRefusal(f"attribute {name!r} is not allowed")
+    # raise_ makes a missing attribute an AttributeError (safer_getattr's default is None).
+    return Guards.safer_getattr(obj, name, Guards.raise_)
+
+
+_INPLACE_OPS = {
+    "+=": operator.iadd, "-=": operator.isub, "*=": operator.imul, "/=": operator.itruediv,
+    "//=": operator.ifloordiv, "%=": operator.imod, "**=": operator.ipow, "<<=": operator.ilshift,
+    ">>=": operator.irshift, "|=": operator.ior, "^=": operator.ixor, "&=": operator.iand,
+    "@=": operator.imatmul}
+
+
+def _inplacevar(op: str, target, value):
+    """`_inplacevar_` of restricted code: `n += 1` on names (RestrictedPython 9 ships none)."""
+    return _INPLACE_OPS[op](target, value)
+
+
+def _apply(func, *args, **kwargs):
+    """`_apply_` of restricted code: calls written with `*args` / `**kwargs`."""
+    return func(*args, **kwargs)
+
+
+def _c_level_import(name, *args, **kwargs):
+    """`__import__` for C code only: datetime's strftime/strptime import these two modules."""
+    # Restricted source can never name `__import__` (leading "_"), so only C code gets here.
+    if name not in {"time", "_strptime"}:
+        raise SandboxRefusal(f"import of {name!r} is not allowed")
+    return builtins.__import__(name, *args, **kwargs)
+
+
+# Builtins: RestrictedPython's safe set without class building and attribute setters,
+# plus what conditions and scripts need. sorted/zip/tuple iterate in C past `_getiter_`,
+# which is harmless here: our `_getiter_` guards nothing (task data holds no proxies).
+_DROPPED = {"__build_class__", "_getattr_", "setattr", "delattr"}
+_BUILTINS = {k: v for k, v in safe_builtins.items() if k not in _DROPPED}
+_ADDED = (min, max, sum, sorted, any, all, list, dict, set, tuple, enumerate, zip)
+_BUILTINS.update({f.__name__: f for f in _ADDED})
+_BUILTINS.update(datetime=datetime, timedelta=timedelta, timezone=timezone, __import__=_c_level_import)
+
+_SANDBOX_GLOBALS = {
+    "__builtins__": _BUILTINS,  # must be set: exec() would otherwise add the real builtins
+    "_getattr_": _guarded_getattr,
+    "_getitem_": Eval.default_guarded_getitem,
+    "_getiter_": Eval.default_guarded_getiter,
+    "_write_": Guards.full_write_guard,  # item writes to dict/list only; no attribute writes
+    "_iter_unpack_sequence_": Guards.guarded_iter_unpack_sequence,
+    "_unpack_sequence_": Guards.guarded_unpack_sequence,
+    "_inplacevar_": _inplacevar,
+    "_apply_": _apply,
+    "_print_": PrintCollector,  # print() works; its output goes nowhere
+}
+
+
+@functools.lru_cache(maxsize=4096)
+def compile_sandboxed(source: str, mode: str) -> CodeType:
+    """Compile `source` ("eval" or "exec") under the sandbox policy; cached per source and mode."""
+    if mode == "eval":
+        source = source.strip()  # as eval() of a string does; XML text often has whitespace
+    # A SyntaxError propagates as is: SpiffWorkflow reads its lineno.
+    tree = ast.parse(source, "<string>", mode)
+    # Filename '<string>' lets the traceback lead back to the failing line of the script.
+    compile_ = compile_restricted_eval if mode == "eval" else compile_restricted_exec
+    result = compile_(tree, "<string>", policy=_Policy)
+    if result.errors:
+        match = re.match(r"Line (\d+): (.*?)\.?$", result.errors[0], re.S)
+        if match:
+            raise SandboxRefusal(match[2], int(match[1]))
+        raise SandboxRefusal(result.errors[0])
+    return result.code
+
+
+def validate_source(source: str, mode: Literal["eval", "exec"]) -> str | None:
+    """Return why `source` cannot run in the sandbox (syntax error or refused construct), else None."""
+    try:
+        compile_sandboxed(source, mode)
+    except SandboxRefusal as exc:
+        return exc.detail + (f" (line {exc.line})" if exc.line else "")
+    except (SyntaxError, ValueError) as exc:
+        line = getattr(exc, "lineno", None)
+        return f"syntax error: {getattr(exc, 'msg', exc)}" + (f" (line {line})" if line else "")
+    return None
+
+
+def _default_helpers(task_data: dict) -> dict[str, Callable]:
+    """Helpers available when the engine is built without any: the engine clock's `now`."""
+    return {"now": clock.now}
+
+
+class SandboxEnvironment(TaskDataEnvironment):
+    """TaskDataEnvironment that compiles with RestrictedPython and runs with restricted globals."""
+
+    def __init__(self, helpers: Helpers | None = None):
+        super().__init__(dict(_SANDBOX_GLOBALS))
+        self.helpers = helpers or _default_helpers
+
+    def evaluate(self, expression, context, external_context=None):
+        """Evaluate an expression over task data; helpers and guards win over data fields."""
+        code = compile_sandboxed(expression, "eval")
+        names = {**(external_context or {}), **context, **self.helpers(context), **self.globals}
+        return eval(code, names)
+
+    def execute(self, script, context, external_context=None):
+        """Run a script with task data as its globals, then strip helpers, guards and functions."""
+        code = compile_sandboxed(script, "exec")
+        external = {**(external_context or {}), **self.helpers(context)}
+        self.check_for_overwrite(context, external)
+        context.update(external)
+        context.update(self.globals)
+        try:
+            exec(code, context)
+        finally:
+            self._remove_globals_and_functions_from_context(context, external)
+        return True
+
+
+def _source_line(source: str, err: Exception) -> tuple[int, str]:
+    """The line of `source` where `err` happened and its text, or (0, "") when unknown."""
+    line = err.lineno if isinstance(err, SyntaxError) else err.line if isinstance(err, ScriptError) else None
+    if not line:
+        frames = [f.lineno for f in traceback.extract_tb(err.__traceback__) if f.filename == "<string>"]
+        line = frames[-1] if frames else 0
+    lines = source.splitlines()
+    return line or 0, lines[line - 1] if line and line <= len(lines) else ""
+
+
+class SandboxedScriptEngine(PythonScriptEngine):
+    """PythonScriptEngine whose expressions and scripts all run in the RestrictedPython sandbox."""
+
+    def __init__(self, helpers: Helpers | None = None):
+        super().__init__(environment=SandboxEnvironment(helpers))
+
+    def validate(self, expression):
+        """Raise SyntaxError or SandboxRefusal when `expression` cannot run in the sandbox."""
+        compile_sandboxed(expression, "eval")
+
+    def evaluate(self, task, expression, external_context=None):
+        """Evaluate `expression` for `task`; any failure becomes a WorkflowTaskException."""
+        try:
+            return self.environment.evaluate(expression, task.data, external_context)
+        except Exception as err:
+            wrapped = self.create_task_exec_exception(task, expression, err)
+            if wrapped is err:  # a SpiffWorkflowException, annotated in place
+                raise
+            raise wrapped from err
+
+    def create_task_exec_exception(self, task, script, err):
+        """Wrap `err` for SpiffWorkflow with its line; refusals say 'refused by the sandbox'."""
+        if isinstance(err, SpiffWorkflowException):
+            return super().create_task_exec_exception(task, script, err)
+        line, error_line = _source_line(script, err)
+        # str(), not args[0]: SpiffWorkflow's own version fails on KeyError(1).
+        message = err.detail if isinstance(err, SandboxRefusal) else f"{type(err).__name__}: {err}"
+        return WorkflowTaskException(message, task=task, exception=err, line_number=line,
+                                     error_line=error_line)
