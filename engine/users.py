@@ -1,0 +1,80 @@
+"""Staff accounts and their roles; passwords stored as salted scrypt hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from .errors import NotFound
+from .models import User, UserRole
+from .rules import Rules
+
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+SYSTEM_ACTOR = "system"
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, **_SCRYPT)
+    return f"scrypt${salt.hex()}${digest.hex()}"
+
+
+def check_password(password: str, stored: str) -> bool:
+    try:
+        scheme, salt_hex, digest_hex = stored.split("$")
+    except ValueError:
+        return False
+    if scheme != "scrypt":
+        return False
+    digest = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt_hex), **_SCRYPT)
+    return hmac.compare_digest(digest.hex(), digest_hex)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a username and the roles they hold."""
+
+    username: str
+    name: str
+    roles: frozenset[str]
+    site: str | None = None
+
+
+def load_actor(session: Session, username: str) -> Actor:
+    """Return the active user `username` with roles, or raise `NotFound`."""
+    if username == SYSTEM_ACTOR:
+        return Actor(SYSTEM_ACTOR, "系统", frozenset())
+    user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
+    if user is None:
+        raise NotFound(f"unknown user {username!r}")
+    roles = frozenset(session.scalars(select(UserRole.role).where(UserRole.user_id == user.id)))
+    return Actor(user.username, user.name, roles, user.site)
+
+
+def upsert_user(session: Session, username: str, name: str, roles, site: str | None, password: str) -> User:
+    """Create or update a user and set exactly `roles`."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        user = User(username=username, name=name, site=site, password_hash=hash_password(password), active=True)
+        session.add(user)
+        session.flush()
+    else:
+        user.name, user.site = name, site
+    session.execute(delete(UserRole).where(UserRole.user_id == user.id))
+    session.add_all(UserRole(user_id=user.id, role=role) for role in sorted(set(roles)))
+    return user
+
+
+DEMO_PASSWORD = "demo"
+
+
+def load_demo_staff(session: Session, rules: Rules) -> list[str]:
+    """Create the demo staff of `staff.yaml` (password "demo"); return their usernames."""
+    for member in rules.staff:
+        upsert_user(session, member.username, member.name, member.roles, member.site, DEMO_PASSWORD)
+    return [m.username for m in rules.staff]
