@@ -1,0 +1,115 @@
+"""Deployed versions made ready to run, parsed once and kept in memory.
+
+The cache is keyed by content hash, so it is shared safely between databases (tests
+open many) and never has to be invalidated: a version's content never changes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, load_only
+
+from .clock import now as clock_now
+from .errors import NotFound
+from .models import ProcessVersion
+from .rules import Rules, load_rules
+from .scripting import SandboxedScriptEngine
+from .state import load_spec
+
+
+@dataclass
+class CompiledVersion:
+    """Everything a step needs from a version: specs, rules, forms, outline, flow index."""
+
+    id: int
+    process_id: str
+    version: int
+    content_hash: str
+    spec: object
+    subprocess_specs: dict
+    rules: Rules
+    forms: dict[str, dict]
+    processes: dict[str, dict]  # process id -> outline dict (elements, flows, messages)
+    script_engine: SandboxedScriptEngine = field(repr=False, default=None)
+    flow_index: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
+
+    @property
+    def outline(self) -> dict:
+        return self.processes[self.process_id]
+
+    @property
+    def reference_prefix(self) -> str:
+        return self.outline.get("reference_prefix") or "QZ"
+
+    def element(self, process_id: str, element_id: str) -> dict:
+        return self.processes.get(process_id, {}).get("elements", {}).get(element_id, {})
+
+    def flows_between(self, process_id: str, source: str, target: str) -> list[str]:
+        return self.flow_index.get((process_id, source, target), [])
+
+
+def _diagram_helpers(rules: Rules):
+    """Build the helper functions diagrams may call, bound to a case's site."""
+
+    def helpers(task_data: dict) -> dict:
+        site = task_data.get("site") if isinstance(task_data, dict) else None
+
+        def sla(key: str) -> str:
+            return rules.sla_duration(key, site)
+
+        return {"sla": sla, "now": clock_now}
+
+    return helpers
+
+
+def compile_version(row: ProcessVersion) -> CompiledVersion:
+    spec, subprocess_specs = load_spec(row.spec_json)
+    rules = load_rules(row.assets["rules"])
+    processes = row.assets["processes"]
+    flow_index: dict[tuple[str, str, str], list[str]] = {}
+    for pid, outline in processes.items():
+        for flow_id, flow in outline["flows"].items():
+            flow_index.setdefault((pid, flow["source"], flow["target"]), []).append(flow_id)
+    return CompiledVersion(
+        id=row.id, process_id=row.process_id, version=row.version, content_hash=row.content_hash,
+        spec=spec, subprocess_specs=subprocess_specs, rules=rules, forms=row.assets["forms"],
+        processes=processes, script_engine=SandboxedScriptEngine(helpers=_diagram_helpers(rules)),
+        flow_index=flow_index,
+    )
+
+
+class VersionCache:
+    """A small LRU of compiled versions; the spec JSON is read only on a miss."""
+
+    def __init__(self, size: int = 64):
+        self._size = size
+        self._by_hash: OrderedDict[str, CompiledVersion] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, session: Session, version_id: int) -> CompiledVersion:
+        content_hash = session.scalar(select(ProcessVersion.content_hash).where(ProcessVersion.id == version_id))
+        if content_hash is None:
+            raise NotFound(f"process version {version_id} does not exist")
+        with self._lock:
+            hit = self._by_hash.get(content_hash)
+            if hit is not None and hit.id == version_id:
+                self._by_hash.move_to_end(content_hash)
+                return hit
+        row = session.scalar(select(ProcessVersion).where(ProcessVersion.id == version_id)
+                             .options(load_only(ProcessVersion.id, ProcessVersion.process_id,
+                                                ProcessVersion.version, ProcessVersion.content_hash,
+                                                ProcessVersion.spec_json, ProcessVersion.assets)))
+        compiled = compile_version(row)
+        with self._lock:
+            self._by_hash[content_hash] = compiled
+            self._by_hash.move_to_end(content_hash)
+            while len(self._by_hash) > self._size:
+                self._by_hash.popitem(last=False)
+        return compiled
+
+
+VERSIONS = VersionCache()

@@ -1,0 +1,105 @@
+"""Read-only questions about cases and tasks; each takes an open session."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .audit import instance_events
+from .compiled import VERSIONS, CompiledVersion
+from .errors import NotFound
+from .models import HumanTask, Instance, ProcessVersion, TaskStatus
+from .state import load_state
+from .views import EventView, InstanceView, TaskView
+
+OPEN_TASK_STATUSES = (TaskStatus.READY, TaskStatus.CLAIMED)
+
+
+def get_instance_row(session: Session, instance_id: int | str) -> Instance:
+    """Return an instance by id or reference number, or raise `NotFound`."""
+    row = None
+    if isinstance(instance_id, int) or str(instance_id).isdigit():
+        row = session.get(Instance, int(instance_id))
+    else:
+        row = session.scalar(select(Instance).where(Instance.reference == instance_id))
+    if row is None:
+        raise NotFound(f"case {instance_id} does not exist")
+    return row
+
+
+def get_task_row(session: Session, task_id: str) -> HumanTask:
+    """Return a human task by id, or raise `NotFound`."""
+    try:
+        UUID(str(task_id))
+    except ValueError:
+        raise NotFound(f"task {task_id} does not exist") from None
+    row = session.get(HumanTask, str(task_id))
+    if row is None:
+        raise NotFound(f"task {task_id} does not exist")
+    return row
+
+
+def instance_view(session: Session, row: Instance) -> InstanceView:
+    version = session.get(ProcessVersion, row.version_id)
+    return InstanceView(
+        id=row.id, reference=row.reference, process_id=row.process_id, process_name=version.name,
+        version=version.version, status=row.status.value, site=row.site, category=row.category,
+        unit=row.unit, caller=row.caller, phone=row.phone, summary=row.summary, started_by=row.started_by,
+        created_at=row.created_at, updated_at=row.updated_at, lock_version=row.lock_version,
+        error_element=row.error_element, error_line=row.error_line, error_message=row.error_message,
+        cancel_reason=row.cancel_reason,
+    )
+
+
+def task_view(task: HumanTask, instance: Instance, compiled: CompiledVersion | None = None,
+              data: dict | None = None) -> TaskView:
+    """A task as people see it; with `compiled`, also its instructions, clause and form."""
+    element = {}
+    if compiled is not None:
+        element = next((o["elements"][task.element_id] for o in compiled.processes.values()
+                        if task.element_id in o["elements"]), {})
+    return TaskView(
+        id=task.id, instance_id=task.instance_id, reference=instance.reference, process_id=instance.process_id,
+        element_id=task.element_id, name=task.name, role=task.role, status=task.status.value,
+        assignee=task.assignee, form_id=task.form_id, created_at=task.created_at, due_at=task.due_at,
+        lock_version=instance.lock_version, clause=element.get("clause"),
+        documentation=element.get("documentation"), instructions=element.get("instructions"),
+        form_schema=compiled.forms.get(task.form_id) if compiled is not None and task.form_id else None,
+        data=data or {},
+    )
+
+
+def list_tasks(session: Session, *, roles=None, assignee: str | None = None, instance_id: int | None = None,
+               include_closed: bool = False) -> list[TaskView]:
+    """Open human tasks, filtered by any of: roles, assignee, instance; oldest first."""
+    stmt = select(HumanTask, Instance).join(Instance, Instance.id == HumanTask.instance_id)
+    if not include_closed:
+        stmt = stmt.where(HumanTask.status.in_(OPEN_TASK_STATUSES))
+    if roles is not None:
+        stmt = stmt.where(HumanTask.role.in_(list(roles)))
+    if assignee is not None:
+        stmt = stmt.where(HumanTask.assignee == assignee)
+    if instance_id is not None:
+        stmt = stmt.where(HumanTask.instance_id == instance_id)
+    stmt = stmt.order_by(HumanTask.created_at, HumanTask.id)
+    return [task_view(task, instance) for task, instance in session.execute(stmt)]
+
+
+def get_task(session: Session, task_id: str) -> TaskView:
+    """One task with its form schema, instructions and the case data it sees."""
+    task = get_task_row(session, task_id)
+    instance = session.get(Instance, task.instance_id)
+    compiled = VERSIONS.get(session, instance.version_id)
+    data = {}
+    if task.status in OPEN_TASK_STATUSES:
+        workflow = load_state(instance.state_json, compiled.spec, compiled.subprocess_specs, compiled.script_engine)
+        spiff_task = workflow.get_task_from_id(UUID(task.id))
+        data = dict(spiff_task.data) if spiff_task is not None else {}
+    return task_view(task, instance, compiled, data)
+
+
+def list_events(session: Session, instance_id: int) -> list[EventView]:
+    return [EventView(e.id, e.at, e.type, e.actor, e.element_id, e.data or {})
+            for e in instance_events(session, instance_id)]

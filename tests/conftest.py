@@ -1,0 +1,96 @@
+"""Shared fixtures: a fresh database per test (SQLite file, or a PostgreSQL schema of
+this run when DATABASE_URL points at PostgreSQL), the process library, a fake clock."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from engine.clock import FakeClock
+from engine.db import Database
+from engine.library import Bundle, deploy_bundle, read_bundle
+from engine.models import Base
+from engine.runtime import Runtime
+from engine.rules import load_rules
+from engine.users import load_demo_staff
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+POSTGRES_URL = os.environ.get("DATABASE_URL", "")
+ON_POSTGRES = POSTGRES_URL.startswith("postgresql")
+
+
+def pytest_report_header(config):
+    return f"database: {'PostgreSQL ' + POSTGRES_URL if ON_POSTGRES else 'SQLite (per-test file)'}"
+
+
+@pytest.fixture(scope="session")
+def pg_schema():
+    """Create this run's own PostgreSQL schema, migrated once, and drop it at the end."""
+    if not ON_POSTGRES:
+        yield None
+        return
+    name = f"test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{name}"'))
+    db = Database(POSTGRES_URL, schema=name)
+    db.migrate()
+    db.dispose()
+    yield name
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+    admin.dispose()
+
+
+def _truncate_all(db: Database) -> None:
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with db.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        conn.execute(text("INSERT INTO audit_head (id, last_event_id, last_hash) VALUES (1, 0, :h)"),
+                     {"h": "0" * 64})
+
+
+@pytest.fixture
+def db(tmp_path, pg_schema):
+    """An empty, migrated database for one test."""
+    if pg_schema:
+        database = Database(POSTGRES_URL, schema=pg_schema)
+        _truncate_all(database)
+    else:
+        database = Database(f"sqlite:///{tmp_path / 'test.db'}")
+        database.migrate()
+    yield database
+    database.dispose()
+
+
+@pytest.fixture(scope="session")
+def library() -> Bundle:
+    """The project's process library as read from disk."""
+    return read_bundle(ROOT / "processes", ROOT / "forms")
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+@pytest.fixture
+def runtime(db, library, clock) -> Runtime:
+    """A runtime on a fresh database with the library deployed and the demo staff loaded."""
+    rt = Runtime(db, clock)
+    with rt.transaction() as session:
+        load_demo_staff(session, load_rules(library.rules))
+        deploy_bundle(session, library, actor="system", note="test")
+    return rt
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip(f"shared files not present at {SHARED}")
+    return SHARED

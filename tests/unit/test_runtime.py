@@ -1,0 +1,299 @@
+"""The runtime's promises, on a small test process (`tests/unit/bundle/`): steps are
+atomic, stale writes conflict, timers fire from a fake clock, failures are recoverable."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from engine import audit
+from engine.errors import (
+    ConflictError,
+    FormInvalid,
+    InstanceNotRunning,
+    NotFound,
+    NothingWaiting,
+    PermissionDenied,
+    TaskNotReady,
+)
+from engine.library import Bundle, deploy_bundle, read_bundle
+from engine.models import Event, HumanTask, Instance, ProcessVersion, Timer
+from engine.queries import get_task
+from engine.runtime import Runtime
+from engine.rules import load_rules
+from engine.users import load_demo_staff
+
+BUNDLE_DIR = Path(__file__).parent / "bundle"
+
+
+@pytest.fixture(scope="module")
+def mini_bundle(library) -> Bundle:
+    bundle = read_bundle(BUNDLE_DIR / "processes", BUNDLE_DIR / "forms")
+    bundle.rules = dict(library.rules)
+    return bundle
+
+
+@pytest.fixture
+def rt(db, mini_bundle, clock) -> Runtime:
+    runtime = Runtime(db, clock)
+    with runtime.transaction() as session:
+        load_demo_staff(session, load_rules(mini_bundle.rules))
+        deploy_bundle(session, mini_bundle, actor="designer1")
+    return runtime
+
+
+def start(rt, **data):
+    return rt.start_instance("mini", {"caller": "林先生", "unit": "3-2-1201", **data}, "reception1")
+
+
+def only_task(result):
+    assert len(result.open_tasks) == 1, result.open_tasks
+    return result.open_tasks[0]
+
+
+def count(rt, model, *where):
+    with rt.db.session() as session:
+        return session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+# -- versions ---------------------------------------------------------------------------
+
+def test_redeploying_unchanged_bundle_creates_no_version(rt, mini_bundle):
+    with rt.transaction() as session:
+        results = deploy_bundle(session, mini_bundle, actor="designer1")
+    assert [(r.process_id, r.version, r.created) for r in results] == [("mini", 1, False)]
+    assert count(rt, ProcessVersion) == 1
+
+
+def test_changed_diagram_becomes_new_version_and_running_cases_stay(rt, mini_bundle):
+    first = start(rt)
+    changed = Bundle(dict(mini_bundle.bpmn), mini_bundle.dmn, mini_bundle.forms, mini_bundle.rules)
+    changed.bpmn["mini.bpmn"] = changed.bpmn["mini.bpmn"].replace("登记求助".encode(), "登记住户求助".encode(), 1)
+    with rt.transaction() as session:
+        results = deploy_bundle(session, changed, actor="designer1", note="rename")
+    assert [(r.version, r.created) for r in results] == [(2, True)]
+    second = start(rt)
+    assert (first.instance.version, second.instance.version) == (1, 2)
+    assert rt.start_instance("mini", {}, "reception1", version=1).instance.version == 1
+
+
+def test_spec_is_stored_once_per_version_not_per_instance(rt):
+    result = start(rt)
+    with rt.db.session() as session:
+        state = session.get(Instance, result.instance.id).state_json
+    assert '"task_specs"' not in state and len(state) < 20_000
+
+
+# -- starting and completing ---------------------------------------------------------------
+
+def test_start_gives_reference_and_first_task_with_due_time(rt, clock):
+    result = start(rt)
+    task = only_task(result)
+    assert result.instance.reference == "CS-20261123-0001"
+    assert start(rt).instance.reference == "CS-20261123-0002"
+    assert (task.element_id, task.role) == ("register", "reception")
+    assert (task.due_at - clock.now()).total_seconds() == 5 * 60  # help.reply at the default site
+
+
+def test_unknown_process_and_unknown_user_are_refused(rt):
+    with pytest.raises(NotFound, match="not deployed"):
+        rt.start_instance("nope", {}, "reception1")
+    with pytest.raises(NotFound, match="unknown user"):
+        rt.start_instance("mini", {}, "intruder")
+
+
+def test_invalid_form_data_gets_field_errors_and_changes_nothing(rt):
+    task = only_task(start(rt))
+    before = count(rt, Event)
+    with pytest.raises(FormInvalid) as caught:
+        rt.complete_task(task.id, {"divisor": -1, "unit": "12楼"}, "reception1")
+    fields = {e.field: e.message for e in caught.value.errors}
+    assert set(fields) == {"divisor", "unit", "wait_for_ambulance"}
+    assert count(rt, Event) == before
+    assert rt.complete_task(task.id, {"divisor": 5, "wait_for_ambulance": False}, "reception1")
+
+
+def test_guard_cannot_complete_reception_task(rt):
+    task = only_task(start(rt))
+    with pytest.raises(PermissionDenied, match="reception"):
+        rt.complete_task(task.id, {"divisor": 5, "wait_for_ambulance": False}, "guard1")
+
+
+def test_completed_task_cannot_be_completed_again(rt):
+    task = only_task(start(rt))
+    rt.complete_task(task.id, {"divisor": 5, "wait_for_ambulance": False}, "reception1")
+    with pytest.raises(TaskNotReady, match="already completed by reception1"):
+        rt.complete_task(task.id, {"divisor": 5, "wait_for_ambulance": False}, "reception1")
+    with pytest.raises(NotFound):
+        rt.complete_task("not-a-task", {}, "reception1")
+
+
+def test_claimed_task_is_only_for_its_holder_until_released(rt):
+    task = only_task(start(rt))
+    rt.claim_task(task.id, "reception1")
+    with pytest.raises(TaskNotReady, match="claimed by reception1"):
+        rt.complete_task(task.id, {"divisor": 5, "wait_for_ambulance": False}, "reception2")
+    with pytest.raises(PermissionDenied):
+        rt.unclaim_task(task.id, "reception2")
+    rt.unclaim_task(task.id, "reception1")
+    rt.reassign_task(task.id, "reception2", "supervisor1")
+    rt.complete_task(task.id, {"divisor": 5, "wait_for_ambulance": False}, "reception2")
+    with rt.db.session() as session:
+        types = [e.type for e in audit.instance_events(session, task.instance_id)]
+    assert [t for t in types if t.startswith("task_") and t != "task_ready"] == [
+        "task_claimed", "task_unclaimed", "task_reassigned", "task_completed"]
+
+
+def test_stale_write_conflicts_and_exactly_one_wins(rt):
+    task = only_task(start(rt))
+    seen_version = task.lock_version
+    rt.complete_task(task.id, {"divisor": 5, "wait_for_ambulance": False}, "reception1",
+                     expected_version=seen_version)
+    with pytest.raises(ConflictError, match="changed by someone else"):
+        rt.complete_task(task.id, {"divisor": 5, "wait_for_ambulance": False}, "reception2",
+                         expected_version=seen_version)
+    assert count(rt, Event, Event.type == audit.TASK_COMPLETED) == 1
+
+
+def test_two_clerks_racing_on_one_task_exactly_one_wins(rt, monkeypatch):
+    """Both read the task, both submit at once: one completes it, the other gets a conflict."""
+    task = only_task(start(rt))
+    barrier = threading.Barrier(2, timeout=3)
+    original = Runtime._advance
+
+    def advance_together(self, *args, **kwargs):
+        try:
+            barrier.wait()  # on PostgreSQL both have read the row; SQLite serialises at BEGIN
+        except threading.BrokenBarrierError:
+            pass
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Runtime, "_advance", advance_together)
+    outcomes = []
+
+    def submit(user):
+        try:
+            rt.complete_task(task.id, {"divisor": 5, "wait_for_ambulance": False}, user,
+                             expected_version=task.lock_version)
+            outcomes.append("won")
+        except ConflictError:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=submit, args=(u,)) for u in ("reception1", "reception2")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes) == ["conflict", "won"]
+    assert count(rt, Event, Event.type == audit.TASK_COMPLETED) == 1
+
+
+# -- messages, timers, errors ------------------------------------------------------------------
+
+def test_message_reaches_waiting_case_and_is_refused_otherwise(rt):
+    result = start(rt)
+    with pytest.raises(NothingWaiting):
+        rt.send_message(result.instance.id, "ambulance_arrived", actor="guard1")
+    task = only_task(result)
+    after = rt.complete_task(task.id, {"divisor": 5, "wait_for_ambulance": True}, "reception1")
+    assert after.open_tasks == []
+    arrived = rt.send_message(result.instance.reference, "ambulance_arrived", {"plate": "粤B"}, "guard1")
+    assert only_task(arrived).element_id == "review"
+    with rt.db.session() as session:
+        path = audit.executed_path(session, result.instance.id)
+    assert path.elements == ["start", "register", "compute", "gw_wait", "wait_arrival"]
+    assert path.flows == ["Flow_start", "Flow_register", "Flow_compute", "Flow_wait", "Flow_arrived"]
+
+
+def test_timer_fires_once_from_site_policy_with_fake_clock(rt, clock):
+    result = start(rt, site="binhai")  # help.reply is 10 minutes at Binhai
+    rt.complete_task(only_task(result).id, {"divisor": 5, "wait_for_ambulance": False}, "reception1")
+    assert count(rt, Timer) == 1
+    clock.advance(minutes=9)
+    assert rt.fire_due_timers() == 0
+    clock.advance(minutes=1, seconds=1)
+    assert rt.fire_due_timers() == 1
+    assert rt.fire_due_timers() == 0
+    with rt.db.session() as session:
+        open_tasks = session.scalars(select(HumanTask).where(HumanTask.instance_id == result.instance.id)
+                                     .order_by(HumanTask.created_at)).all()
+        path = audit.executed_path(session, result.instance.id)
+        fired = session.scalars(select(Event).where(Event.type == audit.TIMER_FIRED)).all()
+    assert [(t.element_id, t.status.value) for t in open_tasks] == [
+        ("register", "completed"), ("review", "cancelled"), ("escalate", "ready")]
+    assert [e.element_id for e in fired] == ["review_overdue"]
+    assert path.flows[-1] == "Flow_overdue"
+    assert count(rt, Timer) == 0
+
+
+def test_script_failure_puts_case_in_error_and_retry_recovers(rt):
+    task = only_task(start(rt))
+    result = rt.complete_task(task.id, {"divisor": 0, "wait_for_ambulance": False}, "reception1")
+    view = result.instance
+    assert view.status == "error"
+    assert (view.error_element, view.error_line) == ("compute", 1)
+    assert "ZeroDivisionError" in view.error_message
+    with pytest.raises(InstanceNotRunning):
+        rt.send_message(view.id, "ambulance_arrived")
+    retried = rt.retry_instance(view.id, {"divisor": 4}, "supervisor1")
+    assert retried.instance.status == "running"
+    assert only_task(retried).element_id == "review"
+    with rt.db.session() as session:
+        types = [e.type for e in audit.instance_events(session, view.id)]
+        submitted = session.scalars(select(Event).where(Event.type == audit.TASK_COMPLETED)).one()
+    assert types.index("error") < types.index("retried")
+    assert submitted.data["submitted"]["divisor"] == 0  # what the clerk typed is kept
+
+
+def test_cancel_needs_reason_and_closes_open_tasks(rt):
+    result = start(rt)
+    with pytest.raises(PermissionDenied):
+        rt.cancel_instance(result.instance.id, "住户取消", "guard1")
+    cancelled = rt.cancel_instance(result.instance.id, "住户取消", "supervisor1")
+    assert cancelled.instance.status == "cancelled" and cancelled.open_tasks == []
+    assert cancelled.instance.cancel_reason == "住户取消"
+    with pytest.raises(InstanceNotRunning):
+        rt.cancel_instance(result.instance.id, "again", "supervisor1")
+
+
+def test_task_view_carries_instructions_clause_form_and_case_data(rt):
+    task = only_task(start(rt))
+    with rt.db.session() as session:
+        view = get_task(session, task.id)
+    assert view.clause == "000 篇3 3.3"
+    assert view.instructions == "住户：{{ caller }}"
+    assert view.form_schema["title"] == "登记求助"
+    assert view.data["caller"] == "林先生"
+
+
+def test_audit_chain_verifies_and_detects_tampering(rt):
+    task = only_task(start(rt))
+    rt.complete_task(task.id, {"divisor": 5, "wait_for_ambulance": False}, "reception1")
+    with rt.db.session() as session:
+        assert audit.verify_chain(session).ok
+        target = session.scalars(select(Event).where(Event.type == audit.TASK_COMPLETED)).one()
+        target_id = target.id
+    with rt.db.engine.begin() as conn:
+        conn.exec_driver_sql(f"UPDATE event SET actor = 'someone_else' WHERE id = {target_id}")
+    with rt.db.session() as session:
+        result = audit.verify_chain(session)
+    assert not result.ok and result.first_broken_id == target_id and "altered" in result.reason
+
+
+def test_audit_verify_detects_deleted_and_inserted_rows(rt):
+    start(rt)
+    with rt.db.session() as session:
+        ids = session.scalars(select(Event.id).order_by(Event.id)).all()
+    with rt.db.engine.begin() as conn:
+        conn.exec_driver_sql(f"DELETE FROM event WHERE id = {ids[1]}")
+    with rt.db.session() as session:
+        result = audit.verify_chain(session)
+    assert not result.ok and result.first_broken_id == ids[2]
+    with rt.db.engine.begin() as conn:
+        conn.exec_driver_sql(f"DELETE FROM event WHERE id >= {ids[2]}")
+    with rt.db.session() as session:
+        result = audit.verify_chain(session)
+    assert not result.ok and result.first_broken_id == ids[-1] and "newest rows deleted" in result.reason
