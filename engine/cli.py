@@ -1,0 +1,302 @@
+"""The `estatedesk` command.
+
+Exit codes: 0 success; 1 lint findings of severity error; 2 bad input or usage, with
+one line on stderr. No traceback reaches the user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from . import audit
+from .db import Database
+from .errors import DefinitionError, EngineError, Finding
+from .library import check_bundle, deploy_bundle, read_bundle
+from .queries import get_instance_row, instance_view, list_events, list_tasks
+from .runtime import Runtime
+from .users import load_actor, load_demo_staff
+
+EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class UsageError(EngineError):
+    """Bad command-line input."""
+
+
+def _json_arg(text: str | None) -> dict:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"--data is not valid JSON: {exc.msg} at column {exc.colno}") from None
+    if not isinstance(value, dict):
+        raise UsageError("--data must be a JSON object")
+    return value
+
+
+def _print_json(value) -> None:
+    print(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+def _library(args):
+    return read_bundle(Path(args.processes), Path(args.forms))
+
+
+# -- commands ------------------------------------------------------------------------
+
+def cmd_init(args, db: Database) -> int:
+    db.migrate()
+    bundle = _library(args)
+    runtime = Runtime(db)
+    with runtime.transaction() as session:
+        checked = check_bundle(bundle)
+        if checked.errors:
+            raise DefinitionError(checked.findings)
+        users = [] if args.no_demo else load_demo_staff(session, checked.rules)
+        results = deploy_bundle(session, bundle, actor="system", note="estatedesk init")
+    print(f"database ready: {db.url}")
+    for result in results:
+        print(f"  {result.process_id} v{result.version} {'deployed' if result.created else 'unchanged'}")
+    if users:
+        print(f"demo users (password 'demo'): {', '.join(users)}")
+    return EXIT_OK
+
+
+def cmd_lint(args, db) -> int:
+    bundle = _library(args)
+    if args.paths:
+        bundle.bpmn = {}
+        for path in _bpmn_paths(args.paths):
+            bundle.bpmn[str(path)] = path.read_bytes()
+    checked = check_bundle(bundle)
+    for finding in checked.findings:
+        print(_finding_line(finding, args.paths))
+    errors = len(checked.errors)
+    print(f"{len(bundle.bpmn)} diagrams checked: {errors} errors, {len(checked.findings) - errors} warnings",
+          file=sys.stderr)
+    return EXIT_FINDINGS if errors else EXIT_OK
+
+
+def _finding_line(finding: Finding, explicit_paths) -> str:
+    # Diagrams named on the command line are reported by the path that was given.
+    if explicit_paths and finding.file.startswith("processes/"):
+        given = finding.file.removeprefix("processes/")
+        if Path(given).exists():
+            return str(Finding(given, finding.line, finding.element_id, finding.severity, finding.message))
+    return str(finding)
+
+
+def _bpmn_paths(paths) -> list[Path]:
+    found = []
+    for name in paths:
+        path = Path(name)
+        if path.is_dir():
+            found.extend(sorted(path.rglob("*.bpmn")))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise UsageError(f"no such file or directory: {name}")
+    return found
+
+
+def cmd_deploy(args, db) -> int:
+    runtime = Runtime(db)
+    with runtime.transaction() as session:
+        load_actor(session, args.actor)
+        results = deploy_bundle(session, _library(args), actor=args.actor, note=args.note or "")
+    for result in results:
+        print(f"{result.process_id} v{result.version} {'deployed' if result.created else 'unchanged'}")
+    return EXIT_OK
+
+
+def cmd_start(args, db) -> int:
+    result = Runtime(db).start_instance(args.process, _json_arg(args.data), args.actor, args.version)
+    _print_step(result)
+    return EXIT_OK
+
+
+def cmd_tasks(args, db) -> int:
+    with db.session() as session:
+        roles = [args.role] if args.role else None
+        if args.actor and not args.role:
+            roles = sorted(load_actor(session, args.actor).roles)
+        tasks = list_tasks(session, roles=roles, instance_id=_instance_id(session, args.instance))
+    for task in tasks:
+        holder = f" [{task.assignee}]" if task.assignee else ""
+        due = f" due {task.due_at:%Y-%m-%d %H:%M}" if task.due_at else ""
+        print(f"{task.id}  {task.reference}  {task.role}  {task.name}{holder}{due}")
+    return EXIT_OK
+
+
+def _instance_id(session, ref):
+    return get_instance_row(session, ref).id if ref else None
+
+
+def cmd_complete(args, db) -> int:
+    _print_step(Runtime(db).complete_task(args.task, _json_arg(args.data), args.actor))
+    return EXIT_OK
+
+
+def cmd_claim(args, db) -> int:
+    task = Runtime(db).claim_task(args.task, args.actor)
+    print(f"{task.id} claimed by {task.assignee}")
+    return EXIT_OK
+
+
+def cmd_send(args, db) -> int:
+    _print_step(Runtime(db).send_message(args.instance, args.name, _json_arg(args.data), args.actor))
+    return EXIT_OK
+
+
+def cmd_cancel(args, db) -> int:
+    _print_step(Runtime(db).cancel_instance(args.instance, args.reason, args.actor))
+    return EXIT_OK
+
+
+def cmd_retry(args, db) -> int:
+    _print_step(Runtime(db).retry_instance(args.instance, _json_arg(args.data), args.actor))
+    return EXIT_OK
+
+
+def cmd_show(args, db) -> int:
+    with db.session() as session:
+        row = get_instance_row(session, args.instance)
+        view = instance_view(session, row)
+        path = audit.executed_path(session, row.id)
+        events = list_events(session, row.id)
+        tasks = list_tasks(session, instance_id=row.id)
+    print(f"{view.reference}  {view.process_name} v{view.version}  {view.status}  site={view.site} unit={view.unit}")
+    if view.error_message:
+        print(f"error at {view.error_element} line {view.error_line}: {view.error_message}")
+    print("executed: " + " → ".join(path.elements))
+    print("flows:    " + ", ".join(path.flows))
+    for task in tasks:
+        print(f"open task {task.id}: {task.name} ({task.role}{', ' + task.assignee if task.assignee else ''})")
+    for event in events:
+        data = json.dumps(event.data, ensure_ascii=False, default=str) if event.data else ""
+        print(f"{event.at:%Y-%m-%d %H:%M:%S}  {event.type:<18} {event.actor or '-':<12} {event.element_id or '-'}  {data}")
+    return EXIT_OK
+
+
+def cmd_audit_verify(args, db) -> int:
+    with db.session() as session:
+        result = audit.verify_chain(session)
+    print(result)
+    return EXIT_OK if result.ok else EXIT_FINDINGS
+
+
+def cmd_worker(args, db) -> int:
+    from .timers import run_worker
+
+    runtime = Runtime(db)
+    if args.once:
+        print(f"fired {runtime.fire_due_timers()} instances with due timers")
+        return EXIT_OK
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print("timer worker running; Ctrl-C to stop", file=sys.stderr)
+    try:
+        run_worker(runtime, stop, on_fired=lambda n: print(f"fired timers on {n} case(s)", flush=True))
+    except KeyboardInterrupt:
+        pass
+    return EXIT_OK
+
+
+def _print_step(result) -> None:
+    view = result.instance
+    print(f"{view.reference} (id {view.id}) {view.status} lock_version={view.lock_version}")
+    if view.error_message:
+        print(f"error at {view.error_element} line {view.error_line}: {view.error_message}")
+    for task in result.open_tasks:
+        print(f"  next: {task.id}  {task.name} ({task.role})")
+
+
+# -- argument parsing ----------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="estatedesk", description="EstateDesk: SOPs executed as BPMN.")
+    parser.add_argument("--processes", default="processes", help="process library folder (default: processes)")
+    parser.add_argument("--forms", default="forms", help="forms folder (default: forms)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name, func, help_text):
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if func is not None:
+            p.set_defaults(func=func)
+        return p
+
+    def actor(p, required=True):
+        p.add_argument("--as", dest="actor", required=required, metavar="USER", help="who is acting")
+
+    p = add("init", cmd_init, "create or migrate the database, deploy the library, load demo staff")
+    p.add_argument("--no-demo", action="store_true", help="do not create the demo staff accounts")
+    p = add("lint", cmd_lint, "check diagrams (default: the whole library); exit 1 on errors")
+    p.add_argument("paths", nargs="*", help="BPMN files or folders")
+    p = add("deploy", cmd_deploy, "deploy changed processes as new versions")
+    p.add_argument("--note", help="what changed")
+    p.add_argument("--as", dest="actor", default="system", metavar="USER")
+    p = add("start", cmd_start, "start a case")
+    p.add_argument("process")
+    p.add_argument("--data", help="initial case data as a JSON object")
+    p.add_argument("--version", type=int, help="a deployed version (default: latest)")
+    actor(p)
+    p = add("tasks", cmd_tasks, "list open tasks")
+    p.add_argument("--role")
+    p.add_argument("--instance", help="case id or reference")
+    actor(p, required=False)
+    p = add("complete", cmd_complete, "complete a task with form data")
+    p.add_argument("task")
+    p.add_argument("--data", help="form data as a JSON object")
+    actor(p)
+    p = add("claim", cmd_claim, "claim a task")
+    p.add_argument("task")
+    actor(p)
+    p = add("send", cmd_send, "deliver a message or signal to a case")
+    p.add_argument("instance", help="case id or reference")
+    p.add_argument("name", help="message or signal name, e.g. ambulance_arrived")
+    p.add_argument("--data", help="payload as a JSON object")
+    p.add_argument("--as", dest="actor", default="system", metavar="USER")
+    p = add("cancel", cmd_cancel, "cancel a case with a reason")
+    p.add_argument("instance")
+    p.add_argument("--reason", required=True)
+    actor(p)
+    p = add("retry", cmd_retry, "retry a case in error after correcting its data")
+    p.add_argument("instance")
+    p.add_argument("--data", help="corrected data as a JSON object")
+    actor(p)
+    p = add("show", cmd_show, "show a case: executed path and events")
+    p.add_argument("instance", help="case id or reference")
+    p = add("audit", None, "audit trail commands")
+    audit_sub = p.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    v = audit_sub.add_parser("verify", help="check the hash chain; exit 1 if broken")
+    v.set_defaults(func=cmd_audit_verify)
+    p = add("worker", cmd_worker, "run the timer worker")
+    p.add_argument("--once", action="store_true", help="fire what is due now and exit")
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        db = None if args.func is cmd_lint else Database()
+        return args.func(args, db)
+    except DefinitionError as exc:
+        for finding in exc.findings:
+            print(finding, file=sys.stderr)
+        return EXIT_FINDINGS
+    except EngineError as exc:
+        print(f"estatedesk: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except Exception as exc:  # noqa: BLE001 - the promise is: never a traceback
+        print(f"estatedesk: unexpected error: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())
