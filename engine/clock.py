@@ -39,12 +39,13 @@ class FakeClock:
         self._now = moment
 
 
-_current = contextvars.ContextVar("estatedesk_clock", default=SystemClock())
+_SYSTEM_CLOCK = SystemClock()
+_current = contextvars.ContextVar("estatedesk_clock", default=None)
 
 
 def now() -> datetime:
     """Return the current time of the active clock (aware, UTC)."""
-    return _current.get().now()
+    return (_current.get() or _SYSTEM_CLOCK).now()
 
 
 def set_clock(clock) -> None:

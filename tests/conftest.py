@@ -14,8 +14,8 @@ from engine.clock import FakeClock
 from engine.db import Database
 from engine.library import Bundle, deploy_bundle, read_bundle
 from engine.models import Base
-from engine.runtime import Runtime
 from engine.rules import load_rules
+from engine.runtime import Runtime
 from engine.users import load_demo_staff
 
 ROOT = Path(__file__).resolve().parent.parent

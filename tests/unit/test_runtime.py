@@ -22,8 +22,8 @@ from engine.errors import (
 from engine.library import Bundle, deploy_bundle, read_bundle
 from engine.models import Event, HumanTask, Instance, ProcessVersion, Timer
 from engine.queries import get_task
-from engine.runtime import Runtime
 from engine.rules import load_rules
+from engine.runtime import Runtime
 from engine.users import load_demo_staff
 
 BUNDLE_DIR = Path(__file__).parent / "bundle"

@@ -1,0 +1,42 @@
+# Set-up and everyday commands. `make run` and `make test` each install what they
+# need on a fresh machine (a virtualenv in .venv with the project and its tools).
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+STAMP = $(VENV)/.installed-stamp
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run test test-postgres lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Initialise the SQLite database (var/estatedesk.db) with the demo staff and the
+# process library, then run the timer worker in the foreground.
+run: install
+	$(BIN)/estatedesk init
+	$(BIN)/estatedesk worker
+
+# All tests, on SQLite unless DATABASE_URL points at PostgreSQL.
+test: install
+	$(BIN)/pytest
+
+test-postgres: install
+	DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test $(BIN)/pytest
+
+lint: install
+	$(BIN)/estatedesk lint
+	$(BIN)/ruff check engine web tests benchmarks
+
+bench: install
+	$(BIN)/python benchmarks/engine_bench.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,35 @@
+"""Rules of the codebase that keep it readable: one direction of dependency, and
+every procedure proven by scenario tests."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+WEB_PACKAGES = {"flask", "werkzeug", "jinja2", "flask_wtf"}
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "engine").rglob("*.py")), ids=lambda p: p.name)
+def test_engine_never_imports_the_web_stack(path):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            imported.add(node.module.split(".")[0])
+    assert not imported & WEB_PACKAGES, f"{path.name} imports {imported & WEB_PACKAGES}"
+
+
+@pytest.mark.parametrize("bpmn", sorted((ROOT / "processes").glob("*.bpmn")), ids=lambda p: p.stem)
+def test_every_procedure_has_a_scenario_test_file(bpmn):
+    assert (ROOT / "tests" / "scenario" / f"test_{bpmn.stem}.py").is_file()
+
+
+def test_only_the_runtime_commits():
+    """One place commits: the step transaction (`session.begin()` blocks), never ad-hoc commit() calls."""
+    offenders = [p.name for p in (ROOT / "engine").rglob("*.py") if ".commit()" in p.read_text(encoding="utf-8")]
+    assert offenders == []

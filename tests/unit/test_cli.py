@@ -1,0 +1,131 @@
+"""The estatedesk command as an operator uses it: exit codes, one-line errors, output
+formats other tools read. It runs on its own SQLite file whatever DATABASE_URL says,
+since what is tested here is the command, not the database."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+DIAGRAMS = Path(__file__).parent / "diagrams"
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.chdir(ROOT)
+
+    def run(*args):
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+@pytest.fixture
+def initialised(cli):
+    code, out, _ = cli("init")
+    assert code == 0, out
+    return cli
+
+
+def test_init_deploys_library_and_lists_demo_users(cli):
+    code, out, _ = cli("init")
+    assert code == 0
+    assert "emergency_patient v1 deployed" in out
+    assert "reception1" in out and "password 'demo'" in out
+    code, out, _ = cli("init")
+    assert code == 0 and "emergency_patient v1 unchanged" in out
+
+
+def test_lint_of_clean_library_exits_zero(cli):
+    code, out, err = cli("lint")
+    assert code == 0 and out == ""
+    assert "0 errors" in err
+
+
+def test_lint_prints_one_finding_per_line_and_exits_one(cli):
+    code, out, _ = cli("lint", str(DIAGRAMS / "missing_clause.bpmn"))
+    assert code == 1
+    lines = out.strip().splitlines()
+    assert lines and all(re.match(r"^[^:]+:\d+: [^:]+: (error|warning): .+", line) for line in lines)
+    assert "missing_clause.bpmn" in lines[0]
+
+
+def test_lint_of_missing_file_is_bad_input(cli):
+    code, _, err = cli("lint", "no/such.bpmn")
+    assert code == 2 and err.strip().count("\n") == 0 and "no such file" in err
+
+
+def test_a_case_from_start_to_show(initialised):
+    cli = initialised
+    code, out, _ = cli("start", "emergency_patient", "--as", "reception1",
+                       "--data", json.dumps({"caller": "林先生", "unit": "3-2-1201"}))
+    assert code == 0 and out.startswith("JJ-")
+    reference = out.split()[0]
+    code, out, _ = cli("tasks", "--as", "reception1")
+    task_id = out.split()[0]
+    assert code == 0 and reference in out
+    form = {"unit": "3-2-1201", "phone": "13800000000", "condition": "晕倒", "help_type": "call_120",
+            "major": False}
+    code, out, _ = cli("complete", task_id, "--as", "reception1", "--data", json.dumps(form))
+    assert code == 0 and "了解病情并拨打120" in out
+    code, out, _ = cli("show", reference)
+    assert code == 0
+    assert "executed: start → choose_help → gw_help_type" in out
+    assert "Flow_call_120" in out
+    code, out, _ = cli("audit", "verify")
+    assert code == 0 and "intact" in out
+
+
+@pytest.mark.parametrize("args, message", [
+    (("start", "no_such_process", "--as", "reception1"), "not deployed"),
+    (("start", "emergency_patient", "--as", "nobody"), "unknown user"),
+    (("start", "emergency_patient", "--as", "reception1", "--data", "{bad json"), "not valid JSON"),
+    (("start", "emergency_patient", "--as", "reception1", "--data", "[1]"), "JSON object"),
+    (("complete", "00000000-0000-0000-0000-000000000000", "--as", "reception1"), "does not exist"),
+    (("send", "JJ-20261123-0001", "ambulance_arrived"), "does not exist"),
+    (("show", "999"), "does not exist"),
+])
+def test_bad_input_prints_one_line_and_exits_two(initialised, args, message):
+    code, out, err = initialised(*args)
+    assert code == 2
+    assert message in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_invalid_form_data_names_the_fields(initialised):
+    cli = initialised
+    cli("start", "emergency_patient", "--as", "reception1")
+    task_id = cli("tasks", "--as", "reception1")[1].split()[0]
+    code, _, err = cli("complete", task_id, "--as", "reception1", "--data", '{"help_type": "taxi"}')
+    assert code == 2
+    assert "help_type" in err and "unit" in err and len(err.strip().splitlines()) == 1
+
+
+def test_message_nothing_waits_for_is_refused(initialised):
+    cli = initialised
+    reference = cli("start", "emergency_patient", "--as", "reception1")[1].split()[0]
+    code, _, err = cli("send", reference, "ambulance_arrived")
+    assert code == 2 and "not waiting" in err
+
+
+def test_usage_errors_exit_two():
+    result = subprocess.run([sys.executable, "-m", "engine.cli", "start"], capture_output=True, text=True,
+                            cwd=ROOT)
+    assert result.returncode == 2 and "usage:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_console_script_is_installed():
+    script = Path(sys.executable).parent / "estatedesk"
+    result = subprocess.run([str(script), "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "audit" in result.stdout
