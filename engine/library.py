@@ -12,9 +12,9 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from . import audit, clock
 from .diagram import ProcessOutline, outline_processes
@@ -142,11 +142,12 @@ def prepare_bundle(bundle: Bundle) -> list[PreparedProcess]:
     for process_id in sorted(parser.get_process_ids()):
         outline = checked.outlines[process_id]
         related = _called_closure(process_id, checked.outlines)
+        assets = _assets(bundle, checked, related)
         prepared.append(PreparedProcess(
             process_id=process_id, name=outline.name or process_id, bpmn_file=outline.file,
-            content_hash=_content_hash(bundle, checked, related),
+            content_hash=_content_hash(bundle, checked, related, assets["forms"]),
             spec_json=dump_spec(parser.get_spec(process_id), parser.get_subprocess_specs(process_id)),
-            assets=_assets(bundle, checked, related),
+            assets=assets,
         ))
     if len(_PREPARED) > 16:
         _PREPARED.clear()
@@ -210,13 +211,12 @@ def _assets(bundle: Bundle, checked: CheckedBundle, related: list[str]) -> dict:
     }
 
 
-def _content_hash(bundle: Bundle, checked: CheckedBundle, related: list[str]) -> str:
+def _content_hash(bundle: Bundle, checked: CheckedBundle, related: list[str], form_ids) -> str:
     digest = hashlib.sha256()
     files = {checked.outlines[pid].file for pid in related}
     parts = [("bpmn", name, bundle.bpmn[name]) for name in sorted(files)]
     parts += [("dmn", name, data) for name, data in sorted(bundle.dmn.items())]
     parts += [("rules", name, text.encode()) for name, text in sorted(bundle.rules.items())]
-    form_ids = _assets(bundle, checked, related)["forms"]
     parts += [("form", fid, bundle.forms[f"{fid}.yaml"].encode()) for fid in sorted(form_ids)]
     for kind, name, data in parts:
         digest.update(f"{kind}\0{name}\0{len(data)}\0".encode())

@@ -297,3 +297,25 @@ def test_audit_verify_detects_deleted_and_inserted_rows(rt):
     with rt.db.session() as session:
         result = audit.verify_chain(session)
     assert not result.ok and result.first_broken_id == ids[-1] and "newest rows deleted" in result.reason
+
+
+def test_a_step_that_fails_while_writing_leaves_no_trace(rt, monkeypatch):
+    result = start(rt)
+    task = only_task(result)
+    with rt.db.session() as session:
+        before = session.get(Instance, result.instance.id)
+        state, lock = before.state_json, before.lock_version
+    events_before = count(rt, Event)
+
+    def broken_append(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(audit, "append_events", broken_append)
+    with pytest.raises(RuntimeError, match="disk full"):
+        rt.complete_task(task.id, {"divisor": 5, "wait_for_ambulance": False}, "reception1")
+    with rt.db.session() as session:
+        after = session.get(Instance, result.instance.id)
+        task_row = session.get(HumanTask, task.id)
+        assert (after.state_json, after.lock_version) == (state, lock)
+        assert task_row.status.value == "ready"
+    assert count(rt, Event) == events_before
