@@ -17,14 +17,14 @@ from datetime import datetime
 from typing import Callable
 from uuid import UUID
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition, SignalEventDefinition
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from . import audit, clock
 from .audit import NewEvent
