@@ -1,0 +1,167 @@
+"""Consultation (咨询受理, 000 篇3 5.6, 001/第6篇 4.3): written or oral; the desk answers
+or the CS supervisor does; the reply limit after asking the supervisor (help.reply)."""
+
+from datetime import timedelta
+
+import jinja2
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
+from engine.rules import load_rules
+
+T = "2026-11-23T09:05:00+00:00"
+INTAKE = dict(caller="林先生", unit="3栋12楼1203", phone="13800000000")
+R, CS, M = "reception", "cs_supervisor", "manager"
+
+
+def reply_limit(library, site: str) -> timedelta:
+    """help.reply for `site` as the rules say (PT5M by default, PT10M at binhai)."""
+    duration = load_rules(library.rules).sla_duration("help.reply", site)
+    return TimerEventDefinition.get_timedelta_from_start(TimerEventDefinition.parse_iso_duration(duration), None)
+
+
+def start_oral_escalated(start_case, site="nanshan", question="邻居装修噪音的投诉处理到哪一步了？", **extra):
+    case = start_case("consultation", {"site": site}, as_user="reception1")
+    intake = dict(INTAKE, consultation_mode="oral", question=question, confidential=False)
+    intake.update(extra)
+    case.complete("receive_consultation", "reception1", **intake)
+    case.complete("answer_oral", "reception1", needs_supervisor=True, escalation_note="不清楚处理进度，需请示主管")
+    return case
+
+
+ORAL_ESCALATED_ELEMENTS = ["start", "receive_consultation", "gw_mode", "answer_oral", "gw_oral_answered",
+                           "supervisor_answer_oral", "reply_oral", "gw_oral_merge", "gw_reply_merge",
+                           "record_reply", "end"]
+ORAL_ESCALATED_FLOWS = ["Flow_start", "Flow_receive_consultation", "Flow_oral", "Flow_answer_oral",
+                        "Flow_oral_to_supervisor", "Flow_supervisor_answer_oral", "Flow_reply_oral",
+                        "Flow_oral_merge", "Flow_reply_merge", "Flow_record_reply"]
+ORAL_ESCALATED_TRAIL = [("receive_consultation", R, "reception1"), ("answer_oral", R, "reception1"),
+                        ("supervisor_answer_oral", CS, "supervisor1"), ("reply_oral", R, "reception1"),
+                        ("record_reply", R, "reception1")]
+
+
+def finish_oral_escalated(case):
+    case.complete("supervisor_answer_oral", "supervisor1", supervisor_answer="已约谈装修户，限期整改")
+    case.complete("reply_oral", "reception1", answer="已约谈装修户，限期整改", reply_method="phone", replied_at=T)
+    case.complete("record_reply", "reception1", reply_summary="已电话告知处理进度", reply_method="phone")
+
+
+def test_written_handled_at_desk(start_case):
+    case = start_case("consultation", as_user="reception1")
+    case.complete("receive_consultation", "reception1", **INTAKE, consultation_mode="written",
+                  question="装修申请需要哪些材料？", confidential=False, received_at=T)
+    case.complete("register_written", "reception1", registered=True, register_no="DJ-001")
+    case.complete("handle_written", "reception1", needs_supervisor=False, answer="装修申请表和施工图纸",
+                  reply_method="phone")
+    case.complete("record_reply", "reception1", reply_summary="已电话告知所需材料", reply_method="phone", replied_at=T)
+
+    path = case.path()
+    assert path.elements == ["start", "receive_consultation", "gw_mode", "register_written", "handle_written",
+                             "gw_written_handled", "gw_written_merge", "gw_reply_merge", "record_reply", "end"]
+    assert path.flows == ["Flow_start", "Flow_receive_consultation", "Flow_written", "Flow_register_written",
+                          "Flow_handle_written", "Flow_written_handled", "Flow_written_merge", "Flow_reply_merge",
+                          "Flow_record_reply"]
+    assert case.human_trail() == [("receive_consultation", R, "reception1"), ("register_written", R, "reception1"),
+                                  ("handle_written", R, "reception1"), ("record_reply", R, "reception1")]
+    assert case.status == "completed"
+
+
+def test_written_passed_to_supervisor_who_replies_in_writing(start_case):
+    case = start_case("consultation", as_user="reception1")
+    case.complete("receive_consultation", "reception1", **INTAKE, consultation_mode="written",
+                  question="公司对外墙广告位的出租政策？", confidential=True, confidential_kind="internal")
+    case.complete("register_written", "reception1", registered=True)
+    case.complete("handle_written", "reception1", needs_supervisor=True, escalation_note="涉及公司经营政策")
+    assert "supervisor_answer_oral" not in [t.element_id for t in case.open_tasks()]
+    assert case.task("supervisor_reply_written").role == CS
+    case.complete("supervisor_reply_written", "supervisor1", reply_method="written",
+                  supervisor_answer="已书面答复：广告位暂不对外出租", company_reply=True, replied_at=T)
+    case.complete("record_reply", "reception1", reply_summary="主管已书面答复", reply_method="written")
+
+    path = case.path()
+    assert path.elements == ["start", "receive_consultation", "gw_mode", "register_written", "handle_written",
+                             "gw_written_handled", "supervisor_reply_written", "gw_written_merge",
+                             "gw_reply_merge", "record_reply", "end"]
+    assert path.flows == ["Flow_start", "Flow_receive_consultation", "Flow_written", "Flow_register_written",
+                          "Flow_handle_written", "Flow_written_to_supervisor", "Flow_supervisor_reply_written",
+                          "Flow_written_merge", "Flow_reply_merge", "Flow_record_reply"]
+    assert case.human_trail() == [("receive_consultation", R, "reception1"), ("register_written", R, "reception1"),
+                                  ("handle_written", R, "reception1"),
+                                  ("supervisor_reply_written", CS, "supervisor1"), ("record_reply", R, "reception1")]
+    assert case.status == "completed"
+
+
+def test_oral_answered_at_once(start_case):
+    case = start_case("consultation", as_user="reception1")
+    case.complete("receive_consultation", "reception1", **INTAKE, consultation_mode="oral",
+                  question="物业费可以用微信缴纳吗？", confidential=False)
+    case.complete("answer_oral", "reception1", needs_supervisor=False, answer="可以，在服务中心扫码缴纳")
+    case.complete("record_reply", "reception1", reply_summary="当场解答", reply_method="in_person")
+
+    path = case.path()
+    assert path.elements == ["start", "receive_consultation", "gw_mode", "answer_oral", "gw_oral_answered",
+                             "gw_oral_merge", "gw_reply_merge", "record_reply", "end"]
+    assert path.flows == ["Flow_start", "Flow_receive_consultation", "Flow_oral", "Flow_answer_oral",
+                          "Flow_oral_answered", "Flow_oral_merge", "Flow_reply_merge", "Flow_record_reply"]
+    assert case.human_trail() == [("receive_consultation", R, "reception1"), ("answer_oral", R, "reception1"),
+                                  ("record_reply", R, "reception1")]
+    assert case.status == "completed"
+
+
+def test_oral_asked_supervisor_replied_in_time(start_case, library, runtime):
+    case = start_oral_escalated(start_case)
+    limit = reply_limit(library, "nanshan")
+    assert case.task("supervisor_answer_oral").due_at == runtime.clock.now() + limit
+    assert case.wait(seconds=limit.total_seconds() - 60) == 0  # within the limit nothing fires
+    finish_oral_escalated(case)
+    assert case.wait(hours=1) == 0  # the timer went with the answered task
+
+    path = case.path()
+    assert path.elements == ORAL_ESCALATED_ELEMENTS
+    assert path.flows == ORAL_ESCALATED_FLOWS
+    assert case.human_trail() == ORAL_ESCALATED_TRAIL
+    assert case.status == "completed"
+
+
+def test_oral_reply_overdue_escalates_to_manager(start_case, library):
+    case = start_oral_escalated(start_case, site="binhai")  # binhai allows 10 minutes
+    limit = reply_limit(library, "binhai")
+    assert limit == timedelta(minutes=10)
+    assert case.wait(seconds=limit.total_seconds() - 1) == 0
+    assert case.wait(seconds=2) == 1
+    assert case.task("chase_overdue_reply").role == M
+    assert case.task("supervisor_answer_oral")  # non-interrupting: the supervisor still answers
+    case.complete("chase_overdue_reply", "manager1", followup_notes="主管在开会，已督促立即答复")
+    assert case.status == "running"
+    finish_oral_escalated(case)
+
+    path = case.path()
+    assert path.elements == ["start", "receive_consultation", "gw_mode", "answer_oral", "gw_oral_answered",
+                             "timer_reply_overdue", "chase_overdue_reply", "end_escalated",
+                             "supervisor_answer_oral", "reply_oral", "gw_oral_merge", "gw_reply_merge",
+                             "record_reply", "end"]
+    assert path.flows == ["Flow_start", "Flow_receive_consultation", "Flow_oral", "Flow_answer_oral",
+                          "Flow_oral_to_supervisor", "Flow_reply_overdue", "Flow_chase_overdue_reply",
+                          "Flow_supervisor_answer_oral", "Flow_reply_oral", "Flow_oral_merge", "Flow_reply_merge",
+                          "Flow_record_reply"]
+    assert case.human_trail() == ORAL_ESCALATED_TRAIL[:2] + [("chase_overdue_reply", M, "manager1")] + \
+        ORAL_ESCALATED_TRAIL[2:]
+    assert case.status == "completed"
+
+
+def test_confidential_flag_is_recorded_and_shown_to_whoever_answers(start_case):
+    case = start_oral_escalated(start_case, question="1203业主的新手机号是多少？", confidential=True,
+                                confidential_kind="privacy")
+    intake = [e for e in case.events("task_completed") if e.element_id == "receive_consultation"][0]
+    assert intake.data["submitted"]["confidential"] is True
+    view = case.task_view("supervisor_answer_oral")
+    shown = jinja2.Environment().from_string(view.instructions).render(**view.data)
+    assert "【保密】本咨询涉及个人隐私" in shown
+    finish_oral_escalated(case)
+    assert case.status == "completed"
+
+
+def test_not_confidential_shows_no_warning(start_case):
+    case = start_oral_escalated(start_case)
+    view = case.task_view("supervisor_answer_oral")
+    shown = jinja2.Environment().from_string(view.instructions).render(**view.data)
+    assert "保密" not in shown and "邻居装修噪音" in shown
