@@ -149,14 +149,21 @@ class ExecutedPath:
     steps: list[dict]  # element, type, actor, role, at — for the diagram view and tests
 
 
-def executed_path(session: Session, instance_id: int) -> ExecutedPath:
-    """Return the ordered executed elements and the taken sequence flow ids of a case."""
+def executed_path(session: Session, instance_id: int, process_id: str | None = None) -> ExecutedPath:
+    """Return the ordered executed elements and the taken sequence flow ids of a case.
+
+    With `process_id`, only those of that process (a case's own diagram, or one it
+    called), since element ids repeat across processes.
+    """
     elements, flows, steps = [], [], []
     for event in instance_events(session, instance_id):
+        if process_id is not None and (event.data or {}).get("process") != process_id:
+            continue
         if event.type in (TASK_COMPLETED, ELEMENT_COMPLETED):
             elements.append(event.element_id)
-            steps.append({"element": event.element_id, "type": event.type, "actor": event.actor,
-                          "role": (event.data or {}).get("role"), "at": event.at})
+            steps.append({"element": event.element_id, "process": (event.data or {}).get("process"),
+                          "type": event.type, "actor": event.actor, "role": (event.data or {}).get("role"),
+                          "at": event.at})
         elif event.type == FLOW_TAKEN:
             flows.append(event.element_id)
     return ExecutedPath(elements, flows, steps)

@@ -144,7 +144,8 @@ class Runtime:
                 created_at=now, due_at=due_at,
             ))
             events.append(NewEvent(audit.TASK_READY, row.id, "system", task.task_spec.bpmn_id,
-                                   {"task_id": task_id, "role": role, "name": element.get("name"),
+                                   {"task_id": task_id, "process": task.workflow.spec.name, "role": role,
+                                    "name": element.get("name"),
                                     "due_at": due_at.isoformat() if due_at else None}))
         return events
 

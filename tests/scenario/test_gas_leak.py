@@ -6,6 +6,7 @@ are in the same audit trail, their events carrying data["process"].
 """
 
 from engine import audit
+from engine.audit import executed_path
 
 T = "2026-11-23T09:05:00+00:00"
 LOG = dict(log_entry="漏气已处理完毕", closed_at=T)
@@ -502,3 +503,20 @@ def test_poisoned_and_fire_handled_at_the_same_time(start_case):
         ("record_duty_log", "reception", "reception1"),
     ]
     assert case.status == "completed"
+
+
+def test_executed_path_can_be_read_per_process(start_case):
+    """Element ids repeat across processes; each diagram gets only its own path."""
+    case = start_case("gas_leak", {}, as_user="guard1")
+    case.complete("locate_leak", "guard1", location_known=True, unit="3栋501厨房",
+                  leak_cause="液化气瓶软管老化", found_at=T)
+    close_and_ventilate(case)
+    case.complete("assess_aftermath", "guard1", poisoned_people=True, fire_broke_out=False)
+    with case.runtime.db.session() as session:
+        gas_only = executed_path(session, case.instance_id, "gas_leak")
+        called = executed_path(session, case.instance_id, "emergency_patient")
+    assert gas_only.elements[:2] == ["start", "locate_leak"]
+    assert called.elements == ["start"] and called.flows == ["Flow_start"]
+    assert set(gas_only.elements) | set(called.elements) == set(case.path().elements)
+    ready = {e.element_id: e.data["process"] for e in case.events("task_ready")}
+    assert ready["locate_leak"] == "gas_leak" and ready["choose_help"] == "emergency_patient"
