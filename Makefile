@@ -19,10 +19,10 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # Initialise the SQLite database (var/estatedesk.db) with the demo staff and the
-# process library, then run the timer worker in the foreground.
+# process library, then serve the web app with the timer worker beside it.
 run: install
 	$(BIN)/estatedesk init
-	$(BIN)/estatedesk worker
+	$(BIN)/estatedesk serve --host $(HOST) --port $(PORT)
 
 # All tests, on SQLite unless DATABASE_URL points at PostgreSQL.
 test: install

@@ -7,6 +7,7 @@ one line on stderr. No traceback reaches the user.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import signal
 import sys
@@ -208,6 +209,11 @@ def cmd_worker(args, db) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args, db) -> int:
+    # The web stack is loaded by name so the engine never imports Flask (see test_architecture).
+    return importlib.import_module("web.serve").main(args, db)
+
+
 def _print_step(result) -> None:
     view = result.instance
     print(f"{view.reference} (id {view.id}) {view.status} lock_version={view.lock_version}")
@@ -278,6 +284,10 @@ def build_parser() -> argparse.ArgumentParser:
     v.set_defaults(func=cmd_audit_verify)
     p = add("worker", cmd_worker, "run the timer worker")
     p.add_argument("--once", action="store_true", help="fire what is due now and exit")
+    p = add("serve", cmd_serve, "run the web app (and the timer worker)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--no-worker", action="store_true", help="do not run the timer worker in this process")
     return parser
 
 

@@ -24,6 +24,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition, 
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import audit, clock
@@ -271,7 +272,8 @@ class Runtime:
         if row.status != InstanceStatus.RUNNING:
             raise InstanceNotRunning(f"case {row.reference} is {row.status.value}")
         task_row.assignee, task_row.status = assignee, status
-        row.updated_at = clock.now()  # bumps lock_version: open forms on this case are now stale
+        row.updated_at = clock.now()
+        flag_modified(row, "updated_at")  # always bump lock_version: open forms on this case are now stale
         session.flush()
         audit.append_events(session, [NewEvent(event_type, row.id, actor, task_row.element_id,
                                                {"task_id": task_row.id, **data})], clock.now())

@@ -1,0 +1,140 @@
+"""Web fixtures: the app on the test database (CSRF on), a client, and helpers that log
+in, read the CSRF token from a page and play a case forward through the runtime."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.queries import get_instance_row, list_events, list_tasks
+
+# pytest puts tests/ first on sys.path, where this folder would pass for a namespace
+# package named `web`; the project root must come first so `web` is the app.
+ROOT = str(Path(__file__).resolve().parents[2])
+if sys.path[0] != ROOT:
+    sys.path.insert(0, ROOT)
+sys.modules.pop("web", None)
+
+from web import create_app  # noqa: E402
+
+AT = "2026-11-23T09:05:00+00:00"
+# Valid form data for the emergency_patient tasks the web tests pass through.
+STEPS = {
+    "choose_help": dict(caller="林先生", unit="3-2-1201", phone="13800000000", condition="晕倒",
+                        help_type="call_120", major=False),
+    "call_120": dict(called_120_at=AT, requester_informed=True),
+    "notify_lead_ambulance": dict(security_lead_name="刘队长", lead_notified_at=AT),
+    "prepare_gate": dict(gate_guard_name="孙伟", extra_staff_at_entrance=False),
+    "notify_security_lead": dict(security_lead_name="刘队长", lead_notified_at=AT),
+    "dispatch_guards": dict(guards=["赵刚", "孙伟"], standby_place="patient_home", dispatched_at=AT),
+    "arrange_vehicle": dict(vehicle_type="taxi"),
+    "escort_to_hospital": dict(hospital_name="市人民医院", family_present=True, more_help_needed=True,
+                               more_help_detail="回家取病历"),
+    "assign_carer": dict(carer_name="赵刚"),
+    "nursing_care": dict(relative_present=True, relative_name="女儿"),
+    "inspect_nursing": dict(inspected=False),
+    "record_case": dict(handling_summary="已处理", closed_at=AT),
+}
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture
+def app(runtime):
+    app = create_app({"RUNTIME": runtime, "TESTING": True, "SECRET_KEY": "test-secret",
+                      "WTF_CSRF_ENABLED": True})
+    return app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class Web:
+    """What a person does in the browser, in test-client calls."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def token(self, path: str = "/login") -> str:
+        """Read the CSRF token of this session from a page's hidden field."""
+        match = TOKEN.search(self.client.get(path).get_data(as_text=True))
+        assert match, f"no CSRF token on {path}"
+        return match.group(1)
+
+    def login(self, username: str, password: str = "demo"):
+        return self.client.post("/login", data={"username": username, "password": password,
+                                                "csrf_token": self.token()})
+
+    def logout(self):
+        return self.client.post("/logout", data={"csrf_token": self.token()})
+
+    def post(self, path: str, data=None, **kwargs):
+        """POST with this session's CSRF token added."""
+        return self.client.post(path, data={**(data or {}), "csrf_token": self.token()}, **kwargs)
+
+    @staticmethod
+    def form(values: dict) -> dict:
+        """Typed form values as a browser posts them (checkbox ticked = "y", lists one per line)."""
+        posted = {}
+        for key, value in values.items():
+            if value is True:
+                posted[key] = "y"
+            elif isinstance(value, list):
+                posted[key] = "\n".join(value)
+            elif value is not False:
+                posted[key] = value
+        return posted
+
+    def get_text(self, path: str, status: int = 200) -> str:
+        response = self.client.get(path)
+        assert response.status_code == status, response.get_data(as_text=True)[:500]
+        return response.get_data(as_text=True)
+
+
+@pytest.fixture
+def web(client) -> Web:
+    return Web(client)
+
+
+class Cases:
+    """Start cases and move them on through the runtime, as the other staff would."""
+
+    def __init__(self, runtime):
+        self.runtime = runtime
+
+    def start(self, as_user="reception1", **data):
+        data = {"caller": "林先生", "unit": "3-2-1201", "phone": "13800000000", **data}
+        return self.runtime.start_instance("emergency_patient", data, as_user).instance
+
+    def task(self, instance_id: int, element_id: str):
+        with self.runtime.db.session() as session:
+            found = [t for t in list_tasks(session, instance_id=instance_id) if t.element_id == element_id]
+        assert found, f"{element_id} is not open"
+        return found[0]
+
+    def complete(self, instance_id: int, element_id: str, as_user: str, **changes):
+        data = {**STEPS[element_id], **changes}
+        self.runtime.complete_task(self.task(instance_id, element_id).id, data, as_user)
+
+    @staticmethod
+    def data(element_id: str, **changes) -> dict:
+        """Valid data for a task's form, without its times (the browser sends those as typed)."""
+        return {**{k: v for k, v in STEPS[element_id].items() if not k.endswith("_at")}, **changes}
+
+    def lock_version(self, instance_id: int) -> int:
+        with self.runtime.db.session() as session:
+            return get_instance_row(session, instance_id).lock_version
+
+    def events(self, instance_id: int, type_: str):
+        with self.runtime.db.session() as session:
+            return [e for e in list_events(session, instance_id) if e.type == type_]
+
+
+@pytest.fixture
+def cases(runtime) -> Cases:
+    return Cases(runtime)
+

@@ -1,0 +1,66 @@
+"""Logging in and out, the login-required redirect, and CSRF on every POST."""
+
+from __future__ import annotations
+
+
+def test_login_page_shows_a_form_with_a_csrf_token(web):
+    page = web.get_text("/login")
+    assert 'name="csrf_token"' in page
+    assert 'name="password"' in page
+
+
+def test_login_with_the_right_password_goes_to_the_inbox(web, client):
+    response = web.login("reception1")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+    with client.session_transaction() as session:
+        assert session["user"] == "reception1"
+        assert session.permanent  # 12-hour lifetime, not a browser-session cookie
+
+
+def test_login_with_a_wrong_password_is_refused(web, client):
+    response = web.login("reception1", "wrong")
+    assert response.status_code == 401
+    assert "用户名或密码不正确" in response.get_data(as_text=True)
+    with client.session_transaction() as session:
+        assert "user" not in session
+
+
+def test_login_for_an_unknown_user_is_refused(web):
+    assert web.login("nobody").status_code == 401
+
+
+def test_logout_ends_the_session(web, client):
+    web.login("reception1")
+    response = web.logout()
+    assert response.status_code == 302
+    assert client.get("/").status_code == 302
+
+
+def test_login_required_redirects_to_login_and_back(web, client):
+    response = client.get("/cases/new")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login?next=/cases/new")
+    response = client.post("/login?next=/cases/new", data={"username": "reception1", "password": "demo",
+                                                            "csrf_token": web.token()})
+    assert response.headers["Location"] == "/cases/new"
+
+
+def test_login_never_redirects_to_another_site(web, client):
+    response = client.post("/login?next=https://evil.example/x", data={
+        "username": "reception1", "password": "demo", "csrf_token": web.token()})
+    assert response.headers["Location"] == "/"
+
+
+def test_post_without_csrf_token_is_refused(web, client):
+    response = client.post("/login", data={"username": "reception1", "password": "demo"})
+    assert response.status_code == 400
+    assert "请求有误" in response.get_data(as_text=True)
+    with client.session_transaction() as session:
+        assert "user" not in session
+
+
+def test_post_with_a_wrong_csrf_token_is_refused(web, client):
+    web.login("reception1")
+    response = client.post("/logout", data={"csrf_token": "forged"})
+    assert response.status_code == 400

@@ -1,0 +1,112 @@
+"""The case page: summary, open tasks, timeline, and the messages it is waiting for."""
+
+from __future__ import annotations
+
+
+def ambulance_case(cases, through_gate: bool = True):
+    case = cases.start(description="老人晕倒")
+    cases.complete(case.id, "choose_help", "reception1")
+    cases.complete(case.id, "call_120", "reception1")
+    cases.complete(case.id, "notify_lead_ambulance", "reception1")
+    if through_gate:
+        cases.complete(case.id, "prepare_gate", "seclead1")
+    return case
+
+
+def test_case_view_shows_summary_tasks_and_timeline(web, cases):
+    case = cases.start(description="老人晕倒")
+    cases.complete(case.id, "choose_help", "reception1", help_type="hospital", condition="摔伤",
+                   received_at="2026-11-23T09:05:00+00:00")
+    web.login("reception1")
+    page = web.get_text(f"/cases/{case.reference}")
+    assert case.reference in page and "急救病人" in page and "老人晕倒" in page and "13800000000" in page
+    assert "通知护管值班负责人派员" in page  # the open task
+    assert "案件开始" in page and "任务完成" in page
+    assert "<dt>病情</dt><dd>摔伤</dd>" in page  # submitted data, labelled from the form
+    assert "<dt>求助方式</dt><dd>送医院</dd>" in page  # enum shown by its label
+    assert "<dt>重大急救事件</dt><dd>否</dd>" in page
+    assert "<dt>接报时间</dt><dd>2026-11-23 17:05</dd>" in page  # stored times shown in local time
+
+
+def test_case_view_by_id_works_too(web, cases):
+    case = cases.start()
+    web.login("reception1")
+    assert case.reference in web.get_text(f"/cases/{case.id}")
+
+
+def test_no_message_button_before_the_case_waits(web, cases):
+    case = ambulance_case(cases, through_gate=False)
+    web.login("guard2")
+    page = web.get_text(f"/cases/{case.reference}")
+    assert "/messages/ambulance_arrived" not in page
+
+
+def test_message_button_delivers_ambulance_arrived(web, cases):
+    case = ambulance_case(cases)
+    web.login("guard2")
+    page = web.get_text(f"/cases/{case.reference}")
+    assert "/messages/ambulance_arrived" in page
+    assert "救护车已到达" in page  # the catch event's name is the button label
+    response = web.post(f"/cases/{case.reference}/messages/ambulance_arrived")
+    assert response.status_code == 302
+    page = web.get_text(response.headers["Location"])
+    assert "已收到消息" in page
+    assert "收到消息" in page  # in the timeline
+    assert "/messages/ambulance_arrived" not in page
+    assert cases.task(case.id, "guide_ambulance").status == "ready"
+
+
+def test_message_nobody_waits_for_is_a_plain_notice(web, cases):
+    case = ambulance_case(cases, through_gate=False)
+    web.login("guard2")
+    response = web.post(f"/cases/{case.reference}/messages/ambulance_arrived")
+    assert response.status_code == 302
+    assert "该案件当前不在等待此消息" in web.get_text(response.headers["Location"])
+
+
+def test_new_case_page_offers_categories_and_sites(web):
+    web.login("reception1")
+    page = web.get_text("/cases/new")
+    for label in ("急救病人", "报修", "投诉", "咨询", "治安事件", "灾害事件", "其他"):
+        assert label in page
+    assert 'type="radio" name="site" value="nanshan" checked' in page
+    assert "滨海苑服务中心" in page
+
+
+INTAKE = {"category": "emergency_patient", "caller": "林先生", "unit": "3-2-1201", "phone": "13800000000",
+          "description": "老人晕倒", "site": "nanshan"}
+
+
+def test_new_case_starts_the_procedure_and_opens_my_first_task(web, cases):
+    web.login("reception1")
+    response = web.post("/cases/new", INTAKE)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/tasks/")
+    page = web.get_text(response.headers["Location"])
+    assert "登记病人地址与电话、询问求助方式" in page
+    assert 'value="3-2-1201"' in page
+
+
+def test_new_case_by_a_supervisor_goes_to_the_case_view(web):
+    web.login("supervisor1")
+    response = web.post("/cases/new", INTAKE)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/cases/JJ-")
+
+
+def test_new_case_checks_the_unit_format_and_keeps_the_data(web):
+    web.login("reception1")
+    response = web.post("/cases/new", {**INTAKE, "unit": "3栋1201"})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "请按 楼栋-单元-房号 填写" in page
+    assert 'value="3栋1201"' in page and 'value="13800000000"' in page
+
+
+def test_new_case_of_a_category_not_yet_online_says_so_and_keeps_the_data(web):
+    web.login("reception1")
+    response = web.post("/cases/new", {**INTAKE, "category": "repair", "description": "水管漏水"})
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "该类求助流程尚未上线" in page
+    assert "水管漏水" in page and '<option value="repair" selected>' in page

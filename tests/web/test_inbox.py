@@ -1,0 +1,112 @@
+"""The inbox: my tasks and my roles' tasks, claiming, reassigning, the refreshed rows."""
+
+from __future__ import annotations
+
+import re
+
+
+def test_inbox_lists_my_roles_open_tasks_with_case_details(web, cases):
+    case = cases.start(description="晕倒")
+    web.login("reception1")
+    page = web.get_text("/")
+    assert case.reference in page
+    assert "急救病人" in page  # procedure name
+    assert "3-2-1201" in page  # unit
+    assert "登记病人地址与电话、询问求助方式" in page
+    assert "认领" in page
+    assert 'data-refresh="/inbox/rows"' in page
+
+
+def test_inbox_does_not_show_other_roles_tasks(web, cases):
+    case = cases.start()
+    web.login("guard1")
+    page = web.get_text("/")
+    assert case.reference not in page
+    assert "没有待办任务" in page
+
+
+def test_inbox_rows_is_only_the_table_body(web, cases):
+    case = cases.start()
+    web.login("reception1")
+    rows = web.get_text("/inbox/rows")
+    assert case.reference in rows
+    assert "<html" not in rows and "<tr" in rows
+
+
+def test_claim_then_release_a_task(web, cases):
+    case = cases.start()
+    task = cases.task(case.id, "choose_help")
+    web.login("reception1")
+    response = web.post(f"/tasks/{task.id}/claim")
+    assert response.status_code == 302
+    assert cases.task(case.id, "choose_help").assignee == "reception1"
+    page = web.get_text("/")
+    assert "放弃" in page
+    web.post(f"/tasks/{task.id}/unclaim")
+    assert cases.task(case.id, "choose_help").assignee is None
+
+
+def test_claiming_a_task_twice_is_a_conflict(web, cases):
+    case = cases.start()
+    task = cases.task(case.id, "choose_help")
+    web.login("reception1")
+    web.post(f"/tasks/{task.id}/claim")
+    assert web.post(f"/tasks/{task.id}/claim").status_code == 409
+
+
+def test_task_claimed_by_someone_else_shows_the_holder_and_no_claim_button(web, cases, runtime):
+    case = cases.start()
+    task = cases.task(case.id, "choose_help")
+    runtime.claim_task(task.id, "reception2")
+    web.login("reception1")
+    rows = web.get_text("/inbox/rows")
+    assert "reception2" in rows
+    assert f"/tasks/{task.id}/claim" not in rows
+
+
+def test_supervisor_sees_reassign_select_and_can_reassign(web, cases):
+    case = cases.start()
+    cases.complete(case.id, "choose_help", "reception1", help_type="hospital")
+    cases.complete(case.id, "notify_security_lead", "reception1")
+    cases.complete(case.id, "dispatch_guards", "seclead1")
+    cases.complete(case.id, "arrange_vehicle", "reception1")
+    cases.complete(case.id, "escort_to_hospital", "guard1")
+    task = cases.task(case.id, "arrange_more_help")
+    web.login("supervisor1")
+    rows = web.get_text("/inbox/rows")
+    assert f"/tasks/{task.id}/reassign" in rows
+    assert '<option value="supervisor1">' in rows
+    response = web.post(f"/tasks/{task.id}/reassign", {"to_user": "supervisor1"})
+    assert response.status_code == 302
+    assert cases.task(case.id, "arrange_more_help").assignee == "supervisor1"
+
+
+def test_reassign_to_someone_without_the_role_is_refused(web, cases):
+    case = cases.start()
+    task = cases.task(case.id, "choose_help")
+    web.login("supervisor1")
+    assert web.post(f"/tasks/{task.id}/reassign", {"to_user": "guard1"}).status_code == 400
+    assert cases.task(case.id, "choose_help").assignee is None
+
+
+def test_reception_has_no_reassign_select(web, cases):
+    cases.start()
+    web.login("reception1")
+    assert 'name="to_user"' not in web.get_text("/")
+
+
+def test_overdue_task_is_marked_red(web, cases, clock):
+    case = cases.start()
+    cases.complete(case.id, "choose_help", "reception1", help_type="nursing", major=True)
+    cases.complete(case.id, "assign_carer", "seclead1")
+    cases.complete(case.id, "nursing_care", "guard1")
+    cases.complete(case.id, "inspect_nursing", "seclead1")
+    cases.complete(case.id, "record_case", "reception1")
+    web.login("reception1")
+    page = web.get_text("/")
+    assert "立即向管理处经理汇报" in page
+    assert not re.search(r'<tr class="overdue">', page)
+    clock.advance(hours=1)
+    page = web.get_text("/inbox/rows")
+    assert '<tr class="overdue">' in page
+    assert "已超时" in page

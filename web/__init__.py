@@ -1,0 +1,47 @@
+"""The EstateDesk web app: `create_app()` builds it around one engine `Runtime`."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+from engine.db import Database
+from engine.runtime import Runtime
+
+from . import auth, cases, claims, errors, i18n, tasks, templating
+
+csrf = CSRFProtect()
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app; `config` may give DATABASE_URL, a DATABASE, or a ready RUNTIME."""
+    app = Flask(__name__)
+    app.config.update(
+        # Without ESTATEDESK_SECRET_KEY each process draws its own random key, so sessions
+        # end when the server restarts and several servers would not share logins.
+        SECRET_KEY=os.environ.get("ESTATEDESK_SECRET_KEY") or secrets.token_hex(32),
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the 12-hour session
+    )
+    app.config.update(config or {})
+    app.extensions["estatedesk"] = _runtime(app.config)
+    csrf.init_app(app)
+
+    for module in (auth, i18n, tasks, claims, cases):
+        app.register_blueprint(module.bp)
+    errors.register(app)
+    templating.register(app)
+    return app
+
+
+def _runtime(config) -> Runtime:
+    if config.get("RUNTIME") is not None:
+        return config["RUNTIME"]
+    db = config.get("DATABASE") or Database(config.get("DATABASE_URL"))
+    return Runtime(db)

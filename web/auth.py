@@ -1,0 +1,95 @@
+"""Logging in and out, and who may open which page."""
+
+from __future__ import annotations
+
+import functools
+
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+
+from engine.errors import NotFound, PermissionDenied
+from engine.users import check_password, load_actor
+
+from .i18n import gettext as _
+from .i18n import safe_next
+from .runtime import password_hash, reading
+
+bp = Blueprint("auth", __name__)
+
+SUPERVISOR_ROLES = frozenset({"cs_supervisor", "manager"})
+INTAKE_ROLES = ("reception", "cs_supervisor", "manager")
+# People who work on cases; auditors read, residents and designers use other pages.
+STAFF_ROLES = ("reception", "cs_supervisor", "manager", "security_lead", "guard",
+               "engineering_supervisor", "technician", "environment", "finance")
+READER_ROLES = STAFF_ROLES + ("auditor",)
+
+
+@bp.before_app_request
+def load_current_actor():
+    """Put the logged-in actor (or None) in `g.actor` for views and templates."""
+    g.actor = None
+    username = session.get("user")
+    if username:
+        try:
+            with reading() as db_session:
+                g.actor = load_actor(db_session, username)
+        except NotFound:
+            session.pop("user", None)  # the account was removed or deactivated
+
+
+def login_required(view):
+    """Send people who are not logged in to the login page, then back here."""
+
+    @functools.wraps(view)
+    def wrapped(**kwargs):
+        if g.actor is None:
+            flash(_("请先登录"))
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return view(**kwargs)
+
+    return wrapped
+
+
+def roles_required(*roles):
+    """Require login and one of `roles`; otherwise 403 (raised as `PermissionDenied`)."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def checked(**kwargs):
+            if not g.actor.roles & set(roles):
+                raise PermissionDenied(f"{g.actor.username} may not do this")
+            return view(**kwargs)
+
+        return login_required(checked)
+
+    return decorate
+
+
+@bp.route("/login", methods=("GET", "POST"))
+def login():
+    """Show the login form; on POST check the password and start a 12-hour session."""
+    error = None
+    if request.method == "POST":
+        username = request.form.get("username", "").strip()
+        with reading() as db_session:
+            stored = password_hash(db_session, username)
+        if stored is None or not check_password(request.form.get("password", ""), stored):
+            error = _("用户名或密码不正确")
+        else:
+            lang = session.get("lang")
+            session.clear()
+            session.permanent = True
+            session["user"] = username
+            if lang:
+                session["lang"] = lang
+            return redirect(safe_next(request.args.get("next"), url_for("tasks.inbox")))
+    return render_template("login.html", error=error), (401 if error else 200)
+
+
+@bp.route("/logout", methods=("POST",))
+def logout():
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    flash(_("已退出"))
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,80 @@
+"""Opening a new request, the case page, and messages from outside (救护车已到达)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+
+from engine.compiled import VERSIONS
+from engine.errors import FormInvalid, NothingWaiting
+from engine.forms import validate_form_data
+from engine.queries import get_instance_row, instance_view, list_events, list_tasks
+
+from .auth import INTAKE_ROLES, READER_ROLES, STAFF_ROLES, roles_required
+from .forms import describe_form, errors_by_field, parse_form
+from .i18n import gettext as _
+from .i18n import pick
+from .intake import CATEGORIES, default_site, intake_schema
+from .runtime import current_rules, is_deployed, reading, runtime
+from .tasks import next_task_for
+from .timeline import timeline, waiting_messages
+
+bp = Blueprint("cases", __name__)
+
+
+@bp.route("/cases/new", methods=("GET", "POST"))
+@roles_required(*INTAKE_ROLES)
+def new_case():
+    """Take a request for help and start the procedure for its category."""
+    with reading() as session:
+        rules = current_rules(session)
+    schema = intake_schema(rules)
+    if request.method == "GET":
+        fields = describe_form(schema, data={"site": default_site(rules, g.actor.site)})
+        return render_template("case_new.html", fields=fields)
+    try:
+        data = validate_form_data(schema, parse_form(schema, request.form))
+    except FormInvalid as exc:
+        fields = describe_form(schema, posted=request.form, errors=errors_by_field(exc.errors))
+        return render_template("case_new.html", fields=fields, form_invalid=True), 400
+    with reading() as session:
+        deployed = is_deployed(session, data["category"])
+    if not deployed:
+        flash(_("该类求助流程尚未上线"))
+        return render_template("case_new.html", fields=describe_form(schema, posted=request.form))
+    result = runtime().start_instance(data["category"], data, g.actor.username)
+    nxt = next_task_for(g.actor, result.open_tasks)
+    if nxt is not None:
+        return redirect(url_for("tasks.task_page", task_id=nxt.id))
+    return redirect(url_for("cases.case_view", ref=result.instance.reference))
+
+
+@bp.route("/cases/<ref>")
+@roles_required(*READER_ROLES)
+def case_view(ref: str):
+    """The case: summary, open tasks, timeline, and buttons for the messages it awaits."""
+    with reading() as session:
+        row = get_instance_row(session, ref)
+        case = instance_view(session, row)
+        compiled = VERSIONS.get(session, row.version_id)
+        tasks = list_tasks(session, instance_id=row.id)
+        events = list_events(session, row.id)
+    waiting = waiting_messages(events, compiled) if case.status == "running" else []
+    category = CATEGORIES.get(case.category or case.process_id)
+    return render_template("case.html", case=case, tasks=tasks, waiting=waiting,
+                           category=pick(*category) if category else case.category,
+                           timeline=timeline(events, compiled, intake_schema(compiled.rules)),
+                           can_act=bool(g.actor.roles & set(STAFF_ROLES)))
+
+
+@bp.route("/cases/<ref>/messages/<name>", methods=("POST",))
+@roles_required(*STAFF_ROLES)
+def send_message(ref: str, name: str):
+    """Deliver a message the case waits for; say so plainly when it does not wait."""
+    with reading() as session:
+        row = get_instance_row(session, ref)
+    try:
+        runtime().send_message(row.id, name, {}, g.actor.username)
+        flash(_("已收到消息"))
+    except NothingWaiting:
+        flash(_("该案件当前不在等待此消息"))
+    return redirect(url_for("cases.case_view", ref=row.reference))

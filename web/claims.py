@@ -1,0 +1,45 @@
+"""Claiming, releasing and reassigning tasks: one engine call each, then back."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, g, redirect, request, url_for
+
+from engine.errors import BadInput
+
+from .auth import STAFF_ROLES, roles_required
+from .i18n import gettext as _
+from .i18n import safe_next
+from .runtime import runtime
+
+bp = Blueprint("claims", __name__)
+
+
+def _back():
+    return redirect(safe_next(request.form.get("next"), url_for("tasks.inbox")))
+
+
+@bp.route("/tasks/<task_id>/claim", methods=("POST",))
+@roles_required(*STAFF_ROLES)
+def claim(task_id: str):
+    runtime().claim_task(task_id, g.actor.username)
+    flash(_("已认领"))
+    return _back()
+
+
+@bp.route("/tasks/<task_id>/unclaim", methods=("POST",))
+@roles_required(*STAFF_ROLES)
+def unclaim(task_id: str):
+    runtime().unclaim_task(task_id, g.actor.username)
+    flash(_("已放弃认领"))
+    return _back()
+
+
+@bp.route("/tasks/<task_id>/reassign", methods=("POST",))
+@roles_required("cs_supervisor", "manager")
+def reassign(task_id: str):
+    to_user = request.form.get("to_user", "").strip()
+    if not to_user:
+        raise BadInput("choose who should take the task")
+    runtime().reassign_task(task_id, to_user, g.actor.username)
+    flash(_("已转派"))
+    return _back()

@@ -1,0 +1,72 @@
+"""One place that turns failures into pages: engine errors by class, HTTP errors by code."""
+
+from __future__ import annotations
+
+from flask import current_app, render_template
+from werkzeug.exceptions import HTTPException
+
+from engine.errors import (
+    BadInput,
+    ConflictError,
+    DefinitionError,
+    EngineError,
+    FormInvalid,
+    InstanceNotRunning,
+    NotFound,
+    NothingWaiting,
+    PermissionDenied,
+    ScriptError,
+    TaskNotReady,
+)
+
+# Most specific first: the first class an error is an instance of decides its status.
+STATUS_OF = (
+    (NotFound, 404),
+    (FormInvalid, 400),
+    (BadInput, 400),
+    (PermissionDenied, 403),
+    (TaskNotReady, 409),
+    (ConflictError, 409),
+    (InstanceNotRunning, 409),
+    (NothingWaiting, 409),
+    (DefinitionError, 400),
+    (ScriptError, 500),
+    (EngineError, 400),
+)
+
+TITLES = {400: "请求有误", 401: "请先登录", 403: "没有权限", 404: "找不到", 405: "方法不允许",
+          409: "状态冲突", 500: "系统出错"}
+
+
+def status_for(error: EngineError) -> int:
+    return next(status for cls, status in STATUS_OF if isinstance(error, cls))
+
+
+def _page(status: int, detail: str | None):
+    return render_template("error.html", status=status, title=TITLES.get(status, "请求有误"),
+                           detail=detail), status
+
+
+def handle_engine_error(error: EngineError):
+    status = status_for(error)
+    if status >= 500:
+        current_app.logger.error("engine error: %s", error)
+        return _page(status, None)
+    return _page(status, str(error))
+
+
+def handle_http_error(error: HTTPException):
+    status = error.code or 500
+    return _page(status, error.description if status < 500 else None)
+
+
+def handle_unexpected(error: Exception):
+    # Log the traceback for operators; the person at the desk sees a plain page.
+    current_app.logger.exception("unhandled error: %s", error)
+    return _page(500, None)
+
+
+def register(app) -> None:
+    app.register_error_handler(EngineError, handle_engine_error)
+    app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,244 @@
+"""Task forms on the server: JSON Schema → field descriptors, and posted values → typed JSON.
+
+Values people typed are kept as typed (strings) for re-rendering; only `parse_form`
+turns them into JSON. Times are entered in Asia/Shanghai local time and stored as
+ISO-8601 with their offset, so a reader anywhere knows the moment.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from engine.errors import FieldError, FormInvalid
+
+from .i18n import gettext as _
+from .i18n import pick
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+RADIO_LIMIT = 4  # up to this many options read best as radio buttons; more go in a select
+LONG_TEXT = 200  # strings allowed to be longer than this get a textarea
+_MISSING = object()
+
+
+@dataclass
+class Field:
+    """One input as the template draws it."""
+
+    name: str
+    kind: str  # text textarea integer number checkbox radio select datetime lines checkboxes rows
+    label: str
+    help: str | None
+    required: bool
+    value: object = ""
+    options: list[tuple[str, str]] = field(default_factory=list)
+    error: str | None = None
+    rows: list[list[Field]] = field(default_factory=list)
+
+
+def field_kind(prop: dict) -> str:
+    """Choose the input for one schema property."""
+    kind = prop.get("type")
+    if kind == "boolean":
+        return "checkbox"
+    if kind == "integer":
+        return "integer"
+    if kind == "number":
+        return "number"
+    if kind == "array":
+        items = prop.get("items") or {}
+        if items.get("type") == "object":
+            return "rows"
+        return "checkboxes" if "enum" in items else "lines"
+    if "enum" in prop:
+        return "radio" if len(prop["enum"]) <= RADIO_LIMIT else "select"
+    if prop.get("format") == "date-time":
+        return "datetime"
+    return "textarea" if prop.get("maxLength", 0) > LONG_TEXT else "text"
+
+
+def describe_form(schema: dict, *, data: dict | None = None, posted=None,
+                  errors: dict[str, str] | None = None, prefix: str = "") -> list[Field]:
+    """Field descriptors for `schema`, filled from typed `data` or from what was `posted`."""
+    errors = errors or {}
+    required = set(schema.get("required", []))
+    fields = []
+    for name, prop in (schema.get("properties") or {}).items():
+        input_name = prefix + name
+        kind = field_kind(prop)
+        item = Field(
+            name=input_name, kind=kind, label=pick(prop.get("title"), prop.get("x-title-en")) or name,
+            help=pick(prop.get("description"), prop.get("x-description-en")),
+            required=name in required or prop.get("const") is True, error=errors.get(name),
+            options=_options(prop.get("items") if kind == "checkboxes" else prop),
+        )
+        if kind == "rows":
+            item.rows = _row_fields(prop["items"], input_name, data, posted, name)
+        elif posted is not None:
+            item.value = _posted_value(kind, input_name, posted)
+        elif data is not None and name in data:
+            item.value = _display_value(kind, data[name])
+        elif kind == "checkbox":
+            item.value = bool(prop.get("default", False))
+        fields.append(item)
+    return fields
+
+
+def _options(prop: dict | None) -> list[tuple[str, str]]:
+    if not prop or "enum" not in prop:
+        return []
+    zh, en = prop.get("x-enum-labels") or {}, prop.get("x-enum-labels-en") or {}
+    return [(str(v), pick(zh.get(v), en.get(v)) or str(v)) for v in prop["enum"]]
+
+
+def _row_fields(items: dict, name: str, data, posted, key: str) -> list[list[Field]]:
+    """Rows already filled plus one empty row to add another."""
+    if posted is not None:
+        indices = _row_indices(posted, name)
+        rows = [describe_form(items, posted=posted, prefix=f"{name}-{i}-") for i in indices]
+    else:
+        existing = data.get(key) if data else None
+        existing = existing if isinstance(existing, list) else []
+        rows = [describe_form(items, data=row if isinstance(row, dict) else {}, prefix=f"{name}-{i}-")
+                for i, row in enumerate(existing)]
+    rows.append(describe_form(items, prefix=f"{name}-{len(rows)}-"))
+    for row in rows:
+        for sub in row:
+            sub.required = False  # a row may be left empty; filled rows are checked on parse
+    return rows
+
+
+def _row_indices(posted, name: str) -> list[int]:
+    pattern = re.compile(rf"^{re.escape(name)}-(\d+)-")
+    found = {int(m.group(1)) for key in posted.keys() if (m := pattern.match(key))}
+    return sorted(found)
+
+
+def _posted_value(kind: str, name: str, posted):
+    if kind == "checkbox":
+        return name in posted
+    if kind == "checkboxes":
+        return posted.getlist(name)
+    return posted.get(name, "")
+
+
+def _display_value(kind: str, value):
+    if kind == "checkbox":
+        return bool(value)
+    if kind == "checkboxes":
+        return [str(v) for v in value] if isinstance(value, list) else []
+    if kind == "lines":
+        return "\n".join(str(v) for v in value) if isinstance(value, list) else str(value)
+    if kind == "datetime":
+        return to_local_input(value)
+    return "" if value is None else str(value)
+
+
+def to_local_input(value) -> str:
+    """ISO-8601 text → the `datetime-local` input's value in Asia/Shanghai time."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(LOCAL_TZ)
+    return moment.strftime("%Y-%m-%dT%H:%M")
+
+
+# -- parsing ---------------------------------------------------------------------------
+
+class _Invalid(Exception):
+    pass
+
+
+def parse_form(schema: dict, posted, prefix: str = "") -> dict:
+    """Turn posted values into typed JSON for `schema`; raise `FormInvalid` per bad field."""
+    required = set(schema.get("required", []))
+    data, errors = {}, []
+    for name, prop in (schema.get("properties") or {}).items():
+        try:
+            value = _parse_value(prop, prefix + name, posted)
+        except _Invalid as exc:
+            errors.append(FieldError(name, str(exc)))
+            continue
+        except FormInvalid as exc:  # a row of a repeated group
+            errors.extend(FieldError(f"{name}.{e.field}", e.message) for e in exc.errors)
+            continue
+        if value is _MISSING:
+            if name in required:
+                errors.append(FieldError(name, _("此项必填")))
+            continue
+        if prop.get("const") is True and value is not True:
+            errors.append(FieldError(name, _("提交前必须勾选")))
+            continue
+        data[name] = value
+    if errors:
+        raise FormInvalid(errors)
+    return data
+
+
+def _parse_value(prop: dict, name: str, posted):
+    kind = field_kind(prop)
+    if kind == "checkbox":
+        return name in posted
+    if kind == "checkboxes":
+        values = posted.getlist(name)
+        return values or _MISSING
+    if kind == "rows":
+        return _parse_rows(prop["items"], name, posted)
+    text = (posted.get(name) or "").strip()
+    if kind == "lines":
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        return lines or _MISSING
+    if not text:
+        return _MISSING
+    if kind == "integer":
+        try:
+            return int(text)
+        except ValueError:
+            raise _Invalid(_("请输入整数")) from None
+    if kind == "number":
+        try:
+            return float(text)
+        except ValueError:
+            raise _Invalid(_("请输入数字")) from None
+    if kind == "datetime":
+        return _parse_datetime(text)
+    pattern = prop.get("pattern")
+    if pattern and not re.search(pattern, text):
+        raise _Invalid(pick(prop.get("x-pattern-hint"), prop.get("x-pattern-hint-en")) or _("格式不正确"))
+    return text
+
+
+def _parse_datetime(text: str) -> str:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise _Invalid(_("时间格式不正确")) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=LOCAL_TZ)
+    return moment.isoformat()
+
+
+def _parse_rows(items: dict, name: str, posted):
+    rows = []
+    for index in _row_indices(posted, name):
+        prefix = f"{name}-{index}-"
+        if not any(posted.get(key, "").strip() for key in posted.keys() if key.startswith(prefix)):
+            continue  # an untouched row (the empty one offered for adding) is not data
+        try:
+            rows.append(parse_form(items, posted, prefix))
+        except FormInvalid as exc:
+            raise FormInvalid([FieldError(f"{len(rows)}.{e.field}", e.message) for e in exc.errors]) from None
+    return rows or _MISSING
+
+
+def errors_by_field(errors: list[FieldError]) -> dict[str, str]:
+    """Group field errors by top-level field; nested errors keep their row and column."""
+    grouped: dict[str, list[str]] = {}
+    for error in errors:
+        top, _sep, rest = error.field.partition(".")
+        grouped.setdefault(top, []).append(f"{rest}: {error.message}" if rest else error.message)
+    return {name: "; ".join(messages) for name, messages in grouped.items()}

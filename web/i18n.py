@@ -1,0 +1,175 @@
+"""Chinese by default, English on request: the message catalogue and the language switch.
+
+Templates write every visible string in Chinese inside `_()`; the catalogue maps it to
+English. A string missing from the catalogue shows in Chinese (tests list the gaps).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, redirect, request, session
+
+LANGUAGES = ("zh", "en")
+DEFAULT_LANGUAGE = "zh"
+
+EN = {
+    # layout and navigation
+    "物业客服中心": "Property service centre",
+    "待办任务": "My tasks",
+    "新建求助": "New request",
+    "退出": "Log out",
+    "登录": "Log in",
+    "用户名": "Username",
+    "密码": "Password",
+    "用户名或密码不正确": "Wrong username or password",
+    "请先登录": "Please log in first",
+    "已退出": "Logged out",
+    "当前用户": "Signed in as",
+    # inbox
+    "案件编号": "Case",
+    "流程": "Procedure",
+    "单元": "Unit",
+    "任务": "Task",
+    "已等待": "Waiting",
+    "期限": "Due",
+    "处理人": "Held by",
+    "操作": "Actions",
+    "认领": "Claim",
+    "放弃": "Release",
+    "转派": "Reassign",
+    "转派给…": "Reassign to…",
+    "没有待办任务": "No open tasks",
+    "已超时": "overdue",
+    "分钟": "min",
+    "小时": "h",
+    "天": "d",
+    "已认领": "Claimed",
+    "已放弃认领": "Released",
+    "已转派": "Reassigned",
+    # task page
+    "案件": "Case",
+    "办理依据": "SOP clause",
+    "说明": "Notes",
+    "提示": "Instructions",
+    "提示内容无法显示": "The instructions could not be shown",
+    "提交": "Submit",
+    "已提交": "Submitted",
+    "必填": "required",
+    "此项必填": "This field is required",
+    "提交前必须勾选": "Must be ticked before submitting",
+    "请输入整数": "Enter a whole number",
+    "请输入数字": "Enter a number",
+    "时间格式不正确": "Enter a valid date and time",
+    "格式不正确": "Invalid format",
+    "请选择": "Choose…",
+    "添加一行": "Add a row",
+    "每行一项": "one per line",
+    "表单有错误，请修改后再提交": "The form has errors; correct them and submit again",
+    "案件已被他人更新": "The case was changed by someone else",
+    "你填写的内容仍在下方。请重新打开任务查看最新情况后再提交。":
+        "What you typed is still below. Reload the task to see the latest state, then submit again.",
+    "重新打开任务": "Reload the task",
+    "此任务不需要填写表单。": "This task has no form.",
+    "任务状态": "Task status",
+    # case view and intake
+    "案件详情": "Case",
+    "状态": "Status",
+    "服务中心": "Site",
+    "求助人": "Caller",
+    "电话": "Phone",
+    "描述": "Description",
+    "当前任务": "Open tasks",
+    "记录": "Timeline",
+    "时间": "Time",
+    "事件": "Event",
+    "人员": "By",
+    "环节": "Element",
+    "外部消息": "Messages from outside",
+    "已收到消息": "Message delivered",
+    "该案件当前不在等待此消息": "The case is not waiting for this message now",
+    "该类求助流程尚未上线": "This kind of request has no procedure online yet",
+    "开始": "Start",
+    "是": "Yes",
+    "否": "No",
+    "楼栋-单元-房号，例如 3-2-1201": "Building-entrance-room, e.g. 3-2-1201",
+    "running": "Running",
+    "completed": "Completed",
+    "cancelled": "Cancelled",
+    "error": "Error",
+    "ready": "Ready",
+    "claimed": "Claimed",
+    # errors
+    "请求有误": "Bad request",
+    "没有权限": "Not allowed",
+    "找不到": "Not found",
+    "状态冲突": "Conflict",
+    "系统出错": "Something went wrong",
+    "方法不允许": "Method not allowed",
+    "返回待办任务": "Back to my tasks",
+    "系统出现意外错误，已记录。请稍后再试。": "An unexpected error happened and was logged. Please try again later.",
+    "切换语言": "Language",
+}
+
+# Status and event words used by the engine, in both languages.
+EVENT_TYPES = {
+    "instance_started": ("案件开始", "Case started"),
+    "task_ready": ("任务就绪", "Task ready"),
+    "task_claimed": ("任务被认领", "Task claimed"),
+    "task_unclaimed": ("任务放弃认领", "Task released"),
+    "task_reassigned": ("任务转派", "Task reassigned"),
+    "task_completed": ("任务完成", "Task completed"),
+    "element_completed": ("环节完成", "Step completed"),
+    "element_cancelled": ("环节取消", "Step cancelled"),
+    "flow_taken": ("经过连线", "Flow taken"),
+    "message_received": ("收到消息", "Message received"),
+    "signal_received": ("收到信号", "Signal received"),
+    "timer_fired": ("计时到期", "Timer fired"),
+    "error": ("出错", "Error"),
+    "retried": ("重试", "Retried"),
+    "cancelled": ("案件取消", "Case cancelled"),
+    "instance_finished": ("案件结束", "Case finished"),
+}
+
+bp = Blueprint("i18n", __name__)
+
+
+def current_language() -> str:
+    lang = session.get("lang")
+    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def gettext(text: str) -> str:
+    """Translate a Chinese UI string into the current language."""
+    return EN.get(text, text) if current_language() == "en" else text
+
+
+def pick(zh: str | None, en: str | None) -> str | None:
+    """Choose between a Chinese and an English text; fall back to the Chinese one."""
+    return (en or zh) if current_language() == "en" else (zh or en)
+
+
+def event_label(event_type: str) -> str:
+    zh, en = EVENT_TYPES.get(event_type, (event_type, event_type))
+    return pick(zh, en)
+
+
+@bp.route("/lang/<code>")
+def switch_language(code: str):
+    """Remember the chosen language in the session and go back where the user was."""
+    if code in LANGUAGES:
+        session["lang"] = code
+    return redirect(safe_next(request.referrer, "/"))
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Keep redirects on this site: only a local path is followed."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.netloc and parts.netloc != request.host:
+        return default
+    path = parts.path or "/"
+    if not path.startswith("/") or path.startswith("//"):
+        return default
+    return path + (f"?{parts.query}" if parts.query else "")

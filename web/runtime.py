@@ -1,0 +1,56 @@
+"""The app's one `Runtime`, and read-only sessions on its database for the views."""
+
+from __future__ import annotations
+
+import contextlib
+
+from flask import current_app
+from sqlalchemy import select
+
+from engine.compiled import VERSIONS
+from engine.models import ProcessVersion, User, UserRole
+from engine.rules import Rules
+from engine.runtime import Runtime
+
+
+def runtime() -> Runtime:
+    return current_app.extensions["estatedesk"]
+
+
+@contextlib.contextmanager
+def reading():
+    """A session for reads only; views never write outside the runtime's steps."""
+    with runtime().db.session() as session:
+        yield session
+
+
+def now():
+    """The engine clock's time (tests move a fake clock)."""
+    return runtime().clock.now()
+
+
+def is_deployed(session, process_id: str) -> bool:
+    stmt = select(ProcessVersion.id).where(ProcessVersion.process_id == process_id,
+                                           ProcessVersion.executable.is_(True))
+    return session.scalar(stmt.limit(1)) is not None
+
+
+def current_rules(session) -> Rules | None:
+    """The rules of the newest deployed version (sites, roles), or None before any deploy."""
+    stmt = select(ProcessVersion.id).where(ProcessVersion.executable.is_(True)).order_by(ProcessVersion.id.desc())
+    version_id = session.scalar(stmt.limit(1))
+    return VERSIONS.get(session, version_id).rules if version_id is not None else None
+
+
+def users_by_role(session, roles) -> dict[str, list[tuple[str, str]]]:
+    """For each role, the active users holding it as (username, name), for the reassign select."""
+    stmt = (select(UserRole.role, User.username, User.name).join(User, User.id == UserRole.user_id)
+            .where(UserRole.role.in_(list(roles)), User.active.is_(True)).order_by(User.username))
+    found: dict[str, list[tuple[str, str]]] = {}
+    for role, username, name in session.execute(stmt):
+        found.setdefault(role, []).append((username, name))
+    return found
+
+
+def password_hash(session, username: str) -> str | None:
+    return session.scalar(select(User.password_hash).where(User.username == username, User.active.is_(True)))

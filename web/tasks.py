@@ -1,0 +1,129 @@
+"""The inbox of open tasks and the page where a task is done."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from jinja2.sandbox import SandboxedEnvironment
+
+from engine.errors import ConflictError, FormInvalid, PermissionDenied, TaskNotReady
+from engine.queries import get_instance_row, get_task, instance_view, list_tasks
+
+from .auth import READER_ROLES, STAFF_ROLES, SUPERVISOR_ROLES, login_required, roles_required
+from .forms import describe_form, errors_by_field, parse_form
+from .i18n import gettext as _
+from .runtime import reading, runtime, users_by_role
+
+bp = Blueprint("tasks", __name__)
+
+# Instructions are written by process designers but filled with case data typed by
+# anyone, so they render in a sandbox; the page escapes the result as plain text.
+_INSTRUCTIONS = SandboxedEnvironment(autoescape=False)
+
+
+@bp.route("/")
+@login_required
+def inbox():
+    return render_template("inbox.html", **_inbox())
+
+
+@bp.route("/inbox/rows")
+@login_required
+def inbox_rows():
+    """Only the table rows, fetched every 30 s by the inbox page."""
+    return render_template("_inbox_rows.html", **_inbox())
+
+
+def _inbox() -> dict:
+    actor = g.actor
+    with reading() as session:
+        mine = list_tasks(session, assignee=actor.username)
+        for_roles = list_tasks(session, roles=sorted(actor.roles)) if actor.roles else []
+        seen = {t.id for t in mine}
+        tasks = mine + [t for t in for_roles if t.id not in seen]
+        cases = {t.instance_id: instance_view(session, get_instance_row(session, t.instance_id)) for t in tasks}
+        supervisor = bool(actor.roles & SUPERVISOR_ROLES)
+        candidates = users_by_role(session, {t.role for t in tasks if t.role}) if supervisor else {}
+    return {"tasks": tasks, "cases": cases, "supervisor": supervisor, "candidates": candidates}
+
+
+@bp.route("/tasks/<task_id>")
+@roles_required(*READER_ROLES)
+def task_page(task_id: str):
+    task, case = _load(task_id)
+    _check_may_see(task)
+    fields = describe_form(task.form_schema, data=task.data) if task.form_schema else []
+    return _render(task, case, fields)
+
+
+@bp.route("/tasks/<task_id>", methods=("POST",))
+@roles_required(*STAFF_ROLES)
+def submit_task(task_id: str):
+    """Check the form, complete the task, then go to the next task or back to the case."""
+    task, case = _load(task_id)
+    _check_may_work(task)
+    schema = task.form_schema or {}
+    try:
+        data = parse_form(schema, request.form) if task.form_schema else {}
+        result = runtime().complete_task(task.id, data, g.actor.username,
+                                         expected_version=request.form.get("lock_version", type=int))
+    except FormInvalid as exc:
+        fields = describe_form(schema, posted=request.form, errors=errors_by_field(exc.errors))
+        return _render(task, case, fields, form_invalid=True), 400
+    except ConflictError:
+        fields = describe_form(schema, posted=request.form)
+        return _render(task, case, fields, conflict=True), 409
+    flash(_("已提交"))
+    nxt = next_task_for(g.actor, result.open_tasks)
+    if nxt is not None:
+        return redirect(url_for("tasks.task_page", task_id=nxt.id))
+    return redirect(url_for("cases.case_view", ref=result.instance.reference))
+
+
+def next_task_for(actor, open_tasks):
+    """The first open task this person can do now, if any."""
+    for task in open_tasks:
+        if task.assignee == actor.username or (task.status == "ready" and task.role in actor.roles):
+            return task
+    return None
+
+
+def _load(task_id: str):
+    with reading() as session:
+        task = get_task(session, task_id)
+        case = instance_view(session, get_instance_row(session, task.instance_id))
+    return task, case
+
+
+def _check_may_see(task) -> None:
+    """Raise `PermissionDenied` (403) unless the actor works on, supervises or audits this task."""
+    roles = g.actor.roles
+    if task.role in roles or task.assignee == g.actor.username or roles & (SUPERVISOR_ROLES | {"auditor"}):
+        return
+    raise PermissionDenied(f"{g.actor.username} does not hold role {task.role!r} needed for this task")
+
+
+def _check_may_work(task) -> None:
+    """Before reading the form: 403 if the actor may not do the task, 409 if it is closed."""
+    if task.role not in g.actor.roles and task.assignee != g.actor.username:
+        raise PermissionDenied(f"{g.actor.username} does not hold role {task.role!r} needed for this task")
+    if task.status not in ("ready", "claimed"):
+        raise TaskNotReady(f"task {task.name} is {task.status}")
+
+
+def render_instructions(template: str | None, data: dict) -> tuple[str | None, bool]:
+    """Render a task's instructions over its data; return (text, failed)."""
+    if not template:
+        return None, False
+    try:
+        return _INSTRUCTIONS.from_string(template).render(**data), False
+    except Exception:  # noqa: BLE001 - any template failure is shown as a notice, never a 500
+        return None, True
+
+
+def _render(task, case, fields, form_invalid=False, conflict=False):
+    instructions, failed = render_instructions(task.instructions, task.data)
+    is_open = task.status in ("ready", "claimed")
+    lock_version = request.form.get("lock_version", task.lock_version) if conflict else task.lock_version
+    return render_template("task.html", task=task, case=case, fields=fields, instructions=instructions,
+                           instructions_failed=failed, form_invalid=form_invalid, conflict=conflict,
+                           is_open=is_open, lock_version=lock_version)

@@ -1,0 +1,48 @@
+"""What every template can use: `_()`, the current actor and language, time filters."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import g
+
+from .auth import STAFF_ROLES
+from .forms import LOCAL_TZ
+from .i18n import current_language, event_label, gettext, pick
+from .runtime import now
+
+
+def localtime(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """Show an aware time in Asia/Shanghai, where the service centres are."""
+    return moment.astimezone(LOCAL_TZ).strftime(fmt) if moment else ""
+
+
+def waited(since: datetime | None) -> str:
+    """How long ago, as 5 分钟 / 2 小时 5 分钟 / 3 天 2 小时."""
+    if since is None:
+        return ""
+    minutes = max(0, int((now() - since).total_seconds() // 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    parts = [(days, "天"), (hours, "小时")] if days else [(hours, "小时"), (mins, "分钟")] if hours else [(mins, "分钟")]
+    return " ".join(f"{n} {gettext(unit)}" for n, unit in parts)
+
+
+def is_overdue(due: datetime | None) -> bool:
+    return due is not None and due < now()
+
+
+def has_role(*roles) -> bool:
+    actor = g.get("actor")
+    return actor is not None and bool(actor.roles & set(roles))
+
+
+def register(app) -> None:
+    app.jinja_env.globals.update(_=gettext, pick=pick, event_label=event_label, has_role=has_role,
+                                 staff_roles=STAFF_ROLES)
+    app.jinja_env.filters.update(localtime=localtime, waited=waited)
+    app.jinja_env.tests["overdue"] = is_overdue
+
+    @app.context_processor
+    def inject():
+        return {"actor": g.get("actor"), "lang": current_language()}

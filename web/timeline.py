@@ -1,0 +1,102 @@
+"""What a case's audit events say, for people: timeline rows and the messages it awaits."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+
+from engine import audit
+from engine.compiled import CompiledVersion
+from engine.views import EventView
+
+from .forms import LOCAL_TZ
+from .i18n import event_label, pick
+from .i18n import gettext as _
+
+CATCHING_TYPES = {"intermediateCatchEvent", "receiveTask"}
+HIDDEN_TYPES = {audit.FLOW_TAKEN}  # flows belong on the diagram, not in the list
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    at: datetime
+    type: str
+    label: str
+    actor: str | None
+    element: str | None
+    details: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class WaitingMessage:
+    element_id: str
+    message: str
+    label: str
+
+
+def timeline(events: list[EventView], compiled: CompiledVersion, intake: dict) -> list[TimelineRow]:
+    """Events people care about, oldest first, with submitted data labelled from its form."""
+    rows = []
+    for event in events:
+        if event.type in HIDDEN_TYPES:
+            continue
+        element = _element(compiled, event.element_id)
+        details = []
+        if event.type == audit.INSTANCE_STARTED:
+            details = labelled(intake, event.data.get("data") or {})
+        elif event.type == audit.TASK_COMPLETED:
+            schema = compiled.forms.get(element.get("form") or "", {})
+            details = labelled(schema, event.data.get("submitted") or {})
+        elif event.data.get("reason"):
+            details = [(_("说明"), str(event.data["reason"]))]
+        name = event.data.get("name") if isinstance(event.data.get("name"), str) else None
+        rows.append(TimelineRow(event.at, event.type, event_label(event.type), event.actor,
+                                element.get("name") or name or event.element_id, details))
+    return rows
+
+
+def labelled(schema: dict, data: dict) -> list[tuple[str, str]]:
+    """(label, shown value) pairs of submitted data, in the form's field order."""
+    props = schema.get("properties") or {}
+    keys = [k for k in props if k in data] + [k for k in data if k not in props]
+    return [(pick(props.get(k, {}).get("title"), props.get(k, {}).get("x-title-en")) or k,
+             _shown(props.get(k, {}), data[k])) for k in keys]
+
+
+def _shown(prop: dict, value) -> str:
+    if isinstance(value, bool):
+        return _("是") if value else _("否")
+    labels = prop.get("items", prop) if isinstance(value, list) else prop
+    zh, en = labels.get("x-enum-labels") or {}, labels.get("x-enum-labels-en") or {}
+    if isinstance(value, list):
+        return "、".join(pick(zh.get(v), en.get(v)) or str(v) if isinstance(v, str) else str(v) for v in value)
+    if isinstance(value, str) and value in zh:
+        return pick(zh.get(value), en.get(value))
+    if prop.get("format") == "date-time" and isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value).astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+        except ValueError:
+            return value
+    return "" if value is None else str(value)
+
+
+def _element(compiled: CompiledVersion, element_id: str | None) -> dict:
+    for outline in compiled.processes.values():
+        if element_id in outline["elements"]:
+            return outline["elements"][element_id]
+    return {}
+
+
+def waiting_messages(events: list[EventView], compiled: CompiledVersion) -> list[WaitingMessage]:
+    """Message catch events reached (a flow into them taken) but not yet completed."""
+    reached = Counter(e.data.get("target") for e in events if e.type == audit.FLOW_TAKEN)
+    done = Counter(e.element_id for e in events
+                   if e.type in (audit.ELEMENT_COMPLETED, audit.ELEMENT_CANCELLED, audit.TASK_COMPLETED))
+    waiting = []
+    for outline in compiled.processes.values():
+        for element_id, message in outline.get("messages", {}).items():
+            element = outline["elements"].get(element_id, {})
+            if element.get("type") in CATCHING_TYPES and reached[element_id] > done[element_id]:
+                waiting.append(WaitingMessage(element_id, message, element.get("name") or message))
+    return waiting
