@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from .models import AuditHead, Event
@@ -77,10 +77,10 @@ def _lock_head(session: Session) -> AuditHead:
     return head
 
 
-def append_events(session: Session, events: list[NewEvent], at: datetime) -> list[Event]:
+def append_events(session: Session, events: list[NewEvent], at: datetime) -> None:
     """Append `events` to the chain inside the caller's transaction (never commits)."""
     if not events:
-        return []
+        return
     if not session.in_transaction():
         raise RuntimeError("append_events must run inside the step transaction")
     head = _lock_head(session)
@@ -89,15 +89,13 @@ def append_events(session: Session, events: list[NewEvent], at: datetime) -> lis
     for new in events:
         data = json.loads(json.dumps(new.data or {}, ensure_ascii=False, default=str))
         digest = chain_hash(prev, canonical_json(new.instance_id, at, new.type, new.actor, new.element_id, data))
-        row = Event(instance_id=new.instance_id, at=at, type=new.type, actor=new.actor,
-                    element_id=new.element_id, data=data, prev_hash=prev, hash=digest)
-        session.add(row)
-        rows.append(row)
+        rows.append({"instance_id": new.instance_id, "at": at, "type": new.type, "actor": new.actor,
+                     "element_id": new.element_id, "data": data, "prev_hash": prev, "hash": digest})
         prev = digest
-    session.flush()
-    head.last_event_id = rows[-1].id
+    # One multi-row INSERT for the whole step; ids come back in order.
+    ids = session.scalars(insert(Event).returning(Event.id, sort_by_parameter_order=True), rows).all()
+    head.last_event_id = ids[-1]
     head.last_hash = prev
-    return rows
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ open many) and never has to be invalidated: a version's content never changes.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -27,6 +28,7 @@ class CompiledVersion:
 
     id: int
     process_id: str
+    name: str
     version: int
     content_hash: str
     spec: object
@@ -36,6 +38,7 @@ class CompiledVersion:
     processes: dict[str, dict]  # process id -> outline dict (elements, flows, messages)
     script_engine: SandboxedScriptEngine = field(repr=False, default=None)
     flow_index: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
+    has_timers: bool = True  # False lets a step skip rewriting the timer table
 
     @property
     def outline(self) -> dict:
@@ -74,8 +77,12 @@ def compile_version(row: ProcessVersion) -> CompiledVersion:
     for pid, outline in processes.items():
         for flow_id, flow in outline["flows"].items():
             flow_index.setdefault((pid, flow["source"], flow["target"]), []).append(flow_id)
+    # Outlines deployed before the "timer" key existed count as having timers.
+    has_timers = any(e.get("timer", True) for outline in processes.values()
+                     for e in outline["elements"].values() if e["type"].endswith("Event"))
     return CompiledVersion(
-        id=row.id, process_id=row.process_id, version=row.version, content_hash=row.content_hash,
+        id=row.id, process_id=row.process_id, name=row.name, version=row.version, content_hash=row.content_hash,
+        has_timers=has_timers,
         spec=spec, subprocess_specs=subprocess_specs, rules=rules, forms=row.assets["forms"],
         processes=processes, script_engine=SandboxedScriptEngine(helpers=_diagram_helpers(rules)),
         flow_index=flow_index,
@@ -88,9 +95,19 @@ class VersionCache:
     def __init__(self, size: int = 64):
         self._size = size
         self._by_hash: OrderedDict[str, CompiledVersion] = OrderedDict()
+        self._by_engine: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
 
     def get(self, session: Session, version_id: int) -> CompiledVersion:
+        # Version rows never change, so an id seen on this database needs no query again.
+        known = self._by_engine.setdefault(session.get_bind(), {})
+        if version_id in known:
+            return known[version_id]
+        compiled = self._load(session, version_id)
+        known[version_id] = compiled
+        return compiled
+
+    def _load(self, session: Session, version_id: int) -> CompiledVersion:
         content_hash = session.scalar(select(ProcessVersion.content_hash).where(ProcessVersion.id == version_id))
         if content_hash is None:
             raise NotFound(f"process version {version_id} does not exist")
@@ -102,6 +119,7 @@ class VersionCache:
         row = session.scalar(select(ProcessVersion).where(ProcessVersion.id == version_id)
                              .options(load_only(ProcessVersion.id, ProcessVersion.process_id,
                                                 ProcessVersion.version, ProcessVersion.content_hash,
+                                                ProcessVersion.name,
                                                 ProcessVersion.spec_json, ProcessVersion.assets)))
         compiled = compile_version(row)
         with self._lock:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from .audit import instance_events
 from .compiled import VERSIONS, CompiledVersion
 from .errors import NotFound
-from .models import HumanTask, Instance, ProcessVersion, TaskStatus
+from .models import HumanTask, Instance, TaskStatus
 from .state import load_state
 from .views import EventView, InstanceView, TaskView
 
@@ -42,7 +42,7 @@ def get_task_row(session: Session, task_id: str) -> HumanTask:
 
 
 def instance_view(session: Session, row: Instance) -> InstanceView:
-    version = session.get(ProcessVersion, row.version_id)
+    version = VERSIONS.get(session, row.version_id)
     return InstanceView(
         id=row.id, reference=row.reference, process_id=row.process_id, process_name=version.name,
         version=version.version, status=row.status.value, site=row.site, category=row.category,

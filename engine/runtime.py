@@ -110,7 +110,8 @@ class Runtime:
             row.status = InstanceStatus.RUNNING
             row.error_element = row.error_line = row.error_message = None
         events += self._sync_human_tasks(session, row, compiled, workflow, tracker, now, actor)
-        self._sync_timers(session, row, workflow)
+        if compiled.has_timers:
+            self._sync_timers(session, row, workflow)
         session.flush()
         audit.append_events(session, events, now)
 

@@ -49,11 +49,14 @@ def load_actor(session: Session, username: str) -> Actor:
     """Return the active user `username` with roles, or raise `NotFound`."""
     if username == SYSTEM_ACTOR:
         return Actor(SYSTEM_ACTOR, "系统", frozenset())
-    user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
-    if user is None:
+    rows = session.execute(
+        select(User.username, User.name, User.site, UserRole.role)
+        .outerjoin(UserRole, UserRole.user_id == User.id)
+        .where(User.username == username, User.active.is_(True))).all()
+    if not rows:
         raise NotFound(f"unknown user {username!r}")
-    roles = frozenset(session.scalars(select(UserRole.role).where(UserRole.user_id == user.id)))
-    return Actor(user.username, user.name, roles, user.site)
+    first = rows[0]
+    return Actor(first.username, first.name, frozenset(r.role for r in rows if r.role), first.site)
 
 
 def upsert_user(session: Session, username: str, name: str, roles, site: str | None, password: str) -> User:
