@@ -64,8 +64,8 @@ def count(rt, model, *where):
 def test_redeploying_unchanged_bundle_creates_no_version(rt, mini_bundle):
     with rt.transaction() as session:
         results = deploy_bundle(session, mini_bundle, actor="designer1")
-    assert [(r.process_id, r.version, r.created) for r in results] == [("mini", 1, False)]
-    assert count(rt, ProcessVersion) == 1
+    assert [(r.process_id, r.version, r.created) for r in results] == [("mini", 1, False), ("mini_signal", 1, False)]
+    assert count(rt, ProcessVersion) == 2
 
 
 def test_changed_diagram_becomes_new_version_and_running_cases_stay(rt, mini_bundle):
@@ -74,7 +74,7 @@ def test_changed_diagram_becomes_new_version_and_running_cases_stay(rt, mini_bun
     changed.bpmn["mini.bpmn"] = changed.bpmn["mini.bpmn"].replace("登记求助".encode(), "登记住户求助".encode(), 1)
     with rt.transaction() as session:
         results = deploy_bundle(session, changed, actor="designer1", note="rename")
-    assert [(r.version, r.created) for r in results] == [(2, True)]
+    assert [(r.process_id, r.version, r.created) for r in results] == [("mini", 2, True), ("mini_signal", 1, False)]
     second = start(rt)
     assert (first.instance.version, second.instance.version) == (1, 2)
     assert rt.start_instance("mini", {}, "reception1", version=1).instance.version == 1
@@ -206,6 +206,19 @@ def test_message_reaches_waiting_case_and_is_refused_otherwise(rt):
         path = audit.executed_path(session, result.instance.id)
     assert path.elements == ["start", "register", "compute", "gw_wait", "wait_arrival"]
     assert path.flows == ["Flow_start", "Flow_register", "Flow_compute", "Flow_wait", "Flow_arrived"]
+
+
+def test_signal_from_outside_reaches_a_waiting_case(rt):
+    started = rt.start_instance("mini_signal", {}, "reception1")
+    assert started.instance.status == "running" and started.open_tasks == []
+    done = rt.send_message(started.instance.id, "resident_cancels", {"reason": "已自行就医"}, "reception1")
+    assert done.instance.status == "completed"
+    with rt.db.session() as session:
+        received = [e for e in audit.instance_events(session, started.instance.id) if e.type == audit.SIGNAL_RECEIVED]
+        path = audit.executed_path(session, started.instance.id)
+    assert [(e.element_id, e.data["name"]) for e in received] == [("wait_cancel", "resident_cancels")]
+    assert path.elements == ["signal_start", "wait_cancel", "signal_end"]
+    assert path.flows == ["Flow_signal_start", "Flow_cancelled"]
 
 
 def test_timer_fires_once_from_site_policy_with_fake_clock(rt, clock):
