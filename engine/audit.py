@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from .models import AuditHead, Event
@@ -68,13 +68,14 @@ def chain_hash(prev_hash: str, canonical: str) -> str:
     return hashlib.sha256((prev_hash + canonical).encode("utf-8")).hexdigest()
 
 
-def _lock_head(session: Session) -> AuditHead:
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
-    if head is None:
-        head = AuditHead(id=1, last_event_id=0, last_hash=GENESIS_HASH)
-        session.add(head)
-        session.flush()
-    return head
+def _lock_head(session: Session) -> tuple[int, str]:
+    """Lock the head row for this transaction and return (last event id, last hash)."""
+    head = session.execute(select(AuditHead.last_event_id, AuditHead.last_hash)
+                           .where(AuditHead.id == 1).with_for_update()).first()
+    if head is None:  # a database migrated by hand without the genesis row
+        session.execute(insert(AuditHead).values(id=1, last_event_id=0, last_hash=GENESIS_HASH))
+        return 0, GENESIS_HASH
+    return head.last_event_id, head.last_hash
 
 
 def append_events(session: Session, events: list[NewEvent], at: datetime) -> None:
@@ -83,8 +84,7 @@ def append_events(session: Session, events: list[NewEvent], at: datetime) -> Non
         return
     if not session.in_transaction():
         raise RuntimeError("append_events must run inside the step transaction")
-    head = _lock_head(session)
-    prev = head.last_hash
+    _, prev = _lock_head(session)
     rows = []
     for new in events:
         data = json.loads(json.dumps(new.data or {}, ensure_ascii=False, default=str))
@@ -94,8 +94,7 @@ def append_events(session: Session, events: list[NewEvent], at: datetime) -> Non
         prev = digest
     # One multi-row INSERT for the whole step; ids come back in order.
     ids = session.scalars(insert(Event).returning(Event.id, sort_by_parameter_order=True), rows).all()
-    head.last_event_id = ids[-1]
-    head.last_hash = prev
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_event_id=ids[-1], last_hash=prev))
 
 
 @dataclass(frozen=True)

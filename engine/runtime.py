@@ -78,7 +78,8 @@ class Runtime:
                 raise ConflictError("this case was changed by someone else meanwhile; reload and try again") from None
 
     def _advance(self, session: Session, row: Instance, compiled: CompiledVersion, act: Action, actor: str,
-                 completions: dict | None = None, workflow: BpmnWorkflow | None = None) -> None:
+                 completions: dict | None = None, workflow: BpmnWorkflow | None = None) -> list[HumanTask]:
+        """Run one step on a loaded instance; return the task rows left open."""
         if workflow is None:
             workflow = load_state(row.state_json, compiled.spec, compiled.subprocess_specs, compiled.script_engine)
         tracker = StepTracker.snapshot(compiled, row.id, workflow)
@@ -89,9 +90,9 @@ class Runtime:
         except WorkflowException as exc:
             error = exc
         events += tracker.events_after(workflow, actor, completions)
-        self._write_back(session, row, compiled, workflow, tracker, events, error, actor)
+        return self._write_back(session, row, compiled, workflow, events, error, actor)
 
-    def _write_back(self, session, row, compiled, workflow, tracker, events, error, actor) -> None:
+    def _write_back(self, session, row, compiled, workflow, events, error, actor) -> list[HumanTask]:
         now = clock.now()
         row.state_json = dump_state(workflow)
         row.updated_at = now
@@ -109,13 +110,16 @@ class Runtime:
         elif row.status == InstanceStatus.ERROR or row.status == InstanceStatus.RUNNING:
             row.status = InstanceStatus.RUNNING
             row.error_element = row.error_line = row.error_message = None
-        events += self._sync_human_tasks(session, row, compiled, workflow, tracker, now, actor)
+        task_events, open_rows = self._sync_human_tasks(session, row, compiled, workflow, now, actor)
+        events += task_events
         if compiled.has_timers:
             self._sync_timers(session, row, workflow)
         session.flush()
         audit.append_events(session, events, now)
+        return open_rows
 
-    def _sync_human_tasks(self, session, row, compiled, workflow, tracker, now, actor) -> list[NewEvent]:
+    def _sync_human_tasks(self, session, row, compiled, workflow, now, actor) -> tuple[list[NewEvent], list]:
+        """Open, close and cancel task rows to match the workflow; return events and the open rows."""
         ready = {str(t.id): t for t in all_tasks(workflow) if is_human(t) and t.state == TaskState.READY}
         open_rows = session.scalars(select(HumanTask).where(
             HumanTask.instance_id == row.id, HumanTask.status.in_(OPEN_TASK_STATUSES))).all()
@@ -127,6 +131,7 @@ class Runtime:
                 task_row.completed_at = now
                 task_row.completed_by = actor if done else None
         known = {r.id for r in open_rows}
+        still_open = [r for r in open_rows if r.id in ready]
         events = []
         for task_id, task in ready.items():
             if task_id in known:
@@ -139,17 +144,19 @@ class Runtime:
                 duration = compiled.rules.sla_duration(sla_key, row.site)
                 due_at = now + TimerEventDefinition.get_timedelta_from_start(
                     TimerEventDefinition.parse_iso_duration(duration), now)
-            session.add(HumanTask(
+            new_row = HumanTask(
                 id=task_id, instance_id=row.id, element_id=task.task_spec.bpmn_id,
                 name=element.get("name") or task.task_spec.bpmn_name or task.task_spec.bpmn_id,
                 role=role, form_id=element.get("form"), sla_key=sla_key, status=TaskStatus.READY,
                 created_at=now, due_at=due_at,
-            ))
+            )
+            session.add(new_row)
+            still_open.append(new_row)
             events.append(NewEvent(audit.TASK_READY, row.id, "system", task.task_spec.bpmn_id,
                                    {"task_id": task_id, "process": task.workflow.spec.name, "role": role,
                                     "name": element.get("name"),
                                     "due_at": due_at.isoformat() if due_at else None}))
-        return events
+        return events, still_open
 
     def _sync_timers(self, session, row, workflow) -> None:
         session.execute(delete(Timer).where(Timer.instance_id == row.id))
@@ -164,10 +171,10 @@ class Runtime:
                     due = TimerEventDefinition.get_datetime(value)
                     session.add(Timer(instance_id=row.id, element_id=task.task_spec.bpmn_id, due_at=due))
 
-    def _result(self, session, row: Instance) -> StepResult:
+    def _result(self, session, row: Instance, open_rows: list[HumanTask]) -> StepResult:
+        """The step's outcome, from the rows the step just wrote (no second query)."""
         compiled = VERSIONS.get(session, row.version_id)
-        open_rows = session.scalars(select(HumanTask).where(
-            HumanTask.instance_id == row.id, HumanTask.status.in_(OPEN_TASK_STATUSES)).order_by(HumanTask.created_at))
+        open_rows = sorted(open_rows, key=lambda t: t.created_at)  # stable: ties keep workflow order
         return StepResult(instance_view(session, row), [task_view(t, row, compiled) for t in open_rows])
 
     # -- starting a case ------------------------------------------------------------
@@ -201,8 +208,8 @@ class Runtime:
                     task.data.update(data)
                 return [started]
 
-            self._advance(session, row, compiled, act, actor, workflow=workflow)
-            return self._result(session, row)
+            open_rows = self._advance(session, row, compiled, act, actor, workflow=workflow)
+            return self._result(session, row, open_rows)
 
     # -- human tasks ----------------------------------------------------------------
 
@@ -227,8 +234,8 @@ class Runtime:
                 return []
 
             _update_summary(row, data)
-            self._advance(session, row, compiled, act, actor, completions={UUID(task_row.id): data})
-            return self._result(session, row)
+            open_rows = self._advance(session, row, compiled, act, actor, completions={UUID(task_row.id): data})
+            return self._result(session, row, open_rows)
 
     def claim_task(self, task_id: str, actor: str) -> TaskView:
         """Take a ready task so that nobody else works on it."""
@@ -299,8 +306,8 @@ class Runtime:
                 kind = audit.SIGNAL_RECEIVED if is_signal else audit.MESSAGE_RECEIVED
                 return [NewEvent(kind, row.id, actor, catcher.task_spec.bpmn_id, {"name": name, "payload": payload})]
 
-            self._advance(session, row, compiled, act, actor)
-            return self._result(session, row)
+            open_rows = self._advance(session, row, compiled, act, actor)
+            return self._result(session, row, open_rows)
 
     def cancel_instance(self, instance_id, reason: str, actor: str) -> StepResult:
         """Cancel a case with a reason (supervisors, managers, or whoever started it)."""
@@ -320,8 +327,8 @@ class Runtime:
                 wf.cancel()
                 return [NewEvent(audit.CANCELLED, row.id, actor, compiled.process_id, {"reason": reason})]
 
-            self._advance(session, row, compiled, act, actor)
-            return self._result(session, row)
+            open_rows = self._advance(session, row, compiled, act, actor)
+            return self._result(session, row, open_rows)
 
     def retry_instance(self, instance_id, data: dict | None, actor: str) -> StepResult:
         """Correct the data of the failed element and run it again."""
@@ -343,8 +350,8 @@ class Runtime:
                                  {"data": data, "previous_error": row.error_message})]
 
             row.status = InstanceStatus.RUNNING
-            self._advance(session, row, compiled, act, actor)
-            return self._result(session, row)
+            open_rows = self._advance(session, row, compiled, act, actor)
+            return self._result(session, row, open_rows)
 
     # -- timers ---------------------------------------------------------------------
 
