@@ -52,9 +52,10 @@ class Case:
         with self.runtime.db.session() as session:
             return get_instance_row(session, self.instance_id).status.value
 
-    def path(self) -> audit.ExecutedPath:
+    def path(self, process_id: str | None = None) -> audit.ExecutedPath:
+        """The executed path; with `process_id`, only that (called) process's part."""
         with self.runtime.db.session() as session:
-            return audit.executed_path(session, self.instance_id)
+            return audit.executed_path(session, self.instance_id, process_id)
 
     def human_trail(self) -> list[tuple[str, str, str]]:
         """(element, role, actor) of every task people completed, in order."""

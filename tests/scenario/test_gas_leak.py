@@ -5,90 +5,17 @@ incident call activity (with incident_type "fire"); the called processes' elemen
 are in the same audit trail, their events carrying data["process"].
 """
 
-from engine import audit
-from engine.audit import executed_path
 
-T = "2026-11-23T09:05:00+00:00"
+from emergency_path import (
+    EP_HOSPITAL_ELEMENTS,
+    EP_HOSPITAL_FLOWS,
+    EP_HOSPITAL_TRAIL,
+    T,
+    send_victims_to_hospital,
+)
+
 LOG = dict(log_entry="漏气已处理完毕", closed_at=T)
 SAFETY_WORDS = ("电源", "打火机", "电话", "对讲机", "电筒", "湿毛巾")
-
-# the emergency_patient "send to hospital" path, as run inside the call activity
-EP_HOSPITAL_ELEMENTS = [
-    "start",
-    "choose_help",
-    "gw_help_type",
-    "notify_security_lead",
-    "dispatch_guards",
-    "arrange_vehicle",
-    "escort_to_hospital",
-    "gw_more_help",
-    "gw_more_help_merge",
-    "return_and_report",
-    "gw_help_merge",
-    "record_case",
-    "gw_major",
-    "supervisor_confirm",
-    "gw_report_merge",
-    "end",
-]
-EP_HOSPITAL_FLOWS = [
-    "Flow_start",
-    "Flow_choose_help",
-    "Flow_hospital",
-    "Flow_notify_security_lead",
-    "Flow_dispatch_guards",
-    "Flow_arrange_vehicle",
-    "Flow_escort_to_hospital",
-    "Flow_more_help_no",
-    "Flow_more_help_merge",
-    "Flow_return_and_report",
-    "Flow_help_merge",
-    "Flow_record_case",
-    "Flow_not_major",
-    "Flow_supervisor_confirm",
-    "Flow_report_merge",
-]
-EP_HOSPITAL_TRAIL = [
-    ("choose_help", "reception", "reception1"),
-    ("notify_security_lead", "reception", "reception1"),
-    ("dispatch_guards", "security_lead", "seclead1"),
-    ("arrange_vehicle", "reception", "reception1"),
-    ("escort_to_hospital", "guard", "guard1"),
-    ("return_and_report", "guard", "guard1"),
-    ("record_case", "reception", "reception1"),
-    ("supervisor_confirm", "cs_supervisor", "supervisor1"),
-]
-
-
-def send_victims_to_hospital(case, unit):
-    """Play emergency_patient's send-to-hospital path (no more help, not major)."""
-    case.complete(
-        "choose_help",
-        "reception1",
-        unit=unit,
-        phone="13800000000",
-        condition="煤气/食物中毒，头晕呕吐",
-        help_type="hospital",
-        major=False,
-    )
-    case.complete("notify_security_lead", "reception1", security_lead_name="刘队长", lead_notified_at=T)
-    case.complete("dispatch_guards", "seclead1", guards=["赵刚", "孙伟"], standby_place="patient_home")
-    case.complete("arrange_vehicle", "reception1", vehicle_type="taxi")
-    case.complete(
-        "escort_to_hospital", "guard1", hospital_name="南山医院", family_present=True, more_help_needed=False
-    )
-    case.complete("return_and_report", "guard1", returned_at=T, handling_report="中毒者已送医")
-    case.complete("record_case", "reception1", handling_summary="中毒者已送南山医院", closed_at=T)
-    case.complete("supervisor_confirm", "supervisor1", supervisor_confirmed=True)
-
-
-def completed_in(case, process):
-    return [
-        e.element_id
-        for e in case.events()
-        if e.type in (audit.TASK_COMPLETED, audit.ELEMENT_COMPLETED) and e.data.get("process") == process
-    ]
-
 
 def close_and_ventilate(case):
     case.complete(
@@ -230,7 +157,7 @@ def test_unknown_location_withdraw_before_report_poisoned_to_hospital(start_case
         "Flow_aftermath_join",
         "Flow_record_duty_log",
     ]
-    assert completed_in(case, "emergency_patient") == EP_HOSPITAL_ELEMENTS
+    assert case.path("emergency_patient").elements == EP_HOSPITAL_ELEMENTS
     trail = case.human_trail()
     assert trail == [
         ("locate_leak", "guard", "guard1"),
@@ -345,8 +272,8 @@ def test_fire_from_leak_calls_incident_as_fire(start_case):
         "Flow_aftermath_join",
         "Flow_record_duty_log",
     ]
-    assert completed_in(case, "incident") == incident_elements
-    assert completed_in(case, "gas_leak")[-4:] == [
+    assert case.path("incident").elements == incident_elements
+    assert case.path("gas_leak").elements[-4:] == [
         "fire_incident",
         "gw_aftermath_join",
         "record_duty_log",
@@ -471,9 +398,9 @@ def test_poisoned_and_fire_handled_at_the_same_time(start_case):
             "Flow_record_duty_log",
         ]
     )
-    assert completed_in(case, "incident") == incident_elements
-    assert completed_in(case, "emergency_patient") == EP_HOSPITAL_ELEMENTS
-    assert completed_in(case, "gas_leak") == [
+    assert case.path("incident").elements == incident_elements
+    assert case.path("emergency_patient").elements == EP_HOSPITAL_ELEMENTS
+    assert case.path("gas_leak").elements == [
         "start",
         "locate_leak",
         "gw_location",
@@ -512,9 +439,7 @@ def test_executed_path_can_be_read_per_process(start_case):
                   leak_cause="液化气瓶软管老化", found_at=T)
     close_and_ventilate(case)
     case.complete("assess_aftermath", "guard1", poisoned_people=True, fire_broke_out=False)
-    with case.runtime.db.session() as session:
-        gas_only = executed_path(session, case.instance_id, "gas_leak")
-        called = executed_path(session, case.instance_id, "emergency_patient")
+    gas_only, called = case.path("gas_leak"), case.path("emergency_patient")
     assert gas_only.elements[:2] == ["start", "locate_leak"]
     assert called.elements == ["start"] and called.flows == ["Flow_start"]
     assert set(gas_only.elements) | set(called.elements) == set(case.path().elements)

@@ -4,89 +4,16 @@ Poisoning calls emergency_patient; the called process's elements appear in the s
 audit trail, their events carrying data["process"] == "emergency_patient".
 """
 
-from engine import audit
 
-T = "2026-11-23T09:05:00+00:00"
+from emergency_path import (
+    EP_HOSPITAL_ELEMENTS,
+    EP_HOSPITAL_FLOWS,
+    EP_HOSPITAL_TRAIL,
+    T,
+    send_victims_to_hospital,
+)
+
 LOG = dict(log_entry="事件处置完毕，已反馈当事人", closed_at=T, result_fed_back=True)
-
-# the emergency_patient "send to hospital" path, as run inside the call activity
-EP_HOSPITAL_ELEMENTS = [
-    "start",
-    "choose_help",
-    "gw_help_type",
-    "notify_security_lead",
-    "dispatch_guards",
-    "arrange_vehicle",
-    "escort_to_hospital",
-    "gw_more_help",
-    "gw_more_help_merge",
-    "return_and_report",
-    "gw_help_merge",
-    "record_case",
-    "gw_major",
-    "supervisor_confirm",
-    "gw_report_merge",
-    "end",
-]
-EP_HOSPITAL_FLOWS = [
-    "Flow_start",
-    "Flow_choose_help",
-    "Flow_hospital",
-    "Flow_notify_security_lead",
-    "Flow_dispatch_guards",
-    "Flow_arrange_vehicle",
-    "Flow_escort_to_hospital",
-    "Flow_more_help_no",
-    "Flow_more_help_merge",
-    "Flow_return_and_report",
-    "Flow_help_merge",
-    "Flow_record_case",
-    "Flow_not_major",
-    "Flow_supervisor_confirm",
-    "Flow_report_merge",
-]
-EP_HOSPITAL_TRAIL = [
-    ("choose_help", "reception", "reception1"),
-    ("notify_security_lead", "reception", "reception1"),
-    ("dispatch_guards", "security_lead", "seclead1"),
-    ("arrange_vehicle", "reception", "reception1"),
-    ("escort_to_hospital", "guard", "guard1"),
-    ("return_and_report", "guard", "guard1"),
-    ("record_case", "reception", "reception1"),
-    ("supervisor_confirm", "cs_supervisor", "supervisor1"),
-]
-
-
-def send_victims_to_hospital(case, unit):
-    """Play emergency_patient's send-to-hospital path (no more help, not major)."""
-    case.complete(
-        "choose_help",
-        "reception1",
-        unit=unit,
-        phone="13800000000",
-        condition="煤气/食物中毒，头晕呕吐",
-        help_type="hospital",
-        major=False,
-    )
-    case.complete("notify_security_lead", "reception1", security_lead_name="刘队长", lead_notified_at=T)
-    case.complete("dispatch_guards", "seclead1", guards=["赵刚", "孙伟"], standby_place="patient_home")
-    case.complete("arrange_vehicle", "reception1", vehicle_type="taxi")
-    case.complete(
-        "escort_to_hospital", "guard1", hospital_name="南山医院", family_present=True, more_help_needed=False
-    )
-    case.complete("return_and_report", "guard1", returned_at=T, handling_report="中毒者已送医")
-    case.complete("record_case", "reception1", handling_summary="中毒者已送南山医院", closed_at=T)
-    case.complete("supervisor_confirm", "supervisor1", supervisor_confirmed=True)
-
-
-def completed_in(case, process):
-    """Elements completed inside `process`, in order, read from the audit trail."""
-    return [
-        e.element_id
-        for e in case.events()
-        if e.type in (audit.TASK_COMPLETED, audit.ELEMENT_COMPLETED) and e.data.get("process") == process
-    ]
-
 
 def test_ordinary_theft_no_police(start_case):
     case = start_case("incident", {"caller": "林先生"}, as_user="reception1")
@@ -298,8 +225,8 @@ def test_poisoning_calls_emergency_patient(start_case):
         "Flow_poisoning_merge",
         "Flow_record_duty_log",
     ]
-    assert completed_in(case, "emergency_patient") == EP_HOSPITAL_ELEMENTS
-    assert completed_in(case, "incident") == [
+    assert case.path("emergency_patient").elements == EP_HOSPITAL_ELEMENTS
+    assert case.path("incident").elements == [
         "start",
         "register_incident",
         "dispatch_guards",

@@ -1,0 +1,75 @@
+"""The emergency-patient "send to hospital" path as other procedures' scenarios run it
+inside a call activity (gas-leak and incident poisoning): its expected audit trail and
+the steps that play it."""
+
+from __future__ import annotations
+
+T = "2026-11-23T09:05:00+00:00"
+
+EP_HOSPITAL_ELEMENTS = [
+    "start",
+    "choose_help",
+    "gw_help_type",
+    "notify_security_lead",
+    "dispatch_guards",
+    "arrange_vehicle",
+    "escort_to_hospital",
+    "gw_more_help",
+    "gw_more_help_merge",
+    "return_and_report",
+    "gw_help_merge",
+    "record_case",
+    "gw_major",
+    "supervisor_confirm",
+    "gw_report_merge",
+    "end",
+]
+EP_HOSPITAL_FLOWS = [
+    "Flow_start",
+    "Flow_choose_help",
+    "Flow_hospital",
+    "Flow_notify_security_lead",
+    "Flow_dispatch_guards",
+    "Flow_arrange_vehicle",
+    "Flow_escort_to_hospital",
+    "Flow_more_help_no",
+    "Flow_more_help_merge",
+    "Flow_return_and_report",
+    "Flow_help_merge",
+    "Flow_record_case",
+    "Flow_not_major",
+    "Flow_supervisor_confirm",
+    "Flow_report_merge",
+]
+EP_HOSPITAL_TRAIL = [
+    ("choose_help", "reception", "reception1"),
+    ("notify_security_lead", "reception", "reception1"),
+    ("dispatch_guards", "security_lead", "seclead1"),
+    ("arrange_vehicle", "reception", "reception1"),
+    ("escort_to_hospital", "guard", "guard1"),
+    ("return_and_report", "guard", "guard1"),
+    ("record_case", "reception", "reception1"),
+    ("supervisor_confirm", "cs_supervisor", "supervisor1"),
+]
+
+
+def send_victims_to_hospital(case, unit):
+    """Play emergency_patient's send-to-hospital path (no more help, not major)."""
+    case.complete(
+        "choose_help",
+        "reception1",
+        unit=unit,
+        phone="13800000000",
+        condition="煤气/食物中毒，头晕呕吐",
+        help_type="hospital",
+        major=False,
+    )
+    case.complete("notify_security_lead", "reception1", security_lead_name="刘队长", lead_notified_at=T)
+    case.complete("dispatch_guards", "seclead1", guards=["赵刚", "孙伟"], standby_place="patient_home")
+    case.complete("arrange_vehicle", "reception1", vehicle_type="taxi")
+    case.complete(
+        "escort_to_hospital", "guard1", hospital_name="南山医院", family_present=True, more_help_needed=False
+    )
+    case.complete("return_and_report", "guard1", returned_at=T, handling_report="中毒者已送医")
+    case.complete("record_case", "reception1", handling_summary="中毒者已送南山医院", closed_at=T)
+    case.complete("supervisor_confirm", "supervisor1", supervisor_confirmed=True)
