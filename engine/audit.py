@@ -68,10 +68,16 @@ def chain_hash(prev_hash: str, canonical: str) -> str:
     return hashlib.sha256((prev_hash + canonical).encode("utf-8")).hexdigest()
 
 
+# Built once: a step runs these every time, and building a statement costs more than running it.
+_HEAD_FOR_UPDATE = (select(AuditHead.last_event_id, AuditHead.last_hash)
+                    .where(AuditHead.id == 1).with_for_update())
+_HEAD_ADVANCE = update(AuditHead).where(AuditHead.id == 1)
+_EVENT_INSERT = insert(Event.__table__).returning(Event.__table__.c.id, sort_by_parameter_order=True)
+
+
 def _lock_head(session: Session) -> tuple[int, str]:
     """Lock the head row for this transaction and return (last event id, last hash)."""
-    head = session.execute(select(AuditHead.last_event_id, AuditHead.last_hash)
-                           .where(AuditHead.id == 1).with_for_update()).first()
+    head = session.execute(_HEAD_FOR_UPDATE).first()
     if head is None:  # a database migrated by hand without the genesis row
         session.execute(insert(AuditHead).values(id=1, last_event_id=0, last_hash=GENESIS_HASH))
         return 0, GENESIS_HASH
@@ -93,8 +99,8 @@ def append_events(session: Session, events: list[NewEvent], at: datetime) -> Non
                      "element_id": new.element_id, "data": data, "prev_hash": prev, "hash": digest})
         prev = digest
     # One multi-row INSERT for the whole step; ids come back in order.
-    ids = session.scalars(insert(Event).returning(Event.id, sort_by_parameter_order=True), rows).all()
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_event_id=ids[-1], last_hash=prev))
+    ids = session.connection().execute(_EVENT_INSERT, rows).scalars().all()
+    session.execute(_HEAD_ADVANCE, {"last_event_id": ids[-1], "last_hash": prev})
 
 
 @dataclass(frozen=True)

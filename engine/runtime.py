@@ -22,7 +22,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition, SignalEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
@@ -56,6 +56,10 @@ SUMMARY_FIELDS = ("site", "category", "unit", "caller", "phone")
 RESERVED_NAMES = frozenset({"sla", "now"})  # diagram helpers; data must not shadow them
 
 Action = Callable[[BpmnWorkflow], list[NewEvent]]
+
+# Built once: every step runs it, and building a statement costs more than running it.
+_OPEN_TASKS_OF_INSTANCE = select(HumanTask).where(
+    HumanTask.instance_id == bindparam("instance_id"), HumanTask.status.in_(OPEN_TASK_STATUSES))
 
 
 class Runtime:
@@ -121,8 +125,7 @@ class Runtime:
     def _sync_human_tasks(self, session, row, compiled, workflow, now, actor) -> tuple[list[NewEvent], list]:
         """Open, close and cancel task rows to match the workflow; return events and the open rows."""
         ready = {str(t.id): t for t in all_tasks(workflow) if is_human(t) and t.state == TaskState.READY}
-        open_rows = session.scalars(select(HumanTask).where(
-            HumanTask.instance_id == row.id, HumanTask.status.in_(OPEN_TASK_STATUSES))).all()
+        open_rows = session.scalars(_OPEN_TASKS_OF_INSTANCE, {"instance_id": row.id}).all()
         for task_row in open_rows:
             if task_row.id not in ready:
                 spiff_task = workflow.get_task_from_id(UUID(task_row.id))

@@ -7,7 +7,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from .errors import NotFound
@@ -45,14 +45,16 @@ class Actor:
     site: str | None = None
 
 
+_ACTOR_WITH_ROLES = (select(User.username, User.name, User.site, UserRole.role)
+                     .outerjoin(UserRole, UserRole.user_id == User.id)
+                     .where(User.username == bindparam("username"), User.active.is_(True)))
+
+
 def load_actor(session: Session, username: str) -> Actor:
     """Return the active user `username` with roles, or raise `NotFound`."""
     if username == SYSTEM_ACTOR:
         return Actor(SYSTEM_ACTOR, "系统", frozenset())
-    rows = session.execute(
-        select(User.username, User.name, User.site, UserRole.role)
-        .outerjoin(UserRole, UserRole.user_id == User.id)
-        .where(User.username == username, User.active.is_(True))).all()
+    rows = session.execute(_ACTOR_WITH_ROLES, {"username": username}).all()
     if not rows:
         raise NotFound(f"unknown user {username!r}")
     first = rows[0]
