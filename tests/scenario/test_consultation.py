@@ -6,6 +6,7 @@ from datetime import timedelta
 import jinja2
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
+from engine.library import Bundle, deploy_bundle
 from engine.rules import load_rules
 
 T = "2026-11-23T09:05:00+00:00"
@@ -165,3 +166,24 @@ def test_not_confidential_shows_no_warning(start_case):
     view = case.task_view("supervisor_answer_oral")
     shown = jinja2.Environment().from_string(view.instructions).render(**view.data)
     assert "保密" not in shown and "邻居装修噪音" in shown
+
+
+def test_changing_the_sites_reply_limit_in_yaml_moves_the_escalation(start_case, library, runtime):
+    """Policy, not the diagram, sets the limit: nanshan's help.reply goes from 5 to 10 minutes
+    in sla.yaml, the library is redeployed, and only cases started afterwards wait longer."""
+    before = start_oral_escalated(start_case)
+    assert reply_limit(library, "nanshan") == timedelta(minutes=5)
+    relaxed = Bundle(library.bpmn, library.dmn, library.forms, dict(library.rules))
+    relaxed.rules["sla.yaml"] = library.rules["sla.yaml"].replace(
+        "site_overrides:\n", "site_overrides:\n  nanshan:\n    help.reply: PT10M\n", 1)
+    assert relaxed.bpmn == library.bpmn  # no diagram change
+    with runtime.transaction() as session:
+        deployed = {r.process_id: (r.version, r.created) for r in deploy_bundle(session, relaxed, "designer1")}
+    assert deployed["consultation"] == (2, True)
+    after = start_oral_escalated(start_case)
+
+    assert before.wait(minutes=5, seconds=1) == 1  # the 5-minute case escalates, under its own policy
+    assert [t.element_id for t in after.open_tasks()] == ["supervisor_answer_oral"]
+    assert after.wait(minutes=4, seconds=58) == 0  # 10 minutes after it was escalated, not yet
+    assert after.wait(seconds=2) == 1
+    assert "chase_overdue_reply" in [t.element_id for t in after.open_tasks()]
