@@ -85,11 +85,17 @@ def check_bundle(bundle: Bundle) -> CheckedBundle:
             continue
         # Outline before linting: SpiffWorkflow's validator rewrites parts of the tree.
         outlines.update(outline_processes(trees[name], name))
+    dmn_trees = {}
+    for name, data in bundle.dmn.items():
+        try:
+            dmn_trees[name] = parse_xml(data, f"processes/{name}")
+        except DefinitionError as exc:
+            findings.extend(exc.findings)
     lane_roles = rules.lane_roles if rules else {}
     sla_keys = set(rules.sla_targets) if rules else set()
     for name, tree in trees.items():
         findings.extend(lint_tree(tree, f"processes/{name}", lane_roles=lane_roles, form_ids=set(forms),
-                                  sla_keys=sla_keys, known_process_ids=set(outlines)))
+                                  sla_keys=sla_keys, known_process_ids=set(outlines), dmn_trees=dmn_trees))
     return CheckedBundle(rules, forms, outlines, _unique(findings))
 
 
@@ -185,7 +191,7 @@ def _parser_for(bundle: Bundle) -> SpiffBpmnParser:
     for name, data in bundle.bpmn.items():
         parser.add_bpmn_xml(parse_xml(data, f"processes/{name}"), filename=name)
     for name, data in bundle.dmn.items():
-        parser.add_dmn_xml(parse_xml(data, f"processes/{name}"), filename=name)
+        parser.add_dmn_xml(parse_xml(data, f"processes/{name}").getroot(), filename=name)
     return parser
 
 

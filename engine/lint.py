@@ -97,9 +97,14 @@ def lint_files(paths: Iterable[str | Path], *, lane_roles: Mapping[str, str], fo
 
 def lint_tree(tree: etree._ElementTree, filename: str, *, lane_roles: Mapping[str, str],
               form_ids: Collection[str], sla_keys: Collection[str],
-              known_process_ids: Collection[str] = frozenset()) -> list[Finding]:
-    """Lint a diagram already parsed by `engine.xmlsafe.parse_xml`."""
+              known_process_ids: Collection[str] = frozenset(),
+              dmn_trees: Mapping[str, etree._ElementTree] | None = None) -> list[Finding]:
+    """Lint a diagram already parsed by `engine.xmlsafe.parse_xml`.
+
+    `dmn_trees` are the library's decision tables, which business rule tasks may call.
+    """
     linter = _Linter(tree, filename, lane_roles, form_ids, sla_keys, known_process_ids)
+    linter.dmn_trees = dmn_trees or {}
     for check in (linter.check_spiff, linter.check_call_activities, linter.check_expressions,
                   linter.check_timers, linter.check_reachability, linter.check_lanes,
                   linter.check_human_tasks, linter.check_properties):
@@ -124,6 +129,7 @@ class _Linter:
         self.flow_nodes = [el for el in self.root.iter(etree.Element)
                            if local(el) in FLOW_NODES and _process_of(el) is not None]
         self.any_executable = any(_executable(p) for p in self.root.iterfind(".//bpmn:process", NS))
+        self.dmn_trees: Mapping[str, etree._ElementTree] = {}
 
     # -- reporting ---------------------------------------------------------------------
 
@@ -160,6 +166,11 @@ class _Linter:
     def check_spiff(self):
         """SpiffWorkflow's parser with XSD validation, then every executable process spec."""
         parser = SpiffBpmnParser(validator=VALIDATOR)
+        for name, dmn in self.dmn_trees.items():
+            try:
+                parser.add_dmn_xml(dmn.getroot(), filename=name)
+            except Exception as exc:
+                self.add(self.root, f"decision table {name} cannot be read: {type(exc).__name__}: {exc}")
         try:
             with _SPIFF_LOCK:
                 parser.add_bpmn_xml(self.tree, filename=self.filename)

@@ -64,8 +64,9 @@ def count(rt, model, *where):
 def test_redeploying_unchanged_bundle_creates_no_version(rt, mini_bundle):
     with rt.transaction() as session:
         results = deploy_bundle(session, mini_bundle, actor="designer1")
-    assert [(r.process_id, r.version, r.created) for r in results] == [("mini", 1, False), ("mini_signal", 1, False)]
-    assert count(rt, ProcessVersion) == 2
+    assert [(r.process_id, r.version, r.created) for r in results] == [("mini", 1, False), ("mini_rule", 1, False),
+                                                                     ("mini_signal", 1, False)]
+    assert count(rt, ProcessVersion) == 3
 
 
 def test_changed_diagram_becomes_new_version_and_running_cases_stay(rt, mini_bundle):
@@ -74,7 +75,8 @@ def test_changed_diagram_becomes_new_version_and_running_cases_stay(rt, mini_bun
     changed.bpmn["mini.bpmn"] = changed.bpmn["mini.bpmn"].replace("登记求助".encode(), "登记住户求助".encode(), 1)
     with rt.transaction() as session:
         results = deploy_bundle(session, changed, actor="designer1", note="rename")
-    assert [(r.process_id, r.version, r.created) for r in results] == [("mini", 2, True), ("mini_signal", 1, False)]
+    assert [(r.process_id, r.version, r.created) for r in results] == [("mini", 2, True), ("mini_rule", 1, False),
+                                                                     ("mini_signal", 1, False)]
     second = start(rt)
     assert (first.instance.version, second.instance.version) == (1, 2)
     assert rt.start_instance("mini", {}, "reception1", version=1).instance.version == 1
@@ -206,6 +208,18 @@ def test_message_reaches_waiting_case_and_is_refused_otherwise(rt):
         path = audit.executed_path(session, result.instance.id)
     assert path.elements == ["start", "register", "compute", "gw_wait", "wait_arrival"]
     assert path.flows == ["Flow_start", "Flow_register", "Flow_compute", "Flow_wait", "Flow_arrived"]
+
+
+@pytest.mark.parametrize("basis, expected", [
+    ("overcharging", "valid"), ("developer_defect", "assistance"), ("facility_not_in_plan", "excessive")])
+def test_business_rule_task_classifies_with_the_decision_table(rt, basis, expected):
+    result = rt.start_instance("mini_rule", {"basis": basis}, "reception1")
+    assert result.instance.status == "completed"
+    with rt.db.session() as session:
+        state = session.get(Instance, result.instance.id).state_json
+        path = audit.executed_path(session, result.instance.id)
+    assert f'"complaint_class":"{expected}"' in state
+    assert path.elements == ["rule_start", "classify", "rule_end"]
 
 
 def test_signal_from_outside_reaches_a_waiting_case(rt):
