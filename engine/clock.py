@@ -10,8 +10,12 @@ from __future__ import annotations
 import contextlib
 import contextvars
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _spiff_timer
+
+# The service centres keep their registers, and staff type times, in China Standard Time.
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 
 class SystemClock:

@@ -51,6 +51,14 @@ class CompiledVersion:
     def element(self, process_id: str, element_id: str) -> dict:
         return self.processes.get(process_id, {}).get("elements", {}).get(element_id, {})
 
+    def find_element(self, element_id: str | None) -> dict:
+        """An element by id, looked up in this process first, then in the processes it calls."""
+        for pid in (self.process_id, *self.processes):
+            found = self.element(pid, element_id)
+            if found:
+                return found
+        return {}
+
     def flows_between(self, process_id: str, source: str, target: str) -> list[str]:
         return self.flow_index.get((process_id, source, target), [])
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from functools import lru_cache
-
 import jsonschema
 
 from .errors import DefinitionError, FieldError, Finding, FormInvalid
@@ -35,16 +32,26 @@ def load_forms(texts: dict[str, str]) -> dict[str, dict]:
     return forms
 
 
-@lru_cache(maxsize=512)
-def _validator(schema_json: str) -> jsonschema.Draft202012Validator:
-    return jsonschema.Draft202012Validator(json.loads(schema_json), format_checker=FORMAT_CHECKER)
+# Form schemas live in cached, immutable versions, so the dict itself can key its validator;
+# the schema is kept beside it so a recycled id() is never mistaken for it.
+_VALIDATORS: dict[int, tuple[dict, jsonschema.Draft202012Validator]] = {}
+
+
+def _validator(schema: dict) -> jsonschema.Draft202012Validator:
+    cached = _VALIDATORS.get(id(schema))
+    if cached is None or cached[0] is not schema:
+        if len(_VALIDATORS) > 2048:
+            _VALIDATORS.clear()
+        cached = (schema, jsonschema.Draft202012Validator(schema, format_checker=FORMAT_CHECKER))
+        _VALIDATORS[id(schema)] = cached
+    return cached[1]
 
 
 def validate_form_data(schema: dict, data) -> dict:
     """Return `data` if it matches `schema`; else raise `FormInvalid` with one error per field."""
     if not isinstance(data, dict):
         raise FormInvalid([FieldError("", "form data must be a JSON object")])
-    validator = _validator(json.dumps(schema, sort_keys=True))
+    validator = _validator(schema)
     errors: dict[str, str] = {}
     for err in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
         field = _field_of(err)

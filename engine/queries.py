@@ -58,8 +58,7 @@ def task_view(task: HumanTask, instance: Instance, compiled: CompiledVersion | N
     """A task as people see it; with `compiled`, also its instructions, clause and form."""
     element = {}
     if compiled is not None:
-        element = next((o["elements"][task.element_id] for o in compiled.processes.values()
-                        if task.element_id in o["elements"]), {})
+        element = compiled.find_element(task.element_id)
     return TaskView(
         id=task.id, instance_id=task.instance_id, reference=instance.reference, process_id=instance.process_id,
         element_id=task.element_id, name=task.name, role=task.role, status=task.status.value,

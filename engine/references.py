@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from .clock import LOCAL_TZ
 from .models import ReferenceCounter
-
-# The service centres keep their registers in China Standard Time.
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 
 def next_reference(session: Session, prefix: str, moment: datetime) -> str:

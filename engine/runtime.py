@@ -361,7 +361,7 @@ class Runtime:
     def fire_due_timers(self, now: datetime | None = None, limit: int = 200) -> int:
         """Advance every instance with a timer due before `now`, each in its own transaction."""
         moment = now or self.clock.now()
-        runner = self if now is None else Runtime(self.db, _FixedClock(moment))
+        runner = self if now is None else Runtime(self.db, clock.FakeClock(moment))
         with self.db.session() as session:
             due_ids = session.scalars(
                 select(Timer.instance_id).where(Timer.due_at < moment).group_by(Timer.instance_id)
@@ -392,12 +392,6 @@ class Runtime:
             return 1
 
 
-class _FixedClock:
-    def __init__(self, moment: datetime):
-        self._moment = moment
-
-    def now(self) -> datetime:
-        return self._moment
 
 
 def _find_version(session: Session, process_id: str, version: int | None) -> ProcessVersion:

@@ -10,14 +10,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
+from engine.clock import LOCAL_TZ
 from engine.errors import FieldError, FormInvalid
 
 from .i18n import gettext as _
 from .i18n import pick
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 RADIO_LIMIT = 4  # up to this many options read best as radio buttons; more go in a select
 LONG_TEXT = 200  # strings allowed to be longer than this get a textarea
 _MISSING = object()

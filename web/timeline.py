@@ -41,7 +41,7 @@ def timeline(events: list[EventView], compiled: CompiledVersion, intake: dict) -
     for event in events:
         if event.type in HIDDEN_TYPES:
             continue
-        element = _element(compiled, event.element_id)
+        element = compiled.find_element(event.element_id)
         details = []
         if event.type == audit.INSTANCE_STARTED:
             details = labelled(intake, event.data.get("data") or {})
@@ -79,13 +79,6 @@ def _shown(prop: dict, value) -> str:
         except ValueError:
             return value
     return "" if value is None else str(value)
-
-
-def _element(compiled: CompiledVersion, element_id: str | None) -> dict:
-    for outline in compiled.processes.values():
-        if element_id in outline["elements"]:
-            return outline["elements"][element_id]
-    return {}
 
 
 def waiting_messages(events: list[EventView], compiled: CompiledVersion) -> list[WaitingMessage]:
