@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, load_only
 from .clock import now as clock_now
 from .errors import NotFound
 from .models import ProcessVersion
+from .moments import HELPERS as moment_helpers
 from .rules import Rules, load_rules
 from .scripting import SandboxedScriptEngine
 from .state import load_spec
@@ -72,7 +73,7 @@ def _diagram_helpers(rules: Rules):
         def sla(key: str) -> str:
             return rules.sla_duration(key, site)
 
-        return {"sla": sla, "now": clock_now}
+        return {"sla": sla, "now": clock_now, **moment_helpers}
 
     return helpers
 

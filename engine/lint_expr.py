@@ -3,8 +3,9 @@
 `source_problem` asks the sandbox (`engine.scripting.validate_source`) whether a
 condition or script compiles. `timer_problems` evaluates a timer expression with a tiny
 evaluator that runs no code and knows only quoted text, numbers, f-strings, `sla("key")`,
-`now()`, `timedelta(...)`, `+`/`-` between them and `.isoformat()`/`.strftime()`, then
-checks the result the way SpiffWorkflow's timer event definitions will parse it.
+`now()`, `timedelta(...)`, `before(field, duration)`/`after(field, duration)` (the only
+place a case-data name may appear), `+`/`-` between them and `.isoformat()`/`.strftime()`,
+then checks the result the way SpiffWorkflow's timer event definitions will parse it.
 """
 
 from __future__ import annotations
@@ -16,10 +17,14 @@ from datetime import datetime, timedelta, timezone
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
+from .moments import HELPERS as MOMENT_HELPERS
+
 #: what `now()` returns while linting
 LINT_NOW = datetime(2026, 1, 5, 9, 30, tzinfo=timezone.utc)
 #: what `sla(key)` returns while linting (the real value is per-site policy)
 SLA_PLACEHOLDER = "PT5M"
+#: what a case-data date-time named in `before()`/`after()` stands for while linting
+CASE_MOMENT_PLACEHOLDER = LINT_NOW + timedelta(days=30)
 
 # An unquoted ISO-8601 duration, date-time or recurring interval: PT5M, P3D, R3/PT10M,
 # 2026-01-05T09:00:00Z. (PT5M even parses as a Python name, so this is checked first.)
@@ -118,6 +123,8 @@ class _Evaluator:
             if key not in self.sla_keys:
                 self.problems.append(f"unknown sla key {key!r} (not a target in processes/rules/sla.yaml)")
             return SLA_PLACEHOLDER
+        if isinstance(func, ast.Name) and func.id in MOMENT_HELPERS:
+            return self._shift(func.id, node.args)
         if isinstance(func, ast.Name) and func.id == "now":
             if node.args:
                 raise _Unsupported("now() takes no arguments")
@@ -127,11 +134,27 @@ class _Evaluator:
             args = [self.eval(arg) for arg in node.args]
             if isinstance(target, datetime) and len(args) <= 1 and all(isinstance(a, str) for a in args):
                 return getattr(target, func.attr)(*args)
-        raise _Unsupported(f"{_show(func)}() is not supported in a timer expression; use sla(\"key\") or now()")
+        raise _Unsupported(f"{_show(func)}() is not supported in a timer expression; use sla(\"key\"), now(), "
+                           "before() or after()")
+
+    def _shift(self, name: str, args: list[ast.AST]) -> str:
+        """`before(moment, duration)` / `after(...)`: the moment may name a case-data field."""
+        if len(args) != 2:
+            raise _Unsupported(f'{name}() takes a date-time and a duration, e.g. {name}(deadline, sla("key"))')
+        moment_node, duration_node = args
+        moment = CASE_MOMENT_PLACEHOLDER if isinstance(moment_node, ast.Name) else self.eval(moment_node)
+        duration = self.eval(duration_node)
+        if not isinstance(moment, datetime | str) or not isinstance(duration, str):
+            raise _Unsupported(f"{name}() takes a date-time and an ISO-8601 duration text")
+        problem = _iso_problem("timeDuration", duration)
+        if problem:
+            raise _Unsupported(f"{name}(): {problem}")
+        return MOMENT_HELPERS[name](moment, duration)
 
     def _Name(self, node: ast.Name):
         raise _Unsupported(f"{node.id!r} is not known before the case runs; a timer may only use "
-                           "sla(\"key\"), now(), timedelta() and quoted ISO-8601 text")
+                           "sla(\"key\"), now(), timedelta(), quoted ISO-8601 text, and case data "
+                           "through before(field, duration) or after(field, duration)")
 
 
 def _show(node: ast.AST) -> str:

@@ -44,6 +44,7 @@ from .errors import (
 )
 from .forms import validate_form_data
 from .models import HumanTask, Instance, InstanceStatus, ProcessVersion, TaskStatus, Timer
+from .moments import HELPERS as MOMENT_HELPERS
 from .queries import OPEN_TASK_STATUSES, get_instance_row, get_task_row, instance_view, task_view
 from .references import next_reference
 from .state import dump_state, load_state
@@ -53,7 +54,7 @@ from .views import StepResult, TaskView
 
 SUPERVISOR_ROLES = frozenset({"cs_supervisor", "manager"})
 SUMMARY_FIELDS = ("site", "category", "unit", "caller", "phone")
-RESERVED_NAMES = frozenset({"sla", "now"})  # diagram helpers; data must not shadow them
+RESERVED_NAMES = frozenset({"sla", "now", *MOMENT_HELPERS})  # diagram helpers; data must not shadow them
 
 Action = Callable[[BpmnWorkflow], list[NewEvent]]
 

@@ -205,6 +205,9 @@ GOOD_TIMERS = [
     ("timeCycle", '"R3/PT10M"'),
     ("timeCycle", '"R/" + sla("help.reply")'),
     ("timeCycle", 'f"R3/{sla(\'help.reply\')}"'),
+    ("timeDate", 'before(deadline, sla("help.reply"))'),
+    ("timeDate", 'after(appointment_at, "PT30M")'),
+    ("timeDate", 'before(now(), "P3D")'),
 ]
 
 
@@ -231,6 +234,10 @@ BAD_TIMERS = [
     ("timeDuration", '__import__("os").getcwd()', "does not compile under the sandbox"),
     ("timeDuration", "sla(\"help.reply\") * 2", "may only join text with +"),
     ("timeDuration", "len('PT5M')", "len() is not supported"),
+    ("timeDate", "before(deadline)", "before() takes a date-time and a duration"),
+    ("timeDate", 'before(deadline, "soon")', "is not an ISO-8601 duration"),
+    ("timeDate", 'before(deadline + "x", "P3D")', "'deadline' is not known before the case runs"),
+    ("timeDuration", 'before(deadline, "P3D")', "is not an ISO-8601 duration"),
 ]
 
 

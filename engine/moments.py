@@ -1,0 +1,42 @@
+"""Timer helpers over case data: a moment shifted by an ISO-8601 duration.
+
+SOP limits such as "on site 5 minutes before the appointment" or "a reminder 3 days
+before the move-in deadline" are relative to a date-time in the case, not to the
+moment a timer starts. Diagrams write them as
+`before(appointment_at, sla("repair.arrive_before_appointment"))`, a `timeDate` whose
+value is ISO-8601 text, so the policy stays in `sla.yaml`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
+from .clock import LOCAL_TZ
+
+
+def as_moment(value) -> datetime:
+    """A case value (aware datetime or ISO-8601 text) as an aware datetime; naive means local time."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_TZ)
+
+
+def _duration(text: str, start: datetime):
+    parsed = TimerEventDefinition.parse_iso_duration(text)
+    return TimerEventDefinition.get_timedelta_from_start(parsed, start)
+
+
+def before(moment, duration: str) -> str:
+    """ISO-8601 text of `moment` minus `duration` (e.g. P3D before a deadline)."""
+    start = as_moment(moment)
+    return (start - _duration(duration, start)).isoformat()
+
+
+def after(moment, duration: str) -> str:
+    """ISO-8601 text of `moment` plus `duration`."""
+    start = as_moment(moment)
+    return (start + _duration(duration, start)).isoformat()
+
+
+HELPERS = {"before": before, "after": after}
