@@ -24,6 +24,7 @@ from .lint import lint_tree
 from .models import ProcessVersion
 from .rules import Rules, load_rules
 from .state import dump_spec
+from .traceability import CLAUSES_FILE, trace_findings
 from .xmlsafe import parse_xml
 
 
@@ -96,6 +97,7 @@ def check_bundle(bundle: Bundle) -> CheckedBundle:
     for name, tree in trees.items():
         findings.extend(lint_tree(tree, f"processes/{name}", lane_roles=lane_roles, form_ids=set(forms),
                                   sla_keys=sla_keys, known_process_ids=set(outlines), dmn_trees=dmn_trees))
+    findings.extend(trace_findings(bundle.rules.get(CLAUSES_FILE), outlines))
     return CheckedBundle(rules, forms, outlines, _unique(findings))
 
 
