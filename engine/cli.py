@@ -75,7 +75,7 @@ def cmd_lint(args, db) -> int:
         bundle.bpmn = {}
         for path in _bpmn_paths(args.paths):
             bundle.bpmn[str(path)] = path.read_bytes()
-    checked = check_bundle(bundle)
+    checked = check_bundle(bundle, partial=bool(args.paths))
     for finding in checked.findings:
         print(_finding_line(finding, args.paths))
     errors = len(checked.errors)

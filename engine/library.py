@@ -64,8 +64,12 @@ class CheckedBundle:
         return [f for f in self.findings if f.severity == "error"]
 
 
-def check_bundle(bundle: Bundle) -> CheckedBundle:
-    """Validate rules, forms and every diagram; return all findings, never raise for content."""
+def check_bundle(bundle: Bundle, *, partial: bool = False) -> CheckedBundle:
+    """Validate rules, forms and every diagram; return all findings, never raise for content.
+
+    `partial` means the diagrams are a selection (files named to `estatedesk lint`), so
+    requirements whose processes are not among them are not reported as unimplemented.
+    """
     findings: list[Finding] = []
     rules, forms = None, {}
     try:
@@ -97,7 +101,7 @@ def check_bundle(bundle: Bundle) -> CheckedBundle:
     for name, tree in trees.items():
         findings.extend(lint_tree(tree, f"processes/{name}", lane_roles=lane_roles, form_ids=set(forms),
                                   sla_keys=sla_keys, known_process_ids=set(outlines), dmn_trees=dmn_trees))
-    findings.extend(trace_findings(bundle.rules.get(CLAUSES_FILE), outlines))
+    findings.extend(trace_findings(bundle.rules.get(CLAUSES_FILE), outlines, check_requirements=not partial))
     return CheckedBundle(rules, forms, outlines, _unique(findings))
 
 
