@@ -154,7 +154,7 @@ def prepare_bundle(bundle: Bundle) -> list[PreparedProcess]:
     for process_id in sorted(parser.get_process_ids()):
         outline = checked.outlines[process_id]
         related = _called_closure(process_id, checked.outlines)
-        assets = _assets(bundle, checked, related)
+        assets = _assets(bundle, checked, process_id, related)
         prepared.append(PreparedProcess(
             process_id=process_id, name=outline.name or process_id, bpmn_file=outline.file,
             content_hash=_content_hash(bundle, checked, related, assets["forms"]),
@@ -213,11 +213,14 @@ def _called_closure(process_id: str, outlines: dict[str, ProcessOutline]) -> lis
     return sorted(seen)
 
 
-def _assets(bundle: Bundle, checked: CheckedBundle, related: list[str]) -> dict:
+def _assets(bundle: Bundle, checked: CheckedBundle, process_id: str, related: list[str]) -> dict:
     outlines = {pid: checked.outlines[pid] for pid in related}
     form_ids = sorted({e["form"] for o in outlines.values() for e in o.elements.values() if e.get("form")})
+    own_file = checked.outlines[process_id].file
     return {
         "processes": {pid: o.to_dict() for pid, o in outlines.items()},
+        # The diagrams of called processes, as deployed, so an auditor can drill into them.
+        "bpmn_files": {o.file: bundle.bpmn[o.file].decode("utf-8") for o in outlines.values() if o.file != own_file},
         "forms": {fid: checked.forms[fid] for fid in form_ids},
         "rules": dict(bundle.rules),
     }
