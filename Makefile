@@ -8,7 +8,10 @@ STAMP = $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test test-postgres lint bench clean
+VENDOR = web/static/vendor
+ASSETS_STAMP = $(VENDOR)/.installed-stamp
+
+.PHONY: install assets run test test-postgres lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +19,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) $(ASSETS_STAMP)
+
+# Front-end libraries (bpmn-js) from npm, copied where Flask serves them; never committed.
+$(ASSETS_STAMP): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --no-audit --no-fund --loglevel=error && \
+		rm -rf $(VENDOR) && mkdir -p $(VENDOR)/bpmn-js && \
+		cp -r node_modules/bpmn-js/dist/assets node_modules/bpmn-js/dist/*.production.min.js $(VENDOR)/bpmn-js/ && \
+		touch $(ASSETS_STAMP); \
+	else \
+		echo "npm not found: the diagram pages will say bpmn-js is missing (install Node.js and rerun)"; \
+	fi
+
+assets: $(ASSETS_STAMP)
 
 # Initialise the SQLite database (var/estatedesk.db) with the demo staff and the
 # process library, then serve the web app with the timer worker beside it.
@@ -39,4 +55,4 @@ bench: install
 	$(BIN)/python benchmarks/engine_bench.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache node_modules $(VENDOR)

@@ -109,6 +109,23 @@ EN = {
     "返回待办任务": "Back to my tasks",
     "系统出现意外错误，已记录。请稍后再试。": "An unexpected error happened and was logged. Please try again later.",
     "切换语言": "Language",
+    # case diagram
+    "流程图": "Diagram",
+    "案件流程图": "Case diagram",
+    "流程图查看器未安装：请运行 make assets（需要 npm）": "The diagram viewer is not installed: run make assets (needs npm)",
+    "调用层级": "Call levels",
+    "已完成": "Completed",
+    "经过的连线": "Flow taken",
+    "进行中": "In progress",
+    "已取消": "Cancelled",
+    "出错": "Failed",
+    "超过时限": "Past its time limit",
+    "进入被调用的流程": "Open the called process",
+    "该环节没有执行记录": "Nothing was recorded for this step",
+    "角色": "Role",
+    "流程图无法显示": "The diagram could not be shown",
+    "点击流程图中的环节查看办理记录": "Click a step on the diagram to see its record",
+    "错误信息": "Error message",
 }
 
 # Status and event words used by the engine, in both languages.
