@@ -21,6 +21,8 @@ INTAKE_ROLES = ("reception", "cs_supervisor", "manager")
 STAFF_ROLES = ("reception", "cs_supervisor", "manager", "security_lead", "guard",
                "engineering_supervisor", "technician", "environment", "finance")
 READER_ROLES = STAFF_ROLES + ("auditor",)
+# Who may search and export the whole audit log.
+AUDIT_ROLES = ("auditor", "manager")
 
 
 @bp.before_app_request

@@ -40,7 +40,7 @@ def has_role(*roles) -> bool:
 def register(app) -> None:
     app.jinja_env.globals.update(_=gettext, pick=pick, event_label=event_label, has_role=has_role,
                                  staff_roles=STAFF_ROLES)
-    app.jinja_env.filters.update(localtime=localtime, waited=waited)
+    app.jinja_env.filters.update(localtime=localtime, waited=waited, event_label=event_label)
     app.jinja_env.tests["overdue"] = is_overdue
 
     @app.context_processor
