@@ -16,6 +16,7 @@ from pathlib import Path
 
 from . import audit
 from .db import Database
+from .diagram_import import import_diagram
 from .errors import DefinitionError, EngineError, Finding
 from .library import check_bundle, deploy_bundle, read_bundle
 from .queries import get_instance_row, instance_view, list_events, list_tasks
@@ -113,6 +114,23 @@ def cmd_deploy(args, db) -> int:
         results = deploy_bundle(session, _library(args), actor=args.actor, note=args.note or "")
     for result in results:
         print(f"{result.process_id} v{result.version} {'deployed' if result.created else 'unchanged'}")
+    return EXIT_OK
+
+
+def cmd_import(args, db) -> int:
+    db.migrate()
+    runtime = Runtime(db)
+    library = _library(args)
+    for path in _bpmn_paths(args.paths):
+        with runtime.transaction() as session:
+            load_actor(session, args.actor)
+            results = import_diagram(session, library, str(path), path.read_bytes(), args.actor, args.note or "")
+        for r in results:
+            if r.runnable:
+                print(f"{path}: {r.process_id} v{r.version} {'deployed' if r.created else 'unchanged'}")
+            else:
+                print(f"{path}: {r.process_id} v{r.version} kept as documentation "
+                      f"({len(r.findings)} findings; see estatedesk lint {path})")
     return EXIT_OK
 
 
@@ -246,6 +264,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", help="BPMN files or folders")
     p = add("deploy", cmd_deploy, "deploy changed processes as new versions")
     p.add_argument("--note", help="what changed")
+    p.add_argument("--as", dest="actor", default="system", metavar="USER")
+    p = add("import", cmd_import, "deploy BPMN files from other tools, or keep them as documentation versions")
+    p.add_argument("paths", nargs="+", help="BPMN files or folders")
+    p.add_argument("--note", help="where the files come from")
     p.add_argument("--as", dest="actor", default="system", metavar="USER")
     p = add("start", cmd_start, "start a case")
     p.add_argument("process")

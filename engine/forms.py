@@ -10,6 +10,11 @@ from .yamlfile import load_yaml
 FORMAT_CHECKER = jsonschema.Draft202012Validator.FORMAT_CHECKER
 
 
+# Texts already checked against the JSON Schema meta-schema: checking is the slow part of
+# reading the library, and every lint, import and deploy reads all the forms again.
+_CHECKED_TEXTS: set[str] = set()
+
+
 def load_forms(texts: dict[str, str]) -> dict[str, dict]:
     """Parse form files given as {"emergency_patient/choose_help.yaml": text}; key them by form id."""
     forms, findings = {}, []
@@ -17,9 +22,11 @@ def load_forms(texts: dict[str, str]) -> dict[str, dict]:
         filename = f"forms/{name}"
         try:
             schema = load_yaml(text, filename)
-            jsonschema.Draft202012Validator.check_schema(schema)
+            if text not in _CHECKED_TEXTS:
+                jsonschema.Draft202012Validator.check_schema(schema)
             if not isinstance(schema, dict) or schema.get("type") != "object":
                 raise jsonschema.SchemaError("a form schema must be an object with type: object")
+            _CHECKED_TEXTS.add(text)
         except DefinitionError as exc:
             findings.extend(exc.findings)
             continue

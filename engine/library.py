@@ -64,11 +64,12 @@ class CheckedBundle:
         return [f for f in self.findings if f.severity == "error"]
 
 
-def check_bundle(bundle: Bundle, *, partial: bool = False) -> CheckedBundle:
+def check_bundle(bundle: Bundle, *, partial: bool = False, lint_only: set[str] | None = None) -> CheckedBundle:
     """Validate rules, forms and every diagram; return all findings, never raise for content.
 
     `partial` means the diagrams are a selection (files named to `estatedesk lint`), so
     requirements whose processes are not among them are not reported as unimplemented.
+    `lint_only` names the files to lint; the others are only read for their process ids.
     """
     findings: list[Finding] = []
     rules, forms = None, {}
@@ -99,6 +100,8 @@ def check_bundle(bundle: Bundle, *, partial: bool = False) -> CheckedBundle:
     lane_roles = rules.lane_roles if rules else {}
     sla_keys = set(rules.sla_targets) if rules else set()
     for name, tree in trees.items():
+        if lint_only is not None and name not in lint_only:
+            continue
         findings.extend(lint_tree(tree, f"processes/{name}", lane_roles=lane_roles, form_ids=set(forms),
                                   sla_keys=sla_keys, known_process_ids=set(outlines), dmn_trees=dmn_trees))
     findings.extend(trace_findings(bundle.rules.get(CLAUSES_FILE), outlines, check_requirements=not partial))

@@ -36,11 +36,14 @@ def _line_of(node: yaml.Node | None, path) -> int | None:
     return line
 
 
+# libyaml's parser when PyYAML was built with it: the library has ~100 form files to read.
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_yaml(text: str, filename: str, schema: dict | None = None):
     """Parse YAML text and validate it; raise `DefinitionError` with file and line findings."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=YAML_LOADER)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -48,12 +51,14 @@ def load_yaml(text: str, filename: str, schema: dict | None = None):
         raise DefinitionError([Finding(filename, line, None, "error", f"invalid YAML: {problem}")]) from None
     if schema is not None:
         validator = jsonschema.Draft202012Validator(schema)
-        findings = [
-            Finding(filename, _line_of(node, err.absolute_path), _path_label(err.absolute_path), "error", err.message)
-            for err in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
-        ]
-        if findings:
-            raise DefinitionError(findings)
+        errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+        if errors:
+            node = yaml.compose(text, Loader=YAML_LOADER)  # only now are the line numbers needed
+            raise DefinitionError([
+                Finding(filename, _line_of(node, err.absolute_path), _path_label(err.absolute_path), "error",
+                        err.message)
+                for err in errors
+            ])
     return data
 
 
