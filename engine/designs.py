@@ -1,0 +1,90 @@
+"""What a process designer does between opening a diagram and deploying it.
+
+Open the latest or any earlier version, check the edited XML against the library as
+it stands (findings carry element ids, so the modeler can mark the shapes), keep a
+draft, and deploy the result as a new version with a note.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from . import clock
+from .diagram_import import ImportResult, import_diagram
+from .errors import BadInput, Finding, NotFound
+from .library import Bundle, check_bundle
+from .models import DiagramDraft, ProcessVersion
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    process_id: str
+    version: int
+    name: str
+    runnable: bool
+    created_at: datetime
+    created_by: str
+    note: str
+    findings: tuple[str, ...]
+
+
+def list_versions(session: Session, process_id: str | None = None) -> list[VersionInfo]:
+    """Every version (runnable and documentation) of one process, or of all, newest first."""
+    query = select(ProcessVersion).order_by(ProcessVersion.process_id, ProcessVersion.version.desc())
+    if process_id:
+        query = query.where(ProcessVersion.process_id == process_id)
+    return [VersionInfo(v.process_id, v.version, v.name, v.executable, v.created_at, v.created_by, v.note,
+                        tuple((v.assets or {}).get("findings") or ()))
+            for v in session.scalars(query)]
+
+
+def get_version(session: Session, process_id: str, version: int | None = None) -> ProcessVersion:
+    """A version by number, or the latest; `NotFound` when there is none."""
+    query = select(ProcessVersion).where(ProcessVersion.process_id == process_id)
+    query = query.where(ProcessVersion.version == version) if version else query.order_by(
+        ProcessVersion.version.desc()).limit(1)
+    found = session.scalar(query)
+    if found is None:
+        raise NotFound(f"process {process_id!r} has no version {version or ''}".strip())
+    return found
+
+
+def check_design(library: Bundle, bpmn_file: str, xml: str) -> list[Finding]:
+    """Lint an edited diagram as if it replaced `bpmn_file` in the library; nothing is written."""
+    bundle = replace(library, bpmn={**library.bpmn, bpmn_file: xml.encode("utf-8")})
+    checked = check_bundle(bundle, partial=True, lint_only={bpmn_file})
+    return [f for f in checked.findings if f.file == f"processes/{bpmn_file}"]
+
+
+def save_draft(session: Session, process_id: str, author: str, xml: str, base_version: int | None) -> DiagramDraft:
+    if not xml.strip():
+        raise BadInput("the draft is empty")
+    draft = session.scalar(select(DiagramDraft).where(DiagramDraft.process_id == process_id,
+                                                      DiagramDraft.author == author))
+    if draft is None:
+        draft = DiagramDraft(process_id=process_id, author=author)
+        session.add(draft)
+    draft.bpmn_xml, draft.base_version, draft.updated_at = xml, base_version, clock.now()
+    session.flush()
+    return draft
+
+
+def get_draft(session: Session, process_id: str, author: str) -> DiagramDraft | None:
+    return session.scalar(select(DiagramDraft).where(DiagramDraft.process_id == process_id,
+                                                     DiagramDraft.author == author))
+
+
+def deploy_design(session: Session, library: Bundle, process_id: str, xml: str, author: str,
+                  note: str) -> list[ImportResult]:
+    """Deploy an edited diagram as a new version (or keep it as documentation) and drop the draft."""
+    if not note.strip():
+        raise BadInput("say what changed: a deployment needs a note")
+    bpmn_file = get_version(session, process_id).bpmn_file
+    results = import_diagram(session, library, bpmn_file, xml.encode("utf-8"), author, note)
+    session.execute(delete(DiagramDraft).where(DiagramDraft.process_id == process_id,
+                                               DiagramDraft.author == author))
+    return results
