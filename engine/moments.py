@@ -22,21 +22,19 @@ def as_moment(value) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_TZ)
 
 
-def _duration(text: str, start: datetime):
-    parsed = TimerEventDefinition.parse_iso_duration(text)
-    return TimerEventDefinition.get_timedelta_from_start(parsed, start)
-
-
 def before(moment, duration: str) -> str:
     """ISO-8601 text of `moment` minus `duration` (e.g. P3D before a deadline)."""
-    start = as_moment(moment)
-    return (start - _duration(duration, start)).isoformat()
+    end = as_moment(moment)
+    # Counted back from the moment, so a month is the length of the month before it.
+    parsed = TimerEventDefinition.parse_iso_duration(duration)
+    return (end - TimerEventDefinition.get_timedelta_from_end(parsed, end)).isoformat()
 
 
 def after(moment, duration: str) -> str:
     """ISO-8601 text of `moment` plus `duration`."""
     start = as_moment(moment)
-    return (start + _duration(duration, start)).isoformat()
+    parsed = TimerEventDefinition.parse_iso_duration(duration)
+    return (start + TimerEventDefinition.get_timedelta_from_start(parsed, start)).isoformat()
 
 
 HELPERS = {"before": before, "after": after}
