@@ -88,3 +88,31 @@ def deploy_design(session: Session, library: Bundle, process_id: str, xml: str, 
     session.execute(delete(DiagramDraft).where(DiagramDraft.process_id == process_id,
                                                DiagramDraft.author == author))
     return results
+
+
+@dataclass(frozen=True)
+class VersionDiff:
+    """What changed between two versions of a process, by element and flow id."""
+
+    added: list[str]
+    removed: list[str]
+    changed: list[str]
+
+
+def diff_versions(session: Session, process_id: str, old: int, new: int) -> VersionDiff:
+    before = _shapes(get_version(session, process_id, old), process_id)
+    after = _shapes(get_version(session, process_id, new), process_id)
+    return VersionDiff(
+        added=sorted(set(after) - set(before)),
+        removed=sorted(set(before) - set(after)),
+        changed=sorted(key for key in set(before) & set(after) if before[key] != after[key]),
+    )
+
+
+def _shapes(version: ProcessVersion, process_id: str) -> dict[str, dict]:
+    """Elements and flows of the version's own process, without where they sit in the file."""
+    outline = ((version.assets or {}).get("processes") or {}).get(process_id) or {}
+    shapes = {eid: {k: v for k, v in element.items() if k != "line"}
+              for eid, element in (outline.get("elements") or {}).items()}
+    shapes.update(outline.get("flows") or {})
+    return shapes

@@ -7,11 +7,20 @@ from pathlib import Path
 
 from flask import Blueprint, Response, current_app, g, jsonify, render_template, request, url_for
 
-from engine.designs import check_design, deploy_design, get_draft, get_version, list_versions, save_draft
+from engine.designs import (
+    check_design,
+    deploy_design,
+    diff_versions,
+    get_draft,
+    get_version,
+    list_versions,
+    save_draft,
+)
 from engine.errors import BadInput
 from engine.library import Bundle, read_bundle
 
 from .auth import roles_required
+from .diagrams import VIEWER
 from .runtime import reading, runtime
 
 bp = Blueprint("designer", __name__)
@@ -54,6 +63,23 @@ def version_xml(process_id: str, number: int):
         xml, name = version.bpmn_xml, version.bpmn_file
     return Response(xml, mimetype="application/xml",
                     headers={"Content-Disposition": f"inline; filename={name}"})
+
+
+@bp.route("/processes/<process_id>/diff")
+@roles_required(*VERSION_READERS)
+def diff(process_id: str):
+    """Two versions side by side: added and changed elements on the newer, removed on the older."""
+    old, new = request.args.get("from", type=int), request.args.get("to", type=int)
+    if not old or not new:
+        raise BadInput("choose two versions: ?from=1&to=2")
+    with reading() as session:
+        changes = diff_versions(session, process_id, old, new)
+        xml = {n: get_version(session, process_id, n).bpmn_xml for n in (old, new)}
+    installed = (Path(current_app.static_folder) / VIEWER).is_file()
+    return render_template("version_diff.html", process_id=process_id, old=old, new=new, changes=changes,
+                           viewer=VIEWER, viewer_installed=installed,
+                           config={"old": xml[old], "new": xml[new], "added": changes.added,
+                                   "removed": changes.removed, "changed": changes.changed})
 
 
 @bp.route("/processes/<process_id>/edit")

@@ -177,6 +177,11 @@ EN = {
     "未通过检查，已保存为文档版本": "Did not pass the checks; kept as a documentation version",
     "没有问题": "No findings",
     "操作失败": "That did not work",
+    "版本对比": "Compare versions",
+    "新增": "Added",
+    "修改": "Changed",
+    "删除": "Removed",
+    "与上一版本对比": "Compare with the previous version",
 }
 
 # Status and event words used by the engine, in both languages.

@@ -90,3 +90,16 @@ def test_only_designers_edit(web):
 
 def test_unknown_process_is_404(designer):
     assert designer.client.get("/processes/nope/versions").status_code == 404
+
+
+def test_two_versions_are_compared_element_by_element(designer):
+    xml = water_leak_xml()
+    renamed = xml.replace('name="作好值班记录"', 'name="填写值班记录"', 1)
+    assert renamed != xml, "the water-leak diagram no longer has the step this test renames"
+    posted(designer, "/processes/water_leak/deploy", {"xml": renamed, "note": "改名"})
+    page = designer.get_text("/processes/water_leak/diff?from=1&to=2")
+    config = json.loads(re.search(r"window\.VERSION_DIFF = (.*?);</script>", page, re.S).group(1))
+    assert config["added"] == [] and config["removed"] == [] and len(config["changed"]) == 1
+    assert "填写值班记录" in config["new"] and "填写值班记录" not in config["old"]
+    assert "/processes/water_leak/diff?from=1&amp;to=2" in designer.get_text("/processes/water_leak/versions")
+    assert designer.client.get("/processes/water_leak/diff?from=1").status_code == 400
