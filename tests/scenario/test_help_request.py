@@ -62,9 +62,12 @@ def register(start_case, category, description, site="nanshan", **extra):
     return case
 
 
-def arrange_special(case):
+def arrange_special(case, kind):
     """The manager's task is open beside the procedure's first task; the manager arranges."""
     assert case.task("manager_arrange").role == M
+    view = case.task_view("manager_arrange")
+    shown = jinja2.Environment().from_string(view.instructions).render(**view.data)
+    assert f"求助类别：{kind}" in shown and "林先生（3-2-1201，13800000000）" in shown
     case.complete("manager_arrange", "manager1", special_arrangements="加派护管员，经理电话跟进",
                   manager_going_on_site=False)
 
@@ -83,7 +86,7 @@ def test_emergency_patient_is_special_the_manager_arranges_while_the_procedure_r
     # special: the manager is told, and the emergency procedure does not wait for it
     assert {t.element_id for t in case.open_tasks()} == {"manager_arrange", "choose_help"}
     assert case.task_view("choose_help").data["condition"] == "老人在家晕倒"  # carried into the procedure
-    arrange_special(case)
+    arrange_special(case, "急救病人")
     send_victims_to_hospital(case, "3-2-1201")
 
     path = case.path(P)
@@ -177,15 +180,15 @@ def play_ordinary_incident(case, incident_type, place):
                   result_fed_back=True)
 
 
-@pytest.mark.parametrize(("category", "incident_type", "call", "place"), [
-    ("security_incident", "theft", "call_security_incident", "7栋地下车库"),  # e
-    ("disaster", "flooding", "call_disaster", "3栋地下室"),  # f
+@pytest.mark.parametrize(("category", "kind", "incident_type", "call", "place"), [
+    ("security_incident", "治安事件", "theft", "call_security_incident", "7栋地下车库"),  # e
+    ("disaster", "灾害事件", "flooding", "call_disaster", "3栋地下室"),  # f
 ])
 def test_security_incident_and_disaster_are_special_and_reach_the_incident_procedure_with_their_kind(
-        start_case, category, incident_type, call, place):
+        start_case, category, kind, incident_type, call, place):
     case = register(start_case, category, "住户报告：" + place, incident_type=incident_type)
     assert {t.element_id for t in case.open_tasks()} == {"manager_arrange", "register_incident"}
-    arrange_special(case)
+    arrange_special(case, kind)
     play_ordinary_incident(case, incident_type, place)
 
     path = case.path(P)
