@@ -13,8 +13,8 @@ from .auth import INTAKE_ROLES, READER_ROLES, STAFF_ROLES, roles_required
 from .forms import describe_form, errors_by_field, parse_form
 from .i18n import gettext as _
 from .i18n import pick
-from .intake import CATEGORIES, default_site, intake_schema
-from .runtime import current_rules, is_deployed, reading, runtime
+from .intake import CATEGORIES, INTAKE_PROCESS, default_site, intake_schema
+from .runtime import current_rules, is_deployed, now, reading, runtime
 from .tasks import next_task_for
 from .timeline import timeline, waiting_messages
 
@@ -24,12 +24,13 @@ bp = Blueprint("cases", __name__)
 @bp.route("/cases/new", methods=("GET", "POST"))
 @roles_required(*INTAKE_ROLES)
 def new_case():
-    """Take a request for help and start the procedure for its category."""
+    """Take a request for help and start help_request, which registers and routes it."""
     with reading() as session:
         rules = current_rules(session)
     schema = intake_schema(rules)
     if request.method == "GET":
-        fields = describe_form(schema, data={"site": default_site(rules, g.actor.site)})
+        fields = describe_form(schema, data={"site": default_site(rules, g.actor.site),
+                                             "received_at": now().isoformat()})
         return render_template("case_new.html", fields=fields)
     try:
         data = validate_form_data(schema, parse_form(schema, request.form))
@@ -37,11 +38,12 @@ def new_case():
         fields = describe_form(schema, posted=request.form, errors=errors_by_field(exc.errors))
         return render_template("case_new.html", fields=fields, form_invalid=True), 400
     with reading() as session:
-        deployed = is_deployed(session, data["category"])
+        deployed = is_deployed(session, INTAKE_PROCESS)
     if not deployed:
-        flash(_("该类求助流程尚未上线"))
+        flash(_("求助受理流程尚未上线"))
         return render_template("case_new.html", fields=describe_form(schema, posted=request.form))
-    result = runtime().start_instance(data["category"], data, g.actor.username)
+    data.setdefault("received_at", now().isoformat())
+    result = runtime().start_instance(INTAKE_PROCESS, data, g.actor.username)
     nxt = next_task_for(g.actor, result.open_tasks)
     if nxt is not None:
         return redirect(url_for("tasks.task_page", task_id=nxt.id))

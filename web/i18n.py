@@ -88,7 +88,7 @@ EN = {
     "外部消息": "Messages from outside",
     "已收到消息": "Message delivered",
     "该案件当前不在等待此消息": "The case is not waiting for this message now",
-    "该类求助流程尚未上线": "This kind of request has no procedure online yet",
+    "求助受理流程尚未上线": "The help-request procedure is not online yet",
     "开始": "Start",
     "是": "Yes",
     "否": "No",

@@ -1,10 +1,15 @@
-"""The new-request form: who called, where, what kind of help — as a JSON Schema."""
+"""The new-request form: who called, where, what kind of help — as a JSON Schema.
+
+Every request starts the help_request process (求助受理), whose registration form
+(forms/help_request/register_request.yaml) names the same categories and unit format.
+"""
 
 from __future__ import annotations
 
 from engine.rules import Rules
 
-# The seven kinds of help request (PROCEDURES.md a–g); the id is also the process id.
+INTAKE_PROCESS = "help_request"
+# The seven kinds of help request (PROCEDURES.md a–g); help_request routes each to its procedure.
 CATEGORIES = {
     "emergency_patient": ("急救病人", "Emergency patient"),
     "repair": ("报修", "Repair"),
@@ -42,6 +47,8 @@ def intake_schema(rules: Rules | None) -> dict:
             "phone": {"type": "string", "title": "联系电话", "x-title-en": "Phone", "minLength": 3, "maxLength": 50},
             "description": {"type": "string", "title": "情况描述", "x-title-en": "What happened",
                             "maxLength": 2000},
+            "received_at": {"type": "string", "format": "date-time", "title": "接报时间",
+                            "x-title-en": "Time received"},
             "site": {
                 "type": "string", "title": "服务中心", "x-title-en": "Site", "enum": list(sites),
                 "x-enum-labels": {k: v.get("zh", k) for k, v in sites.items()},

@@ -87,6 +87,18 @@ def test_a_case_from_start_to_show(initialised):
     assert code == 0 and "intact" in out
 
 
+def test_a_help_request_from_the_command_line_is_registered_then_routed(initialised):
+    cli = initialised
+    intake = {"caller": "林先生", "unit": "3-2-1201", "phone": "13800000000", "category": "repair",
+              "description": "厨房水龙头漏水"}
+    code, out, _ = cli("start", "help_request", "--as", "reception1", "--data", json.dumps(intake))
+    assert code == 0 and out.startswith("QZ-") and "登记住户求助" in out
+    task_id = cli("tasks", "--as", "reception1")[1].split()[0]
+    code, out, _ = cli("complete", task_id, "--as", "reception1",
+                       "--data", json.dumps({**intake, "received_at": "2026-11-23T09:05:00+08:00"}))
+    assert code == 0 and "填写维修单" in out  # the repair procedure's first task
+
+
 @pytest.mark.parametrize("args, message", [
     (("start", "no_such_process", "--as", "reception1"), "not deployed"),
     (("start", "emergency_patient", "--as", "nobody"), "unknown user"),

@@ -41,11 +41,14 @@ STEPS = {
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
+def make_app(runtime):
+    return create_app({"RUNTIME": runtime, "TESTING": True, "SECRET_KEY": "test-secret",
+                       "WTF_CSRF_ENABLED": True})
+
+
 @pytest.fixture
 def app(runtime):
-    app = create_app({"RUNTIME": runtime, "TESTING": True, "SECRET_KEY": "test-secret",
-                      "WTF_CSRF_ENABLED": True})
-    return app
+    return make_app(runtime)
 
 
 @pytest.fixture
@@ -98,6 +101,12 @@ class Web:
 @pytest.fixture
 def web(client) -> Web:
     return Web(client)
+
+
+@pytest.fixture
+def web_on():
+    """A browser on the app over another runtime, e.g. one with part of the library deployed."""
+    return lambda runtime: Web(make_app(runtime).test_client())
 
 
 class Cases:
