@@ -73,7 +73,7 @@ def _diagram_helpers(rules: Rules):
         def sla(key: str) -> str:
             return rules.sla_duration(key, site)
 
-        return {"sla": sla, "now": clock_now, **moment_helpers}
+        return {"sla": sla, "now": clock_now, "price": rules.price, **moment_helpers}
 
     return helpers
 

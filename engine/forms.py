@@ -1,4 +1,9 @@
-"""Task forms: JSON Schemas in `forms/`, and validation of submitted data per field."""
+"""Task forms: JSON Schemas in `forms/`, and validation of submitted data per field.
+
+A property marked `x-price-list: true` offers the items of the price list
+(`processes/rules/prices.yaml`) ahead of its own `enum` values, labelled with name and
+unit price, so prices are written once and every form shows the same ones.
+"""
 
 from __future__ import annotations
 
@@ -37,6 +42,31 @@ def load_forms(texts: dict[str, str]) -> dict[str, dict]:
     if findings:
         raise DefinitionError(findings)
     return forms
+
+
+PRICE_LIST = "x-price-list"
+
+
+def fill_price_lists(forms: dict[str, dict], prices: dict[str, dict]) -> dict[str, dict]:
+    """Return `forms` with every `x-price-list` property listing the price-list items first."""
+    return {form_id: _with_prices(schema, prices) for form_id, schema in forms.items()}
+
+
+def _with_prices(schema: dict, prices: dict[str, dict]) -> dict:
+    properties = schema.get("properties") or {}
+    marked = [name for name, prop in properties.items() if isinstance(prop, dict) and prop.get(PRICE_LIST)]
+    if not marked:
+        return schema
+    zh = {item: f"{p['zh']}（{p['price']}元/{p['unit']}）" for item, p in prices.items()}
+    en = {item: f"{p['en']} ({p['price']} yuan {p['unit_en']})" for item, p in prices.items()}
+    filled = dict(properties)
+    for name in marked:
+        prop = properties[name]
+        own = [value for value in prop.get("enum", []) if value not in prices]
+        filled[name] = {**prop, "enum": [*prices, *own],
+                        "x-enum-labels": {**zh, **prop.get("x-enum-labels", {})},
+                        "x-enum-labels-en": {**en, **prop.get("x-enum-labels-en", {})}}
+    return {**schema, "properties": filled}
 
 
 # Form schemas live in cached, immutable versions, so the dict itself can key its validator;

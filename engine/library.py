@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from . import audit, clock
 from .diagram import ProcessOutline, outline_processes
 from .errors import DefinitionError, Finding
-from .forms import load_forms
+from .forms import fill_price_lists, load_forms
 from .lint import lint_tree
 from .models import ProcessVersion
 from .rules import Rules, load_rules
@@ -78,7 +78,7 @@ def check_bundle(bundle: Bundle, *, partial: bool = False, lint_only: set[str] |
     except DefinitionError as exc:
         findings.extend(exc.findings)
     try:
-        forms = load_forms(bundle.forms)
+        forms = fill_price_lists(load_forms(bundle.forms), rules.prices if rules else {})
     except DefinitionError as exc:
         findings.extend(exc.findings)
     outlines: dict[str, ProcessOutline] = {}

@@ -1,4 +1,4 @@
-"""Site rules from `processes/rules/*.yaml`: roles, sites, SLA targets, demo staff.
+"""Site rules from `processes/rules/*.yaml`: roles, sites, SLA targets, demo staff, prices.
 
 Rules are part of a deployed bundle, so a case keeps running under the policy it was
 started with; changing policy means deploying a new version.
@@ -12,6 +12,7 @@ from .errors import DefinitionError, Finding, NotFound
 from .yamlfile import bundled_schema, load_yaml
 
 RULE_FILES = ("roles", "sites", "sla", "staff")
+OPTIONAL_RULE_FILES = ("prices",)  # a library without paid services has no price list
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class Rules:
     sla_targets: dict[str, dict]
     site_overrides: dict[str, dict[str, str]] = field(default_factory=dict)
     staff: list[StaffMember] = field(default_factory=list)
+    prices: dict[str, dict] = field(default_factory=dict)  # item -> zh, en, price, unit, unit_en
 
     @property
     def lane_roles(self) -> dict[str, str]:
@@ -60,16 +62,23 @@ class Rules:
         site = site or self.default_site
         return self.site_overrides.get(site, {}).get(key) or self.sla_targets[key]["duration"]
 
+    def price(self, item: str) -> int | float:
+        """Return the unit price of `item` on the paid-service price list."""
+        if item not in self.prices:
+            raise NotFound(f"{item!r} is not on the price list (processes/rules/prices.yaml)")
+        return self.prices[item]["price"]
+
 
 def load_rules(texts: dict[str, str]) -> Rules:
     """Validate and combine rule files given as {"roles.yaml": text, ...}."""
     data = {}
     findings: list[Finding] = []
-    for name in RULE_FILES:
+    for name in RULE_FILES + OPTIONAL_RULE_FILES:
         filename = f"processes/rules/{name}.yaml"
         text = texts.get(f"{name}.yaml")
         if text is None:
-            findings.append(Finding(filename, None, None, "error", "rules file is missing"))
+            if name in RULE_FILES:
+                findings.append(Finding(filename, None, None, "error", "rules file is missing"))
             continue
         try:
             data[name] = load_yaml(text, filename, bundled_schema(name))
@@ -84,6 +93,7 @@ def load_rules(texts: dict[str, str]) -> Rules:
         sla_targets=data["sla"]["targets"],
         site_overrides=data["sla"].get("site_overrides") or {},
         staff=[StaffMember(s["username"], s["name"], tuple(s["roles"]), s.get("site")) for s in data["staff"]["staff"]],
+        prices=data.get("prices", {}).get("items") or {},
     )
     _check_references(rules)
     return rules

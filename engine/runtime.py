@@ -54,7 +54,7 @@ from .views import StepResult, TaskView
 
 SUPERVISOR_ROLES = frozenset({"cs_supervisor", "manager"})
 SUMMARY_FIELDS = ("site", "category", "unit", "caller", "phone")
-RESERVED_NAMES = frozenset({"sla", "now", *MOMENT_HELPERS})  # diagram helpers; data must not shadow them
+RESERVED_NAMES = frozenset({"sla", "now", "price", *MOMENT_HELPERS})  # diagram helpers; data must not shadow them
 
 Action = Callable[[BpmnWorkflow], list[NewEvent]]
 
