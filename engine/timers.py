@@ -64,9 +64,15 @@ class Wakeup:
 
 @contextlib.contextmanager
 def ringing_on_new_timers(db: Database, wakeup: Wakeup):
-    """Ring `wakeup` after every commit on `db` (in this process) that wrote a timer row."""
+    """Ring `wakeup` after every commit on `db` in this process, from another thread, that wrote a timer row.
+
+    The calling thread's own commits do not ring: they are the worker's steps, and the
+    worker reads the table after them anyway.
+    """
+    worker_thread = threading.get_ident()
+
     def note_timer(session, _flush_context):
-        if any(isinstance(obj, Timer) for obj in session.new):
+        if threading.get_ident() != worker_thread and any(isinstance(obj, Timer) for obj in session.new):
             session.info["wrote_timer"] = True
 
     def ring_if_timer(session):

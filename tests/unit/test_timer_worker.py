@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -132,18 +133,27 @@ def test_timer_written_by_another_process_is_seen_at_the_next_look(rt, db, clock
     other_process.db.dispose()
 
 
+def in_thread(action) -> None:
+    """Run `action` in another thread, as the web app's request threads do, and wait for it."""
+    thread = threading.Thread(target=action)
+    thread.start()
+    thread.join()
+
+
 def test_a_timer_committed_in_this_process_rings_the_worker(rt, db, clock):
     wakeup = Wakeup()
     web_app = Runtime(db, clock)  # as in `estatedesk serve`: another runtime on the same Database
     other_process = Runtime(Database(db.url, schema=db.schema), clock)
     with ringing_on_new_timers(db, wakeup):
         assert wakeup.sleep(0) is False
-        start(web_app)
+        in_thread(lambda: start(web_app))
         assert wakeup.sleep(0) is True
         assert wakeup.sleep(0) is False  # one ring, one early wake
-        start(other_process)
+        start(rt)
+        assert wakeup.sleep(0) is False  # the worker's own steps: it reads the table after them anyway
+        in_thread(lambda: start(other_process))
         assert wakeup.sleep(0) is False  # other processes are seen at the next look instead
-    start(web_app)
+    in_thread(lambda: start(web_app))
     assert wakeup.sleep(0) is False  # a stopped worker listens no more
     other_process.db.dispose()
 
