@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import logging
 import signal
 import sys
 from pathlib import Path
@@ -191,9 +192,28 @@ def cmd_audit_verify(args, db) -> int:
     return EXIT_OK if result.ok else EXIT_FINDINGS
 
 
+class OneLineLogFormatter(logging.Formatter):
+    """Log records as one line each, failures with their exception's type and message: no traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = f"{self.formatTime(record)} {record.levelname} {record.getMessage()}"
+        if record.exc_info and record.exc_info[1] is not None:
+            text += f" ({record.exc_info[0].__name__}: {record.exc_info[1]})"
+        return text
+
+
+def _log_to_stderr() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(OneLineLogFormatter())
+    logger = logging.getLogger("engine")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.INFO)
+
+
 def cmd_worker(args, db) -> int:
     from .timers import Wakeup, fire_all_due, run_worker
 
+    _log_to_stderr()
     runtime = Runtime(db, clock.OffsetClock(args.clock_offset) if args.clock_offset else None)
     if args.once:
         print(f"fired timers on {fire_all_due(runtime)} case(s)")
