@@ -81,10 +81,7 @@ def db(tmp_path, pg_schema):
 @pytest.fixture
 def db_url(db) -> str:
     """The URL by which another process (a worker, the CLI) reaches this test's database."""
-    if db.schema is None:
-        return db.url
-    separator = "&" if "?" in db.url else "?"
-    return f"{db.url}{separator}options=-csearch_path%3D{db.schema}"  # the URL carries the schema
+    return db.url_with_schema
 
 
 @pytest.fixture(scope="session")
