@@ -2,9 +2,9 @@
 
 A sleeping worker learns of a new timer in one of two ways:
 
-- a timer written by this process (the web app beside the worker in `estatedesk serve`,
-  or the worker's own steps) rings the worker's `Wakeup` when its transaction commits,
-  so it is seen at once;
+- a timer written by this process (the web app beside the worker in `estatedesk serve`)
+  rings the worker's `Wakeup` when its transaction commits, so it is seen at once (the
+  worker reads the table after its own steps anyway);
 - a timer written by another process or server is seen at the next look at the table:
   the worker never sleeps longer than `RECHECK_SECONDS` (one indexed `min(due_at)` a
   look). SOP limits are minutes long, so such a timer still fires within a second of
@@ -35,7 +35,7 @@ FIRE_MARGIN_SECONDS = 0.001  # SpiffWorkflow fires a timer strictly after its du
 
 
 class Wakeup:
-    """What an idle worker sleeps on: rung by a stop request or by a timer this process committed."""
+    """What an idle worker sleeps on: rung by a stop request or by a timer committed beside it."""
 
     def __init__(self):
         self._stopping = threading.Event()
