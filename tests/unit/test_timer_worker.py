@@ -268,7 +268,7 @@ def test_two_worker_processes_fire_each_of_1000_timers_exactly_once(rt, db_url, 
     cases = [template, *copy_case(rt.db, template, 999)]
     offset = _offset_to(clock.advance(hours=1))
     workers = [_run_once(db_url, offset) for _ in range(2)]
-    try:  # about 15 s on an idle machine; the timeout only stops a hung worker
+    try:  # about 30 s on a busy 2-core machine; the timeout only stops a hung worker
         outputs = [worker.communicate(timeout=600) for worker in workers]
     finally:
         for worker in workers:
