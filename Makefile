@@ -53,6 +53,7 @@ lint: install
 
 bench: install
 	$(BIN)/python benchmarks/engine_bench.py
+	$(BIN)/python benchmarks/timer_bench.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache node_modules $(VENDOR)

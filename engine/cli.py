@@ -9,12 +9,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import logging
 import signal
 import sys
-import threading
 from pathlib import Path
 
-from . import audit
+from . import audit, clock
 from .db import Database
 from .diagram_import import import_diagram
 from .errors import DefinitionError, EngineError, Finding
@@ -210,20 +210,43 @@ def cmd_audit_verify(args, db) -> int:
     return EXIT_OK if result.ok else EXIT_FINDINGS
 
 
-def cmd_worker(args, db) -> int:
-    from .timers import run_worker
+class OneLineLogFormatter(logging.Formatter):
+    """Log records as one line each, failures with their exception's type and message: no traceback."""
 
-    runtime = Runtime(db)
+    def format(self, record: logging.LogRecord) -> str:
+        text = f"{self.formatTime(record)} {record.levelname} {record.getMessage()}"
+        if record.exc_info and record.exc_info[1] is not None:
+            text += f" ({record.exc_info[0].__name__}: {record.exc_info[1]})"
+        return text
+
+
+def _log_to_stderr() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(OneLineLogFormatter())
+    logger = logging.getLogger("engine")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.INFO)
+
+
+def cmd_worker(args, db) -> int:
+    from .timers import Wakeup, fire_all_due, run_worker
+
+    _log_to_stderr()
+    runtime = Runtime(db, clock.OffsetClock(args.clock_offset) if args.clock_offset else None)
     if args.once:
-        print(f"fired {runtime.fire_due_timers()} instances with due timers")
+        print(f"fired timers on {fire_all_due(runtime)} case(s)")
         return EXIT_OK
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    print("timer worker running; Ctrl-C to stop", file=sys.stderr)
-    try:
-        run_worker(runtime, stop, on_fired=lambda n: print(f"fired timers on {n} case(s)", flush=True))
-    except KeyboardInterrupt:
-        pass
+    wakeup, stopped_by = Wakeup(), []
+
+    def stop(signum, _frame):
+        stopped_by.append(signal.Signals(signum).name)
+        wakeup.stop()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stop)  # finish the step in hand, then return: no half-done work
+    print("timer worker running; Ctrl-C to stop", file=sys.stderr, flush=True)
+    run_worker(runtime, wakeup, on_fired=lambda n: print(f"fired timers on {n} case(s)", flush=True))
+    print(f"timer worker stopped ({', '.join(stopped_by)})", file=sys.stderr)
     return EXIT_OK
 
 
@@ -306,6 +329,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.set_defaults(func=cmd_audit_verify)
     p = add("worker", cmd_worker, "run the timer worker")
     p.add_argument("--once", action="store_true", help="fire what is due now and exit")
+    p.add_argument("--clock-offset", type=float, default=0.0, metavar="SECONDS",
+                   help="run as if the clock were SECONDS ahead (tests, benchmarks, demos)")
     p = add("serve", cmd_serve, "run the web app (and the timer worker)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)

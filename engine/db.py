@@ -34,6 +34,14 @@ class Database:
     def is_postgres(self) -> bool:
         return self.engine.dialect.name == "postgresql"
 
+    @property
+    def url_with_schema(self) -> str:
+        """The DATABASE_URL by which another process (a worker) reaches this database and schema."""
+        if not self.schema:
+            return self.url
+        separator = "&" if "?" in self.url else "?"
+        return f"{self.url}{separator}options=-csearch_path%3D{self.schema}"
+
     def session(self) -> Session:
         return self.sessions()
 

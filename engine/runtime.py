@@ -13,6 +13,7 @@ raises `ConflictError`. A diagram expression that fails leaves the instance in t
 from __future__ import annotations
 
 import contextlib
+import logging
 from datetime import datetime
 from typing import Callable
 from uuid import UUID
@@ -55,6 +56,8 @@ from .views import StepResult, TaskView
 SUPERVISOR_ROLES = frozenset({"cs_supervisor", "manager"})
 SUMMARY_FIELDS = ("site", "category", "unit", "caller", "phone")
 RESERVED_NAMES = frozenset({"sla", "now", "price", *MOMENT_HELPERS})  # diagram helpers; data must not shadow them
+
+log = logging.getLogger(__name__)
 
 Action = Callable[[BpmnWorkflow], list[NewEvent]]
 
@@ -373,6 +376,8 @@ class Runtime:
                 fired += runner._fire_instance_timers(instance_id, moment)
             except ConflictError:
                 continue  # another step advanced this case first; its timers were rewritten
+            except Exception:  # one case's unexpected failure must not hold up the others' timers
+                log.exception("firing the timers of case %s failed; they stay due", instance_id)
         return fired
 
     def _fire_instance_timers(self, instance_id: int, moment: datetime) -> int:

@@ -5,6 +5,7 @@ since what is tested here is the command, not the database."""
 from __future__ import annotations
 
 import json
+import logging
 import re
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli import main
+from engine.cli import OneLineLogFormatter, main
 
 ROOT = Path(__file__).resolve().parents[2]
 DIAGRAMS = Path(__file__).parent / "diagrams"
@@ -141,3 +142,14 @@ def test_console_script_is_installed():
     script = Path(sys.executable).parent / "estatedesk"
     result = subprocess.run([str(script), "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "audit" in result.stdout
+
+
+def test_worker_logs_a_failure_in_one_line_without_traceback():
+    try:
+        raise RuntimeError("disk full")
+    except RuntimeError:
+        record = logging.LogRecord("engine.runtime", logging.ERROR, __file__, 1,
+                                   "firing the timers of case %s failed; they stay due", (7,), sys.exc_info())
+    line = OneLineLogFormatter().format(record)
+    assert "\n" not in line
+    assert line.endswith("ERROR firing the timers of case 7 failed; they stay due (RuntimeError: disk full)")
