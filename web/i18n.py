@@ -26,6 +26,7 @@ EN = {
     "请先登录": "Please log in first",
     "已退出": "Logged out",
     "当前用户": "Signed in as",
+    "系统": "System",
     # inbox
     "案件编号": "Case",
     "流程": "Procedure",
@@ -93,12 +94,6 @@ EN = {
     "是": "Yes",
     "否": "No",
     "楼栋-单元-房号，例如 3-2-1201": "Building-entrance-room, e.g. 3-2-1201",
-    "running": "Running",
-    "completed": "Completed",
-    "cancelled": "Cancelled",
-    "error": "Error",
-    "ready": "Ready",
-    "claimed": "Claimed",
     # errors
     "请求有误": "Bad request",
     "没有权限": "Not allowed",
@@ -204,6 +199,20 @@ EVENT_TYPES = {
     "instance_finished": ("案件结束", "Case finished"),
 }
 
+# Statuses as the engine stores them (engine.models InstanceStatus, TaskStatus), for people.
+CASE_STATUSES = {
+    "running": ("办理中", "In progress"),
+    "completed": ("已办结", "Closed"),
+    "cancelled": ("已取消", "Cancelled"),
+    "error": ("出错待处理", "Error, needs attention"),
+}
+TASK_STATUSES = {
+    "ready": ("待处理", "Open"),
+    "claimed": ("已认领", "Claimed"),
+    "completed": ("已完成", "Done"),
+    "cancelled": ("已取消", "Cancelled"),
+}
+
 bp = Blueprint("i18n", __name__)
 
 
@@ -223,7 +232,20 @@ def pick(zh: str | None, en: str | None) -> str | None:
 
 
 def event_label(event_type: str) -> str:
-    zh, en = EVENT_TYPES.get(event_type, (event_type, event_type))
+    return _label(EVENT_TYPES, event_type)
+
+
+def case_status(status: str) -> str:
+    return _label(CASE_STATUSES, status)
+
+
+def task_status(status: str) -> str:
+    return _label(TASK_STATUSES, status)
+
+
+def _label(words: dict[str, tuple[str, str]], code: str) -> str:
+    """The word for an engine code in the current language; the code itself if unknown."""
+    zh, en = words.get(code, (code, code))
     return pick(zh, en)
 
 

@@ -163,3 +163,14 @@ def test_new_case_before_help_request_is_deployed_says_so_and_keeps_the_data(db,
     page = response.get_data(as_text=True)
     assert "求助受理流程尚未上线" in page
     assert "水管漏水" in page and '<option value="emergency_patient" selected>' in page
+
+
+def test_timeline_names_people_and_the_procedure_and_skips_gateways(web, cases):
+    case = cases.start()
+    cases.complete(case.id, "choose_help", "reception1")  # passes the gateway 求助方式？
+    web.login("supervisor1")
+    page = web.get_text(f"/cases/{case.reference}")
+    assert re.search(r'案件开始</strong>\s*·\s*<span class="element">急救病人</span>', page)  # not the process id
+    assert '<span class="actor">王敏 (reception1)</span>' in page
+    assert '<span class="actor">系统</span>' in page  # the engine's own steps
+    assert "求助方式？" not in page and "gw_" not in page
