@@ -30,13 +30,29 @@ from .tracking import all_tasks, is_human, is_timer
 
 CONFLICT_MESSAGE = "this case was changed by someone else meanwhile; reload and try again"
 
-# What a step may change on its instance row; all of it is written every time.
+# What a step may change on its instance row (only those that changed are written).
 STEP_COLUMNS = ("state_json", "status", "updated_at", "error_element", "error_line", "error_message",
                 "cancel_reason", "category", "unit", "caller", "phone", "summary")
 
 
 class RowCopy(SimpleNamespace):
-    """A plain, mutable copy of one table row: its columns as attributes, typed as the model types them."""
+    """A plain, mutable copy of one table row: its columns as attributes, typed as the model types them.
+
+    It remembers the values it was read with, so that writing it back sets only the
+    columns that changed: an indexed column (status, unit, phone) set to its old value
+    would still cost an index update.
+    """
+
+    def __init__(self, **columns):
+        super().__init__(**columns)
+        self._as_read = columns
+
+    def changes(self, names) -> dict:
+        """The columns among `names` whose values differ from those read (or last written)."""
+        return {name: getattr(self, name) for name in names if getattr(self, name) != self._as_read[name]}
+
+    def written(self, values: dict) -> None:
+        self._as_read = {**self._as_read, **values}
 
 
 # Built once: every step runs these, and building a statement costs more than running it.
@@ -91,12 +107,13 @@ def insert_instance(session: Session, **values) -> RowCopy:
 def save_instance(session: Session, row: RowCopy) -> None:
     """Write the step's changes to `row` unless someone wrote it since it was read;
     move its `lock_version` on to the version now stored."""
-    values = {name: getattr(row, name) for name in STEP_COLUMNS}
+    values = row.changes(STEP_COLUMNS)
     written = session.connection().execute(
         _INSTANCE_UPDATE, {"row_id": row.id, "seen_version": row.lock_version, **values})
     if written.rowcount != 1:
         raise ConflictError(CONFLICT_MESSAGE)
     row.lock_version += 1
+    row.written({**values, "lock_version": row.lock_version})
 
 
 def sync_human_tasks(session: Session, row: RowCopy, compiled: CompiledVersion, workflow,
