@@ -17,7 +17,7 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from . import audit
@@ -67,8 +67,9 @@ _INSTANCE_UPDATE = (update(_instance)
                     .where(_instance.c.id == bindparam("row_id"),
                            _instance.c.lock_version == bindparam("seen_version"))
                     .values(lock_version=_instance.c.lock_version + 1))
+# Open statuses spelled out with "or": an IN list would be expanded into the SQL on every execution.
 _TASK_CLOSE = (update(_task)
-               .where(_task.c.id == bindparam("task_id"), _task.c.status.in_(OPEN_TASK_STATUSES))
+               .where(_task.c.id == bindparam("task_id"), or_(*(_task.c.status == s for s in OPEN_TASK_STATUSES)))
                .values(status=bindparam("new_status"), completed_at=bindparam("at"),
                        completed_by=bindparam("by")))
 _TASK_INSERT = insert(_task)
