@@ -7,6 +7,7 @@ started with; changing policy means deploying a new version.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from .errors import DefinitionError, Finding, NotFound
 from .yamlfile import bundled_schema, load_yaml
@@ -43,7 +44,7 @@ class Rules:
     staff: list[StaffMember] = field(default_factory=list)
     prices: dict[str, dict] = field(default_factory=dict)  # item -> zh, en, price, unit, unit_en
 
-    @property
+    @cached_property  # rules never change once loaded, and every new task asks
     def lane_roles(self) -> dict[str, str]:
         """Map every name a lane may carry (id, Chinese name, alias) to its role id."""
         names = {}
