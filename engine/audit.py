@@ -38,6 +38,7 @@ RETRIED = "retried"
 CANCELLED = "cancelled"
 INSTANCE_FINISHED = "instance_finished"
 DEPLOYED = "deployed"
+MIGRATED = "migrated"  # a running case moved to a newer version of its process
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from . import clock
 from .diagram_import import ImportResult, import_diagram
 from .errors import BadInput, Finding, NotFound
 from .library import Bundle, check_bundle
-from .models import DiagramDraft, ProcessVersion
+from .models import DiagramDraft, Instance, InstanceStatus, ProcessVersion
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,17 @@ def list_versions(session: Session, process_id: str | None = None) -> list[Versi
     return [VersionInfo(v.process_id, v.version, v.name, v.executable, v.created_at, v.created_by, v.note,
                         tuple((v.assets or {}).get("findings") or ()))
             for v in session.scalars(query)]
+
+
+def cases_on_older_versions(session: Session, process_id: str, latest: int) -> list[tuple[str, int]]:
+    """(reference, version) of running cases of `process_id` on a version before `latest`."""
+    rows = session.execute(
+        select(Instance.reference, ProcessVersion.version)
+        .join(ProcessVersion, ProcessVersion.id == Instance.version_id)
+        .where(Instance.process_id == process_id, Instance.status == InstanceStatus.RUNNING,
+               ProcessVersion.version < latest)
+        .order_by(Instance.id))
+    return [(reference, version) for reference, version in rows]
 
 
 def get_version(session: Session, process_id: str, version: int | None = None) -> ProcessVersion:

@@ -43,6 +43,7 @@ from .errors import (
     TaskNotReady,
 )
 from .forms import validate_form_data
+from .migration import apply_migration, plan_migration
 from .models import HumanTask, Instance, InstanceStatus, ProcessVersion, TaskStatus, Timer
 from .moments import HELPERS as MOMENT_HELPERS
 from .queries import OPEN_TASK_STATUSES, get_task_row, instance_view, task_view
@@ -302,6 +303,35 @@ class Runtime:
 
             row.status = InstanceStatus.RUNNING
             open_rows = self._advance(session, row, compiled, act, actor)
+            return self._result(session, row, open_rows)
+
+    # -- moving a case to a newer version -------------------------------------------
+
+    def migrate_instance(self, instance_id, to_version: int, actor: str) -> StepResult:
+        """Move a running case onto `to_version` of its process when SpiffWorkflow's diff says it is safe."""
+        with self.transaction() as session:
+            load_actor(session, actor)
+            row = steprows.load_instance(session, instance_id)
+            _check_running(row)
+            old = VERSIONS.get(session, row.version_id)
+            target = _find_version(session, old.process_id, to_version)
+            if target.version <= old.version:
+                raise BadInput(f"case {row.reference} is on v{old.version}; it can only move to a newer version")
+            new = VERSIONS.get(session, target.id)
+            workflow = load_state(row.state_json, old.spec, old.subprocess_specs, old.script_engine)
+            plan = plan_migration(workflow, new.spec, new.subprocess_specs)
+            if not plan.safe:
+                raise BadInput(f"case {row.reference} cannot move to v{new.version}: " + "; ".join(plan.problems))
+            apply_migration(workflow, plan, new.spec, new.subprocess_specs)
+            workflow.script_engine = new.script_engine
+            row.version_id = target.id
+
+            def act(wf):
+                return [NewEvent(audit.MIGRATED, row.id, actor, old.process_id,
+                                 {"from_version": old.version, "to_version": new.version,
+                                  "changed_steps": plan.changed})]
+
+            open_rows = self._advance(session, row, new, act, actor, workflow=workflow)
             return self._result(session, row, open_rows)
 
     # -- timers ---------------------------------------------------------------------

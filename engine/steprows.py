@@ -32,7 +32,8 @@ CONFLICT_MESSAGE = "this case was changed by someone else meanwhile; reload and 
 
 # What a step may change on its instance row (only those that changed are written).
 STEP_COLUMNS = ("state_json", "status", "updated_at", "error_element", "error_line", "error_message",
-                "cancel_reason", "category", "unit", "caller", "phone", "summary")
+                "cancel_reason", "category", "unit", "caller", "phone", "summary",
+                "version_id")  # a migration to a newer version is a step too
 
 
 class RowCopy(SimpleNamespace):

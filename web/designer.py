@@ -5,9 +5,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, g, jsonify, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from engine.designs import (
+    cases_on_older_versions,
     check_design,
     deploy_design,
     diff_versions,
@@ -16,16 +28,18 @@ from engine.designs import (
     list_versions,
     save_draft,
 )
-from engine.errors import BadInput
+from engine.errors import BadInput, ConflictError, NotFound
 from engine.library import Bundle, read_bundle
 
 from .auth import roles_required
 from .diagrams import VIEWER
+from .i18n import gettext as _
 from .runtime import reading, runtime
 
 bp = Blueprint("designer", __name__)
 DESIGN_ROLES = ("designer",)
 VERSION_READERS = ("designer", "auditor", "manager")
+MIGRATE_ROLES = ("designer", "manager")
 MODELER = "vendor/bpmn-js/bpmn-modeler.production.min.js"
 
 
@@ -51,8 +65,26 @@ def processes():
 def versions(process_id: str):
     with reading() as session:
         found = list_versions(session, process_id)
-        get_version(session, process_id)  # 404 for an unknown process
-    return render_template("versions.html", process_id=process_id, versions=found)
+        latest = get_version(session, process_id)  # 404 for an unknown process
+        running = cases_on_older_versions(session, process_id, latest.version) if latest.executable else []
+    return render_template("versions.html", process_id=process_id, versions=found, running=running,
+                           latest=latest.version)
+
+
+@bp.route("/processes/<process_id>/migrate", methods=("POST",))
+@roles_required(*MIGRATE_ROLES)
+def migrate(process_id: str):
+    """Move the selected running cases to a newer version; each one only if it is safe."""
+    to_version = request.form.get("to_version", type=int)
+    if not to_version:
+        raise BadInput(_("请选择目标版本"))
+    for reference in request.form.getlist("cases"):
+        try:
+            runtime().migrate_instance(reference, to_version, g.actor.username)
+            flash(f"{reference}: {_('已迁移到')} v{to_version}")
+        except (BadInput, NotFound, ConflictError) as exc:
+            flash(f"{reference}: {exc}")
+    return redirect(url_for("designer.versions", process_id=process_id))
 
 
 @bp.route("/processes/<process_id>/versions/<int:number>.bpmn")

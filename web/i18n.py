@@ -177,6 +177,12 @@ EN = {
     "修改": "Changed",
     "删除": "Removed",
     "与上一版本对比": "Compare with the previous version",
+    "请选择目标版本": "Choose the version to move to",
+    "已迁移到": "moved to",
+    "旧版本上运行中的案件": "Running cases on older versions",
+    "只有流程差异允许时才会迁移；不能安全迁移的案件保持原版本并说明原因。":
+        "A case moves only when the workflow diff says it is safe; the others stay on their version, with the reason.",
+    "迁移到": "Move to",
 }
 
 # Status and event words used by the engine, in both languages.
@@ -197,6 +203,7 @@ EVENT_TYPES = {
     "retried": ("重试", "Retried"),
     "cancelled": ("案件取消", "Case cancelled"),
     "instance_finished": ("案件结束", "Case finished"),
+    "migrated": ("迁移到新版本", "Moved to a newer version"),
 }
 
 # Statuses as the engine stores them (engine.models InstanceStatus, TaskStatus), for people.

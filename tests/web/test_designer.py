@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from engine.queries import get_instance_row, instance_view
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -103,3 +105,16 @@ def test_two_versions_are_compared_element_by_element(designer):
     assert "填写值班记录" in config["new"] and "填写值班记录" not in config["old"]
     assert "/processes/water_leak/diff?from=1&amp;to=2" in designer.get_text("/processes/water_leak/versions")
     assert designer.client.get("/processes/water_leak/diff?from=1").status_code == 400
+
+
+def test_selected_running_cases_move_to_the_new_version_when_safe(designer, runtime):
+    case = runtime.start_instance("water_leak", {"caller": "林先生"}, "reception1").instance
+    xml = water_leak_xml().replace('name="作好值班记录"', 'name="填写值班记录"', 1)
+    posted(designer, "/processes/water_leak/deploy", {"xml": xml, "note": "改名"})
+    page = designer.get_text("/processes/water_leak/versions")
+    assert f'value="{case.reference}"' in page
+    response = designer.post("/processes/water_leak/migrate", {"to_version": "2", "cases": case.reference},
+                             follow_redirects=True)
+    assert f"{case.reference}: 已迁移到 v2" in response.get_data(as_text=True)
+    with runtime.db.session() as session:
+        assert instance_view(session, get_instance_row(session, case.id)).version == 2
