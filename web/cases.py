@@ -5,15 +5,22 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
 from engine.compiled import VERSIONS
-from engine.errors import FormInvalid, NothingWaiting
+from engine.errors import FormInvalid, NotFound, NothingWaiting
 from engine.forms import validate_form_data
 from engine.queries import get_instance_row, instance_view, list_events, list_tasks
 
-from .auth import INTAKE_ROLES, READER_ROLES, STAFF_ROLES, roles_required
+from .auth import DIRECT_START_ROLES, INTAKE_ROLES, READER_ROLES, STAFF_ROLES, roles_required
 from .forms import describe_form, errors_by_field, parse_form
 from .i18n import gettext as _
 from .i18n import pick
-from .intake import CATEGORIES, INTAKE_PROCESS, default_site, intake_schema
+from .intake import (
+    CATEGORIES,
+    DIRECT_PROCEDURES,
+    INTAKE_PROCESS,
+    default_site,
+    direct_start_schema,
+    intake_schema,
+)
 from .runtime import current_rules, is_deployed, now, reading, runtime
 from .tasks import next_task_for
 from .timeline import timeline, waiting_messages
@@ -31,7 +38,7 @@ def new_case():
     if request.method == "GET":
         fields = describe_form(schema, data={"site": default_site(rules, g.actor.site),
                                              "received_at": now().isoformat()})
-        return render_template("case_new.html", fields=fields)
+        return render_template("case_new.html", fields=fields, direct=_direct_links())
     try:
         data = validate_form_data(schema, parse_form(schema, request.form))
     except FormInvalid as exc:
@@ -44,6 +51,31 @@ def new_case():
         return render_template("case_new.html", fields=describe_form(schema, posted=request.form))
     data.setdefault("received_at", now().isoformat())
     result = runtime().start_instance(INTAKE_PROCESS, data, g.actor.username)
+    nxt = next_task_for(g.actor, result.open_tasks)
+    if nxt is not None:
+        return redirect(url_for("tasks.task_page", task_id=nxt.id))
+    return redirect(url_for("cases.case_view", ref=result.instance.reference))
+
+
+@bp.route("/cases/new/<process_id>", methods=("GET", "POST"))
+@roles_required(*DIRECT_START_ROLES)
+def start_procedure(process_id: str):
+    """Start a procedure that is not reached through help_request (浸水, 漏气, 入伙, 交接班)."""
+    if process_id not in DIRECT_PROCEDURES:
+        raise NotFound(f"{process_id} is not started from this page")
+    title = pick(*DIRECT_PROCEDURES[process_id])
+    with reading() as session:
+        rules = current_rules(session)
+    schema = direct_start_schema(rules)
+    if request.method == "GET":
+        fields = describe_form(schema, data={"site": default_site(rules, g.actor.site)})
+        return render_template("case_start.html", fields=fields, title=title)
+    try:
+        data = validate_form_data(schema, parse_form(schema, request.form))
+    except FormInvalid as exc:
+        fields = describe_form(schema, posted=request.form, errors=errors_by_field(exc.errors))
+        return render_template("case_start.html", fields=fields, title=title, form_invalid=True), 400
+    result = runtime().start_instance(process_id, data, g.actor.username)
     nxt = next_task_for(g.actor, result.open_tasks)
     if nxt is not None:
         return redirect(url_for("tasks.task_page", task_id=nxt.id))
@@ -66,6 +98,10 @@ def case_view(ref: str):
                            category=pick(*category) if category else case.category,
                            timeline=timeline(events, compiled, intake_schema(compiled.rules)),
                            can_act=bool(g.actor.roles & set(STAFF_ROLES)))
+
+
+def _direct_links() -> list[tuple[str, str]]:
+    return [(url_for("cases.start_procedure", process_id=pid), pick(*labels)) for pid, labels in DIRECT_PROCEDURES.items()]
 
 
 @bp.route("/cases/<ref>/messages/<name>", methods=("POST",))

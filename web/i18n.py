@@ -183,6 +183,11 @@ EN = {
     "只有流程差异允许时才会迁移；不能安全迁移的案件保持原版本并说明原因。":
         "A case moves only when the workflow diff says it is safe; the others stay on their version, with the reason.",
     "迁移到": "Move to",
+    "其他流程": "Other procedures",
+    "巡查中发现的紧急情况、入伙和交接班直接发起，不经求助受理：":
+        "Emergencies found on patrol, move-ins and shift handovers start directly, not through a help request:",
+    "发起流程": "Start a procedure",
+    "地点或单元，例如 5栋3楼302": "Place or unit, e.g. 5-3-302",
 }
 
 # Status and event words used by the engine, in both languages.

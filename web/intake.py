@@ -20,6 +20,14 @@ CATEGORIES = {
     "other": ("其他", "Other"),
 }
 UNIT_PATTERN = r"^\d+-\d+-\d+$"
+# Procedures started on their own rather than through help_request: emergencies staff
+# find on patrol (001/第5篇), move-in appointments and the shift handover.
+DIRECT_PROCEDURES = {
+    "water_leak": ("浸水", "Water leak"),
+    "gas_leak": ("漏气", "Gas leak"),
+    "move_in": ("入伙", "Move-in"),
+    "shift_handover": ("交接班", "Shift handover"),
+}
 
 
 def intake_schema(rules: Rules | None) -> dict:
@@ -56,6 +64,16 @@ def intake_schema(rules: Rules | None) -> dict:
             },
         },
     }
+
+
+def direct_start_schema(rules: Rules | None) -> dict:
+    """Starting a procedure directly: the site, and who reported it if anyone did."""
+    full = intake_schema(rules)["properties"]
+    unit = {key: value for key, value in full["unit"].items() if not key.startswith("x-pattern") and key != "pattern"}
+    unit["description"], unit["x-description-en"] = "地点或单元，例如 5栋3楼302", "Place or unit, e.g. 5-3-302"
+    return {"type": "object", "required": ["site"],
+            "properties": {"caller": full["caller"], "unit": unit, "phone": {**full["phone"], "minLength": 0},
+                           "description": full["description"], "site": full["site"]}}
 
 
 def default_site(rules: Rules | None, actor_site: str | None) -> str | None:

@@ -174,3 +174,15 @@ def test_timeline_names_people_and_the_procedure_and_skips_gateways(web, cases):
     assert '<span class="actor">王敏 (reception1)</span>' in page
     assert '<span class="actor">系统</span>' in page  # the engine's own steps
     assert "求助方式？" not in page and "gw_" not in page
+
+
+def test_patrol_emergencies_start_directly_and_the_finder_goes_on_to_the_first_step(web, runtime):
+    web.login("reception1")
+    assert "/cases/new/water_leak" in web.get_text("/cases/new")
+    web.logout()
+    web.login("guard1")
+    response = web.post("/cases/new/gas_leak", {"site": "nanshan", "description": "楼道有煤气味"})
+    assert response.status_code == 302 and "/tasks/" in response.headers["Location"]
+    assert "迅速查明漏气地点和原因" in web.get_text(response.headers["Location"])
+    assert web.client.get("/cases/new/complaint").status_code == 404  # complaints come through triage
+    assert web.post("/cases/new/water_leak", {"site": "nowhere"}).status_code == 400
