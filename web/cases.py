@@ -34,27 +34,12 @@ def new_case():
     """Take a request for help and start help_request, which registers and routes it."""
     with reading() as session:
         rules = current_rules(session)
-    schema = intake_schema(rules)
-    if request.method == "GET":
-        fields = describe_form(schema, data={"site": default_site(rules, g.actor.site),
-                                             "received_at": now().isoformat()})
-        return render_template("case_new.html", fields=fields, direct=_direct_links())
-    try:
-        data = validate_form_data(schema, parse_form(schema, request.form))
-    except FormInvalid as exc:
-        fields = describe_form(schema, posted=request.form, errors=errors_by_field(exc.errors))
-        return render_template("case_new.html", fields=fields, form_invalid=True), 400
-    with reading() as session:
         deployed = is_deployed(session, INTAKE_PROCESS)
-    if not deployed:
+    defaults = {"site": default_site(rules, g.actor.site), "received_at": now().isoformat()}
+    if request.method == "POST" and not deployed:
         flash(_("求助受理流程尚未上线"))
-        return render_template("case_new.html", fields=describe_form(schema, posted=request.form))
-    data.setdefault("received_at", now().isoformat())
-    result = runtime().start_instance(INTAKE_PROCESS, data, g.actor.username)
-    nxt = next_task_for(g.actor, result.open_tasks)
-    if nxt is not None:
-        return redirect(url_for("tasks.task_page", task_id=nxt.id))
-    return redirect(url_for("cases.case_view", ref=result.instance.reference))
+        return render_template("case_new.html", fields=describe_form(intake_schema(rules), posted=request.form))
+    return _start_form(INTAKE_PROCESS, intake_schema(rules), defaults, "case_new.html", direct=_direct_links())
 
 
 @bp.route("/cases/new/<process_id>", methods=("GET", "POST"))
@@ -63,18 +48,23 @@ def start_procedure(process_id: str):
     """Start a procedure that is not reached through help_request (浸水, 漏气, 入伙, 交接班)."""
     if process_id not in DIRECT_PROCEDURES:
         raise NotFound(f"{process_id} is not started from this page")
-    title = pick(*DIRECT_PROCEDURES[process_id])
     with reading() as session:
         rules = current_rules(session)
-    schema = direct_start_schema(rules)
+    return _start_form(process_id, direct_start_schema(rules), {"site": default_site(rules, g.actor.site)},
+                       "case_start.html", title=pick(*DIRECT_PROCEDURES[process_id]))
+
+
+def _start_form(process_id: str, schema: dict, defaults: dict, template: str, **context):
+    """Show the start form; on POST validate it, start the case and go on to my first task, if any."""
     if request.method == "GET":
-        fields = describe_form(schema, data={"site": default_site(rules, g.actor.site)})
-        return render_template("case_start.html", fields=fields, title=title)
+        return render_template(template, fields=describe_form(schema, data=defaults), **context)
     try:
         data = validate_form_data(schema, parse_form(schema, request.form))
     except FormInvalid as exc:
         fields = describe_form(schema, posted=request.form, errors=errors_by_field(exc.errors))
-        return render_template("case_start.html", fields=fields, title=title, form_invalid=True), 400
+        return render_template(template, fields=fields, form_invalid=True, **context), 400
+    if "received_at" in schema["properties"]:
+        data.setdefault("received_at", now().isoformat())
     result = runtime().start_instance(process_id, data, g.actor.username)
     nxt = next_task_for(g.actor, result.open_tasks)
     if nxt is not None:
