@@ -38,6 +38,8 @@ RETRIED = "retried"
 CANCELLED = "cancelled"
 INSTANCE_FINISHED = "instance_finished"
 DEPLOYED = "deployed"
+TOKEN_CREATED = "token_created"
+TOKEN_REVOKED = "token_revoked"
 
 
 @dataclass(frozen=True)

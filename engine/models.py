@@ -206,3 +206,16 @@ class UserRole(Base):
 
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
     role: Mapped[str] = mapped_column(String(50), primary_key=True)
+
+
+class ApiToken(Base):
+    """A bearer token for an integration, acting as one user; only its sha256 is stored."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
