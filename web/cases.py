@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
 from engine.compiled import VERSIONS
 from engine.errors import FormInvalid, NothingWaiting
 from engine.forms import validate_form_data
 from engine.queries import get_instance_row, instance_view, list_events, list_tasks
+from engine.views import InstanceView, TaskView
 
 from .auth import INTAKE_ROLES, READER_ROLES, STAFF_ROLES, roles_required
 from .forms import describe_form, errors_by_field, parse_form
 from .i18n import gettext as _
 from .i18n import pick
-from .intake import CATEGORIES, default_site, intake_schema
-from .runtime import current_rules, is_deployed, reading, runtime
+from .intake import CATEGORIES, default_site, intake_schema, request_process
+from .runtime import current_rules, reading, runtime
 from .tasks import next_task_for
-from .timeline import timeline, waiting_messages
+from .timeline import TimelineRow, WaitingMessage, timeline, waiting_messages
 
 bp = Blueprint("cases", __name__)
 
@@ -37,11 +40,11 @@ def new_case():
         fields = describe_form(schema, posted=request.form, errors=errors_by_field(exc.errors))
         return render_template("case_new.html", fields=fields, form_invalid=True), 400
     with reading() as session:
-        deployed = is_deployed(session, data["category"])
-    if not deployed:
+        process_id = request_process(session, data)
+    if process_id is None:
         flash(_("该类求助流程尚未上线"))
         return render_template("case_new.html", fields=describe_form(schema, posted=request.form))
-    result = runtime().start_instance(data["category"], data, g.actor.username)
+    result = runtime().start_instance(process_id, data, g.actor.username)
     nxt = next_task_for(g.actor, result.open_tasks)
     if nxt is not None:
         return redirect(url_for("tasks.task_page", task_id=nxt.id))
@@ -52,6 +55,24 @@ def new_case():
 @roles_required(*READER_ROLES)
 def case_view(ref: str):
     """The case: summary, open tasks, timeline, and buttons for the messages it awaits."""
+    details = load_case(ref)
+    case = details.case
+    category = CATEGORIES.get(case.category or case.process_id)
+    return render_template("case.html", case=case, tasks=details.tasks, waiting=details.waiting,
+                           category=pick(*category) if category else case.category,
+                           timeline=details.timeline, can_act=bool(g.actor.roles & set(STAFF_ROLES)))
+
+
+@dataclass(frozen=True)
+class CaseDetails:
+    case: InstanceView
+    tasks: list[TaskView]
+    waiting: list[WaitingMessage]
+    timeline: list[TimelineRow]
+
+
+def load_case(ref: str) -> CaseDetails:
+    """The case with its open tasks, the messages it awaits and its timeline; `NotFound` if none."""
     with reading() as session:
         row = get_instance_row(session, ref)
         case = instance_view(session, row)
@@ -59,11 +80,7 @@ def case_view(ref: str):
         tasks = list_tasks(session, instance_id=row.id)
         events = list_events(session, row.id)
     waiting = waiting_messages(events, compiled) if case.status == "running" else []
-    category = CATEGORIES.get(case.category or case.process_id)
-    return render_template("case.html", case=case, tasks=tasks, waiting=waiting,
-                           category=pick(*category) if category else case.category,
-                           timeline=timeline(events, compiled, intake_schema(compiled.rules)),
-                           can_act=bool(g.actor.roles & set(STAFF_ROLES)))
+    return CaseDetails(case, tasks, waiting, timeline(events, compiled, intake_schema(compiled.rules)))
 
 
 @bp.route("/cases/<ref>/messages/<name>", methods=("POST",))

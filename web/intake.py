@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from engine.rules import Rules
 
+from .runtime import is_deployed
+
 # The seven kinds of help request (PROCEDURES.md a–g); the id is also the process id.
 CATEGORIES = {
     "emergency_patient": ("急救病人", "Emergency patient"),
@@ -55,3 +57,9 @@ def default_site(rules: Rules | None, actor_site: str | None) -> str | None:
     if rules is None:
         return None
     return actor_site if actor_site in rules.sites else rules.default_site
+
+
+def request_process(session, data: dict) -> str | None:
+    """The process a validated intake starts, or None while its kind has no procedure online."""
+    process_id = data["category"]
+    return process_id if is_deployed(session, process_id) else None
