@@ -12,7 +12,7 @@ from flask_wtf.csrf import CSRFProtect
 from engine.db import Database
 from engine.runtime import Runtime
 
-from . import auth, cases, claims, errors, i18n, tasks, templating
+from . import api, auth, cases, claims, errors, i18n, tasks, templating
 
 csrf = CSRFProtect()
 
@@ -35,6 +35,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     for module in (auth, i18n, tasks, claims, cases):
         app.register_blueprint(module.bp)
+    app.register_blueprint(api.blueprint(csrf))
     errors.register(app)
     templating.register(app)
     return app
