@@ -39,6 +39,8 @@ CANCELLED = "cancelled"
 INSTANCE_FINISHED = "instance_finished"
 DEPLOYED = "deployed"
 MIGRATED = "migrated"  # a running case moved to a newer version of its process
+TOKEN_CREATED = "token_created"
+TOKEN_REVOKED = "token_revoked"
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from .errors import DefinitionError, EngineError, Finding
 from .library import check_bundle, deploy_bundle, read_bundle
 from .queries import get_instance_row, instance_view, list_events, list_tasks
 from .runtime import Runtime
+from .tokens import create_token, list_tokens, revoke_token
 from .users import load_actor, load_demo_staff
 
 EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT = 0, 1, 2
@@ -210,6 +211,30 @@ def cmd_audit_verify(args, db) -> int:
     return EXIT_OK if result.ok else EXIT_FINDINGS
 
 
+def cmd_token_create(args, db) -> int:
+    with Runtime(db).transaction() as session:
+        token, secret = create_token(session, args.user, args.name)
+    print(secret)
+    print(f"token {token.id} for {token.username} ({token.name}); shown once, store it now", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_token_revoke(args, db) -> int:
+    with Runtime(db).transaction() as session:
+        token = revoke_token(session, args.id)
+    print(f"token {token.id} of {token.username} revoked")
+    return EXIT_OK
+
+
+def cmd_token_list(args, db) -> int:
+    with db.session() as session:
+        tokens = list_tokens(session)
+    for token in tokens:
+        state = f"revoked {token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "active"
+        print(f"{token.id}  {token.username}  {token.name}  created {token.created_at:%Y-%m-%d %H:%M}  {state}")
+    return EXIT_OK
+
+
 class OneLineLogFormatter(logging.Formatter):
     """Log records as one line each, failures with their exception's type and message: no traceback."""
 
@@ -327,6 +352,17 @@ def build_parser() -> argparse.ArgumentParser:
     audit_sub = p.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
     v = audit_sub.add_parser("verify", help="check the hash chain; exit 1 if broken")
     v.set_defaults(func=cmd_audit_verify)
+    p = add("token", None, "API tokens for integrations (sent as Authorization: Bearer ...)")
+    token_sub = p.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    t = token_sub.add_parser("create", help="make a token acting as USER; print it once")
+    t.add_argument("user", help="the user whose roles the token carries")
+    t.add_argument("--name", default="api", help="what uses the token, e.g. phone-system")
+    t.set_defaults(func=cmd_token_create)
+    t = token_sub.add_parser("revoke", help="stop a token from working")
+    t.add_argument("id", type=int, help="the token's id, as `token list` shows")
+    t.set_defaults(func=cmd_token_revoke)
+    t = token_sub.add_parser("list", help="list tokens (never their secrets)")
+    t.set_defaults(func=cmd_token_list)
     p = add("worker", cmd_worker, "run the timer worker")
     p.add_argument("--once", action="store_true", help="fire what is due now and exit")
     p.add_argument("--clock-offset", type=float, default=0.0, metavar="SECONDS",

@@ -7,6 +7,8 @@ unit price, so prices are written once and every form shows the same ones.
 
 from __future__ import annotations
 
+import re
+
 import jsonschema
 
 from .errors import DefinitionError, FieldError, Finding, FormInvalid
@@ -91,8 +93,11 @@ def validate_form_data(schema: dict, data) -> dict:
     validator = _validator(schema)
     errors: dict[str, str] = {}
     for err in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
-        field = _field_of(err)
-        errors.setdefault(field, err.message)
+        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+            for name in _unexpected(err):
+                errors.setdefault(".".join([*map(str, err.absolute_path), name]), "not a field of this form")
+            continue
+        errors.setdefault(_field_of(err), err.message)
     if errors:
         raise FormInvalid([FieldError(f, m) for f, m in errors.items()])
     return data
@@ -105,3 +110,11 @@ def _field_of(err: jsonschema.ValidationError) -> str:
         missing = err.message.split("'")[1] if "'" in err.message else ""
         path.append(missing)
     return ".".join(path)
+
+
+def _unexpected(err: jsonschema.ValidationError) -> list[str]:
+    """The properties an `additionalProperties: false` error is about, each named on its own."""
+    declared = set(err.schema.get("properties") or {})
+    patterns = list((err.schema.get("patternProperties") or {}))
+    return sorted(str(k) for k in err.instance
+                  if k not in declared and not any(re.search(p, str(k)) for p in patterns))

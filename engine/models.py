@@ -220,3 +220,16 @@ class DiagramDraft(Base):
     base_version: Mapped[int | None]
     bpmn_xml: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime]
+
+
+class ApiToken(Base):
+    """A bearer token for an integration, acting as one user; only its sha256 is stored."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]

@@ -15,15 +15,18 @@ from .state import load_state
 from .views import EventView, InstanceView, TaskView
 
 OPEN_TASK_STATUSES = (TaskStatus.READY, TaskStatus.CLAIMED)
+_MAX_ROW_ID = 2**63 - 1  # beyond what a database integer holds, no row can have the id
 
 
 def get_instance_row(session: Session, instance_id: int | str) -> Instance:
     """Return an instance by id or reference number, or raise `NotFound`."""
     row = None
+    text = str(instance_id)
     if is_instance_id(instance_id):
-        row = session.get(Instance, int(instance_id))
-    else:
-        row = session.scalar(select(Instance).where(Instance.reference == instance_id))
+        number = int(text)
+        row = session.get(Instance, number) if number <= _MAX_ROW_ID else None
+    elif "\x00" not in text:  # PostgreSQL refuses NUL in text; no reference holds one
+        row = session.scalar(select(Instance).where(Instance.reference == text))
     if row is None:
         raise NotFound(f"case {instance_id} does not exist")
     return row
@@ -31,7 +34,7 @@ def get_instance_row(session: Session, instance_id: int | str) -> Instance:
 
 def is_instance_id(instance_id: int | str) -> bool:
     """True for an instance's database id (a number), False for its reference (QZ-20261123-0001)."""
-    return isinstance(instance_id, int) or str(instance_id).isdigit()
+    return isinstance(instance_id, int) or (str(instance_id).isascii() and str(instance_id).isdigit())
 
 
 def get_task_row(session: Session, task_id: str) -> HumanTask:

@@ -12,7 +12,7 @@ from flask_wtf.csrf import CSRFProtect
 from engine.db import Database
 from engine.runtime import Runtime
 
-from . import audit_log, auth, cases, claims, designer, diagrams, errors, i18n, tasks, templating
+from . import api, audit_log, auth, cases, claims, designer, diagrams, errors, i18n, tasks, templating
 
 csrf = CSRFProtect()
 
@@ -35,6 +35,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     for module in (auth, i18n, tasks, claims, cases, diagrams, audit_log, designer):
         app.register_blueprint(module.bp)
+    app.register_blueprint(api.blueprint(csrf))
     errors.register(app)
     templating.register(app)
     return app

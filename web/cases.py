@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
 from engine.compiled import VERSIONS
 from engine.errors import FormInvalid, NotFound, NothingWaiting
 from engine.forms import validate_form_data
 from engine.queries import get_instance_row, instance_view, list_events, list_tasks
+from engine.views import InstanceView, TaskView
 
 from .auth import DIRECT_START_ROLES, INTAKE_ROLES, READER_ROLES, STAFF_ROLES, roles_required
 from .forms import describe_form, errors_by_field, parse_form
@@ -23,7 +26,7 @@ from .intake import (
 )
 from .runtime import current_rules, is_deployed, now, reading, runtime
 from .tasks import next_task_for
-from .timeline import timeline, waiting_messages
+from .timeline import TimelineRow, WaitingMessage, timeline, waiting_messages
 
 bp = Blueprint("cases", __name__)
 
@@ -76,6 +79,24 @@ def _start_form(process_id: str, schema: dict, defaults: dict, template: str, **
 @roles_required(*READER_ROLES)
 def case_view(ref: str):
     """The case: summary, open tasks, timeline, and buttons for the messages it awaits."""
+    details = load_case(ref)
+    case = details.case
+    category = CATEGORIES.get(case.category or case.process_id)
+    return render_template("case.html", case=case, tasks=details.tasks, waiting=details.waiting,
+                           category=pick(*category) if category else case.category,
+                           timeline=details.timeline, can_act=bool(g.actor.roles & set(STAFF_ROLES)))
+
+
+@dataclass(frozen=True)
+class CaseDetails:
+    case: InstanceView
+    tasks: list[TaskView]
+    waiting: list[WaitingMessage]
+    timeline: list[TimelineRow]
+
+
+def load_case(ref: str) -> CaseDetails:
+    """The case with its open tasks, the messages it awaits and its timeline; `NotFound` if none."""
     with reading() as session:
         row = get_instance_row(session, ref)
         case = instance_view(session, row)
@@ -83,11 +104,7 @@ def case_view(ref: str):
         tasks = list_tasks(session, instance_id=row.id)
         events = list_events(session, row.id)
     waiting = waiting_messages(events, compiled) if case.status == "running" else []
-    category = CATEGORIES.get(case.category or case.process_id)
-    return render_template("case.html", case=case, tasks=tasks, waiting=waiting,
-                           category=pick(*category) if category else case.category,
-                           timeline=timeline(events, compiled, intake_schema(compiled.rules)),
-                           can_act=bool(g.actor.roles & set(STAFF_ROLES)))
+    return CaseDetails(case, tasks, waiting, timeline(events, compiled, intake_schema(compiled.rules)))
 
 
 def _direct_links() -> list[tuple[str, str]]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from engine.rules import Rules
 
+from .runtime import is_deployed
+
 INTAKE_PROCESS = "help_request"
 # The seven kinds of help request (PROCEDURES.md a–g); help_request routes each to its procedure.
 CATEGORIES = {
@@ -80,3 +82,8 @@ def default_site(rules: Rules | None, actor_site: str | None) -> str | None:
     if rules is None:
         return None
     return actor_site if actor_site in rules.sites else rules.default_site
+
+
+def request_process(session, data: dict) -> str | None:
+    """The process a validated intake starts (help_request, for every kind), or None while it is offline."""
+    return INTAKE_PROCESS if is_deployed(session, INTAKE_PROCESS) else None

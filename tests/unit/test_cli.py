@@ -153,3 +153,53 @@ def test_worker_logs_a_failure_in_one_line_without_traceback():
     line = OneLineLogFormatter().format(record)
     assert "\n" not in line
     assert line.endswith("ERROR firing the timers of case 7 failed; they stay due (RuntimeError: disk full)")
+
+
+def test_token_create_prints_it_once_and_stores_only_its_hash(initialised):
+    cli = initialised
+    code, out, err = cli("token", "create", "reception1", "--name", "phone-system")
+    assert code == 0
+    secret = out.strip()
+    assert re.fullmatch(r"edk_[A-Za-z0-9_-]{40,}", secret)
+    assert "shown once" in err
+    code, out, _ = cli("token", "list")
+    assert code == 0
+    assert re.search(r"^1  reception1  phone-system  created \S+ \S+  active$", out, re.M)
+    assert secret not in out
+    from engine.db import Database
+    from engine.models import ApiToken
+    from engine.tokens import hash_token
+
+    db = Database()
+    with db.session() as session:
+        stored = session.query(ApiToken).one()
+    db.dispose()
+    assert stored.token_hash == hash_token(secret) and secret not in stored.token_hash
+
+
+def test_token_revoke_marks_it_revoked_and_audits_both(initialised):
+    cli = initialised
+    cli("token", "create", "guard1")
+    code, out, _ = cli("token", "revoke", "1")
+    assert code == 0 and "token 1 of guard1 revoked" in out
+    assert re.search(r"^1  guard1  api  .*  revoked \S+ \S+$", cli("token", "list")[1], re.M)
+    code, _, err = cli("token", "revoke", "1")
+    assert code == 2 and "already revoked" in err
+    from engine.db import Database
+    from engine.models import Event
+
+    db = Database()
+    with db.session() as session:
+        events = [(e.type, e.data.get("user")) for e in session.query(Event).filter(Event.type.like("token_%"))]
+    db.dispose()
+    assert events == [("token_created", "guard1"), ("token_revoked", "guard1")]
+    assert cli("audit", "verify")[0] == 0
+
+
+@pytest.mark.parametrize("args, message", [
+    (("token", "create", "nobody"), "unknown user"),
+    (("token", "revoke", "99"), "does not exist"),
+])
+def test_token_bad_input_exits_two(initialised, args, message):
+    code, _, err = initialised(*args)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1

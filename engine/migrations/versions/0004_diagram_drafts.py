@@ -1,14 +1,14 @@
 """designers' diagram drafts
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0002_api_token
 Create Date: 2026-11-23
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0004'
-down_revision = '0001'
+down_revision = '0002_api_token'
 branch_labels = None
 depends_on = None
 
