@@ -16,12 +16,12 @@ def test_open_case_starts_the_procedure_and_names_my_first_task(api, cases):
     assert response.status_code == 201, response.json
     body = response.json
     case = body["case"]
-    assert case["reference"].startswith("JJ-") and case["status"] == "running"
+    assert case["reference"].startswith("QZ-") and case["status"] == "running"
     assert (case["process_id"], case["category_label"], case["unit"], case["summary"]) == \
-        ("emergency_patient", "急救病人", "3-2-1201", "老人晕倒")
+        ("help_request", "急救病人", "3-2-1201", "老人晕倒")
     assert case["started_by"] == "reception1"
     assert response.headers["Location"] == f"/api/v1/cases/{case['reference']}"
-    assert [t["element_id"] for t in body["open_tasks"]] == ["choose_help"]
+    assert [t["element_id"] for t in body["open_tasks"]] == ["register_request"]
     assert body["next_task_id"] == body["open_tasks"][0]["id"]
     started = cases.events(case["id"], "instance_started")
     assert started[0].actor == "reception1" and started[0].data["data"]["phone"] == "13800000000"
