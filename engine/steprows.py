@@ -28,6 +28,9 @@ from .models import HumanTask, Instance, InstanceStatus, TaskStatus, Timer
 from .queries import OPEN_TASK_STATUSES, is_instance_id, task_key
 from .tracking import all_tasks, is_human, is_timer
 
+# Session flag: this transaction wrote timer rows (Core statements bypass the ORM's `session.new`).
+TIMERS_WRITTEN = "wrote_timer"
+
 CONFLICT_MESSAGE = "this case was changed by someone else meanwhile; reload and try again"
 
 # What a step may change on its instance row (only those that changed are written).
@@ -188,3 +191,4 @@ def sync_timers(session: Session, row: RowCopy, workflow) -> None:
                             "due_at": TimerEventDefinition.get_datetime(value)})
     if due:
         conn.execute(_TIMER_INSERT, due)
+        session.info[TIMERS_WRITTEN] = True  # lets a timer worker in this process wake at commit

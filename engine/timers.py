@@ -27,6 +27,7 @@ from sqlalchemy import event, func, select
 from .db import Database
 from .models import Timer
 from .runtime import Runtime
+from .steprows import TIMERS_WRITTEN
 
 log = logging.getLogger(__name__)
 
@@ -72,15 +73,16 @@ def ringing_on_new_timers(db: Database, wakeup: Wakeup):
     worker_thread = threading.get_ident()
 
     def note_timer(session, _flush_context):
-        if threading.get_ident() != worker_thread and any(isinstance(obj, Timer) for obj in session.new):
-            session.info["wrote_timer"] = True
+        if any(isinstance(obj, Timer) for obj in session.new):  # timer rows added through the ORM
+            session.info[TIMERS_WRITTEN] = True
 
     def ring_if_timer(session):
-        if session.info.pop("wrote_timer", False):
+        # Steps write timer rows with Core statements and set the flag themselves (steprows).
+        if session.info.pop(TIMERS_WRITTEN, False) and threading.get_ident() != worker_thread:
             wakeup.ring()
 
     def forget(session):
-        session.info.pop("wrote_timer", None)
+        session.info.pop(TIMERS_WRITTEN, None)
 
     listeners = [("after_flush", note_timer), ("after_commit", ring_if_timer), ("after_rollback", forget)]
     for name, listener in listeners:
