@@ -38,6 +38,10 @@ RETRIED = "retried"
 CANCELLED = "cancelled"
 INSTANCE_FINISHED = "instance_finished"
 DEPLOYED = "deployed"
+SLA_PAUSED = "sla_paused"
+SLA_RESUMED = "sla_resumed"
+SLA_BREACHED = "sla_breached"
+SLA_ESCALATED = "sla_escalated"
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from datetime import datetime
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from .clock import LOCAL_TZ
+from .sla import policy_of
 
 
 def as_moment(value) -> datetime:
@@ -28,14 +29,21 @@ def _duration(text: str, start: datetime):
 
 
 def before(moment, duration: str) -> str:
-    """ISO-8601 text of `moment` minus `duration` (e.g. P3D before a deadline)."""
-    start = as_moment(moment)
+    """ISO-8601 text of `moment` minus `duration` (e.g. P3D before a deadline).
+
+    A duration from `sla()` of a target with a business calendar counts back working days.
+    """
+    start, policy = as_moment(moment), policy_of(duration)
+    if policy is not None and policy.calendar is not None:
+        return policy.calendar.subtract_duration(start, policy.duration).isoformat()
     return (start - _duration(duration, start)).isoformat()
 
 
 def after(moment, duration: str) -> str:
-    """ISO-8601 text of `moment` plus `duration`."""
-    start = as_moment(moment)
+    """ISO-8601 text of `moment` plus `duration` (working time for a calendar target's `sla()`)."""
+    start, policy = as_moment(moment), policy_of(duration)
+    if policy is not None and policy.calendar is not None:
+        return policy.calendar.add_duration(start, policy.duration).isoformat()
     return (start + _duration(duration, start)).isoformat()
 
 

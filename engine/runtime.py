@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit, clock
+from . import audit, clock, escalation, sla_clocks
 from .audit import NewEvent
 from .compiled import VERSIONS, CompiledVersion
 from .db import Database
@@ -45,6 +45,7 @@ from .errors import (
 from .forms import validate_form_data
 from .models import HumanTask, Instance, InstanceStatus, ProcessVersion, TaskStatus, Timer
 from .moments import HELPERS as MOMENT_HELPERS
+from .outbox import LoggingSender, Sender
 from .queries import OPEN_TASK_STATUSES, get_instance_row, get_task_row, instance_view, task_view
 from .references import next_reference
 from .state import dump_state, load_state
@@ -66,9 +67,10 @@ _OPEN_TASKS_OF_INSTANCE = select(HumanTask).where(
 class Runtime:
     """Start and advance cases on one database, under one (injectable) clock."""
 
-    def __init__(self, db: Database, clock_=None):
+    def __init__(self, db: Database, clock_=None, sender: Sender | None = None):
         self.db = db
         self.clock = clock_ or clock.SystemClock()
+        self.sender = sender or LoggingSender()  # delivers the notification outbox (engine/outbox.py)
 
     # -- the step transaction -------------------------------------------------------
 
@@ -117,6 +119,7 @@ class Runtime:
             row.error_element = row.error_line = row.error_message = None
         task_events, open_rows = self._sync_human_tasks(session, row, compiled, workflow, now, actor)
         events += task_events
+        events += sla_clocks.sync_clocks(session, row, compiled, workflow, open_rows, now)  # SLA clocks
         if compiled.has_timers:
             self._sync_timers(session, row, workflow)
         session.flush()
@@ -143,11 +146,7 @@ class Runtime:
             element = compiled.element(task.workflow.spec.name, task.task_spec.bpmn_id)
             role = compiled.rules.role_for_lane(task.task_spec.lane)
             sla_key = element.get("sla")
-            due_at = None
-            if sla_key and sla_key in compiled.rules.sla_targets:
-                duration = compiled.rules.sla_duration(sla_key, row.site)
-                due_at = now + TimerEventDefinition.get_timedelta_from_start(
-                    TimerEventDefinition.parse_iso_duration(duration), now)
+            due_at = sla_clocks.initial_due(compiled.rules, sla_key, row.site, now)
             new_row = HumanTask(
                 id=task_id, instance_id=row.id, element_id=task.task_spec.bpmn_id,
                 name=element.get("name") or task.task_spec.bpmn_name or task.task_spec.bpmn_id,
@@ -373,6 +372,7 @@ class Runtime:
                 fired += runner._fire_instance_timers(instance_id, moment)
             except ConflictError:
                 continue  # another step advanced this case first; its timers were rewritten
+        escalation.run_due(self, moment)  # SLA escalation levels that fell due, then the outbox
         return fired
 
     def _fire_instance_timers(self, instance_id: int, moment: datetime) -> int:

@@ -14,6 +14,16 @@ from .errors import DefinitionError, Finding
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 
 
+class _TextDatesLoader(yaml.SafeLoader):
+    """SafeLoader that leaves dates as text: JSON Schema validates strings, not datetimes."""
+
+
+_TextDatesLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 @lru_cache(maxsize=None)
 def bundled_schema(name: str) -> dict:
     """Return one of the engine's own JSON Schemas (`engine/schemas/<name>.schema.json`)."""
@@ -39,8 +49,8 @@ def _line_of(node: yaml.Node | None, path) -> int | None:
 def load_yaml(text: str, filename: str, schema: dict | None = None):
     """Parse YAML text and validate it; raise `DefinitionError` with file and line findings."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=_TextDatesLoader)
+        data = yaml.load(text, Loader=_TextDatesLoader)  # a SafeLoader subclass: no arbitrary objects
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -55,6 +65,11 @@ def load_yaml(text: str, filename: str, schema: dict | None = None):
         if findings:
             raise DefinitionError(findings)
     return data
+
+
+def line_at(text: str, path) -> int | None:
+    """The 1-based line of the value at `path` (keys and indexes) in YAML text, as near as exists."""
+    return _line_of(yaml.compose(text, Loader=_TextDatesLoader), path)
 
 
 def _path_label(path) -> str | None:
