@@ -247,6 +247,21 @@ def _as_settings(override) -> dict:
     return {"duration": override} if isinstance(override, str) else (override or {})
 
 
+def unknown_pause_elements(book: SlaBook, text: str, element_ids) -> list[Finding]:
+    """Warnings for `while_open` entries that name no element of any diagram in the library."""
+    layers = [(("targets", key), settings) for key, settings in book.targets.items()]
+    layers += [(("site_overrides", site, key), override) for site, overrides in book.site_overrides.items()
+               for key, override in overrides.items() if isinstance(override, dict)]
+    findings = []
+    for path, settings in layers:
+        for index, element_id in enumerate((settings.get("pause") or {}).get("while_open") or ()):
+            if element_id not in element_ids:
+                where = (*path, "pause", "while_open", index)
+                findings.append(Finding(SLA_FILE, line_at(text, where), ".".join(map(str, where)), "warning",
+                                        f"pause names {element_id!r}, which is no element of any diagram"))
+    return findings
+
+
 def load_sla_book(data: dict, text: str, roles, sites) -> SlaBook:
     """Check and build the SLA book; raise `DefinitionError` with every finding."""
     findings = check_sla(data, text, roles, sites)

@@ -35,14 +35,16 @@ def _line_of(node: yaml.Node | None, path) -> int | None:
     line = node.start_mark.line + 1 if node is not None else None
     for key in path:
         if isinstance(node, yaml.MappingNode):
-            node = next((v for k, v in node.value if k.value == str(key)), None)
+            # The key's line: a nested mapping's value starts on the line after it.
+            pair = next(((k, v) for k, v in node.value if k.value == str(key)), None)
+            if pair is None:
+                break
+            line, node = pair[0].start_mark.line + 1, pair[1]
         elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
             node = node.value[key]
+            line = node.start_mark.line + 1
         else:
             break
-        if node is None:
-            break
-        line = node.start_mark.line + 1
     return line
 
 
@@ -59,12 +61,23 @@ def load_yaml(text: str, filename: str, schema: dict | None = None):
     if schema is not None:
         validator = jsonschema.Draft202012Validator(schema)
         findings = [
-            Finding(filename, _line_of(node, err.absolute_path), _path_label(err.absolute_path), "error", err.message)
+            Finding(filename, _line_of(node, _where(err)), _path_label(err.absolute_path), "error", err.message)
             for err in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
         ]
         if findings:
             raise DefinitionError(findings)
     return data
+
+
+def _where(err: jsonschema.ValidationError) -> list:
+    """The path to point at: for a key that is not allowed, the key itself, not its mapping."""
+    path = list(err.absolute_path)
+    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+        allowed = set(err.schema.get("properties", {}))
+        extra = [key for key in err.instance if key not in allowed]
+        if extra:
+            path.append(extra[0])
+    return path
 
 
 def line_at(text: str, path) -> int | None:
