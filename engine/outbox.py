@@ -18,7 +18,7 @@ from typing import Protocol
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from .models import Notification, NotificationRead
+from .models import Instance, Notification, NotificationRead
 from .users import Actor, load_actor
 
 log = logging.getLogger("estatedesk.notifications")
@@ -40,6 +40,7 @@ class NotificationView:
     task_id: str | None
     sent_at: datetime | None
     read: bool = False
+    reference: str | None = None  # the case's reference number, when listed for people
 
 
 class Sender(Protocol):
@@ -91,9 +92,10 @@ def unread_count(session: Session, actor: Actor) -> int:
 
 def list_notifications(session: Session, actor: Actor, limit: int = 100) -> list[NotificationView]:
     """This person's messages, newest first, each with whether they read it."""
-    stmt = (select(Notification, _read_by(actor.username).label("read")).where(_addressed_to(actor))
-            .order_by(Notification.id.desc()).limit(limit))
-    return [_view(row, read) for row, read in session.execute(stmt)]
+    stmt = (select(Notification, _read_by(actor.username).label("read"), Instance.reference)
+            .outerjoin(Instance, Instance.id == Notification.instance_id)
+            .where(_addressed_to(actor)).order_by(Notification.id.desc()).limit(limit))
+    return [_view(row, read, reference) for row, read, reference in session.execute(stmt)]
 
 
 def mark_read(runtime, username: str, ids: list[int] | None = None) -> int:
@@ -136,6 +138,6 @@ def send_pending(runtime, now: datetime, limit: int = 100) -> int:
     return sent
 
 
-def _view(row: Notification, read: bool = False) -> NotificationView:
+def _view(row: Notification, read: bool = False, reference: str | None = None) -> NotificationView:
     return NotificationView(row.id, row.created_at, row.to_role, row.to_user, row.site, row.channel, row.text,
-                            row.text_en, row.instance_id, row.task_id, row.sent_at, bool(read))
+                            row.text_en, row.instance_id, row.task_id, row.sent_at, bool(read), reference)

@@ -12,7 +12,7 @@ from flask_wtf.csrf import CSRFProtect
 from engine.db import Database
 from engine.runtime import Runtime
 
-from . import auth, cases, claims, errors, i18n, tasks, templating
+from . import auth, cases, claims, errors, i18n, notifications, tasks, templating
 
 csrf = CSRFProtect()
 
@@ -33,7 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["estatedesk"] = _runtime(app.config)
     csrf.init_app(app)
 
-    for module in (auth, i18n, tasks, claims, cases):
+    for module in (auth, i18n, tasks, claims, cases, notifications):
         app.register_blueprint(module.bp)
     errors.register(app)
     templating.register(app)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+from datetime import datetime, timedelta
 
 from flask import g
+
+from engine.outbox import unread_count
 
 from .auth import STAFF_ROLES
 from .forms import LOCAL_TZ
 from .i18n import current_language, event_label, gettext, pick
-from .runtime import now
+from .runtime import now, reading
 
 
 def localtime(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -19,10 +22,16 @@ def localtime(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 def waited(since: datetime | None) -> str:
     """How long ago, as 5 分钟 / 2 小时 5 分钟 / 3 天 2 小时."""
-    if since is None:
-        return ""
-    minutes = max(0, int((now() - since).total_seconds() // 60))
-    days, rest = divmod(minutes, 24 * 60)
+    return "" if since is None else _span(int((now() - since).total_seconds() // 60))
+
+
+def remaining(until: datetime | None) -> str:
+    """How long until then, in whole minutes rounded up (30 seconds left is 1 分钟)."""
+    return "" if until is None else _span(math.ceil((until - now()) / timedelta(minutes=1)))
+
+
+def _span(minutes: int) -> str:
+    days, rest = divmod(max(0, minutes), 24 * 60)
     hours, mins = divmod(rest, 60)
     parts = [(days, "天"), (hours, "小时")] if days else [(hours, "小时"), (mins, "分钟")] if hours else [(mins, "分钟")]
     return " ".join(f"{n} {gettext(unit)}" for n, unit in parts)
@@ -32,6 +41,15 @@ def is_overdue(due: datetime | None) -> bool:
     return due is not None and due < now()
 
 
+def unread_notifications() -> int:
+    """The number on the bell: this person's unread notifications."""
+    actor = g.get("actor")
+    if actor is None:
+        return 0
+    with reading() as session:
+        return unread_count(session, actor)
+
+
 def has_role(*roles) -> bool:
     actor = g.get("actor")
     return actor is not None and bool(actor.roles & set(roles))
@@ -39,8 +57,8 @@ def has_role(*roles) -> bool:
 
 def register(app) -> None:
     app.jinja_env.globals.update(_=gettext, pick=pick, event_label=event_label, has_role=has_role,
-                                 staff_roles=STAFF_ROLES)
-    app.jinja_env.filters.update(localtime=localtime, waited=waited)
+                                 staff_roles=STAFF_ROLES, unread_notifications=unread_notifications)
+    app.jinja_env.filters.update(localtime=localtime, waited=waited, remaining=remaining)
     app.jinja_env.tests["overdue"] = is_overdue
 
     @app.context_processor
