@@ -24,7 +24,7 @@ from .compiled import VERSIONS
 from .errors import ConflictError
 from .models import HumanTask, Instance, SlaClock, SlaEscalation, TaskStatus
 from .queries import OPEN_TASK_STATUSES
-from .sla import ASSIGNEE, EscalationLevel, SlaPolicy
+from .sla import ASSIGNEE, EscalationLevel, SlaPolicy, snapshot_policy
 
 BREACH_LEVEL = 0
 
@@ -52,17 +52,21 @@ def fire_due_levels(runtime, moment: datetime, limit: int = 200) -> int:
 
 def _fire_one(runtime, level_id: int, moment: datetime) -> int:
     with runtime.transaction() as session:
-        # Both rows locked, skipping ones a step or another worker holds: they are retried next round.
-        level = session.scalar(select(SlaEscalation).where(SlaEscalation.id == level_id,
-                                                           SlaEscalation.fire_at < moment)
-                               .with_for_update(skip_locked=True))
-        if level is None:
+        found = session.execute(select(SlaClock.id, SlaClock.instance_id)
+                                .join(SlaEscalation, SlaEscalation.clock_id == SlaClock.id)
+                                .where(SlaEscalation.id == level_id)).first()
+        if found is None:
             return 0
-        clock = session.scalar(select(SlaClock).where(SlaClock.id == level.clock_id, SlaClock.stopped_at.is_(None))
-                               .with_for_update(skip_locked=True))
-        if clock is None:
-            return 0
-        events = fire(session, level, clock, SlaPolicy.from_snapshot(clock.policy), moment)
+        # Lock in the order a step does (case, clock, level), skipping any row someone holds:
+        # this worker never waits for a lock, so it is never half of a deadlock. A skipped
+        # level is still due and fires next round.
+        for stmt in (select(Instance.id).where(Instance.id == found.instance_id),
+                     select(SlaClock.id).where(SlaClock.id == found.id, SlaClock.stopped_at.is_(None)),
+                     select(SlaEscalation.id).where(SlaEscalation.id == level_id, SlaEscalation.fire_at < moment)):
+            if session.scalar(stmt.with_for_update(skip_locked=True)) is None:
+                return 0
+        clock, level = session.get(SlaClock, found.id), session.get(SlaEscalation, level_id)
+        events = fire(session, level, clock, snapshot_policy(clock.policy), moment)
         audit.append_events(session, events, moment)
         return 1
 

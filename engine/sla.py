@@ -9,8 +9,10 @@ met or breached stays so when the policy changes later.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from .calendars import CONTINUOUS, BusinessCalendar, CalendarError, iso_seconds, split_duration
 from .errors import DefinitionError, Finding, NotFound
@@ -119,6 +121,16 @@ class SlaPolicy:
             pause=PauseRule.from_config(data.get("pause")), escalation_name=data.get("escalation_name"),
             escalation=tuple(EscalationLevel.from_config(level) for level in data.get("escalation") or ()),
         )
+
+
+def snapshot_policy(snapshot: dict) -> SlaPolicy:
+    """The policy a clock's snapshot describes, parsed once per distinct snapshot."""
+    return _parse_snapshot(json.dumps(snapshot, sort_keys=True))
+
+
+@lru_cache(maxsize=256)
+def _parse_snapshot(text: str) -> SlaPolicy:
+    return SlaPolicy.from_snapshot(json.loads(text))
 
 
 class SlaDuration(str):

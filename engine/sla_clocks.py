@@ -10,9 +10,7 @@ then on: a later change to sla.yaml does not move this task's due time or outcom
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
-from functools import lru_cache
 
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, select
@@ -23,7 +21,7 @@ from .audit import NewEvent
 from .escalation import BREACH_LEVEL, fire
 from .models import HumanTask, SlaClock, SlaEscalation, SlaOutcome, TaskStatus
 from .rules import Rules
-from .sla import PauseRule, SlaPolicy
+from .sla import PauseRule, SlaPolicy, snapshot_policy
 from .tracking import all_tasks
 
 _OPEN_CLOCKS = select(SlaClock).where(SlaClock.instance_id == bindparam("instance_id"),
@@ -56,22 +54,14 @@ def sync_clocks(session: Session, row, compiled, workflow, open_rows: list[Human
             continue
         clock = clocks.get(task.id)
         if clock is None:
+            if task.created_at != now:
+                continue  # opened before clocks existed (an older database): it keeps its due time
             clock = _start(session, row.id, task, compiled.rules.sla_policy(task.sla_key, row.site), now)
-        policy = clock_policy(clock)
+        policy = snapshot_policy(clock.policy)
         if policy.pause is not None:
             events += _pause_or_resume(session, clock, task, policy, case.pauses(policy.pause), now)
         task.due_at = clock.due_at
     return events
-
-
-def clock_policy(clock: SlaClock) -> SlaPolicy:
-    """The policy snapshot a clock runs under (parsed once per distinct snapshot)."""
-    return _parsed(json.dumps(clock.policy, sort_keys=True))
-
-
-@lru_cache(maxsize=256)
-def _parsed(snapshot: str) -> SlaPolicy:
-    return SlaPolicy.from_snapshot(json.loads(snapshot))
 
 
 def _start(session: Session, instance_id: int, task: HumanTask, policy: SlaPolicy, now: datetime) -> SlaClock:
@@ -134,7 +124,7 @@ def _pause_or_resume(session, clock, task, policy, paused: bool, now) -> list[Ne
 
 def _stop(session: Session, clock: SlaClock, task: HumanTask, now: datetime) -> list[NewEvent]:
     """Close the clock of a task that closed; a breach not yet recorded is recorded now, once."""
-    policy = clock_policy(clock)
+    policy = snapshot_policy(clock.policy)
     events = []
     levels = _levels(session, clock)
     breach = next(level for level in levels if level.level == BREACH_LEVEL)

@@ -4,6 +4,7 @@ notification outbox they write to. All on the fake clock; nothing sleeps."""
 
 from __future__ import annotations
 
+import os
 import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -15,7 +16,16 @@ from engine import audit
 from engine.clock import LOCAL_TZ
 from engine.escalation import fire_due_levels
 from engine.library import Bundle, deploy_bundle, read_bundle
-from engine.models import HumanTask, Notification, SlaClock, SlaEscalation, SlaOutcome, User, UserRole
+from engine.models import (
+    HumanTask,
+    Instance,
+    Notification,
+    SlaClock,
+    SlaEscalation,
+    SlaOutcome,
+    User,
+    UserRole,
+)
 from engine.outbox import list_notifications, mark_read, send_pending, unread_count
 from engine.queries import list_events, list_tasks
 from engine.rules import load_rules
@@ -23,6 +33,7 @@ from engine.runtime import Runtime
 from engine.users import load_actor, load_demo_staff
 
 HERE = Path(__file__).parent
+ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith("postgresql")
 WEEKDAY = '["08:30-12:00", "13:30-18:00"]'
 
 
@@ -429,3 +440,15 @@ def test_task_rows_carry_the_clock_due_time(make_rt, clock):
         clock_ = session.scalar(select(SlaClock).where(SlaClock.task_id == row.id))
     assert row.due_at == clock_.due_at == clock.now() + timedelta(minutes=10)
     assert clock_.budget_seconds == 600 and clock_.policy["escalation_name"] == "chain"
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="row locks are PostgreSQL's; SQLite runs one writer at a time")
+def test_the_worker_skips_a_case_a_step_is_writing_instead_of_waiting(make_rt, clock):
+    rt = make_rt(sla_yaml("PT10M"))
+    case = start(rt).instance
+    clock.advance(minutes=30)
+    with rt.db.session() as step, step.begin():  # a step holding the case's row, as at its flush
+        step.execute(select(Instance.id).where(Instance.id == case.id).with_for_update())
+        assert fire_due_levels(rt, clock.now()) == 0  # returns at once: nothing waits, nothing fires
+    assert fire_due_levels(rt, clock.now()) == 3
+    assert len(events(rt, case.id, audit.SLA_BREACHED)) == 1
