@@ -50,7 +50,18 @@ class Sender(Protocol):
 
 
 class LoggingSender:
-    """The default sender: writes each message to the log."""
+    """The default sender: writes each message to the `estatedesk.notifications` log.
+
+    When the application configured no logging at all (the CLI, `serve`), the log goes
+    to stderr, so the messages a worker sends are seen.
+    """
+
+    def __init__(self):
+        if not logging.getLogger().handlers and not log.handlers:
+            handler = logging.StreamHandler()
+            handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
+            log.addHandler(handler)
+            log.setLevel(logging.INFO)
 
     def send(self, message: NotificationView) -> None:
         to = f"user {message.to_user}" if message.to_user else f"role {message.to_role}@{message.site or '*'}"
