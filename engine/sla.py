@@ -151,6 +151,10 @@ class SlaDuration(str):
         value._policy = policy
         return value
 
+    def __reduce__(self):
+        # Copied or pickled (a script kept it in the case data) it is plain text.
+        return (str, (str(self),))
+
 
 def policy_of(duration) -> SlaPolicy | None:
     """The policy behind a value `sla()` returned, or None for any other text."""

@@ -3,6 +3,8 @@ findings that point at the bad line; and what `sla()`, `before()` and `after()` 
 
 from __future__ import annotations
 
+import copy
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -139,6 +141,14 @@ def test_diagram_sla_gives_wall_clock_time_to_the_working_time_due(library):
         assert helpers({"site": "nanshan"})["sla"]("complaint.followup") == "PT64H30M"  # Monday 09:30
         assert helpers({"site": "binhai"})["sla"]("complaint.followup") == "PT2H"  # no calendar there
         assert helpers({"site": "nanshan"})["sla"]("help.reply") == "PT5M"
+
+
+def test_an_sla_value_kept_in_case_data_copies_as_plain_text(library):
+    sla = _diagram_helpers(rules_with(library, VALID))({"site": "nanshan"})["sla"]
+    with using_clock(FakeClock(local(2026, 11, 27, 17, 0))):
+        kept = copy.deepcopy({"limit": sla("complaint.followup")})["limit"]
+    assert type(kept) is str and kept == "PT120H"  # Friday 17:00 to Wednesday 17:00
+    assert json.dumps(kept) == '"PT120H"'
 
 
 def test_before_and_after_count_working_days_for_a_calendar_target(library):
