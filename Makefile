@@ -8,7 +8,12 @@ STAMP = $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test test-postgres lint bench clean
+VENDOR = web/static/vendor
+ASSETS_STAMP = $(VENDOR)/.installed-stamp
+CHROMIUM = /usr/bin/chromium
+CJK_FONT = /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
+
+.PHONY: install assets browser run test test-postgres lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +21,35 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) $(ASSETS_STAMP)
+
+# Front-end libraries (bpmn-js) from npm, copied where Flask serves them; never committed.
+$(ASSETS_STAMP): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --no-audit --no-fund --loglevel=error && \
+		rm -rf $(VENDOR) && mkdir -p $(VENDOR)/bpmn-js && \
+		cp -r node_modules/bpmn-js/dist/assets node_modules/bpmn-js/dist/*.production.min.js $(VENDOR)/bpmn-js/ && \
+		touch $(ASSETS_STAMP); \
+	else \
+		echo "npm not found: the diagram pages will say bpmn-js is missing (install Node.js and rerun)"; \
+	fi
+
+assets: $(ASSETS_STAMP)
+
+# The browser tests drive Debian's Chromium (Playwright never downloads one) and need a
+# Chinese font for readable screenshots. Install both with apt-get when missing and
+# possible (root); otherwise say why the browser tests will be skipped.
+browser:
+	@if [ -x $(CHROMIUM) ] && [ -f $(CJK_FONT) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing chromium and fonts-wqy-zenhei for the browser tests"; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null; } \
+	    || echo "apt-get could not install chromium; browser tests will be skipped"; \
+	elif [ ! -x $(CHROMIUM) ]; then \
+	  echo "browser tests will be skipped: $(CHROMIUM) is missing (as root: apt-get install chromium fonts-wqy-zenhei)"; \
+	else \
+	  echo "no Chinese font found: screenshots will show boxes (as root: apt-get install fonts-wqy-zenhei)"; \
+	fi
 
 # Initialise the SQLite database (var/estatedesk.db) with the demo staff and the
 # process library, then serve the web app with the timer worker beside it.
@@ -25,10 +58,10 @@ run: install
 	$(BIN)/estatedesk serve --host $(HOST) --port $(PORT)
 
 # All tests, on SQLite unless DATABASE_URL points at PostgreSQL.
-test: install
+test: install browser
 	$(BIN)/pytest
 
-test-postgres: install
+test-postgres: install browser
 	DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test $(BIN)/pytest
 
 lint: install
@@ -37,6 +70,7 @@ lint: install
 
 bench: install
 	$(BIN)/python benchmarks/engine_bench.py
+	$(BIN)/python benchmarks/timer_bench.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache node_modules $(VENDOR)

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from .models import AuditHead, Event
@@ -42,6 +42,9 @@ SLA_PAUSED = "sla_paused"
 SLA_RESUMED = "sla_resumed"
 SLA_BREACHED = "sla_breached"
 SLA_ESCALATED = "sla_escalated"
+MIGRATED = "migrated"  # a running case moved to a newer version of its process
+TOKEN_CREATED = "token_created"
+TOKEN_REVOKED = "token_revoked"
 
 
 @dataclass(frozen=True)
@@ -73,17 +76,20 @@ def chain_hash(prev_hash: str, canonical: str) -> str:
 
 
 # Built once: a step runs these every time, and building a statement costs more than running it.
+_event = Event.__table__
 _HEAD_FOR_UPDATE = (select(AuditHead.last_event_id, AuditHead.last_hash)
                     .where(AuditHead.id == 1).with_for_update())
-_HEAD_ADVANCE = update(AuditHead).where(AuditHead.id == 1)
-_EVENT_INSERT = insert(Event.__table__).returning(Event.__table__.c.id, sort_by_parameter_order=True)
+# The head lock keeps every other writer out until commit, so the newest event id is ours.
+_HEAD_ADVANCE = (update(AuditHead.__table__).where(AuditHead.__table__.c.id == 1)
+                 .values(last_event_id=select(func.max(_event.c.id)).scalar_subquery()))
+_EVENT_INSERT = insert(_event)
 
 
-def _lock_head(session: Session) -> tuple[int, str]:
+def _lock_head(conn: Connection) -> tuple[int, str]:
     """Lock the head row for this transaction and return (last event id, last hash)."""
-    head = session.execute(_HEAD_FOR_UPDATE).first()
+    head = conn.execute(_HEAD_FOR_UPDATE).first()
     if head is None:  # a database migrated by hand without the genesis row
-        session.execute(insert(AuditHead).values(id=1, last_event_id=0, last_hash=GENESIS_HASH))
+        conn.execute(insert(AuditHead).values(id=1, last_event_id=0, last_hash=GENESIS_HASH))
         return 0, GENESIS_HASH
     return head.last_event_id, head.last_hash
 
@@ -94,17 +100,20 @@ def append_events(session: Session, events: list[NewEvent], at: datetime) -> Non
         return
     if not session.in_transaction():
         raise RuntimeError("append_events must run inside the step transaction")
-    _, prev = _lock_head(session)
+    conn = session.connection()
+    _, prev = _lock_head(conn)
     rows = []
     for new in events:
+        # Through JSON and back, so the hash covers exactly what the row will hold.
         data = json.loads(json.dumps(new.data or {}, ensure_ascii=False, default=str))
         digest = chain_hash(prev, canonical_json(new.instance_id, at, new.type, new.actor, new.element_id, data))
         rows.append({"instance_id": new.instance_id, "at": at, "type": new.type, "actor": new.actor,
                      "element_id": new.element_id, "data": data, "prev_hash": prev, "hash": digest})
         prev = digest
-    # One multi-row INSERT for the whole step; ids come back in order.
-    ids = session.connection().execute(_EVENT_INSERT, rows).scalars().all()
-    session.execute(_HEAD_ADVANCE, {"last_event_id": ids[-1], "last_hash": prev})
+    # One executemany for the whole step, in chain order; no RETURNING, which SQLite
+    # would answer one row at a time (the head takes the newest id instead).
+    conn.execute(_EVENT_INSERT, rows)
+    conn.execute(_HEAD_ADVANCE, {"last_hash": prev})
 
 
 @dataclass(frozen=True)

@@ -9,17 +9,19 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import logging
 import signal
 import sys
-import threading
 from pathlib import Path
 
-from . import audit
+from . import audit, clock
 from .db import Database
+from .diagram_import import import_diagram
 from .errors import DefinitionError, EngineError, Finding
 from .library import check_bundle, deploy_bundle, read_bundle
 from .queries import get_instance_row, instance_view, list_events, list_tasks
 from .runtime import Runtime
+from .tokens import create_token, list_tokens, revoke_token
 from .users import load_actor, load_demo_staff
 
 EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT = 0, 1, 2
@@ -75,7 +77,7 @@ def cmd_lint(args, db) -> int:
         bundle.bpmn = {}
         for path in _bpmn_paths(args.paths):
             bundle.bpmn[str(path)] = path.read_bytes()
-    checked = check_bundle(bundle)
+    checked = check_bundle(bundle, partial=bool(args.paths))
     for finding in checked.findings:
         print(_finding_line(finding, args.paths))
     errors = len(checked.errors)
@@ -113,6 +115,23 @@ def cmd_deploy(args, db) -> int:
         results = deploy_bundle(session, _library(args), actor=args.actor, note=args.note or "")
     for result in results:
         print(f"{result.process_id} v{result.version} {'deployed' if result.created else 'unchanged'}")
+    return EXIT_OK
+
+
+def cmd_import(args, db) -> int:
+    db.migrate()
+    runtime = Runtime(db)
+    library = _library(args)
+    for path in _bpmn_paths(args.paths):
+        with runtime.transaction() as session:
+            load_actor(session, args.actor)
+            results = import_diagram(session, library, str(path), path.read_bytes(), args.actor, args.note or "")
+        for r in results:
+            if r.runnable:
+                print(f"{path}: {r.process_id} v{r.version} {'deployed' if r.created else 'unchanged'}")
+            else:
+                print(f"{path}: {r.process_id} v{r.version} kept as documentation "
+                      f"({len(r.findings)} findings; see estatedesk lint {path})")
     return EXIT_OK
 
 
@@ -192,20 +211,67 @@ def cmd_audit_verify(args, db) -> int:
     return EXIT_OK if result.ok else EXIT_FINDINGS
 
 
-def cmd_worker(args, db) -> int:
-    from .timers import run_worker
+def cmd_token_create(args, db) -> int:
+    with Runtime(db).transaction() as session:
+        token, secret = create_token(session, args.user, args.name)
+    print(secret)
+    print(f"token {token.id} for {token.username} ({token.name}); shown once, store it now", file=sys.stderr)
+    return EXIT_OK
 
-    runtime = Runtime(db)
+
+def cmd_token_revoke(args, db) -> int:
+    with Runtime(db).transaction() as session:
+        token = revoke_token(session, args.id)
+    print(f"token {token.id} of {token.username} revoked")
+    return EXIT_OK
+
+
+def cmd_token_list(args, db) -> int:
+    with db.session() as session:
+        tokens = list_tokens(session)
+    for token in tokens:
+        state = f"revoked {token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "active"
+        print(f"{token.id}  {token.username}  {token.name}  created {token.created_at:%Y-%m-%d %H:%M}  {state}")
+    return EXIT_OK
+
+
+class OneLineLogFormatter(logging.Formatter):
+    """Log records as one line each, failures with their exception's type and message: no traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = f"{self.formatTime(record)} {record.levelname} {record.getMessage()}"
+        if record.exc_info and record.exc_info[1] is not None:
+            text += f" ({record.exc_info[0].__name__}: {record.exc_info[1]})"
+        return text
+
+
+def _log_to_stderr() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(OneLineLogFormatter())
+    logger = logging.getLogger("engine")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.INFO)
+
+
+def cmd_worker(args, db) -> int:
+    from .timers import Wakeup, fire_all_due, run_worker
+
+    _log_to_stderr()
+    runtime = Runtime(db, clock.OffsetClock(args.clock_offset) if args.clock_offset else None)
     if args.once:
-        print(f"fired {runtime.fire_due_timers()} instances with due timers")
+        print(f"fired timers on {fire_all_due(runtime)} case(s)")
         return EXIT_OK
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    print("timer worker running; Ctrl-C to stop", file=sys.stderr)
-    try:
-        run_worker(runtime, stop, on_fired=lambda n: print(f"fired timers on {n} case(s)", flush=True))
-    except KeyboardInterrupt:
-        pass
+    wakeup, stopped_by = Wakeup(), []
+
+    def stop(signum, _frame):
+        stopped_by.append(signal.Signals(signum).name)
+        wakeup.stop()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stop)  # finish the step in hand, then return: no half-done work
+    print("timer worker running; Ctrl-C to stop", file=sys.stderr, flush=True)
+    run_worker(runtime, wakeup, on_fired=lambda n: print(f"fired timers on {n} case(s)", flush=True))
+    print(f"timer worker stopped ({', '.join(stopped_by)})", file=sys.stderr)
     return EXIT_OK
 
 
@@ -247,6 +313,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("deploy", cmd_deploy, "deploy changed processes as new versions")
     p.add_argument("--note", help="what changed")
     p.add_argument("--as", dest="actor", default="system", metavar="USER")
+    p = add("import", cmd_import, "deploy BPMN files from other tools, or keep them as documentation versions")
+    p.add_argument("paths", nargs="+", help="BPMN files or folders")
+    p.add_argument("--note", help="where the files come from")
+    p.add_argument("--as", dest="actor", default="system", metavar="USER")
     p = add("start", cmd_start, "start a case")
     p.add_argument("process")
     p.add_argument("--data", help="initial case data as a JSON object")
@@ -282,8 +352,21 @@ def build_parser() -> argparse.ArgumentParser:
     audit_sub = p.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
     v = audit_sub.add_parser("verify", help="check the hash chain; exit 1 if broken")
     v.set_defaults(func=cmd_audit_verify)
+    p = add("token", None, "API tokens for integrations (sent as Authorization: Bearer ...)")
+    token_sub = p.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    t = token_sub.add_parser("create", help="make a token acting as USER; print it once")
+    t.add_argument("user", help="the user whose roles the token carries")
+    t.add_argument("--name", default="api", help="what uses the token, e.g. phone-system")
+    t.set_defaults(func=cmd_token_create)
+    t = token_sub.add_parser("revoke", help="stop a token from working")
+    t.add_argument("id", type=int, help="the token's id, as `token list` shows")
+    t.set_defaults(func=cmd_token_revoke)
+    t = token_sub.add_parser("list", help="list tokens (never their secrets)")
+    t.set_defaults(func=cmd_token_list)
     p = add("worker", cmd_worker, "run the timer worker")
     p.add_argument("--once", action="store_true", help="fire what is due now and exit")
+    p.add_argument("--clock-offset", type=float, default=0.0, metavar="SECONDS",
+                   help="run as if the clock were SECONDS ahead (tests, benchmarks, demos)")
     p = add("serve", cmd_serve, "run the web app (and the timer worker)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)

@@ -25,6 +25,20 @@ class SystemClock:
         return datetime.now(timezone.utc)
 
 
+class OffsetClock:
+    """The wall clock shifted by a fixed number of seconds: runs at the real pace, but "later".
+
+    `estatedesk worker --clock-offset` uses it so tests and benchmarks can make timers
+    fall due without waiting for them.
+    """
+
+    def __init__(self, seconds: float):
+        self.offset = timedelta(seconds=seconds)
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc) + self.offset
+
+
 class FakeClock:
     """A clock that stands still until a test moves it."""
 

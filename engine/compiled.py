@@ -75,7 +75,7 @@ def _diagram_helpers(rules: Rules):
         def sla(key: str) -> str:
             return SlaDuration.of(rules.sla_policy(key, site), clock_now())
 
-        return {"sla": sla, "now": clock_now, **moment_helpers}
+        return {"sla": sla, "now": clock_now, "price": rules.price, **moment_helpers}
 
     return helpers
 

@@ -98,6 +98,7 @@ def _element(node: etree._Element, tag: str, lanes: dict) -> dict:
         "documentation": docs[0].strip() if docs else None,
         "instructions": instructions[0].strip() if instructions else None,
         "attached_to": node.get("attachedToRef"),
+        "called": node.get("calledElement"),
         "timer": bool(node.xpath("./bpmn:timerEventDefinition", namespaces=NS)),
         "line": node.sourceline,
     }

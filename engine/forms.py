@@ -1,6 +1,13 @@
-"""Task forms: JSON Schemas in `forms/`, and validation of submitted data per field."""
+"""Task forms: JSON Schemas in `forms/`, and validation of submitted data per field.
+
+A property marked `x-price-list: true` offers the items of the price list
+(`processes/rules/prices.yaml`) ahead of its own `enum` values, labelled with name and
+unit price, so prices are written once and every form shows the same ones.
+"""
 
 from __future__ import annotations
+
+import re
 
 import jsonschema
 
@@ -10,6 +17,11 @@ from .yamlfile import load_yaml
 FORMAT_CHECKER = jsonschema.Draft202012Validator.FORMAT_CHECKER
 
 
+# Texts already checked against the JSON Schema meta-schema: checking is the slow part of
+# reading the library, and every lint, import and deploy reads all the forms again.
+_CHECKED_TEXTS: set[str] = set()
+
+
 def load_forms(texts: dict[str, str]) -> dict[str, dict]:
     """Parse form files given as {"emergency_patient/choose_help.yaml": text}; key them by form id."""
     forms, findings = {}, []
@@ -17,9 +29,11 @@ def load_forms(texts: dict[str, str]) -> dict[str, dict]:
         filename = f"forms/{name}"
         try:
             schema = load_yaml(text, filename)
-            jsonschema.Draft202012Validator.check_schema(schema)
+            if text not in _CHECKED_TEXTS:
+                jsonschema.Draft202012Validator.check_schema(schema)
             if not isinstance(schema, dict) or schema.get("type") != "object":
                 raise jsonschema.SchemaError("a form schema must be an object with type: object")
+            _CHECKED_TEXTS.add(text)
         except DefinitionError as exc:
             findings.extend(exc.findings)
             continue
@@ -30,6 +44,31 @@ def load_forms(texts: dict[str, str]) -> dict[str, dict]:
     if findings:
         raise DefinitionError(findings)
     return forms
+
+
+PRICE_LIST = "x-price-list"
+
+
+def fill_price_lists(forms: dict[str, dict], prices: dict[str, dict]) -> dict[str, dict]:
+    """Return `forms` with every `x-price-list` property listing the price-list items first."""
+    return {form_id: _with_prices(schema, prices) for form_id, schema in forms.items()}
+
+
+def _with_prices(schema: dict, prices: dict[str, dict]) -> dict:
+    properties = schema.get("properties") or {}
+    marked = [name for name, prop in properties.items() if isinstance(prop, dict) and prop.get(PRICE_LIST)]
+    if not marked:
+        return schema
+    zh = {item: f"{p['zh']}（{p['price']}元/{p['unit']}）" for item, p in prices.items()}
+    en = {item: f"{p['en']} ({p['price']} yuan {p['unit_en']})" for item, p in prices.items()}
+    filled = dict(properties)
+    for name in marked:
+        prop = properties[name]
+        own = [value for value in prop.get("enum", []) if value not in prices]
+        filled[name] = {**prop, "enum": [*prices, *own],
+                        "x-enum-labels": {**zh, **prop.get("x-enum-labels", {})},
+                        "x-enum-labels-en": {**en, **prop.get("x-enum-labels-en", {})}}
+    return {**schema, "properties": filled}
 
 
 # Form schemas live in cached, immutable versions, so the dict itself can key its validator;
@@ -54,8 +93,11 @@ def validate_form_data(schema: dict, data) -> dict:
     validator = _validator(schema)
     errors: dict[str, str] = {}
     for err in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
-        field = _field_of(err)
-        errors.setdefault(field, err.message)
+        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+            for name in _unexpected(err):
+                errors.setdefault(".".join([*map(str, err.absolute_path), name]), "not a field of this form")
+            continue
+        errors.setdefault(_field_of(err), err.message)
     if errors:
         raise FormInvalid([FieldError(f, m) for f, m in errors.items()])
     return data
@@ -68,3 +110,11 @@ def _field_of(err: jsonschema.ValidationError) -> str:
         missing = err.message.split("'")[1] if "'" in err.message else ""
         path.append(missing)
     return ".".join(path)
+
+
+def _unexpected(err: jsonschema.ValidationError) -> list[str]:
+    """The properties an `additionalProperties: false` error is about, each named on its own."""
+    declared = set(err.schema.get("properties") or {})
+    patterns = list((err.schema.get("patternProperties") or {}))
+    return sorted(str(k) for k in err.instance
+                  if k not in declared and not any(re.search(p, str(k)) for p in patterns))

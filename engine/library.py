@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from . import audit, clock
 from .diagram import ProcessOutline, outline_processes
 from .errors import DefinitionError, Finding
-from .forms import load_forms
+from .forms import fill_price_lists, load_forms
 from .lint import lint_tree
 from .models import ProcessVersion
 from .rules import Rules, load_rules
@@ -65,8 +65,13 @@ class CheckedBundle:
         return [f for f in self.findings if f.severity == "error"]
 
 
-def check_bundle(bundle: Bundle) -> CheckedBundle:
-    """Validate rules, forms and every diagram; return all findings, never raise for content."""
+def check_bundle(bundle: Bundle, *, partial: bool = False, lint_only: set[str] | None = None) -> CheckedBundle:
+    """Validate rules, forms and every diagram; return all findings, never raise for content.
+
+    `partial` means the diagrams are a selection (files named to `estatedesk lint`), so
+    requirements whose processes are not among them are not reported as unimplemented.
+    `lint_only` names the files to lint; the others are only read for their process ids.
+    """
     findings: list[Finding] = []
     rules, forms = None, {}
     try:
@@ -74,7 +79,7 @@ def check_bundle(bundle: Bundle) -> CheckedBundle:
     except DefinitionError as exc:
         findings.extend(exc.findings)
     try:
-        forms = load_forms(bundle.forms)
+        forms = fill_price_lists(load_forms(bundle.forms), rules.prices if rules else {})
     except DefinitionError as exc:
         findings.extend(exc.findings)
     outlines: dict[str, ProcessOutline] = {}
@@ -96,9 +101,11 @@ def check_bundle(bundle: Bundle) -> CheckedBundle:
     lane_roles = rules.lane_roles if rules else {}
     sla_keys = set(rules.sla_targets) if rules else set()
     for name, tree in trees.items():
+        if lint_only is not None and name not in lint_only:
+            continue
         findings.extend(lint_tree(tree, f"processes/{name}", lane_roles=lane_roles, form_ids=set(forms),
                                   sla_keys=sla_keys, known_process_ids=set(outlines), dmn_trees=dmn_trees))
-    findings.extend(trace_findings(bundle.rules.get(CLAUSES_FILE), outlines))
+    findings.extend(trace_findings(bundle.rules.get(CLAUSES_FILE), outlines, check_requirements=not partial))
     if rules:
         element_ids = {element_id for outline in outlines.values() for element_id in outline.elements}
         findings.extend(unknown_pause_elements(rules.sla, bundle.rules["sla.yaml"], element_ids))
@@ -154,7 +161,7 @@ def prepare_bundle(bundle: Bundle) -> list[PreparedProcess]:
     for process_id in sorted(parser.get_process_ids()):
         outline = checked.outlines[process_id]
         related = _called_closure(process_id, checked.outlines)
-        assets = _assets(bundle, checked, related)
+        assets = _assets(bundle, checked, process_id, related)
         prepared.append(PreparedProcess(
             process_id=process_id, name=outline.name or process_id, bpmn_file=outline.file,
             content_hash=_content_hash(bundle, checked, related, assets["forms"]),
@@ -213,11 +220,14 @@ def _called_closure(process_id: str, outlines: dict[str, ProcessOutline]) -> lis
     return sorted(seen)
 
 
-def _assets(bundle: Bundle, checked: CheckedBundle, related: list[str]) -> dict:
+def _assets(bundle: Bundle, checked: CheckedBundle, process_id: str, related: list[str]) -> dict:
     outlines = {pid: checked.outlines[pid] for pid in related}
     form_ids = sorted({e["form"] for o in outlines.values() for e in o.elements.values() if e.get("form")})
+    own_file = checked.outlines[process_id].file
     return {
         "processes": {pid: o.to_dict() for pid, o in outlines.items()},
+        # The diagrams of called processes, as deployed, so an auditor can drill into them.
+        "bpmn_files": {o.file: bundle.bpmn[o.file].decode("utf-8") for o in outlines.values() if o.file != own_file},
         "forms": {fid: checked.forms[fid] for fid in form_ids},
         "rules": dict(bundle.rules),
     }

@@ -287,3 +287,30 @@ class UserRole(Base):
 
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
     role: Mapped[str] = mapped_column(String(50), primary_key=True)
+
+
+class DiagramDraft(Base):
+    """A designer's unsaved work on one process: kept until deployed, one per designer and process."""
+
+    __tablename__ = "diagram_draft"
+    __table_args__ = (UniqueConstraint("process_id", "author"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(100))
+    author: Mapped[str] = mapped_column(String(100))
+    base_version: Mapped[int | None]
+    bpmn_xml: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+
+
+class ApiToken(Base):
+    """A bearer token for an integration, acting as one user; only its sha256 is stored."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]

@@ -23,20 +23,17 @@ def as_moment(value) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_TZ)
 
 
-def _duration(text: str, start: datetime):
-    parsed = TimerEventDefinition.parse_iso_duration(text)
-    return TimerEventDefinition.get_timedelta_from_start(parsed, start)
-
-
 def before(moment, duration: str) -> str:
     """ISO-8601 text of `moment` minus `duration` (e.g. P3D before a deadline).
 
     A duration from `sla()` of a target with a business calendar counts back working days.
     """
-    start, policy = as_moment(moment), policy_of(duration)
+    end, policy = as_moment(moment), policy_of(duration)
     if policy is not None and policy.calendar is not None:
-        return policy.calendar.subtract_duration(start, policy.duration).isoformat()
-    return (start - _duration(duration, start)).isoformat()
+        return policy.calendar.subtract_duration(end, policy.duration).isoformat()
+    # Counted back from the moment, so a month is the length of the month before it.
+    parsed = TimerEventDefinition.parse_iso_duration(duration)
+    return (end - TimerEventDefinition.get_timedelta_from_end(parsed, end)).isoformat()
 
 
 def after(moment, duration: str) -> str:
@@ -44,7 +41,8 @@ def after(moment, duration: str) -> str:
     start, policy = as_moment(moment), policy_of(duration)
     if policy is not None and policy.calendar is not None:
         return policy.calendar.add_duration(start, policy.duration).isoformat()
-    return (start + _duration(duration, start)).isoformat()
+    parsed = TimerEventDefinition.parse_iso_duration(duration)
+    return (start + TimerEventDefinition.get_timedelta_from_start(parsed, start)).isoformat()
 
 
 HELPERS = {"before": before, "after": after}

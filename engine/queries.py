@@ -15,30 +15,43 @@ from .state import load_state
 from .views import EventView, InstanceView, TaskView
 
 OPEN_TASK_STATUSES = (TaskStatus.READY, TaskStatus.CLAIMED)
+_MAX_ROW_ID = 2**63 - 1  # beyond what a database integer holds, no row can have the id
 
 
 def get_instance_row(session: Session, instance_id: int | str) -> Instance:
     """Return an instance by id or reference number, or raise `NotFound`."""
     row = None
-    if isinstance(instance_id, int) or str(instance_id).isdigit():
-        row = session.get(Instance, int(instance_id))
-    else:
-        row = session.scalar(select(Instance).where(Instance.reference == instance_id))
+    text = str(instance_id)
+    if is_instance_id(instance_id):
+        number = int(text)
+        row = session.get(Instance, number) if number <= _MAX_ROW_ID else None
+    elif "\x00" not in text:  # PostgreSQL refuses NUL in text; no reference holds one
+        row = session.scalar(select(Instance).where(Instance.reference == text))
     if row is None:
         raise NotFound(f"case {instance_id} does not exist")
     return row
 
 
+def is_instance_id(instance_id: int | str) -> bool:
+    """True for an instance's database id (a number), False for its reference (QZ-20261123-0001)."""
+    return isinstance(instance_id, int) or (str(instance_id).isascii() and str(instance_id).isdigit())
+
+
 def get_task_row(session: Session, task_id: str) -> HumanTask:
     """Return a human task by id, or raise `NotFound`."""
+    row = session.get(HumanTask, task_key(task_id))
+    if row is None:
+        raise NotFound(f"task {task_id} does not exist")
+    return row
+
+
+def task_key(task_id: str) -> str:
+    """A task id as stored (a UUID's text), or `NotFound` for anything that cannot be one."""
     try:
         UUID(str(task_id))
     except ValueError:
         raise NotFound(f"task {task_id} does not exist") from None
-    row = session.get(HumanTask, str(task_id))
-    if row is None:
-        raise NotFound(f"task {task_id} does not exist")
-    return row
+    return str(task_id)
 
 
 def instance_view(session: Session, row: Instance) -> InstanceView:

@@ -1,4 +1,4 @@
-"""Site rules from `processes/rules/*.yaml`: roles, sites, SLA policy, demo staff.
+"""Site rules from `processes/rules/*.yaml`: roles, sites, SLA policy, demo staff, prices.
 
 Rules are part of a deployed bundle, so a case keeps running under the policy it was
 started with; changing policy means deploying a new version.
@@ -7,12 +7,14 @@ started with; changing policy means deploying a new version.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
-from .errors import DefinitionError, Finding
+from .errors import DefinitionError, Finding, NotFound
 from .sla import SlaBook, SlaPolicy, load_sla_book
 from .yamlfile import bundled_schema, load_yaml
 
 RULE_FILES = ("roles", "sites", "sla", "staff")
+OPTIONAL_RULE_FILES = ("prices",)  # a library without paid services has no price list
 
 
 @dataclass(frozen=True)
@@ -40,12 +42,13 @@ class Rules:
     default_site: str
     sla: SlaBook
     staff: list[StaffMember] = field(default_factory=list)
+    prices: dict[str, dict] = field(default_factory=dict)  # item -> zh, en, price, unit, unit_en
 
     @property
     def sla_targets(self) -> dict[str, dict]:
         return self.sla.targets
 
-    @property
+    @cached_property  # rules never change once loaded, and every new task asks
     def lane_roles(self) -> dict[str, str]:
         """Map every name a lane may carry (id, Chinese name, alias) to its role id."""
         names = {}
@@ -65,16 +68,23 @@ class Rules:
         """Return the ISO-8601 duration of SLA target `key` at `site` (default site if None)."""
         return self.sla_policy(key, site).duration
 
+    def price(self, item: str) -> int | float:
+        """Return the unit price of `item` on the paid-service price list."""
+        if item not in self.prices:
+            raise NotFound(f"{item!r} is not on the price list (processes/rules/prices.yaml)")
+        return self.prices[item]["price"]
+
 
 def load_rules(texts: dict[str, str]) -> Rules:
     """Validate and combine rule files given as {"roles.yaml": text, ...}."""
     data = {}
     findings: list[Finding] = []
-    for name in RULE_FILES:
+    for name in RULE_FILES + OPTIONAL_RULE_FILES:
         filename = f"processes/rules/{name}.yaml"
         text = texts.get(f"{name}.yaml")
         if text is None:
-            findings.append(Finding(filename, None, None, "error", "rules file is missing"))
+            if name in RULE_FILES:
+                findings.append(Finding(filename, None, None, "error", "rules file is missing"))
             continue
         try:
             data[name] = load_yaml(text, filename, bundled_schema(name))
@@ -89,6 +99,7 @@ def load_rules(texts: dict[str, str]) -> Rules:
         default_site=data["sites"]["default_site"],
         sla=load_sla_book(data["sla"], texts["sla.yaml"], roles, data["sites"]["sites"]),
         staff=[StaffMember(s["username"], s["name"], tuple(s["roles"]), s.get("site")) for s in data["staff"]["staff"]],
+        prices=data.get("prices", {}).get("items") or {},
     )
     _check_references(rules)
     return rules

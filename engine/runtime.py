@@ -13,21 +13,21 @@ raises `ConflictError`. A diagram expression that fails leaves the instance in t
 from __future__ import annotations
 
 import contextlib
+import logging
 from datetime import datetime
 from typing import Callable
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition, SignalEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit, clock, escalation, sla_clocks
+from . import audit, clock, escalation, sla_clocks, steprows
 from .audit import NewEvent
 from .compiled import VERSIONS, CompiledVersion
 from .db import Database
@@ -43,25 +43,25 @@ from .errors import (
     TaskNotReady,
 )
 from .forms import validate_form_data
+from .migration import apply_migration, plan_migration
 from .models import HumanTask, Instance, InstanceStatus, ProcessVersion, TaskStatus, Timer
 from .moments import HELPERS as MOMENT_HELPERS
 from .outbox import LoggingSender, Sender
-from .queries import OPEN_TASK_STATUSES, get_instance_row, get_task_row, instance_view, task_view
+from .queries import OPEN_TASK_STATUSES, get_task_row, instance_view, task_view
 from .references import next_reference
 from .state import dump_state, load_state
-from .tracking import StepTracker, all_tasks, is_human, is_timer
+from .steprows import RowCopy
+from .tracking import StepTracker, all_tasks
 from .users import Actor, load_actor
 from .views import StepResult, TaskView
 
 SUPERVISOR_ROLES = frozenset({"cs_supervisor", "manager"})
 SUMMARY_FIELDS = ("site", "category", "unit", "caller", "phone")
-RESERVED_NAMES = frozenset({"sla", "now", *MOMENT_HELPERS})  # diagram helpers; data must not shadow them
+RESERVED_NAMES = frozenset({"sla", "now", "price", *MOMENT_HELPERS})  # diagram helpers; data must not shadow them
+
+log = logging.getLogger(__name__)
 
 Action = Callable[[BpmnWorkflow], list[NewEvent]]
-
-# Built once: every step runs it, and building a statement costs more than running it.
-_OPEN_TASKS_OF_INSTANCE = select(HumanTask).where(
-    HumanTask.instance_id == bindparam("instance_id"), HumanTask.status.in_(OPEN_TASK_STATUSES))
 
 
 class Runtime:
@@ -82,10 +82,10 @@ class Runtime:
                 with session.begin():
                     yield session
             except StaleDataError:
-                raise ConflictError("this case was changed by someone else meanwhile; reload and try again") from None
+                raise ConflictError(steprows.CONFLICT_MESSAGE) from None
 
-    def _advance(self, session: Session, row: Instance, compiled: CompiledVersion, act: Action, actor: str,
-                 completions: dict | None = None, workflow: BpmnWorkflow | None = None) -> list[HumanTask]:
+    def _advance(self, session: Session, row: RowCopy, compiled: CompiledVersion, act: Action, actor: str,
+                 completions: dict | None = None, workflow: BpmnWorkflow | None = None) -> list[RowCopy]:
         """Run one step on a loaded instance; return the task rows left open."""
         if workflow is None:
             workflow = load_state(row.state_json, compiled.spec, compiled.subprocess_specs, compiled.script_engine)
@@ -97,9 +97,9 @@ class Runtime:
         except WorkflowException as exc:
             error = exc
         events += tracker.events_after(workflow, actor, completions)
-        return self._write_back(session, row, compiled, workflow, events, error, actor)
+        return self._write_back(session, row, compiled, workflow, tracker, events, error, actor)
 
-    def _write_back(self, session, row, compiled, workflow, events, error, actor) -> list[HumanTask]:
+    def _write_back(self, session, row, compiled, workflow, tracker, events, error, actor) -> list[RowCopy]:
         now = clock.now()
         row.state_json = dump_state(workflow)
         row.updated_at = now
@@ -117,64 +117,17 @@ class Runtime:
         elif row.status == InstanceStatus.ERROR or row.status == InstanceStatus.RUNNING:
             row.status = InstanceStatus.RUNNING
             row.error_element = row.error_line = row.error_message = None
-        task_events, open_rows = self._sync_human_tasks(session, row, compiled, workflow, now, actor)
+        steprows.save_instance(session, row)  # first: a stale step stops here
+        task_events, open_rows = steprows.sync_human_tasks(session, row, compiled, workflow,
+                                                            tracker.open_before, now, actor)
         events += task_events
         events += sla_clocks.sync_clocks(session, row, compiled, workflow, open_rows, now)  # SLA clocks
         if compiled.has_timers:
-            self._sync_timers(session, row, workflow)
-        session.flush()
+            steprows.sync_timers(session, row, workflow)
         audit.append_events(session, events, now)
         return open_rows
 
-    def _sync_human_tasks(self, session, row, compiled, workflow, now, actor) -> tuple[list[NewEvent], list]:
-        """Open, close and cancel task rows to match the workflow; return events and the open rows."""
-        ready = {str(t.id): t for t in all_tasks(workflow) if is_human(t) and t.state == TaskState.READY}
-        open_rows = session.scalars(_OPEN_TASKS_OF_INSTANCE, {"instance_id": row.id}).all()
-        for task_row in open_rows:
-            if task_row.id not in ready:
-                spiff_task = workflow.get_task_from_id(UUID(task_row.id))
-                done = spiff_task is not None and spiff_task.state == TaskState.COMPLETED
-                task_row.status = TaskStatus.COMPLETED if done else TaskStatus.CANCELLED
-                task_row.completed_at = now
-                task_row.completed_by = actor if done else None
-        known = {r.id for r in open_rows}
-        still_open = [r for r in open_rows if r.id in ready]
-        events = []
-        for task_id, task in ready.items():
-            if task_id in known:
-                continue
-            element = compiled.element(task.workflow.spec.name, task.task_spec.bpmn_id)
-            role = compiled.rules.role_for_lane(task.task_spec.lane)
-            sla_key = element.get("sla")
-            due_at = sla_clocks.initial_due(compiled.rules, sla_key, row.site, now)
-            new_row = HumanTask(
-                id=task_id, instance_id=row.id, element_id=task.task_spec.bpmn_id,
-                name=element.get("name") or task.task_spec.bpmn_name or task.task_spec.bpmn_id,
-                role=role, form_id=element.get("form"), sla_key=sla_key, status=TaskStatus.READY,
-                created_at=now, due_at=due_at,
-            )
-            session.add(new_row)
-            still_open.append(new_row)
-            events.append(NewEvent(audit.TASK_READY, row.id, "system", task.task_spec.bpmn_id,
-                                   {"task_id": task_id, "process": task.workflow.spec.name, "role": role,
-                                    "name": element.get("name"),
-                                    "due_at": due_at.isoformat() if due_at else None}))
-        return events, still_open
-
-    def _sync_timers(self, session, row, workflow) -> None:
-        session.execute(delete(Timer).where(Timer.instance_id == row.id))
-        if row.status != InstanceStatus.RUNNING:
-            return
-        for task in all_tasks(workflow):
-            if task.state == TaskState.WAITING and is_timer(task):
-                value = task._get_internal_data("event_value")
-                if isinstance(value, dict):  # cycle timers keep their next occurrence
-                    value = value.get("next")
-                if value:
-                    due = TimerEventDefinition.get_datetime(value)
-                    session.add(Timer(instance_id=row.id, element_id=task.task_spec.bpmn_id, due_at=due))
-
-    def _result(self, session, row: Instance, open_rows: list[HumanTask]) -> StepResult:
+    def _result(self, session, row: RowCopy, open_rows: list[RowCopy]) -> StepResult:
         """The step's outcome, from the rows the step just wrote (no second query)."""
         compiled = VERSIONS.get(session, row.version_id)
         open_rows = sorted(open_rows, key=lambda t: t.created_at)  # stable: ties keep workflow order
@@ -194,14 +147,12 @@ class Runtime:
             if site not in compiled.rules.sites:
                 raise BadInput(f"unknown site {site!r}; known sites: {', '.join(compiled.rules.sites)}")
             now = clock.now()
-            row = Instance(
-                reference=next_reference(session, compiled.reference_prefix, now),
+            row = steprows.insert_instance(
+                session, reference=next_reference(session, compiled.reference_prefix, now),
                 process_id=process_id, version_id=version_row.id, status=InstanceStatus.RUNNING,
                 summary=data.get("description"), state_json="{}", started_by=actor,
                 created_at=now, updated_at=now, **{f: _text(data.get(f)) for f in SUMMARY_FIELDS},
             )
-            session.add(row)
-            session.flush()
             workflow = BpmnWorkflow(compiled.spec, compiled.subprocess_specs, script_engine=compiled.script_engine)
             started = NewEvent(audit.INSTANCE_STARTED, row.id, actor, process_id,
                                {"reference": row.reference, "version": version_row.version, "data": data})
@@ -222,8 +173,8 @@ class Runtime:
         data = dict(data or {})
         with self.transaction() as session:
             who = load_actor(session, actor)
-            task_row = get_task_row(session, task_id)
-            row = _running_instance(session, task_row.instance_id, expected_version)
+            task_row, row = steprows.load_task_and_instance(session, task_id)
+            _check_running(row, expected_version)
             _check_can_work_on(task_row, who)
             compiled = VERSIONS.get(session, row.version_id)
             data = _validated_form_data(compiled, task_row, data)
@@ -296,7 +247,8 @@ class Runtime:
         """Deliver a message or signal (e.g. `ambulance_arrived`) to a case waiting for it."""
         with self.transaction() as session:
             load_actor(session, actor)
-            row = _running_instance(session, instance_id)
+            row = steprows.load_instance(session, instance_id)
+            _check_running(row)
             compiled = VERSIONS.get(session, row.version_id)
 
             def act(wf):
@@ -318,7 +270,7 @@ class Runtime:
             raise BadInput("a reason is required to cancel a case")
         with self.transaction() as session:
             who = load_actor(session, actor)
-            row = get_instance_row(session, instance_id)
+            row = steprows.load_instance(session, instance_id)
             if row.status in (InstanceStatus.COMPLETED, InstanceStatus.CANCELLED):
                 raise InstanceNotRunning(f"case {row.reference} is already {row.status.value}")
             if not (who.roles & SUPERVISOR_ROLES) and row.started_by != actor:
@@ -339,7 +291,7 @@ class Runtime:
         _check_reserved(data)
         with self.transaction() as session:
             load_actor(session, actor)
-            row = get_instance_row(session, instance_id)
+            row = steprows.load_instance(session, instance_id)
             if row.status != InstanceStatus.ERROR:
                 raise InstanceNotRunning(f"case {row.reference} is not in error")
             compiled = VERSIONS.get(session, row.version_id)
@@ -356,12 +308,41 @@ class Runtime:
             open_rows = self._advance(session, row, compiled, act, actor)
             return self._result(session, row, open_rows)
 
+    # -- moving a case to a newer version -------------------------------------------
+
+    def migrate_instance(self, instance_id, to_version: int, actor: str) -> StepResult:
+        """Move a running case onto `to_version` of its process when SpiffWorkflow's diff says it is safe."""
+        with self.transaction() as session:
+            load_actor(session, actor)
+            row = steprows.load_instance(session, instance_id)
+            _check_running(row)
+            old = VERSIONS.get(session, row.version_id)
+            target = _find_version(session, old.process_id, to_version)
+            if target.version <= old.version:
+                raise BadInput(f"case {row.reference} is on v{old.version}; it can only move to a newer version")
+            new = VERSIONS.get(session, target.id)
+            workflow = load_state(row.state_json, old.spec, old.subprocess_specs, old.script_engine)
+            plan = plan_migration(workflow, new.spec, new.subprocess_specs)
+            if not plan.safe:
+                raise BadInput(f"case {row.reference} cannot move to v{new.version}: " + "; ".join(plan.problems))
+            apply_migration(workflow, plan, new.spec, new.subprocess_specs)
+            workflow.script_engine = new.script_engine
+            row.version_id = target.id
+
+            def act(wf):
+                return [NewEvent(audit.MIGRATED, row.id, actor, old.process_id,
+                                 {"from_version": old.version, "to_version": new.version,
+                                  "changed_steps": plan.changed})]
+
+            open_rows = self._advance(session, row, new, act, actor, workflow=workflow)
+            return self._result(session, row, open_rows)
+
     # -- timers ---------------------------------------------------------------------
 
     def fire_due_timers(self, now: datetime | None = None, limit: int = 200) -> int:
         """Advance every instance with a timer due before `now`, each in its own transaction."""
         moment = now or self.clock.now()
-        runner = self if now is None else Runtime(self.db, clock.FakeClock(moment))
+        runner = self if now is None else Runtime(self.db, clock.FakeClock(moment), self.sender)
         with self.db.session() as session:
             due_ids = session.scalars(
                 select(Timer.instance_id).where(Timer.due_at < moment).group_by(Timer.instance_id)
@@ -372,6 +353,8 @@ class Runtime:
                 fired += runner._fire_instance_timers(instance_id, moment)
             except ConflictError:
                 continue  # another step advanced this case first; its timers were rewritten
+            except Exception:  # one case's unexpected failure must not hold up the others' timers
+                log.exception("firing the timers of case %s failed; they stay due", instance_id)
         escalation.run_due(self, moment)  # SLA escalation levels that fell due, then the outbox
         return fired
 
@@ -380,8 +363,10 @@ class Runtime:
             # SKIP LOCKED lets several workers share the table without firing a timer twice.
             claimed = session.scalars(select(Timer.id).where(
                 Timer.instance_id == instance_id, Timer.due_at < moment).with_for_update(skip_locked=True)).all()
-            row = session.get(Instance, instance_id)
-            if not claimed or row is None or row.status != InstanceStatus.RUNNING:
+            if not claimed:
+                return 0
+            row = steprows.load_instance(session, instance_id)
+            if row.status != InstanceStatus.RUNNING:
                 return 0
             compiled = VERSIONS.get(session, row.version_id)
 
@@ -405,16 +390,14 @@ def _find_version(session: Session, process_id: str, version: int | None) -> Pro
     return found
 
 
-def _running_instance(session: Session, instance_id, expected_version: int | None = None) -> Instance:
-    row = get_instance_row(session, instance_id)
+def _check_running(row: RowCopy, expected_version: int | None = None) -> None:
     if expected_version is not None and row.lock_version != expected_version:
         raise ConflictError(f"case {row.reference} was changed by someone else meanwhile; reload and try again")
     if row.status != InstanceStatus.RUNNING:
         raise InstanceNotRunning(f"case {row.reference} is {row.status.value}")
-    return row
 
 
-def _check_can_work_on(task_row: HumanTask, who: Actor) -> None:
+def _check_can_work_on(task_row: RowCopy, who: Actor) -> None:
     if task_row.status not in OPEN_TASK_STATUSES:
         raise TaskNotReady(_not_ready_message(task_row))
     if task_row.status == TaskStatus.CLAIMED and task_row.assignee != who.username:
@@ -423,13 +406,13 @@ def _check_can_work_on(task_row: HumanTask, who: Actor) -> None:
         raise PermissionDenied(f"{who.username} does not hold role {task_row.role!r} needed for this task")
 
 
-def _not_ready_message(task_row: HumanTask) -> str:
+def _not_ready_message(task_row: HumanTask | RowCopy) -> str:
     if task_row.status == TaskStatus.COMPLETED:
         return f"task {task_row.name} was already completed by {task_row.completed_by}"
     return f"task {task_row.name} is {task_row.status.value}"
 
 
-def _validated_form_data(compiled: CompiledVersion, task_row: HumanTask, data: dict) -> dict:
+def _validated_form_data(compiled: CompiledVersion, task_row: RowCopy, data: dict) -> dict:
     """Validate against the task's form and keep only the fields the form declares."""
     schema = compiled.forms.get(task_row.form_id) if task_row.form_id else None
     if schema is None:
@@ -455,7 +438,7 @@ def _waiting_catcher(workflow, name: str):
     return None
 
 
-def _update_summary(row: Instance, data: dict) -> None:
+def _update_summary(row: RowCopy, data: dict) -> None:
     for field in SUMMARY_FIELDS:
         if field in data and field != "site":
             setattr(row, field, _text(data[field]))

@@ -3,8 +3,8 @@
 Conditions, timer expressions, message payloads and scripts are Python written by process
 authors, so RestrictedPython compiles them (plus our refusals: no imports, classes,
 introspection calls or `str.format`) and they run with a few builtins and guards; no
-attribute starting with "_" is reachable. Helpers (`sla`, `now`) go in as SpiffWorkflow's
-external context, which keeps them out of the task data after a script.
+attribute starting with "_" is reachable. Helpers (`sla`, `now`, `price`, ...) go in as
+SpiffWorkflow's external context, which keeps them out of the task data after a script.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from . import audit
@@ -27,6 +27,8 @@ from .tracking import all_tasks
 _OPEN_CLOCKS = select(SlaClock).where(SlaClock.instance_id == bindparam("instance_id"),
                                       SlaClock.stopped_at.is_(None)).with_for_update()
 _LEVELS = select(SlaEscalation).where(SlaEscalation.clock_id == bindparam("clock_id")).order_by(SlaEscalation.level)
+_TASK_DUE = (update(HumanTask.__table__).where(HumanTask.__table__.c.id == bindparam("task_id"))
+             .values(due_at=bindparam("due_at")))
 _OPEN_STATES = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 
 
@@ -37,9 +39,13 @@ def initial_due(rules: Rules, key: str | None, site: str | None, now: datetime) 
     return rules.sla_policy(key, site).due(now)
 
 
-def sync_clocks(session: Session, row, compiled, workflow, open_rows: list[HumanTask],
+def sync_clocks(session: Session, row, compiled, workflow, open_rows: list,
                 now: datetime) -> list[NewEvent]:
-    """Start, pause, resume and stop the clocks of a case's tasks after a step; return the events."""
+    """Start, pause, resume and stop the clocks of a case's tasks after a step; return the events.
+
+    `open_rows` are the step's plain copies of the open task rows (`engine/steprows.py`):
+    a due time the clock moved is written back here and set on the copy.
+    """
     if not compiled.has_sla:
         return []
     clocks = {c.task_id: c for c in session.scalars(_OPEN_CLOCKS, {"instance_id": row.id})}
@@ -47,8 +53,10 @@ def sync_clocks(session: Session, row, compiled, workflow, open_rows: list[Human
     events: list[NewEvent] = []
     for task_id, clock in clocks.items():
         if task_id not in open_ids:
-            events += _stop(session, clock, session.get(HumanTask, task_id), now)
+            # the step closed the row with a Core UPDATE: read its status, not a stale copy
+            events += _stop(session, clock, session.get(HumanTask, task_id, populate_existing=True), now)
     case = _CaseState(workflow, compiled.script_engine)
+    moved: dict[str, datetime | None] = {}
     for task in open_rows:
         if not task.sla_key or task.sla_key not in compiled.rules.sla_targets:
             continue
@@ -60,7 +68,10 @@ def sync_clocks(session: Session, row, compiled, workflow, open_rows: list[Human
         policy = snapshot_policy(clock.policy)
         if policy.pause is not None:
             events += _pause_or_resume(session, clock, task, policy, case.pauses(policy.pause), now)
+        moved.update({task.id: clock.due_at} if task.due_at != clock.due_at else {})
         task.due_at = clock.due_at
+    if moved:
+        session.connection().execute(_TASK_DUE, [{"task_id": k, "due_at": v} for k, v in moved.items()])
     return events
 
 

@@ -43,6 +43,8 @@ _config = dict(SPIFF_CONFIG)
 _config.pop(BpmnWorkflow)
 _registry = BpmnWorkflowSerializer.configure(_config)
 _workflow_converter = _SpecFreeWorkflowConverter(BpmnWorkflow, _registry)
+#: the serializer's converters, which SpiffWorkflow's spec diff uses to compare task specs
+SPEC_REGISTRY = _registry
 _encoder = create_encoder(_registry, None)
 
 

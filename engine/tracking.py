@@ -58,10 +58,16 @@ class StepTracker:
     compiled: CompiledVersion
     instance_id: int
     before: dict
+    open_before: frozenset[str]  # ids of the human tasks ready before the step
 
     @classmethod
     def snapshot(cls, compiled: CompiledVersion, instance_id: int, workflow) -> StepTracker:
-        return cls(compiled, instance_id, {t.id: t.state for t in all_tasks(workflow)})
+        before, ready_human = {}, set()
+        for task in all_tasks(workflow):
+            before[task.id] = task.state
+            if task.state == TaskState.READY and is_human(task):
+                ready_human.add(str(task.id))
+        return cls(compiled, instance_id, before, frozenset(ready_human))
 
     def events_after(self, workflow, actor: str | None, completions: dict | None = None) -> list[NewEvent]:
         """Events for flows taken and elements completed or cancelled since the snapshot, in order.
@@ -111,7 +117,3 @@ class StepTracker:
         if is_human(task):
             data["role"] = self.compiled.rules.role_for_lane(task.task_spec.lane)
         return NewEvent(type_, self.instance_id, actor, task.task_spec.bpmn_id, data)
-
-    def newly_ready_human_tasks(self, workflow) -> list:
-        return [t for t in all_tasks(workflow)
-                if is_human(t) and t.state == TaskState.READY and self.before.get(t.id) != TaskState.READY]

@@ -54,7 +54,8 @@ def load_actor(session: Session, username: str) -> Actor:
     """Return the active user `username` with roles, or raise `NotFound`."""
     if username == SYSTEM_ACTOR:
         return Actor(SYSTEM_ACTOR, "系统", frozenset())
-    rows = session.execute(_ACTOR_WITH_ROLES, {"username": username}).all()
+    # On the connection: a plain row query needs none of the ORM's result machinery.
+    rows = session.connection().execute(_ACTOR_WITH_ROLES, {"username": username}).all()
     if not rows:
         raise NotFound(f"unknown user {username!r}")
     first = rows[0]

@@ -14,14 +14,19 @@ from .errors import DefinitionError, Finding
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 
 
-class _TextDatesLoader(yaml.SafeLoader):
-    """SafeLoader that leaves dates as text: JSON Schema validates strings, not datetimes."""
+# libyaml's parser when PyYAML was built with it: the library has ~100 form files to read.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _TextDatesLoader(_SAFE_LOADER):
+    """The safe loader, leaving dates as text: JSON Schema validates strings, not datetimes."""
 
 
 _TextDatesLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    for first, resolvers in _SAFE_LOADER.yaml_implicit_resolvers.items()
 }
+YAML_LOADER = _TextDatesLoader
 
 
 @lru_cache(maxsize=None)
@@ -51,8 +56,7 @@ def _line_of(node: yaml.Node | None, path) -> int | None:
 def load_yaml(text: str, filename: str, schema: dict | None = None):
     """Parse YAML text and validate it; raise `DefinitionError` with file and line findings."""
     try:
-        node = yaml.compose(text, Loader=_TextDatesLoader)
-        data = yaml.load(text, Loader=_TextDatesLoader)  # a SafeLoader subclass: no arbitrary objects
+        data = yaml.load(text, Loader=YAML_LOADER)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -60,12 +64,14 @@ def load_yaml(text: str, filename: str, schema: dict | None = None):
         raise DefinitionError([Finding(filename, line, None, "error", f"invalid YAML: {problem}")]) from None
     if schema is not None:
         validator = jsonschema.Draft202012Validator(schema)
-        findings = [
-            Finding(filename, _line_of(node, _where(err)), _path_label(err.absolute_path), "error", err.message)
-            for err in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
-        ]
-        if findings:
-            raise DefinitionError(findings)
+        errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+        if errors:
+            node = yaml.compose(text, Loader=YAML_LOADER)  # only now are the line numbers needed
+            raise DefinitionError([
+                Finding(filename, _line_of(node, _where(err)), _path_label(err.absolute_path), "error",
+                        err.message)
+                for err in errors
+            ])
     return data
 
 
@@ -82,7 +88,7 @@ def _where(err: jsonschema.ValidationError) -> list:
 
 def line_at(text: str, path) -> int | None:
     """The 1-based line of the value at `path` (keys and indexes) in YAML text, as near as exists."""
-    return _line_of(yaml.compose(text, Loader=_TextDatesLoader), path)
+    return _line_of(yaml.compose(text, Loader=YAML_LOADER), path)
 
 
 def _path_label(path) -> str | None:

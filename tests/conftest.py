@@ -28,6 +28,16 @@ def pytest_report_header(config):
     return f"database: {'PostgreSQL ' + POSTGRES_URL if ON_POSTGRES else 'SQLite (per-test file)'}"
 
 
+def pytest_collection_modifyitems(config, items):
+    """Skip tests marked `postgres_only`, saying why, unless DATABASE_URL names PostgreSQL."""
+    if ON_POSTGRES:
+        return
+    skip = pytest.mark.skip(reason="needs DATABASE_URL pointing at PostgreSQL")
+    for item in items:
+        if "postgres_only" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def pg_schema():
     """Create this run's own PostgreSQL schema, migrated once, and drop it at the end."""
@@ -66,6 +76,12 @@ def db(tmp_path, pg_schema):
         database.migrate()
     yield database
     database.dispose()
+
+
+@pytest.fixture
+def db_url(db) -> str:
+    """The URL by which another process (a worker, the CLI) reaches this test's database."""
+    return db.url_with_schema
 
 
 @pytest.fixture(scope="session")

@@ -17,10 +17,14 @@ bp = Blueprint("auth", __name__)
 
 SUPERVISOR_ROLES = frozenset({"cs_supervisor", "manager"})
 INTAKE_ROLES = ("reception", "cs_supervisor", "manager")
+# Patrol emergencies are started by whoever finds them, guards included.
+DIRECT_START_ROLES = INTAKE_ROLES + ("security_lead", "guard")
 # People who work on cases; auditors read, residents and designers use other pages.
 STAFF_ROLES = ("reception", "cs_supervisor", "manager", "security_lead", "guard",
                "engineering_supervisor", "technician", "environment", "finance")
 READER_ROLES = STAFF_ROLES + ("auditor",)
+# Who may search and export the whole audit log.
+AUDIT_ROLES = ("auditor", "manager")
 
 
 @bp.before_app_request

@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
 from engine.compiled import VERSIONS
-from engine.errors import FormInvalid, NothingWaiting
+from engine.errors import FormInvalid, NotFound, NothingWaiting
 from engine.forms import validate_form_data
 from engine.queries import get_instance_row, instance_view, list_events, list_tasks
+from engine.views import InstanceView, TaskView
 
-from .auth import INTAKE_ROLES, READER_ROLES, STAFF_ROLES, roles_required
+from .auth import DIRECT_START_ROLES, INTAKE_ROLES, READER_ROLES, STAFF_ROLES, roles_required
 from .forms import describe_form, errors_by_field, parse_form
 from .i18n import gettext as _
 from .i18n import pick
-from .intake import CATEGORIES, default_site, intake_schema
-from .runtime import current_rules, is_deployed, reading, runtime
+from .intake import (
+    CATEGORIES,
+    DIRECT_PROCEDURES,
+    INTAKE_PROCESS,
+    default_site,
+    direct_start_schema,
+    intake_schema,
+)
+from .runtime import current_rules, is_deployed, now, reading, runtime
 from .tasks import next_task_for
-from .timeline import timeline, waiting_messages
+from .timeline import TimelineRow, WaitingMessage, timeline, waiting_messages
 
 bp = Blueprint("cases", __name__)
 
@@ -24,24 +34,41 @@ bp = Blueprint("cases", __name__)
 @bp.route("/cases/new", methods=("GET", "POST"))
 @roles_required(*INTAKE_ROLES)
 def new_case():
-    """Take a request for help and start the procedure for its category."""
+    """Take a request for help and start help_request, which registers and routes it."""
     with reading() as session:
         rules = current_rules(session)
-    schema = intake_schema(rules)
+        deployed = is_deployed(session, INTAKE_PROCESS)
+    defaults = {"site": default_site(rules, g.actor.site), "received_at": now().isoformat()}
+    if request.method == "POST" and not deployed:
+        flash(_("求助受理流程尚未上线"))
+        return render_template("case_new.html", fields=describe_form(intake_schema(rules), posted=request.form))
+    return _start_form(INTAKE_PROCESS, intake_schema(rules), defaults, "case_new.html", direct=_direct_links())
+
+
+@bp.route("/cases/new/<process_id>", methods=("GET", "POST"))
+@roles_required(*DIRECT_START_ROLES)
+def start_procedure(process_id: str):
+    """Start a procedure that is not reached through help_request (浸水, 漏气, 入伙, 交接班)."""
+    if process_id not in DIRECT_PROCEDURES:
+        raise NotFound(f"{process_id} is not started from this page")
+    with reading() as session:
+        rules = current_rules(session)
+    return _start_form(process_id, direct_start_schema(rules), {"site": default_site(rules, g.actor.site)},
+                       "case_start.html", title=pick(*DIRECT_PROCEDURES[process_id]))
+
+
+def _start_form(process_id: str, schema: dict, defaults: dict, template: str, **context):
+    """Show the start form; on POST validate it, start the case and go on to my first task, if any."""
     if request.method == "GET":
-        fields = describe_form(schema, data={"site": default_site(rules, g.actor.site)})
-        return render_template("case_new.html", fields=fields)
+        return render_template(template, fields=describe_form(schema, data=defaults), **context)
     try:
         data = validate_form_data(schema, parse_form(schema, request.form))
     except FormInvalid as exc:
         fields = describe_form(schema, posted=request.form, errors=errors_by_field(exc.errors))
-        return render_template("case_new.html", fields=fields, form_invalid=True), 400
-    with reading() as session:
-        deployed = is_deployed(session, data["category"])
-    if not deployed:
-        flash(_("该类求助流程尚未上线"))
-        return render_template("case_new.html", fields=describe_form(schema, posted=request.form))
-    result = runtime().start_instance(data["category"], data, g.actor.username)
+        return render_template(template, fields=fields, form_invalid=True, **context), 400
+    if "received_at" in schema["properties"]:
+        data.setdefault("received_at", now().isoformat())
+    result = runtime().start_instance(process_id, data, g.actor.username)
     nxt = next_task_for(g.actor, result.open_tasks)
     if nxt is not None:
         return redirect(url_for("tasks.task_page", task_id=nxt.id))
@@ -52,6 +79,24 @@ def new_case():
 @roles_required(*READER_ROLES)
 def case_view(ref: str):
     """The case: summary, open tasks, timeline, and buttons for the messages it awaits."""
+    details = load_case(ref)
+    case = details.case
+    category = CATEGORIES.get(case.category or case.process_id)
+    return render_template("case.html", case=case, tasks=details.tasks, waiting=details.waiting,
+                           category=pick(*category) if category else case.category,
+                           timeline=details.timeline, can_act=bool(g.actor.roles & set(STAFF_ROLES)))
+
+
+@dataclass(frozen=True)
+class CaseDetails:
+    case: InstanceView
+    tasks: list[TaskView]
+    waiting: list[WaitingMessage]
+    timeline: list[TimelineRow]
+
+
+def load_case(ref: str) -> CaseDetails:
+    """The case with its open tasks, the messages it awaits and its timeline; `NotFound` if none."""
     with reading() as session:
         row = get_instance_row(session, ref)
         case = instance_view(session, row)
@@ -59,11 +104,11 @@ def case_view(ref: str):
         tasks = list_tasks(session, instance_id=row.id)
         events = list_events(session, row.id)
     waiting = waiting_messages(events, compiled) if case.status == "running" else []
-    category = CATEGORIES.get(case.category or case.process_id)
-    return render_template("case.html", case=case, tasks=tasks, waiting=waiting,
-                           category=pick(*category) if category else case.category,
-                           timeline=timeline(events, compiled, intake_schema(compiled.rules)),
-                           can_act=bool(g.actor.roles & set(STAFF_ROLES)))
+    return CaseDetails(case, tasks, waiting, timeline(events, compiled, intake_schema(compiled.rules)))
+
+
+def _direct_links() -> list[tuple[str, str]]:
+    return [(url_for("cases.start_procedure", process_id=pid), pick(*labels)) for pid, labels in DIRECT_PROCEDURES.items()]
 
 
 @bp.route("/cases/<ref>/messages/<name>", methods=("POST",))

@@ -1,4 +1,4 @@
-"""One place that turns failures into pages: engine errors by class, HTTP errors by code."""
+"""One place that turns failures into pages (JSON under /api/v1): engine errors by class, HTTP errors by code."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ from engine.errors import (
     ScriptError,
     TaskNotReady,
 )
+
+from .api import errors as api_errors
 
 # Most specific first: the first class an error is an instance of decides its status.
 STATUS_OF = (
@@ -49,6 +51,8 @@ def _page(status: int, detail: str | None):
 
 def handle_engine_error(error: EngineError):
     status = status_for(error)
+    if api_errors.is_api_request():
+        return api_errors.engine_error(error, status)
     if status >= 500:
         current_app.logger.error("engine error: %s", error)
         return _page(status, None)
@@ -56,6 +60,8 @@ def handle_engine_error(error: EngineError):
 
 
 def handle_http_error(error: HTTPException):
+    if api_errors.is_api_request():
+        return api_errors.http_error(error)
     status = error.code or 500
     return _page(status, error.description if status < 500 else None)
 
@@ -63,6 +69,8 @@ def handle_http_error(error: HTTPException):
 def handle_unexpected(error: Exception):
     # Log the traceback for operators; the person at the desk sees a plain page.
     current_app.logger.exception("unhandled error: %s", error)
+    if api_errors.is_api_request():
+        return api_errors.unexpected_error()
     return _page(500, None)
 
 

@@ -26,6 +26,7 @@ EN = {
     "请先登录": "Please log in first",
     "已退出": "Logged out",
     "当前用户": "Signed in as",
+    "系统": "System",
     # inbox
     "案件编号": "Case",
     "流程": "Procedure",
@@ -88,17 +89,11 @@ EN = {
     "外部消息": "Messages from outside",
     "已收到消息": "Message delivered",
     "该案件当前不在等待此消息": "The case is not waiting for this message now",
-    "该类求助流程尚未上线": "This kind of request has no procedure online yet",
+    "求助受理流程尚未上线": "The help-request procedure is not online yet",
     "开始": "Start",
     "是": "Yes",
     "否": "No",
     "楼栋-单元-房号，例如 3-2-1201": "Building-entrance-room, e.g. 3-2-1201",
-    "running": "Running",
-    "completed": "Completed",
-    "cancelled": "Cancelled",
-    "error": "Error",
-    "ready": "Ready",
-    "claimed": "Claimed",
     # errors
     "请求有误": "Bad request",
     "没有权限": "Not allowed",
@@ -123,6 +118,90 @@ EN = {
     "级别": "Level",
     "已通知": "Notified",
     "转给": "Reassigned to",
+    # case diagram
+    "流程图": "Diagram",
+    "案件流程图": "Case diagram",
+    "流程图查看器未安装：请运行 make assets（需要 npm）": "The diagram viewer is not installed: run make assets (needs npm)",
+    "调用层级": "Call levels",
+    "已完成": "Completed",
+    "经过的连线": "Flow taken",
+    "进行中": "In progress",
+    "已取消": "Cancelled",
+    "出错": "Failed",
+    "超过时限": "Past its time limit",
+    "进入被调用的流程": "Open the called process",
+    "该环节没有执行记录": "Nothing was recorded for this step",
+    "角色": "Role",
+    "流程图无法显示": "The diagram could not be shown",
+    "点击流程图中的环节查看办理记录": "Click a step on the diagram to see its record",
+    "错误信息": "Error message",
+    # audit log
+    "审计日志": "Audit log",
+    "校验哈希链": "Verify the hash chain",
+    "起始日期": "From",
+    "截止日期": "To",
+    "操作人": "Actor",
+    "结果": "Outcome",
+    "全部": "All",
+    "查询": "Search",
+    "共": "Total",
+    "条": "events",
+    "导出 CSV": "Export CSV",
+    "导出 JSON": "Export JSON",
+    "没有符合条件的记录": "No matching events",
+    "上一页": "Previous",
+    "下一页": "Next",
+    "审计记录完整": "The audit log is intact",
+    "已校验": "Verified",
+    "审计记录被改动": "The audit log has been altered",
+    "第一个断开的记录": "first broken link",
+    "完整记录": "Full record",
+    "打印": "Print",
+    "数据": "Data",
+    "哈希": "Hash",
+    "日期格式应为 YYYY-MM-DD": "Dates are written YYYY-MM-DD",
+    # process library and modeler
+    "流程库": "Processes",
+    "最新版本": "Latest version",
+    "版本数": "Versions",
+    "部署人": "Deployed by",
+    "仅文档": "documentation only",
+    "版本": "Versions",
+    "编辑": "Edit",
+    "从此版本编辑": "Edit from this version",
+    "检查结果": "Findings",
+    "编辑流程": "Edit process",
+    "基于": "based on",
+    "草稿": "draft",
+    "保存草稿": "Save draft",
+    "部署说明": "Deployment note",
+    "部署为新版本": "Deploy as a new version",
+    "名称": "Name",
+    "表单": "Form",
+    "时限": "Time limit",
+    "泳道角色": "Lane role",
+    "应用": "Apply",
+    "草稿已保存": "Draft saved",
+    "已部署": "Deployed",
+    "未通过检查，已保存为文档版本": "Did not pass the checks; kept as a documentation version",
+    "没有问题": "No findings",
+    "操作失败": "That did not work",
+    "版本对比": "Compare versions",
+    "新增": "Added",
+    "修改": "Changed",
+    "删除": "Removed",
+    "与上一版本对比": "Compare with the previous version",
+    "请选择目标版本": "Choose the version to move to",
+    "已迁移到": "moved to",
+    "旧版本上运行中的案件": "Running cases on older versions",
+    "只有流程差异允许时才会迁移；不能安全迁移的案件保持原版本并说明原因。":
+        "A case moves only when the workflow diff says it is safe; the others stay on their version, with the reason.",
+    "迁移到": "Move to",
+    "其他流程": "Other procedures",
+    "巡查中发现的紧急情况、入伙和交接班直接发起，不经求助受理：":
+        "Emergencies found on patrol, move-ins and shift handovers start directly, not through a help request:",
+    "发起流程": "Start a procedure",
+    "地点或单元，例如 5栋3楼302": "Place or unit, e.g. 5-3-302",
 }
 
 # Status and event words used by the engine, in both languages.
@@ -147,6 +226,21 @@ EVENT_TYPES = {
     "sla_resumed": ("时限计时恢复", "SLA clock resumed"),
     "sla_breached": ("超过时限", "SLA breached"),
     "sla_escalated": ("时限升级", "SLA escalated"),
+    "migrated": ("迁移到新版本", "Moved to a newer version"),
+}
+
+# Statuses as the engine stores them (engine.models InstanceStatus, TaskStatus), for people.
+CASE_STATUSES = {
+    "running": ("办理中", "In progress"),
+    "completed": ("已办结", "Closed"),
+    "cancelled": ("已取消", "Cancelled"),
+    "error": ("出错待处理", "Error, needs attention"),
+}
+TASK_STATUSES = {
+    "ready": ("待处理", "Open"),
+    "claimed": ("已认领", "Claimed"),
+    "completed": ("已完成", "Done"),
+    "cancelled": ("已取消", "Cancelled"),
 }
 
 bp = Blueprint("i18n", __name__)
@@ -168,7 +262,20 @@ def pick(zh: str | None, en: str | None) -> str | None:
 
 
 def event_label(event_type: str) -> str:
-    zh, en = EVENT_TYPES.get(event_type, (event_type, event_type))
+    return _label(EVENT_TYPES, event_type)
+
+
+def case_status(status: str) -> str:
+    return _label(CASE_STATUSES, status)
+
+
+def task_status(status: str) -> str:
+    return _label(TASK_STATUSES, status)
+
+
+def _label(words: dict[str, tuple[str, str]], code: str) -> str:
+    """The word for an engine code in the current language; the code itself if unknown."""
+    zh, en = words.get(code, (code, code))
     return pick(zh, en)
 
 

@@ -54,3 +54,8 @@ def users_by_role(session, roles) -> dict[str, list[tuple[str, str]]]:
 
 def password_hash(session, username: str) -> str | None:
     return session.scalar(select(User.password_hash).where(User.username == username, User.active.is_(True)))
+
+
+def user_names(session) -> dict[str, str]:
+    """Every account's username → name, to show people by name beside their username."""
+    return {username: name for username, name in session.execute(select(User.username, User.name))}

@@ -36,21 +36,26 @@ def inbox_rows():
 def _inbox() -> dict:
     actor = g.actor
     with reading() as session:
-        mine = list_tasks(session, assignee=actor.username)
-        for_roles = list_tasks(session, roles=sorted(actor.roles)) if actor.roles else []
-        seen = {t.id for t in mine}
-        tasks = mine + [t for t in for_roles if t.id not in seen]
+        tasks = inbox_tasks(session, actor)
         cases = {t.instance_id: instance_view(session, get_instance_row(session, t.instance_id)) for t in tasks}
         supervisor = bool(actor.roles & SUPERVISOR_ROLES)
         candidates = users_by_role(session, {t.role for t in tasks if t.role}) if supervisor else {}
     return {"tasks": tasks, "cases": cases, "supervisor": supervisor, "candidates": candidates}
 
 
+def inbox_tasks(session, actor, instance_id: int | None = None) -> list:
+    """The actor's own tasks, then the other open tasks of their roles; oldest first in each."""
+    mine = list_tasks(session, assignee=actor.username, instance_id=instance_id)
+    for_roles = list_tasks(session, roles=sorted(actor.roles), instance_id=instance_id) if actor.roles else []
+    seen = {t.id for t in mine}
+    return mine + [t for t in for_roles if t.id not in seen]
+
+
 @bp.route("/tasks/<task_id>")
 @roles_required(*READER_ROLES)
 def task_page(task_id: str):
     task, case = _load(task_id)
-    _check_may_see(task)
+    check_may_see(task)
     fields = describe_form(task.form_schema, data=task.data) if task.form_schema else []
     return _render(task, case, fields)
 
@@ -60,7 +65,7 @@ def task_page(task_id: str):
 def submit_task(task_id: str):
     """Check the form, complete the task, then go to the next task or back to the case."""
     task, case = _load(task_id)
-    _check_may_work(task)
+    check_may_work(task)
     schema = task.form_schema or {}
     try:
         data = parse_form(schema, request.form) if task.form_schema else {}
@@ -94,7 +99,7 @@ def _load(task_id: str):
     return task, case
 
 
-def _check_may_see(task) -> None:
+def check_may_see(task) -> None:
     """Raise `PermissionDenied` (403) unless the actor works on, supervises or audits this task."""
     roles = g.actor.roles
     if task.role in roles or task.assignee == g.actor.username or roles & (SUPERVISOR_ROLES | {"auditor"}):
@@ -102,7 +107,7 @@ def _check_may_see(task) -> None:
     raise PermissionDenied(f"{g.actor.username} does not hold role {task.role!r} needed for this task")
 
 
-def _check_may_work(task) -> None:
+def check_may_work(task) -> None:
     """Before reading the form: 403 if the actor may not do the task, 409 if it is closed."""
     if task.role not in g.actor.roles and task.assignee != g.actor.username:
         raise PermissionDenied(f"{g.actor.username} does not hold role {task.role!r} needed for this task")

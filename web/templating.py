@@ -11,8 +11,8 @@ from engine.outbox import unread_count
 
 from .auth import STAFF_ROLES
 from .forms import LOCAL_TZ
-from .i18n import current_language, event_label, gettext, pick
-from .runtime import now, reading
+from .i18n import case_status, current_language, event_label, gettext, pick, task_status
+from .runtime import current_rules, now, reading, user_names
 
 
 def localtime(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -50,6 +50,31 @@ def unread_notifications() -> int:
         return unread_count(session, actor)
 
 
+def site_name(site: str | None) -> str:
+    """A site's name in the current language, from the deployed rules; its id if unknown."""
+    if not site:
+        return ""
+    if "site_names" not in g:
+        with reading() as session:
+            rules = current_rules(session)
+        g.site_names = rules.sites if rules else {}
+    names = g.site_names.get(site) or {}
+    return pick(names.get("zh"), names.get("en")) or site
+
+
+def person(username: str | None) -> str:
+    """`王敏 (reception1)` for a staff account, 系统 for the engine, other actors as they are."""
+    if not username:
+        return ""
+    if username == "system":
+        return gettext("系统")
+    if "user_names" not in g:
+        with reading() as session:
+            g.user_names = user_names(session)
+    name = g.user_names.get(username)
+    return f"{name} ({username})" if name else username
+
+
 def has_role(*roles) -> bool:
     actor = g.get("actor")
     return actor is not None and bool(actor.roles & set(roles))
@@ -57,8 +82,9 @@ def has_role(*roles) -> bool:
 
 def register(app) -> None:
     app.jinja_env.globals.update(_=gettext, pick=pick, event_label=event_label, has_role=has_role,
-                                 staff_roles=STAFF_ROLES, unread_notifications=unread_notifications)
-    app.jinja_env.filters.update(localtime=localtime, waited=waited, remaining=remaining)
+                                 staff_roles=STAFF_ROLES, case_status=case_status, task_status=task_status,
+                                 site_name=site_name, person=person, unread_notifications=unread_notifications)
+    app.jinja_env.filters.update(localtime=localtime, waited=waited, remaining=remaining, event_label=event_label)
     app.jinja_env.tests["overdue"] = is_overdue
 
     @app.context_processor

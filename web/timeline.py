@@ -39,9 +39,9 @@ def timeline(events: list[EventView], compiled: CompiledVersion, intake: dict) -
     """Events people care about, oldest first, with submitted data labelled from its form."""
     rows = []
     for event in events:
-        if event.type in HIDDEN_TYPES:
-            continue
         element = compiled.find_element(event.element_id)
+        if event.type in HIDDEN_TYPES or (event.type == audit.ELEMENT_COMPLETED and _is_plumbing(element)):
+            continue
         details = []
         if event.type == audit.INSTANCE_STARTED:
             details = labelled(intake, event.data.get("data") or {})
@@ -53,8 +53,9 @@ def timeline(events: list[EventView], compiled: CompiledVersion, intake: dict) -
         elif event.data.get("reason"):
             details = [(_("说明"), str(event.data["reason"]))]
         name = event.data.get("name") if isinstance(event.data.get("name"), str) else None
+        process = compiled.processes.get(event.element_id) or {}  # case started/finished name the process
         rows.append(TimelineRow(event.at, event.type, event_label(event.type), event.actor,
-                                element.get("name") or name or event.element_id, details))
+                                element.get("name") or name or process.get("name") or event.element_id, details))
     return rows
 
 
@@ -76,6 +77,11 @@ def _sla_details(data: dict, compiled: CompiledVersion) -> list[tuple[str, str]]
     if data.get("reassign"):
         details.append((_("转给"), role(data["reassign"])))
     return details
+
+
+def _is_plumbing(element: dict) -> bool:
+    """Gateways and unnamed elements: their passing says nothing the next step does not."""
+    return "Gateway" in (element.get("type") or "") or not element.get("name")
 
 
 def labelled(schema: dict, data: dict) -> list[tuple[str, str]]:

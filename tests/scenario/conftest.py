@@ -4,11 +4,14 @@ step (every step reloads the case from the database), then read its audit trail.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from engine import audit
 from engine.queries import get_instance_row, get_task, list_events, list_tasks
+from engine.rules import load_rules
 from engine.runtime import Runtime
 
 
@@ -77,3 +80,15 @@ def start_case(runtime):
         return Case(runtime, result.instance.id, result.instance.reference)
 
     return start
+
+
+@pytest.fixture
+def sla_limit(library, clock):
+    """The length of SLA target `key` at `site` (the default site), counted from the clock's now."""
+    rules = load_rules(library.rules)
+
+    def limit(key: str, site: str | None = None) -> timedelta:
+        duration = TimerEventDefinition.parse_iso_duration(rules.sla_duration(key, site))
+        return TimerEventDefinition.get_timedelta_from_start(duration, clock.now())
+
+    return limit

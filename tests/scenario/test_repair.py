@@ -1,17 +1,25 @@
-"""Scenario tests of processes/repair.bpmn (报修处理, 001/第8篇 4.1–4.3, 003 4.2.1.1): one test per path.
+"""Scenario tests of processes/repair.bpmn (报修处理, 001/第8篇 4.1–4.3, 003 4.2.1.1, 001/第2篇 1.4):
+one test per path, every gateway branch and every timer.
 
-The paid price list is the `item` / `corrected_item` enum of the forms (labels carry the unit
-price); the technician records the quantity and finance (the only role that collects) enters
-the amount on the 收费 task."""
+Every SOP time limit is a timer from sla.yaml; charges come from the price list
+(processes/rules/prices.yaml) through a script task, and only finance collects."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+import pytest
 
-from engine.rules import load_rules
+from engine.errors import FormInvalid
+from engine.library import Bundle, deploy_bundle
 
 T = "2026-11-23T09:05:00+00:00"
-R, ES, TE, RS, F = "reception", "engineering_supervisor", "technician", "resident", "finance"
+R, CS, ES, TE, RS, F = (
+    "reception",
+    "cs_supervisor",
+    "engineering_supervisor",
+    "technician",
+    "resident",
+    "finance",
+)
 ORDER = dict(
     resident="林先生",
     unit="5栋3楼302",
@@ -29,79 +37,161 @@ CHECK = dict(
     resident_agrees=True,
     material_supplied=False,
 )
+ASSESSED = dict(feasible=True, quoted_price=80, assessment="可修，加固支架", resident_accepts=True)
+DOOR_OK = dict(visit_mode="door", resident_signature=True, visit_result="satisfied")
 
 HEAD_ELEMENTS = ["start", "write_order", "gw_public", "notify_engineering", "gw_item"]
 HEAD_FLOWS = ["Flow_start", "Flow_write_order", "Flow_private", "Flow_notify_engineering"]
 HEAD_TRAIL = [("write_order", R, "reception1"), ("notify_engineering", R, "reception1")]
-ONSITE_ELEMENTS = ["gw_arrive_merge", "check_order", "gw_agree", "gw_material"]
-TAIL_ELEMENTS = ["gw_material_merge", "do_repair", "resident_sign", "collect_fee", "end_done"]
-TAIL_FLOWS = ["Flow_material_merge", "Flow_do_repair", "Flow_resident_sign", "Flow_collect_fee"]
-TAIL_TRAIL = [("do_repair", TE, "tech1"), ("resident_sign", RS, "resident1"), ("collect_fee", F, "finance1")]
+NOW_ELEMENTS = ["gw_timing", "arrive_now", "gw_arrive_merge", "check_order", "gw_agree"]
+NOW_FLOWS = ["Flow_now", "Flow_arrive_now", "Flow_arrive_merge", "Flow_check_order"]
+ONSITE_TRAIL = [("arrive_now", TE, "tech1"), ("check_order", TE, "tech1")]
+TAIL_ELEMENTS = [
+    "gw_material_merge",
+    "do_repair",
+    "compute_charge",
+    "resident_sign",
+    "gw_after_sign",
+    "gw_visit_again",
+    "collect_fee",
+    "end_collected",
+    "visit_repair",
+    "gw_visit_satisfied",
+    "end_visited",
+]
+TAIL_FLOWS = [
+    "Flow_material_merge",
+    "Flow_do_repair",
+    "Flow_compute_charge",
+    "Flow_resident_sign",
+    "Flow_to_finance",
+    "Flow_to_visit",
+    "Flow_visit_again",
+    "Flow_collect_fee",
+    "Flow_visit_repair",
+    "Flow_visit_satisfied",
+]
+TAIL_TRAIL = [
+    ("do_repair", TE, "tech1"),
+    ("resident_sign", RS, "resident1"),
+    ("collect_fee", F, "finance1"),
+    ("visit_repair", R, "reception1"),
+]
+# the usual path: listed item, repair now, no material of the resident's
+LISTED_NOW_ELEMENTS = HEAD_ELEMENTS + NOW_ELEMENTS + ["gw_material"] + TAIL_ELEMENTS
+LISTED_NOW_FLOWS = HEAD_FLOWS + ["Flow_listed"] + NOW_FLOWS + ["Flow_agreed", "Flow_no_material"] + TAIL_FLOWS
 
 
-def sla_limit(library, key: str, site: str = "nanshan") -> timedelta:
-    duration = load_rules(library.rules).sla_duration(key, site)
-    return TimerEventDefinition.get_timedelta_from_start(
-        TimerEventDefinition.parse_iso_duration(duration), None
-    )
+def open_ids(case):
+    return [t.element_id for t in case.open_tasks()]
 
 
-def open_order(start_case, **order):
+def write_order(start_case, **order):
     case = start_case("repair", {}, as_user="reception1")
     assert case.reference.startswith("BX-")
     case.complete("write_order", "reception1", **dict(ORDER, **order))
+    return case
+
+
+def open_order(start_case, **order):
+    case = write_order(start_case, **order)
     case.complete("notify_engineering", "reception1", **NOTIFY)
     return case
 
 
-def finish(case, quantity=1, amount=30):
-    case.complete("do_repair", "tech1", quantity=quantity, repair_notes="更换水龙头", completed_at=T)
-    case.complete("resident_sign", "resident1", tested=True, resident_signature=True)
-    assert case.task("collect_fee").role == F
-    case.complete("collect_fee", "finance1", amount=amount, receipt_no="SK0001")
-
-
-def test_listed_item_now(start_case, library, runtime):
-    case = open_order(start_case)
-    assert case.task("arrive_now").due_at == runtime.clock.now() + sla_limit(library, "repair.arrive_now")
+def on_site(case, **check):
     case.complete("arrive_now", "tech1", arrived_at=T)
-    case.complete("check_order", "tech1", **CHECK)
-    finish(case, quantity=2, amount=60)
-    assert case.wait(hours=1) == 0  # the arrival timer went with the task
+    case.complete("check_order", "tech1", **dict(CHECK, **check))
+    return case
+
+
+def finish(case, quantity=1, charge=30):
+    """Repair, sign, let finance collect and the desk visit; the charge is the price list's."""
+    case.complete("do_repair", "tech1", quantity=quantity, repair_notes="更换水龙头", completed_at=T)
+    assert case.task_view("resident_sign").data["charge"] == charge
+    case.complete("resident_sign", "resident1", tested=True, resident_signature=True)
+    assert case.task("collect_fee").role == F  # only finance collects (001/第8篇 4.3)
+    assert case.task_view("collect_fee").data["charge"] == charge
+    case.complete("collect_fee", "finance1", collected_with="management_fee")
+    case.complete("visit_repair", "reception1", **DOOR_OK)
+    assert case.status == "completed"
+    return case
+
+
+# -- resident repairs ---------------------------------------------------------------------
+
+
+def test_listed_item_now_charged_from_the_price_list(start_case, sla_limit, runtime):
+    case = write_order(start_case)
+    assert case.task("notify_engineering").due_at == runtime.clock.now() + sla_limit(
+        "repair.engineering_notified"
+    )
+    case.complete("notify_engineering", "reception1", **NOTIFY)
+    assert case.task("arrive_now").due_at == runtime.clock.now() + sla_limit("repair.arrive_now")
+    on_site(case)
+    finish(case, quantity=2, charge=60)  # 更换水龙头 30 元/个 × 2
+    assert case.wait(days=40) == 0  # every timer went with its task
 
     path = case.path()
-    assert path.elements == HEAD_ELEMENTS + ["gw_timing", "arrive_now"] + ONSITE_ELEMENTS + TAIL_ELEMENTS
-    assert (
-        path.flows
-        == HEAD_FLOWS
-        + [
-            "Flow_listed",
-            "Flow_now",
-            "Flow_arrive_now",
-            "Flow_arrive_merge",
-            "Flow_check_order",
-            "Flow_agreed",
-            "Flow_no_material",
-        ]
-        + TAIL_FLOWS
-    )
-    assert (
-        case.human_trail()
-        == HEAD_TRAIL + [("arrive_now", TE, "tech1"), ("check_order", TE, "tech1")] + TAIL_TRAIL
-    )
-    assert case.status == "completed"
+    assert path.elements == LISTED_NOW_ELEMENTS
+    assert path.flows == LISTED_NOW_FLOWS
+    assert case.human_trail() == HEAD_TRAIL + ONSITE_TRAIL + TAIL_TRAIL
 
 
-def test_appointment(start_case):
-    case = open_order(start_case, timing="appointment", appointment_at="2026-11-24T02:00:00+00:00")
-    assert [t.element_id for t in case.open_tasks()] == ["arrive_appointment"]
-    case.complete("arrive_appointment", "tech1", arrived_at="2026-11-24T01:55:00+00:00")
+def test_a_new_price_in_prices_yaml_changes_the_charge_not_the_diagram(start_case, library, runtime):
+    repriced = Bundle(library.bpmn, library.dmn, library.forms, dict(library.rules))
+    repriced.rules["prices.yaml"] = library.rules["prices.yaml"].replace(
+        "    zh: 更换水龙头\n    en: Replace a tap\n    price: 30\n",
+        "    zh: 更换水龙头\n    en: Replace a tap\n    price: 35\n",
+    )
+    assert repriced.rules["prices.yaml"] != library.rules["prices.yaml"]
+    with runtime.transaction() as session:
+        deployed = {
+            r.process_id: (r.version, r.created) for r in deploy_bundle(session, repriced, "designer1")
+        }
+    assert deployed["repair"] == (2, True)
+    case = open_order(start_case)
+    case.complete("arrive_now", "tech1", arrived_at=T)
+    shown = case.task_view("check_order").form_schema["properties"]["corrected_item"]["x-enum-labels"]
+    assert shown["replace_faucet"] == "更换水龙头（35元/个）"  # the price shown to the resident
+    case.complete("check_order", "tech1", **CHECK)
+    finish(case, quantity=2, charge=70)
+    assert case.path().elements == LISTED_NOW_ELEMENTS
+
+
+def test_item_chosen_from_the_price_list_with_prices_in_the_labels(start_case):
+    case = start_case("repair", {}, as_user="reception1")
+    item = case.task_view("write_order").form_schema["properties"]["item"]
+    assert item["enum"][0] == "replace_faucet" and item["enum"][-1] == "unlisted"
+    assert item["x-enum-labels"]["replace_faucet"] == "更换水龙头（30元/个）"
+    assert item["x-enum-labels-en"]["unclog_drain"] == "Unclog a drain (50 yuan per job)"
+    assert item["x-enum-labels"]["unlisted"] == "价目表以外的项目（需评估）"
+    with pytest.raises(FormInvalid) as refused:
+        case.complete("write_order", "reception1", **dict(ORDER, item="paint_wall"))
+    assert [e.field for e in refused.value.errors] == ["item"]
+
+
+def test_appointment_on_site_before_the_appointment(start_case):
+    case = open_order_with_appointment(start_case, "2026-11-24T10:00:00+08:00")
+    assert open_ids(case) == ["arrive_appointment"]
+    case.complete("arrive_appointment", "tech1", arrived_at="2026-11-24T09:54:00+08:00")
     case.complete("check_order", "tech1", **CHECK)
     finish(case)
+    assert case.wait(days=2) == 0  # the appointment timer went with the task
 
     path = case.path()
     assert (
-        path.elements == HEAD_ELEMENTS + ["gw_timing", "arrive_appointment"] + ONSITE_ELEMENTS + TAIL_ELEMENTS
+        path.elements
+        == HEAD_ELEMENTS
+        + [
+            "gw_timing",
+            "arrive_appointment",
+            "gw_arrive_merge",
+            "check_order",
+            "gw_agree",
+            "gw_material",
+        ]
+        + TAIL_ELEMENTS
     )
     assert (
         path.flows
@@ -121,186 +211,32 @@ def test_appointment(start_case):
         case.human_trail()
         == HEAD_TRAIL + [("arrive_appointment", TE, "tech1"), ("check_order", TE, "tech1")] + TAIL_TRAIL
     )
-    assert case.status == "completed"
 
 
-def test_unlisted_item_accepted(start_case, library, runtime):
-    case = open_order(start_case, item="unlisted", problem="阳台晾衣架松脱")
-    task = case.task("assess_unlisted")
-    assert task.role == ES
-    assert task.due_at == runtime.clock.now() + sla_limit(library, "repair.assess_unlisted")
+def open_order_with_appointment(start_case, appointment_at):
+    case = start_case("repair", {}, as_user="reception1")
+    with pytest.raises(FormInvalid) as refused:  # an appointment needs its time
+        case.complete("write_order", "reception1", **dict(ORDER, timing="appointment"))
+    assert [e.field for e in refused.value.errors] == ["appointment_at"]
     case.complete(
-        "assess_unlisted",
-        "engsup1",
-        feasible=True,
-        quoted_price=80,
-        assessment="可修，加固支架",
-        resident_accepts=True,
+        "write_order", "reception1", **dict(ORDER, timing="appointment", appointment_at=appointment_at)
     )
-    case.complete("arrive_now", "tech1", arrived_at=T)
-    case.complete("check_order", "tech1", **dict(CHECK, corrected_item="unlisted"))
-    finish(case, amount=80)
-
-    path = case.path()
-    assert (
-        path.elements
-        == HEAD_ELEMENTS
-        + ["assess_unlisted", "gw_accept", "gw_timing", "arrive_now"]
-        + ONSITE_ELEMENTS
-        + TAIL_ELEMENTS
-    )
-    assert (
-        path.flows
-        == HEAD_FLOWS
-        + [
-            "Flow_unlisted",
-            "Flow_assess_unlisted",
-            "Flow_accepted",
-            "Flow_now",
-            "Flow_arrive_now",
-            "Flow_arrive_merge",
-            "Flow_check_order",
-            "Flow_agreed",
-            "Flow_no_material",
-        ]
-        + TAIL_FLOWS
-    )
-    assert (
-        case.human_trail()
-        == HEAD_TRAIL
-        + [("assess_unlisted", ES, "engsup1"), ("arrive_now", TE, "tech1"), ("check_order", TE, "tech1")]
-        + TAIL_TRAIL
-    )
-    assert case.status == "completed"
-
-
-def test_unlisted_item_declined(start_case):
-    case = open_order(start_case, item="unlisted", problem="阳台晾衣架松脱")
-    case.complete(
-        "assess_unlisted",
-        "engsup1",
-        feasible=True,
-        quoted_price=80,
-        assessment="可修，加固支架",
-        resident_accepts=False,
-        decline_reason="住户嫌贵，自行找人维修",
-    )
-
-    path = case.path()
-    assert path.elements == HEAD_ELEMENTS + ["assess_unlisted", "gw_accept", "end_declined"]
-    assert path.flows == HEAD_FLOWS + ["Flow_unlisted", "Flow_assess_unlisted", "Flow_declined"]
-    assert case.human_trail() == HEAD_TRAIL + [("assess_unlisted", ES, "engsup1")]
-    assert case.status == "completed"
-
-
-def test_resident_refuses_on_site(start_case):
-    case = open_order(start_case)
-    case.complete("arrive_now", "tech1", arrived_at=T)
-    case.complete("check_order", "tech1", **dict(CHECK, resident_agrees=False))
-    case.complete(
-        "record_refusal",
-        "tech1",
-        reminder_given=True,
-        refusal_reason="住户认为价格偏高",
-        technician_signature=True,
-    )
-    case.complete("sign_refusal", "engsup1", supervisor_signature=True)
-    case.complete("file_refusal", "reception1", filed=True)
-
-    path = case.path()
-    assert path.elements == HEAD_ELEMENTS + [
-        "gw_timing",
-        "arrive_now",
-        "gw_arrive_merge",
-        "check_order",
-        "gw_agree",
-        "record_refusal",
-        "sign_refusal",
-        "file_refusal",
-        "end_refused",
-    ]
-    assert path.flows == HEAD_FLOWS + [
-        "Flow_listed",
-        "Flow_now",
-        "Flow_arrive_now",
-        "Flow_arrive_merge",
-        "Flow_check_order",
-        "Flow_refused",
-        "Flow_record_refusal",
-        "Flow_sign_refusal",
-        "Flow_file_refusal",
-    ]
-    assert case.human_trail() == HEAD_TRAIL + [
-        ("arrive_now", TE, "tech1"),
-        ("check_order", TE, "tech1"),
-        ("record_refusal", TE, "tech1"),
-        ("sign_refusal", ES, "engsup1"),
-        ("file_refusal", R, "reception1"),
-    ]
-    assert case.status == "completed"
-
-
-def material_case(start_case, **material):
-    case = open_order(start_case)
-    case.complete("arrive_now", "tech1", arrived_at=T)
-    case.complete("check_order", "tech1", **dict(CHECK, material_supplied=True))
-    case.complete("check_material", "tech1", **material)
-    finish(case)
-    path = case.path()
-    assert (
-        path.elements
-        == HEAD_ELEMENTS + ["gw_timing", "arrive_now"] + ONSITE_ELEMENTS + ["check_material"] + TAIL_ELEMENTS
-    )
-    assert (
-        path.flows
-        == HEAD_FLOWS
-        + [
-            "Flow_listed",
-            "Flow_now",
-            "Flow_arrive_now",
-            "Flow_arrive_merge",
-            "Flow_check_order",
-            "Flow_agreed",
-            "Flow_material",
-            "Flow_check_material",
-        ]
-        + TAIL_FLOWS
-    )
-    assert (
-        case.human_trail()
-        == HEAD_TRAIL
-        + [("arrive_now", TE, "tech1"), ("check_order", TE, "tech1"), ("check_material", TE, "tech1")]
-        + TAIL_TRAIL
-    )
-    assert case.status == "completed"
+    case.complete("notify_engineering", "reception1", **NOTIFY)
     return case
 
 
-def test_material_qualified(start_case):
-    material_case(start_case, material_result="qualified", resident_choice="use_supplied")
-
-
-def test_material_unqualified_resident_choice_respected(start_case):
-    case = material_case(
-        start_case,
-        material_result="unqualified",
-        advice="水龙头螺纹不匹配，建议更换",
-        resident_choice="use_supplied",
-    )
-    assert case.status == "completed"
-
-
-def test_arrival_overdue_escalates_to_supervisor(start_case, library):
-    case = open_order(start_case)
-    limit = sla_limit(library, "repair.arrive_now")
-    assert limit == timedelta(minutes=10)
-    assert case.wait(seconds=limit.total_seconds() - 1) == 0
+def test_not_on_site_5_minutes_before_the_appointment_escalates(start_case, sla_limit, runtime):
+    """Appointment 10:00 China time = 02:00 UTC; the clock is at 09:00 UTC the day before, so the
+    timer is due at 01:55 UTC the next day: 16 h 55 min from now."""
+    case = open_order_with_appointment(start_case, "2026-11-24T10:00:00+08:00")
+    assert sla_limit("repair.arrive_before_appointment") == timedelta(minutes=5)
+    assert case.wait(hours=16, minutes=54, seconds=59) == 0
     assert case.wait(seconds=2) == 1
+    assert runtime.clock.now() > datetime.fromisoformat("2026-11-24T01:55:00+00:00")
     assert case.task("chase_arrival").role == ES
-    assert case.task("arrive_now")  # non-interrupting: the technician still arrives
-    case.complete("chase_arrival", "engsup1", chase_notes="吴师傅在另一单，已改派并督促立即到场")
-    assert case.status == "running"
-    case.complete("arrive_now", "tech1", arrived_at=T)
+    assert case.task("arrive_appointment")  # non-interrupting: the technician still comes
+    case.complete("chase_arrival", "engsup1", chase_notes="吴师傅堵车，预计准时到达")
+    case.complete("arrive_appointment", "tech1", arrived_at="2026-11-24T09:59:00+08:00")
     case.complete("check_order", "tech1", **CHECK)
     finish(case)
 
@@ -308,8 +244,17 @@ def test_arrival_overdue_escalates_to_supervisor(start_case, library):
     assert (
         path.elements
         == HEAD_ELEMENTS
-        + ["gw_timing", "timer_arrive_overdue", "chase_arrival", "end_chased", "arrive_now"]
-        + ONSITE_ELEMENTS
+        + [
+            "gw_timing",
+            "timer_appointment_overdue",
+            "chase_arrival",
+            "end_chased",
+            "arrive_appointment",
+            "gw_arrive_merge",
+            "check_order",
+            "gw_agree",
+            "gw_material",
+        ]
         + TAIL_ELEMENTS
     )
     assert (
@@ -317,10 +262,10 @@ def test_arrival_overdue_escalates_to_supervisor(start_case, library):
         == HEAD_FLOWS
         + [
             "Flow_listed",
-            "Flow_now",
-            "Flow_arrive_overdue",
+            "Flow_appointment",
+            "Flow_appointment_overdue",
             "Flow_chase_arrival",
-            "Flow_arrive_now",
+            "Flow_arrive_appointment",
             "Flow_arrive_merge",
             "Flow_check_order",
             "Flow_agreed",
@@ -331,53 +276,458 @@ def test_arrival_overdue_escalates_to_supervisor(start_case, library):
     assert (
         case.human_trail()
         == HEAD_TRAIL
-        + [("chase_arrival", ES, "engsup1"), ("arrive_now", TE, "tech1"), ("check_order", TE, "tech1")]
+        + [
+            ("chase_arrival", ES, "engsup1"),
+            ("arrive_appointment", TE, "tech1"),
+            ("check_order", TE, "tech1"),
+        ]
         + TAIL_TRAIL
     )
+
+
+def test_arrival_overdue_escalates_to_supervisor(start_case, sla_limit):
+    case = open_order(start_case)
+    limit = sla_limit("repair.arrive_now")
+    assert limit == timedelta(minutes=10)
+    assert case.wait(seconds=limit.total_seconds() - 1) == 0
+    assert case.wait(seconds=2) == 1
+    assert case.task("chase_arrival").role == ES
+    assert case.task("arrive_now")  # non-interrupting: the technician still arrives
+    case.complete("chase_arrival", "engsup1", chase_notes="吴师傅在另一单，已改派并督促立即到场")
+    assert case.status == "running"
+    on_site(case)
+    finish(case)
+
+    path = case.path()
+    assert path.elements == HEAD_ELEMENTS + [
+        "gw_timing",
+        "timer_arrive_overdue",
+        "chase_arrival",
+        "end_chased",
+    ] + (NOW_ELEMENTS[1:] + ["gw_material"] + TAIL_ELEMENTS)
+    assert path.flows == HEAD_FLOWS + [
+        "Flow_listed",
+        "Flow_now",
+        "Flow_arrive_overdue",
+        "Flow_chase_arrival",
+    ] + (NOW_FLOWS[1:] + ["Flow_agreed", "Flow_no_material"] + TAIL_FLOWS)
+    assert case.human_trail() == HEAD_TRAIL + [("chase_arrival", ES, "engsup1")] + ONSITE_TRAIL + TAIL_TRAIL
+
+
+@pytest.mark.parametrize(
+    "task, timer, key",
+    [
+        ("write_order", "timer_order_overdue", "repair.order_written"),
+        ("notify_engineering", "timer_notify_overdue", "repair.engineering_notified"),
+    ],
+)
+def test_desk_late_with_the_order_is_chased_by_cs_supervisor(
+    start_case, sla_limit, runtime, task, timer, key
+):
+    """The order is written within 2 minutes and engineering told within 3 (001/第8篇 4.1 2))."""
+    case = start_case("repair", {}, as_user="reception1")
+    if task == "notify_engineering":
+        case.complete("write_order", "reception1", **ORDER)
+    limit = sla_limit(key)
+    assert limit == timedelta(minutes=2 if task == "write_order" else 3)
+    assert case.task(task).due_at == runtime.clock.now() + limit
+    assert case.wait(seconds=limit.total_seconds() - 1) == 0
+    assert case.wait(seconds=2) == 1
+    assert case.task("chase_desk").role == CS
+    case.complete("chase_desk", "supervisor1", chase_notes="前台同时接了三个电话，已安排另一位客服员协助")
+    if task == "write_order":
+        case.complete("write_order", "reception1", **ORDER)
+    case.complete("notify_engineering", "reception1", **NOTIFY)
+    on_site(case)
+    finish(case)
+
+    flow = {"write_order": "Flow_order_overdue", "notify_engineering": "Flow_notify_overdue"}[task]
+    path = case.path()
+    before = HEAD_ELEMENTS.index(task)
+    assert (
+        path.elements
+        == HEAD_ELEMENTS[:before] + [timer, "chase_desk", "end_desk_chased"] + (LISTED_NOW_ELEMENTS[before:])
+    )
+    flows_before = HEAD_FLOWS.index("Flow_start" if task == "write_order" else "Flow_private") + 1
+    assert (
+        path.flows == HEAD_FLOWS[:flows_before] + [flow, "Flow_chase_desk"] + LISTED_NOW_FLOWS[flows_before:]
+    )
+    desk = [("write_order", R, "reception1")] if task == "notify_engineering" else []
+    rest = HEAD_TRAIL[len(desk) :]
+    assert case.human_trail() == desk + [("chase_desk", CS, "supervisor1")] + rest + ONSITE_TRAIL + TAIL_TRAIL
+
+
+# -- items not on the price list ----------------------------------------------------------
+
+
+def test_unlisted_item_assessed_accepted_and_charged_the_quote(start_case, sla_limit, runtime):
+    case = open_order(start_case, item="unlisted", problem="阳台晾衣架松脱")
+    task = case.task("assess_unlisted")
+    assert task.role == ES
+    assert task.due_at == runtime.clock.now() + sla_limit("repair.assess_unlisted")
+    with pytest.raises(FormInvalid) as refused:  # the resident accepts a price
+        case.complete(
+            "assess_unlisted", "engsup1", **{k: v for k, v in ASSESSED.items() if k != "quoted_price"}
+        )
+    assert [e.field for e in refused.value.errors] == ["quoted_price"]
+    case.complete("assess_unlisted", "engsup1", **ASSESSED)
+    on_site(case, corrected_item="unlisted")
+    finish(case, charge=80)
+
+    path = case.path()
+    assert path.elements == HEAD_ELEMENTS + ["assess_unlisted", "gw_accept"] + NOW_ELEMENTS + [
+        "gw_material"
+    ] + (TAIL_ELEMENTS)
+    assert (
+        path.flows
+        == HEAD_FLOWS
+        + ["Flow_unlisted", "Flow_assess_unlisted", "Flow_accepted"]
+        + NOW_FLOWS
+        + ["Flow_agreed", "Flow_no_material"]
+        + TAIL_FLOWS
+    )
+    assert case.human_trail() == HEAD_TRAIL + [("assess_unlisted", ES, "engsup1")] + ONSITE_TRAIL + TAIL_TRAIL
+
+
+def test_unlisted_item_declined(start_case):
+    case = open_order(start_case, item="unlisted", problem="阳台晾衣架松脱")
+    case.complete(
+        "assess_unlisted",
+        "engsup1",
+        **dict(ASSESSED, resident_accepts=False, decline_reason="住户嫌贵，自行找人维修"),
+    )
+    path = case.path()
+    assert path.elements == HEAD_ELEMENTS + ["assess_unlisted", "gw_accept", "end_declined"]
+    assert path.flows == HEAD_FLOWS + ["Flow_unlisted", "Flow_assess_unlisted", "Flow_declined"]
+    assert case.human_trail() == HEAD_TRAIL + [("assess_unlisted", ES, "engsup1")]
     assert case.status == "completed"
 
 
-def test_public_facility(start_case, library, runtime):
-    case = start_case("repair", {}, as_user="reception1")
+def test_assessment_overdue_desk_chases_and_tells_the_resident(start_case, sla_limit):
+    case = open_order(start_case, item="unlisted", problem="阳台晾衣架松脱")
+    assert sla_limit("repair.assess_unlisted") == timedelta(minutes=15)
+    assert case.wait(minutes=14, seconds=59) == 0
+    assert case.wait(seconds=2) == 1
+    assert case.task("chase_assessment").role == R
+    assert case.task("assess_unlisted")
     case.complete(
-        "write_order",
-        "reception1",
-        **dict(ORDER, unit="3栋大堂", problem="大堂灯管不亮", item="replace_tube", public_facility=True),
+        "chase_assessment", "reception1", chase_notes="周工在开会，答应10分钟内回复", resident_informed=True
     )
-    assert case.task("notify_public").due_at == runtime.clock.now() + sla_limit(
-        library, "repair.public_notify"
-    )
-    case.complete("notify_public", "reception1", **NOTIFY)
-    assert case.task("arrive_public").due_at == runtime.clock.now() + sla_limit(
-        library, "repair.public_arrive"
-    )
-    case.complete("arrive_public", "tech1", arrived_at=T)
     case.complete(
-        "repair_public", "tech1", repair_notes="更换灯管2支", patrol_form_noted=True, site_cleaned=True
+        "assess_unlisted", "engsup1", **dict(ASSESSED, resident_accepts=False, decline_reason="住户不修了")
     )
 
     path = case.path()
-    assert path.elements == [
-        "start",
-        "write_order",
-        "gw_public",
-        "notify_public",
-        "arrive_public",
-        "repair_public",
-        "end_public",
+    assert path.elements == HEAD_ELEMENTS + [
+        "timer_assess_overdue",
+        "chase_assessment",
+        "end_assessment_chased",
+        "assess_unlisted",
+        "gw_accept",
+        "end_declined",
     ]
-    assert path.flows == [
-        "Flow_start",
-        "Flow_write_order",
-        "Flow_public",
-        "Flow_notify_public",
-        "Flow_arrive_public",
-        "Flow_repair_public",
+    assert path.flows == HEAD_FLOWS + [
+        "Flow_unlisted",
+        "Flow_assess_overdue",
+        "Flow_chase_assessment",
+        "Flow_assess_unlisted",
+        "Flow_declined",
     ]
-    assert case.human_trail() == [
-        ("write_order", R, "reception1"),
-        ("notify_public", R, "reception1"),
-        ("arrive_public", TE, "tech1"),
-        ("repair_public", TE, "tech1"),
+    assert case.human_trail() == HEAD_TRAIL + [
+        ("chase_assessment", R, "reception1"),
+        ("assess_unlisted", ES, "engsup1"),
     ]
+    assert case.status == "completed"
+
+
+def test_item_found_not_on_the_list_on_site_goes_back_for_assessment(start_case):
+    """The order said 更换水龙头 but the real job is not on the price list: the technician
+    corrects the order, the supervisor assesses, and after the resident accepts the work is
+    scheduled again and charged the quote."""
+    case = open_order(start_case)
+    on_site(case, actual_problem="水龙头所在的墙内暗管破裂", corrected_item="unlisted")
+    assert open_ids(case) == ["assess_unlisted"]
+    case.complete("assess_unlisted", "engsup1", **dict(ASSESSED, quoted_price=260, assessment="开墙换暗管"))
+    on_site(case, actual_problem="墙内暗管破裂", corrected_item="unlisted")
+    finish(case, charge=260)
+
+    path = case.path()
+    assert path.elements == HEAD_ELEMENTS + NOW_ELEMENTS + [
+        "mark_unlisted",
+        "assess_unlisted",
+        "gw_accept",
+    ] + (NOW_ELEMENTS + ["gw_material"] + TAIL_ELEMENTS)
+    assert (
+        path.flows
+        == HEAD_FLOWS
+        + ["Flow_listed"]
+        + NOW_FLOWS
+        + ["Flow_found_unlisted", "Flow_mark_unlisted", "Flow_assess_unlisted", "Flow_accepted"]
+        + NOW_FLOWS
+        + ["Flow_agreed", "Flow_no_material"]
+        + TAIL_FLOWS
+    )
+    assert case.human_trail() == HEAD_TRAIL + ONSITE_TRAIL + [("assess_unlisted", ES, "engsup1")] + (
+        ONSITE_TRAIL + TAIL_TRAIL
+    )
+
+
+# -- on site: refusal and the resident's own material -------------------------------------
+
+
+def test_resident_refuses_on_site_both_sign_and_the_desk_files(start_case):
+    case = on_site(open_order(start_case), resident_agrees=False)
+    case.complete(
+        "record_refusal",
+        "tech1",
+        reminder_given=True,
+        refusal_reason="住户认为价格偏高",
+        technician_signature=True,
+    )
+    with pytest.raises(FormInvalid):  # the supervisor signs too
+        case.complete("sign_refusal", "engsup1", supervisor_signature=False)
+    case.complete("sign_refusal", "engsup1", supervisor_signature=True)
+    case.complete("file_refusal", "reception1", filed=True)
+
+    path = case.path()
+    assert path.elements == HEAD_ELEMENTS + NOW_ELEMENTS + [
+        "record_refusal",
+        "sign_refusal",
+        "file_refusal",
+        "end_refused",
+    ]
+    assert path.flows == HEAD_FLOWS + ["Flow_listed"] + NOW_FLOWS + [
+        "Flow_refused",
+        "Flow_record_refusal",
+        "Flow_sign_refusal",
+        "Flow_file_refusal",
+    ]
+    assert case.human_trail() == HEAD_TRAIL + ONSITE_TRAIL + [
+        ("record_refusal", TE, "tech1"),
+        ("sign_refusal", ES, "engsup1"),
+        ("file_refusal", R, "reception1"),
+    ]
+    assert case.status == "completed"
+
+
+@pytest.mark.parametrize(
+    "result, choice",
+    [("qualified", "use_supplied"), ("unqualified", "use_replacement"), ("poor_quality", "use_supplied")],
+)
+def test_residents_material_checked_and_the_result_noted(start_case, result, choice):
+    case = on_site(open_order(start_case), material_supplied=True)
+    case.complete(
+        "check_material",
+        "tech1",
+        material_result=result,
+        resident_choice=choice,
+        advice="" if result == "qualified" else "建议使用合格的水龙头",
+    )
+    finish(case)
+
+    path = case.path()
+    assert path.elements == HEAD_ELEMENTS + NOW_ELEMENTS + ["gw_material", "check_material"] + TAIL_ELEMENTS
+    assert (
+        path.flows
+        == HEAD_FLOWS
+        + ["Flow_listed"]
+        + NOW_FLOWS
+        + ["Flow_agreed", "Flow_material", "Flow_check_material"]
+        + TAIL_FLOWS
+    )
+    assert case.human_trail() == HEAD_TRAIL + ONSITE_TRAIL + [("check_material", TE, "tech1")] + TAIL_TRAIL
+
+
+def test_finance_collecting_separately_gives_a_receipt(start_case):
+    case = on_site(open_order(start_case))
+    case.complete("do_repair", "tech1", quantity=1, repair_notes="更换水龙头")
+    case.complete("resident_sign", "resident1", tested=True, resident_signature=True)
+    with pytest.raises(FormInvalid) as refused:
+        case.complete("collect_fee", "finance1", collected_with="receipt")
+    assert [e.field for e in refused.value.errors] == ["receipt_no"]
+    case.complete("collect_fee", "finance1", collected_with="receipt", receipt_no="SK0001")
+    assert open_ids(case) == ["visit_repair"]
+
+
+# -- follow-up visit within a month (001/第2篇 1.4) ---------------------------------------
+
+
+def test_dissatisfied_visit_is_put_right_and_visited_again(start_case):
+    case = on_site(open_order(start_case))
+    case.complete("do_repair", "tech1", quantity=1, repair_notes="更换水龙头")
+    case.complete("resident_sign", "resident1", tested=True, resident_signature=True)
+    case.complete("collect_fee", "finance1", collected_with="management_fee")
+    with pytest.raises(FormInvalid) as refused:  # dissatisfaction is written down
+        case.complete(
+            "visit_repair",
+            "reception1",
+            visit_mode="phone",
+            phone_visit_mark="电话回访",
+            visit_result="dissatisfied",
+        )
+    assert [e.field for e in refused.value.errors] == ["visit_notes"]
+    case.complete(
+        "visit_repair",
+        "reception1",
+        visit_mode="phone",
+        phone_visit_mark="电话回访",
+        visit_result="dissatisfied",
+        visit_notes="水龙头仍滴水",
+    )
+    assert case.task("rectify").role == ES
+    case.complete("rectify", "engsup1", rectification="更换阀芯密封圈，已不滴水")
+    case.complete("visit_repair", "reception1", **DOOR_OK)
+
+    path = case.path()
+    visit = ["gw_visit_again", "visit_repair", "gw_visit_satisfied"]
+    assert path.elements == HEAD_ELEMENTS + NOW_ELEMENTS + ["gw_material"] + TAIL_ELEMENTS[:8] + visit[1:] + [
+        "rectify"
+    ] + visit + ["end_visited"]
+    assert path.flows == HEAD_FLOWS + ["Flow_listed"] + NOW_FLOWS + ["Flow_agreed", "Flow_no_material"] + (
+        TAIL_FLOWS[:8]
+    ) + [
+        "Flow_visit_repair",
+        "Flow_visit_dissatisfied",
+        "Flow_rectify",
+        "Flow_visit_again",
+        "Flow_visit_repair",
+        "Flow_visit_satisfied",
+    ]
+    assert case.human_trail() == HEAD_TRAIL + ONSITE_TRAIL + TAIL_TRAIL[:3] + [
+        ("visit_repair", R, "reception1"),
+        ("rectify", ES, "engsup1"),
+        ("visit_repair", R, "reception1"),
+    ]
+    assert case.status == "completed"
+
+
+def test_visit_not_made_within_a_month_is_chased(start_case, sla_limit, runtime):
+    case = on_site(open_order(start_case))
+    case.complete("do_repair", "tech1", quantity=1, repair_notes="更换水龙头")
+    case.complete("resident_sign", "resident1", tested=True, resident_signature=True)
+    month = sla_limit("repair.followup")
+    assert month == timedelta(days=30)  # November has 30 days
+    assert case.task("visit_repair").due_at == runtime.clock.now() + month
+    assert case.wait(days=29, hours=23, minutes=59) == 0
+    assert case.wait(minutes=2) == 1
+    assert case.task("chase_visit").role == CS
+    case.complete("chase_visit", "supervisor1", overdue_reason="物业助理休假", action="已安排本周内回访")
+    case.complete("visit_repair", "reception1", **DOOR_OK)
+    case.complete("collect_fee", "finance1", collected_with="management_fee")
+
+    path = case.path()
+    assert path.elements == HEAD_ELEMENTS + NOW_ELEMENTS + ["gw_material"] + TAIL_ELEMENTS[:6] + [
+        "timer_visit_overdue",
+        "chase_visit",
+        "end_visit_chased",
+        "visit_repair",
+        "gw_visit_satisfied",
+        "end_visited",
+        "collect_fee",
+        "end_collected",
+    ]
+    assert path.flows == HEAD_FLOWS + ["Flow_listed"] + NOW_FLOWS + ["Flow_agreed", "Flow_no_material"] + (
+        TAIL_FLOWS[:7]
+    ) + [
+        "Flow_visit_overdue",
+        "Flow_chase_visit",
+        "Flow_visit_repair",
+        "Flow_visit_satisfied",
+        "Flow_collect_fee",
+    ]
+    assert case.human_trail() == HEAD_TRAIL + ONSITE_TRAIL + TAIL_TRAIL[:2] + [
+        ("chase_visit", CS, "supervisor1"),
+        ("visit_repair", R, "reception1"),
+        ("collect_fee", F, "finance1"),
+    ]
+    assert case.status == "completed"
+
+
+# -- public facilities (001/第8篇 4.2) -----------------------------------------------------
+
+PUBLIC = dict(ORDER, unit="3栋大堂", problem="大堂灯管不亮", item="replace_tube", public_facility=True)
+PUBLIC_ELEMENTS = [
+    "start",
+    "write_order",
+    "gw_public",
+    "notify_public",
+    "arrive_public",
+    "repair_public",
+    "end_public",
+]
+PUBLIC_FLOWS = [
+    "Flow_start",
+    "Flow_write_order",
+    "Flow_public",
+    "Flow_notify_public",
+    "Flow_arrive_public",
+    "Flow_repair_public",
+]
+PUBLIC_TRAIL = [
+    ("write_order", R, "reception1"),
+    ("notify_public", R, "reception1"),
+    ("arrive_public", TE, "tech1"),
+    ("repair_public", TE, "tech1"),
+]
+REPAIRED = dict(repair_notes="更换灯管2支", patrol_form_noted=True, site_cleaned=True)
+
+
+def test_public_facility(start_case, sla_limit, runtime):
+    case = write_order(start_case, **PUBLIC)
+    assert case.task("notify_public").due_at == runtime.clock.now() + sla_limit("repair.public_notify")
+    case.complete("notify_public", "reception1", **NOTIFY)
+    assert case.task("arrive_public").due_at == runtime.clock.now() + sla_limit("repair.public_arrive")
+    case.complete("arrive_public", "tech1", arrived_at=T)
+    case.complete("repair_public", "tech1", **REPAIRED)
+    assert case.path().elements == PUBLIC_ELEMENTS
+    assert case.path().flows == PUBLIC_FLOWS
+    assert case.human_trail() == PUBLIC_TRAIL
+    assert case.status == "completed"
+
+
+def test_public_facility_engineering_not_told_in_10_minutes(start_case, sla_limit):
+    case = write_order(start_case, **PUBLIC)
+    assert sla_limit("repair.public_notify") == timedelta(minutes=10)
+    assert case.wait(minutes=9, seconds=59) == 0
+    assert case.wait(seconds=2) == 1
+    case.complete("chase_desk", "supervisor1", chase_notes="已督促前台立即通知工程部")
+    case.complete("notify_public", "reception1", **NOTIFY)
+    case.complete("arrive_public", "tech1", arrived_at=T)
+    case.complete("repair_public", "tech1", **REPAIRED)
+    path = case.path()
+    assert (
+        path.elements
+        == PUBLIC_ELEMENTS[:3]
+        + ["timer_public_notify_overdue", "chase_desk", "end_desk_chased"]
+        + PUBLIC_ELEMENTS[3:]
+    )
+    assert (
+        path.flows == PUBLIC_FLOWS[:3] + ["Flow_public_notify_overdue", "Flow_chase_desk"] + PUBLIC_FLOWS[3:]
+    )
+    assert case.human_trail() == PUBLIC_TRAIL[:1] + [("chase_desk", CS, "supervisor1")] + PUBLIC_TRAIL[1:]
+    assert case.status == "completed"
+
+
+def test_public_facility_technician_not_there_in_15_minutes(start_case, sla_limit):
+    case = write_order(start_case, **PUBLIC)
+    case.complete("notify_public", "reception1", **NOTIFY)
+    assert sla_limit("repair.public_arrive") == timedelta(minutes=15)
+    assert case.wait(minutes=14, seconds=59) == 0
+    assert case.wait(seconds=2) == 1
+    assert case.task("chase_arrival").role == ES
+    case.complete("chase_arrival", "engsup1", chase_notes="已改派维修人员")
+    case.complete("arrive_public", "tech1", arrived_at=T)
+    case.complete("repair_public", "tech1", **REPAIRED)
+    path = case.path()
+    assert (
+        path.elements
+        == PUBLIC_ELEMENTS[:4]
+        + ["timer_public_arrive_overdue", "chase_arrival", "end_chased"]
+        + PUBLIC_ELEMENTS[4:]
+    )
+    assert (
+        path.flows
+        == PUBLIC_FLOWS[:4] + ["Flow_public_arrive_overdue", "Flow_chase_arrival"] + PUBLIC_FLOWS[4:]
+    )
+    assert case.human_trail() == PUBLIC_TRAIL[:2] + [("chase_arrival", ES, "engsup1")] + PUBLIC_TRAIL[2:]
     assert case.status == "completed"

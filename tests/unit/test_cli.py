@@ -5,6 +5,7 @@ since what is tested here is the command, not the database."""
 from __future__ import annotations
 
 import json
+import logging
 import re
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli import main
+from engine.cli import OneLineLogFormatter, main
 
 ROOT = Path(__file__).resolve().parents[2]
 DIAGRAMS = Path(__file__).parent / "diagrams"
@@ -87,6 +88,18 @@ def test_a_case_from_start_to_show(initialised):
     assert code == 0 and "intact" in out
 
 
+def test_a_help_request_from_the_command_line_is_registered_then_routed(initialised):
+    cli = initialised
+    intake = {"caller": "林先生", "unit": "3-2-1201", "phone": "13800000000", "category": "repair",
+              "description": "厨房水龙头漏水"}
+    code, out, _ = cli("start", "help_request", "--as", "reception1", "--data", json.dumps(intake))
+    assert code == 0 and out.startswith("QZ-") and "登记住户求助" in out
+    task_id = cli("tasks", "--as", "reception1")[1].split()[0]
+    code, out, _ = cli("complete", task_id, "--as", "reception1",
+                       "--data", json.dumps({**intake, "received_at": "2026-11-23T09:05:00+08:00"}))
+    assert code == 0 and "填写维修单" in out  # the repair procedure's first task
+
+
 @pytest.mark.parametrize("args, message", [
     (("start", "no_such_process", "--as", "reception1"), "not deployed"),
     (("start", "emergency_patient", "--as", "nobody"), "unknown user"),
@@ -129,3 +142,64 @@ def test_console_script_is_installed():
     script = Path(sys.executable).parent / "estatedesk"
     result = subprocess.run([str(script), "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "audit" in result.stdout
+
+
+def test_worker_logs_a_failure_in_one_line_without_traceback():
+    try:
+        raise RuntimeError("disk full")
+    except RuntimeError:
+        record = logging.LogRecord("engine.runtime", logging.ERROR, __file__, 1,
+                                   "firing the timers of case %s failed; they stay due", (7,), sys.exc_info())
+    line = OneLineLogFormatter().format(record)
+    assert "\n" not in line
+    assert line.endswith("ERROR firing the timers of case 7 failed; they stay due (RuntimeError: disk full)")
+
+
+def test_token_create_prints_it_once_and_stores_only_its_hash(initialised):
+    cli = initialised
+    code, out, err = cli("token", "create", "reception1", "--name", "phone-system")
+    assert code == 0
+    secret = out.strip()
+    assert re.fullmatch(r"edk_[A-Za-z0-9_-]{40,}", secret)
+    assert "shown once" in err
+    code, out, _ = cli("token", "list")
+    assert code == 0
+    assert re.search(r"^1  reception1  phone-system  created \S+ \S+  active$", out, re.M)
+    assert secret not in out
+    from engine.db import Database
+    from engine.models import ApiToken
+    from engine.tokens import hash_token
+
+    db = Database()
+    with db.session() as session:
+        stored = session.query(ApiToken).one()
+    db.dispose()
+    assert stored.token_hash == hash_token(secret) and secret not in stored.token_hash
+
+
+def test_token_revoke_marks_it_revoked_and_audits_both(initialised):
+    cli = initialised
+    cli("token", "create", "guard1")
+    code, out, _ = cli("token", "revoke", "1")
+    assert code == 0 and "token 1 of guard1 revoked" in out
+    assert re.search(r"^1  guard1  api  .*  revoked \S+ \S+$", cli("token", "list")[1], re.M)
+    code, _, err = cli("token", "revoke", "1")
+    assert code == 2 and "already revoked" in err
+    from engine.db import Database
+    from engine.models import Event
+
+    db = Database()
+    with db.session() as session:
+        events = [(e.type, e.data.get("user")) for e in session.query(Event).filter(Event.type.like("token_%"))]
+    db.dispose()
+    assert events == [("token_created", "guard1"), ("token_revoked", "guard1")]
+    assert cli("audit", "verify")[0] == 0
+
+
+@pytest.mark.parametrize("args, message", [
+    (("token", "create", "nobody"), "unknown user"),
+    (("token", "revoke", "99"), "does not exist"),
+])
+def test_token_bad_input_exits_two(initialised, args, message):
+    code, _, err = initialised(*args)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1

@@ -10,4 +10,5 @@ from engine.models import Base
 
 def test_migrated_database_matches_the_models(db):
     with db.engine.connect() as connection:
-        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert differences == []

@@ -9,6 +9,15 @@ def test_before_subtracts_the_duration_keeping_the_offset():
     assert before("2026-11-26T09:00:00+08:00", "P3D") == "2026-11-23T09:00:00+08:00"
 
 
+def test_a_month_before_counts_the_month_that_precedes_the_moment():
+    assert before("2026-03-15T09:00:00+08:00", "P1M") == "2026-02-15T09:00:00+08:00"
+    assert before("2026-01-15T09:00:00+08:00", "P1M") == "2025-12-15T09:00:00+08:00"
+
+
+def test_a_month_after_counts_the_month_that_follows_the_moment():
+    assert after("2026-01-15T09:00:00+08:00", "P1M") == "2026-02-15T09:00:00+08:00"
+
+
 def test_after_adds_the_duration():
     assert after("2026-11-23T09:00:00+00:00", "PT15M") == "2026-11-23T09:15:00+00:00"
 

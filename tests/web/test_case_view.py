@@ -2,6 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
+import pytest
+
+from engine.library import Bundle, deploy_bundle
+from engine.queries import get_instance_row, list_tasks
+from engine.rules import load_rules
+from engine.runtime import Runtime
+from engine.users import load_demo_staff
+from engine.yamlfile import load_yaml
+from web.intake import CATEGORIES, UNIT_PATTERN
+
 
 def ambulance_case(cases, through_gate: bool = True):
     case = cases.start(description="老人晕倒")
@@ -71,27 +83,39 @@ def test_new_case_page_offers_categories_and_sites(web):
         assert label in page
     assert 'type="radio" name="site" value="nanshan" checked' in page
     assert "滨海苑服务中心" in page
+    assert 'name="received_at" id="f-received_at" value="2026-11-23T17:00"' in page  # now, in local time, to correct if need be
 
 
 INTAKE = {"category": "emergency_patient", "caller": "林先生", "unit": "3-2-1201", "phone": "13800000000",
           "description": "老人晕倒", "site": "nanshan"}
 
 
-def test_new_case_starts_the_procedure_and_opens_my_first_task(web, cases):
+def _started(runtime, reference: str):
+    with runtime.db.session() as session:
+        row = get_instance_row(session, reference)
+        return row, [t.element_id for t in list_tasks(session, instance_id=row.id)]
+
+
+def test_new_case_starts_help_request_and_opens_my_registration_task(web, runtime):
     web.login("reception1")
     response = web.post("/cases/new", INTAKE)
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/tasks/")
     page = web.get_text(response.headers["Location"])
-    assert "登记病人地址与电话、询问求助方式" in page
-    assert 'value="3-2-1201"' in page
+    assert "登记住户求助" in page
+    assert 'value="3-2-1201"' in page and "老人晕倒" in page  # the intake data fills the register form
+    assert 'name="received_at" id="f-received_at" value="2026-11-23T17:00"' in page  # stamped when the request came in
+    reference = re.search(r"QZ-\d{8}-\d{4}", page).group(0)
+    row, open_tasks = _started(runtime, reference)
+    assert (row.process_id, row.category) == ("help_request", "emergency_patient")
+    assert open_tasks == ["register_request"]
 
 
 def test_new_case_by_a_supervisor_goes_to_the_case_view(web):
     web.login("supervisor1")
     response = web.post("/cases/new", INTAKE)
     assert response.status_code == 302
-    assert response.headers["Location"].startswith("/cases/JJ-")
+    assert response.headers["Location"].startswith("/cases/QZ-")
 
 
 def test_new_case_checks_the_unit_format_and_keeps_the_data(web):
@@ -103,10 +127,62 @@ def test_new_case_checks_the_unit_format_and_keeps_the_data(web):
     assert 'value="3栋1201"' in page and 'value="13800000000"' in page
 
 
-def test_new_case_of_a_category_not_yet_online_says_so_and_keeps_the_data(web):
+@pytest.mark.parametrize(("category", "label"), [
+    ("security_incident", "治安事件"), ("disaster", "灾害事件"), ("other", "其他")])
+def test_every_category_starts_a_case_even_those_without_a_procedure_of_their_own(web, runtime, category, label):
+    web.login("supervisor1")
+    response = web.post("/cases/new", {**INTAKE, "category": category, "description": "水管漏水"})
+    assert response.status_code == 302
+    reference = response.headers["Location"].removeprefix("/cases/")
+    row, open_tasks = _started(runtime, reference)
+    assert (row.process_id, row.category) == ("help_request", category)
+    assert open_tasks == ["register_request"]
+    assert label in web.get_text(response.headers["Location"])  # the case page names the category
+
+
+def test_the_intake_form_and_the_register_form_agree_on_categories_and_unit(library):
+    register = load_yaml(library.forms["help_request/register_request.yaml"], "register_request.yaml")
+    category = register["properties"]["category"]
+    assert category["enum"] == list(CATEGORIES)
+    assert category["x-enum-labels"] == {k: v[0] for k, v in CATEGORIES.items()}
+    assert category["x-enum-labels-en"] == {k: v[1] for k, v in CATEGORIES.items()}
+    assert register["properties"]["unit"]["pattern"] == UNIT_PATTERN
+
+
+def test_new_case_before_help_request_is_deployed_says_so_and_keeps_the_data(db, library, clock, web_on):
+    without = Bundle({k: v for k, v in library.bpmn.items() if k != "help_request.bpmn"}, library.dmn,
+                     library.forms, library.rules)
+    rt = Runtime(db, clock)
+    with rt.transaction() as session:
+        load_demo_staff(session, load_rules(library.rules))
+        deploy_bundle(session, without, actor="system", note="test")
+    web = web_on(rt)
     web.login("reception1")
-    response = web.post("/cases/new", {**INTAKE, "category": "other", "description": "水管漏水"})
+    response = web.post("/cases/new", {**INTAKE, "description": "水管漏水"})
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    assert "该类求助流程尚未上线" in page
-    assert "水管漏水" in page and '<option value="other" selected>' in page
+    assert "求助受理流程尚未上线" in page
+    assert "水管漏水" in page and '<option value="emergency_patient" selected>' in page
+
+
+def test_timeline_names_people_and_the_procedure_and_skips_gateways(web, cases):
+    case = cases.start()
+    cases.complete(case.id, "choose_help", "reception1")  # passes the gateway 求助方式？
+    web.login("supervisor1")
+    page = web.get_text(f"/cases/{case.reference}")
+    assert re.search(r'案件开始</strong>\s*·\s*<span class="element">急救病人</span>', page)  # not the process id
+    assert '<span class="actor">王敏 (reception1)</span>' in page
+    assert '<span class="actor">系统</span>' in page  # the engine's own steps
+    assert "求助方式？" not in page and "gw_" not in page
+
+
+def test_patrol_emergencies_start_directly_and_the_finder_goes_on_to_the_first_step(web, runtime):
+    web.login("reception1")
+    assert "/cases/new/water_leak" in web.get_text("/cases/new")
+    web.logout()
+    web.login("guard1")
+    response = web.post("/cases/new/gas_leak", {"site": "nanshan", "description": "楼道有煤气味"})
+    assert response.status_code == 302 and "/tasks/" in response.headers["Location"]
+    assert "迅速查明漏气地点和原因" in web.get_text(response.headers["Location"])
+    assert web.client.get("/cases/new/complaint").status_code == 404  # complaints come through triage
+    assert web.post("/cases/new/water_leak", {"site": "nowhere"}).status_code == 400

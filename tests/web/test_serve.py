@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 
 from engine.cli import build_parser
@@ -28,3 +30,19 @@ def test_serve_without_worker(monkeypatch, db):
     assert (args.host, args.port) == ("127.0.0.1", 8000)
     assert serve.main(args, db) == 0
     assert started == []
+
+
+def test_sigterm_stops_the_server_and_then_the_worker(monkeypatch, db):
+    stopped = []
+
+    def worker(runtime, wakeup):
+        while not wakeup.stopping:
+            wakeup.sleep(60)  # woken by the stop, not by the time
+        stopped.append(True)
+
+    monkeypatch.setattr(serve, "run_worker", worker)
+    monkeypatch.setattr(serve, "run_simple", lambda *a, **kw: os.kill(os.getpid(), signal.SIGTERM))
+    previous = signal.getsignal(signal.SIGTERM)
+    assert serve.main(build_parser().parse_args(["serve"]), db) == 0
+    assert stopped == [True]
+    assert signal.getsignal(signal.SIGTERM) is previous

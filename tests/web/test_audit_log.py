@@ -1,0 +1,116 @@
+"""The auditor's pages: search and export the log, verify the chain, print a case's record;
+and the auditor can read everything but change nothing."""
+
+import csv
+import io
+import json
+
+import pytest
+from sqlalchemy import text
+
+TAMPERED = "UPDATE event SET actor = 'mallory' WHERE id = :id"
+
+
+@pytest.fixture
+def two_cases(cases):
+    first = cases.start(as_user="reception1", unit="3-2-1201")
+    cases.complete(first.id, "choose_help", "reception1")
+    second = cases.start(as_user="supervisor1", unit="5-1-0302")
+    return first, second
+
+
+def test_search_filters_by_actor_outcome_and_unit(web, two_cases):
+    first, second = two_cases
+    web.login("auditor1")
+    page = web.get_text("/audit?actor=reception1&type=task_completed")
+    assert first.reference in page and second.reference not in page
+    assert "共 1 条" in page
+    page = web.get_text("/audit?unit=5-1-0302")
+    assert second.reference in page and first.reference not in page
+
+
+def test_date_range_is_in_local_days(web, two_cases):
+    web.login("auditor1")
+    assert "没有符合条件的记录" in web.get_text("/audit?until=2000-01-01")
+    assert "没有符合条件的记录" not in web.get_text("/audit?since=2000-01-01")
+
+
+def test_a_bad_date_is_a_clear_400(web):
+    web.login("auditor1")
+    response = web.client.get("/audit?since=yesterday")
+    assert response.status_code == 400
+    body = response.get_data(as_text=True)
+    assert "YYYY-MM-DD" in body and "Traceback" not in body
+
+
+def test_csv_export_has_every_matching_event_with_its_hash(web, two_cases):
+    first, _ = two_cases
+    web.login("auditor1")
+    response = web.client.get(f"/audit/export.csv?reference={first.reference}")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    body = response.get_data(as_text=True)
+    assert body.startswith("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(body.lstrip("\ufeff"))))
+    assert {r["reference"] for r in rows} == {first.reference}
+    assert rows[0]["type"] == "instance_started" and len(rows[0]["hash"]) == 64
+    completed = [r for r in rows if r["type"] == "task_completed"]
+    assert completed[0]["actor"] == "reception1" and json.loads(completed[0]["data"])["submitted"]
+
+
+def test_json_export_matches_the_search(web, two_cases):
+    first, second = two_cases
+    web.login("auditor1")
+    data = web.client.get("/audit/export.json?actor=supervisor1").get_json()
+    assert data and {row["reference"] for row in data} == {second.reference}
+    assert [row["id"] for row in data] == sorted(row["id"] for row in data)
+
+
+def test_verify_names_the_first_row_altered_directly_in_sql(web, two_cases, runtime):
+    web.login("auditor1")
+    assert "审计记录完整" in web.get_text("/audit/verify")
+    with runtime.db.engine.begin() as conn:
+        victim = conn.execute(text("SELECT min(id) FROM event WHERE type = 'task_completed'")).scalar()
+        conn.execute(text(TAMPERED), {"id": victim})
+    page = web.get_text("/audit/verify")
+    assert "审计记录被改动" in page and f"#{victim}" in page
+
+
+def test_printable_record_lists_the_whole_trail(web, two_cases):
+    first, _ = two_cases
+    web.login("auditor1")
+    page = web.get_text(f"/cases/{first.reference}/record")
+    assert "window.print()" in page and "任务完成" in page and "reception1" in page
+
+
+def test_staff_without_audit_rights_cannot_search(web):
+    web.login("guard1")
+    assert web.client.get("/audit").status_code == 403
+    assert web.client.get("/audit/export.csv").status_code == 403
+
+
+OPEN_TO_ALL = {"/login", "/logout", "/lang/<code>"}
+
+
+def test_the_auditor_can_change_nothing(web, app, two_cases, cases):
+    first, _ = two_cases
+    task = cases.task(first.id, "call_120")
+    values = {"task_id": task.id, "ref": first.reference, "name": "ambulance_arrived", "code": "en"}
+    web.login("auditor1")
+    writes = [rule for rule in app.url_map.iter_rules()
+              if rule.methods & {"POST", "PUT", "PATCH", "DELETE"} and rule.rule not in OPEN_TO_ALL
+              and not rule.rule.startswith("/static")]
+    assert writes, "no write routes found"
+    for rule in writes:
+        path = rule.rule
+        for name in rule.arguments:
+            path = path.replace(f"<{name}>", str(values.get(name, "x")))
+        assert web.post(path).status_code == 403, path
+    assert cases.task(first.id, "call_120").status == "ready"
+
+
+def test_the_auditor_can_read_cases_diagrams_and_the_log(web, two_cases):
+    first, _ = two_cases
+    web.login("auditor1")
+    for path in (f"/cases/{first.reference}", f"/cases/{first.reference}/diagram.json", "/audit",
+                 f"/cases/{first.reference}/record", "/audit/verify"):
+        assert web.client.get(path).status_code == 200, path

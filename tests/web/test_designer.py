@@ -1,0 +1,120 @@
+"""Designers: the version list, and the modeler's server side — check, draft, deploy."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from engine.queries import get_instance_row, instance_view
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def designer(web):
+    web.login("designer1")
+    return web
+
+
+def posted(web, path, body):
+    """POST JSON as the modeler does, with the CSRF token in its header."""
+    return web.client.post(path, json=body, headers={"X-CSRFToken": web.token("/processes")})
+
+
+def modeler_config(page: str) -> dict:
+    """The data the modeler page hands its script."""
+    return json.loads(re.search(r"window\.MODELER = (.*?);</script>", page, re.S).group(1))
+
+
+def water_leak_xml() -> str:
+    return (ROOT / "processes" / "water_leak.bpmn").read_text(encoding="utf-8")
+
+
+def test_process_library_lists_every_process_with_its_versions(designer):
+    page = designer.get_text("/processes")
+    assert "water_leak" in page and "emergency_patient" in page
+    versions = designer.get_text("/processes/water_leak/versions")
+    assert "v1" in versions and "system" in versions
+    xml = designer.client.get("/processes/water_leak/versions/1.bpmn")
+    assert xml.status_code == 200 and b'id="water_leak"' in xml.data
+
+
+def test_check_reports_findings_on_the_elements_of_the_edited_diagram(designer):
+    clean = posted(designer, "/processes/water_leak/check", {"xml": water_leak_xml()})
+    assert clean.status_code == 200 and clean.get_json()["findings"] == []
+    broken = water_leak_xml().replace('<spiffworkflow:property name="form"', '<spiffworkflow:property name="x"', 1)
+    findings = posted(designer, "/processes/water_leak/check", {"xml": broken}).get_json()["findings"]
+    assert findings and findings[0]["severity"] == "error" and findings[0]["element_id"]
+    assert "form" in findings[0]["message"]
+
+
+def test_a_draft_is_kept_and_reopened_by_its_author(designer):
+    draft = water_leak_xml().replace('name="浸水处理"', 'name="浸水处理（草稿）"', 1)
+    assert posted(designer, "/processes/water_leak/draft", {"xml": draft, "base_version": 1}).status_code == 200
+    page = designer.get_text("/processes/water_leak/edit")
+    assert "浸水处理（草稿）" in modeler_config(page)["xml"] and "草稿" in page
+    assert "浸水处理（草稿）" not in modeler_config(designer.get_text("/processes/water_leak/edit?version=1"))["xml"]
+
+
+def test_deploy_makes_a_new_version_with_its_note_and_new_cases_use_it(designer, runtime):
+    edited = water_leak_xml().replace('name="浸水处理"', 'name="浸水处理（新版）"', 1)
+    assert 'name="浸水处理（新版）"' in edited
+    response = posted(designer, "/processes/water_leak/deploy", {"xml": edited, "note": "改名"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    [result] = response.get_json()["results"]
+    assert result == {**result, "process_id": "water_leak", "version": 2, "created": True, "runnable": True}
+    assert "改名" in designer.get_text("/processes/water_leak/versions")
+    started = runtime.start_instance("water_leak", {}, "reception1")
+    assert started.instance.version == 2
+
+
+def test_a_diagram_that_fails_lint_is_kept_as_documentation_not_deployed(designer, runtime):
+    broken = water_leak_xml().replace('<spiffworkflow:property name="clause"', '<spiffworkflow:property name="c"')
+    result = posted(designer, "/processes/water_leak/deploy", {"xml": broken, "note": "坏的"}).get_json()
+    assert [r["runnable"] for r in result["results"]] == [False]
+    assert runtime.start_instance("water_leak", {}, "reception1").instance.version == 1
+
+
+def test_deploy_needs_a_note_and_xml(designer):
+    assert posted(designer, "/processes/water_leak/deploy", {"xml": water_leak_xml(), "note": " "}).status_code == 400
+    assert posted(designer, "/processes/water_leak/deploy", {"note": "x"}).status_code == 400
+
+
+def test_only_designers_edit(web):
+    web.login("reception1")
+    assert web.client.get("/processes/water_leak/edit").status_code == 403
+    web.logout()
+    web.login("auditor1")
+    assert web.client.get("/processes/water_leak/versions").status_code == 200
+    assert web.client.get("/processes/water_leak/edit").status_code == 403
+
+
+def test_unknown_process_is_404(designer):
+    assert designer.client.get("/processes/nope/versions").status_code == 404
+
+
+def test_two_versions_are_compared_element_by_element(designer):
+    xml = water_leak_xml()
+    renamed = xml.replace('name="作好值班记录"', 'name="填写值班记录"', 1)
+    assert renamed != xml, "the water-leak diagram no longer has the step this test renames"
+    posted(designer, "/processes/water_leak/deploy", {"xml": renamed, "note": "改名"})
+    page = designer.get_text("/processes/water_leak/diff?from=1&to=2")
+    config = json.loads(re.search(r"window\.VERSION_DIFF = (.*?);</script>", page, re.S).group(1))
+    assert config["added"] == [] and config["removed"] == [] and len(config["changed"]) == 1
+    assert "填写值班记录" in config["new"] and "填写值班记录" not in config["old"]
+    assert "/processes/water_leak/diff?from=1&amp;to=2" in designer.get_text("/processes/water_leak/versions")
+    assert designer.client.get("/processes/water_leak/diff?from=1").status_code == 400
+
+
+def test_selected_running_cases_move_to_the_new_version_when_safe(designer, runtime):
+    case = runtime.start_instance("water_leak", {"caller": "林先生"}, "reception1").instance
+    xml = water_leak_xml().replace('name="作好值班记录"', 'name="填写值班记录"', 1)
+    posted(designer, "/processes/water_leak/deploy", {"xml": xml, "note": "改名"})
+    page = designer.get_text("/processes/water_leak/versions")
+    assert f'value="{case.reference}"' in page
+    response = designer.post("/processes/water_leak/migrate", {"to_version": "2", "cases": case.reference},
+                             follow_redirects=True)
+    assert f"{case.reference}: 已迁移到 v2" in response.get_data(as_text=True)
+    with runtime.db.session() as session:
+        assert instance_view(session, get_instance_row(session, case.id)).version == 2

@@ -1,0 +1,107 @@
+"""Tasks over the API: the inbox, one task with its form, claim, release and complete."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, g, jsonify, request
+
+from engine.errors import BadInput, FieldError, FormInvalid, PermissionDenied
+from engine.queries import get_instance_row, get_task
+
+from ..auth import READER_ROLES, STAFF_ROLES
+from ..runtime import reading, runtime
+from ..tasks import check_may_see, check_may_work, inbox_tasks
+from .access import roles
+from .bodies import json_object, step_json, task_detail_json, task_json
+
+bp = Blueprint("tasks", __name__)
+
+SCOPES = ("inbox", "mine", "roles")
+STATUSES = ("ready", "claimed")
+# An ETag as GET /tasks/{id} sends it ("7"), weak or bare; more digits than any version has are refused.
+IF_MATCH = re.compile(r'\s*(?:W/)?"?(\d{1,18})"?\s*')
+
+
+@bp.route("/tasks")
+@roles(*READER_ROLES)
+def list_open_tasks():
+    """The inbox (my tasks, then my roles' open tasks), narrowed by scope, role, status or case."""
+    scope = _choice("scope", SCOPES) or "inbox"
+    status = _choice("status", STATUSES)
+    role = request.args.get("role")
+    if role is not None and role not in g.actor.roles:
+        raise PermissionDenied(f"{g.actor.username} does not hold role {role!r}")
+    reference = request.args.get("case")
+    with reading() as session:
+        instance_id = get_instance_row(session, reference).id if reference is not None else None
+        tasks = inbox_tasks(session, g.actor, instance_id)
+    if scope == "mine":
+        tasks = [t for t in tasks if t.assignee == g.actor.username]
+    elif scope == "roles":
+        tasks = [t for t in tasks if t.role in g.actor.roles]
+    tasks = [t for t in tasks if (role is None or t.role == role) and (status is None or t.status == status)]
+    return jsonify({"tasks": [task_json(t) for t in tasks]})
+
+
+def _choice(name: str, allowed: tuple[str, ...]) -> str | None:
+    value = request.args.get(name)
+    if value is not None and value not in allowed:
+        raise FormInvalid([FieldError(name, f"must be one of: {', '.join(allowed)}")])
+    return value
+
+
+@bp.route("/tasks/<task_id>")
+@roles(*READER_ROLES)
+def show_task(task_id: str):
+    """One task with its JSON Schema form, instructions, SOP clause and due time; ETag is the case version."""
+    with reading() as session:
+        task = get_task(session, task_id)
+    check_may_see(task)
+    response = jsonify(task_detail_json(task))
+    response.headers["ETag"] = f'"{task.lock_version}"'
+    return response
+
+
+@bp.route("/tasks/<task_id>/claim", methods=("POST",))
+@roles(*STAFF_ROLES)
+def claim(task_id: str):
+    return jsonify(task_json(runtime().claim_task(task_id, g.actor.username)))
+
+
+@bp.route("/tasks/<task_id>/unclaim", methods=("POST",))
+@roles(*STAFF_ROLES)
+def unclaim(task_id: str):
+    return jsonify(task_json(runtime().unclaim_task(task_id, g.actor.username)))
+
+
+@bp.route("/tasks/<task_id>/complete", methods=("POST",))
+@roles(*STAFF_ROLES)
+def complete(task_id: str):
+    """Complete a task with its form data; a stale `expected_version` or If-Match is a 409."""
+    with reading() as session:
+        task = get_task(session, task_id)
+    check_may_work(task)
+    body = json_object(required=False)
+    data = body.get("data", {})
+    if not isinstance(data, dict):
+        raise FormInvalid([FieldError("data", "must be a JSON object of the form's fields")])
+    expected_version = _expected_version(body)
+    result = runtime().complete_task(task.id, data, g.actor.username, expected_version=expected_version)
+    return jsonify(step_json(result))
+
+
+def _expected_version(body: dict) -> int | None:
+    """The case version the caller saw: `expected_version` in the body or the If-Match header."""
+    value = body.get("expected_version")
+    if value is not None and (type(value) is not int or value < 0):
+        raise FormInvalid([FieldError("expected_version", "must be the task's `version`, a whole number")])
+    header = request.headers.get("If-Match")
+    if header is None or header.strip() == "*":
+        return value
+    match = IF_MATCH.fullmatch(header)
+    if match is None:
+        raise BadInput('If-Match must be the ETag of GET /api/v1/tasks/{id}, e.g. "7"')
+    if value is not None and value != int(match.group(1)):
+        raise BadInput("expected_version and If-Match name different versions")
+    return int(match.group(1))

@@ -1,0 +1,141 @@
+"""The audit log for auditors: search, export (CSV, JSON), chain verification, printable case record."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta
+
+from flask import Blueprint, Response, render_template, request, stream_with_context
+from sqlalchemy import select
+
+from engine.audit import verify_chain
+from engine.audit_search import AuditFilter, AuditRow, count_events, iter_events, search_events
+from engine.errors import BadInput
+from engine.models import Event
+from engine.queries import get_instance_row, instance_view, list_events
+
+from .auth import AUDIT_ROLES, roles_required
+from .forms import LOCAL_TZ
+from .i18n import EVENT_TYPES, event_label
+from .i18n import gettext as _
+from .runtime import reading
+from .templating import localtime
+
+bp = Blueprint("audit_log", __name__)
+PAGE_SIZE = 200
+FILTER_FIELDS = ("reference", "process_id", "site", "unit", "actor", "element_id", "type")
+CSV_COLUMNS = ("id", "at", "reference", "process_id", "site", "unit", "type", "element_id", "element_name",
+               "actor", "role", "data", "hash")
+
+
+@bp.route("/audit")
+@roles_required(*AUDIT_ROLES)
+def search():
+    """Events matching the filters, newest first, a page at a time."""
+    audit_filter = filter_from_args()
+    page = max(request.args.get("page", 1, type=int), 1)
+    with reading() as session:
+        total = count_events(session, audit_filter)
+        rows = search_events(session, audit_filter, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+    query = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template("audit.html", rows=rows, total=total, page=page, pages=max(1, -(-total // PAGE_SIZE)),
+                           query=query, types=[(t, event_label(t)) for t in EVENT_TYPES])
+
+
+@bp.route("/audit/export.csv")
+@roles_required(*AUDIT_ROLES)
+def export_csv():
+    audit_filter = filter_from_args()
+    # The BOM lets Excel open the Chinese text as UTF-8.
+    return Response(_streamed(audit_filter, _csv_lines), mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": "attachment; filename=audit.csv"})
+
+
+@bp.route("/audit/export.json")
+@roles_required(*AUDIT_ROLES)
+def export_json():
+    audit_filter = filter_from_args()
+    return Response(_streamed(audit_filter, _json_lines), mimetype="application/json",
+                    headers={"Content-Disposition": "attachment; filename=audit.json"})
+
+
+@bp.route("/audit/verify")
+@roles_required(*AUDIT_ROLES)
+def verify():
+    """Walk the hash chain and name the first broken link, if any."""
+    with reading() as session:
+        result = verify_chain(session)
+    return render_template("audit_verify.html", result=result)
+
+
+@bp.route("/cases/<ref>/record")
+@roles_required(*AUDIT_ROLES)
+def case_record(ref: str):
+    """One case's whole trail with every event's data and hash, laid out for printing."""
+    with reading() as session:
+        row = get_instance_row(session, ref)
+        case = instance_view(session, row)
+        events = list_events(session, row.id)
+        hashes = dict(session.execute(select(Event.id, Event.hash).where(Event.instance_id == row.id)).all())
+    return render_template("case_record.html", case=case, events=events, hashes=hashes)
+
+
+def filter_from_args() -> AuditFilter:
+    """The search filters from the query string; dates are local days, `until` inclusive."""
+    since, until = _day(request.args.get("since")), _day(request.args.get("until"))
+    return AuditFilter(
+        since=datetime.combine(since, time(), LOCAL_TZ) if since else None,
+        until=datetime.combine(until + timedelta(days=1), time(), LOCAL_TZ) if until else None,
+        **{name: (request.args.get(name) or "").strip() or None for name in FILTER_FIELDS},
+    )
+
+
+def _day(text: str | None) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise BadInput(_("日期格式应为 YYYY-MM-DD") + f": {text}") from None
+
+
+def _streamed(audit_filter: AuditFilter, render) -> Iterator[str]:
+    # The session stays open while the response streams, so exports of any size use little memory.
+    @stream_with_context
+    def generate():
+        with reading() as session:
+            yield from render(iter_events(session, audit_filter))
+    return generate()
+
+
+def _as_dict(row: AuditRow) -> dict:
+    return {"id": row.id, "at": row.at.isoformat(), "reference": row.reference, "process_id": row.process_id,
+            "site": row.site, "unit": row.unit, "type": row.type, "element_id": row.element_id,
+            "element_name": row.element_name, "actor": row.actor, "role": row.role, "data": row.data,
+            "hash": row.hash}
+
+
+def _csv_lines(rows: Iterator[AuditRow]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    yield "\ufeff" + buffer.getvalue()
+    for row in rows:
+        buffer.seek(0)
+        buffer.truncate()
+        record = _as_dict(row)
+        record["at"] = localtime(row.at, "%Y-%m-%d %H:%M:%S")
+        record["data"] = json.dumps(row.data, ensure_ascii=False, sort_keys=True)
+        writer.writerow([record[c] for c in CSV_COLUMNS])
+        yield buffer.getvalue()
+
+
+def _json_lines(rows: Iterator[AuditRow]) -> Iterator[str]:
+    yield "["
+    for index, row in enumerate(rows):
+        yield ("," if index else "") + "\n" + json.dumps(_as_dict(row), ensure_ascii=False)
+    yield "\n]\n"
+
