@@ -20,6 +20,7 @@ from .models import ProcessVersion
 from .moments import HELPERS as moment_helpers
 from .rules import Rules, load_rules
 from .scripting import SandboxedScriptEngine
+from .sla import SlaDuration
 from .state import load_spec
 
 
@@ -40,6 +41,7 @@ class CompiledVersion:
     script_engine: SandboxedScriptEngine = field(repr=False, default=None)
     flow_index: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
     has_timers: bool = True  # False lets a step skip rewriting the timer table
+    has_sla: bool = True  # False lets a step skip the SLA clocks
 
     @property
     def outline(self) -> dict:
@@ -71,7 +73,7 @@ def _diagram_helpers(rules: Rules):
         site = task_data.get("site") if isinstance(task_data, dict) else None
 
         def sla(key: str) -> str:
-            return rules.sla_duration(key, site)
+            return SlaDuration.of(rules.sla_policy(key, site), clock_now())
 
         return {"sla": sla, "now": clock_now, "price": rules.price, **moment_helpers}
 
@@ -89,9 +91,10 @@ def compile_version(row: ProcessVersion) -> CompiledVersion:
     # Outlines deployed before the "timer" key existed count as having timers.
     has_timers = any(e.get("timer", True) for outline in processes.values()
                      for e in outline["elements"].values() if e["type"].endswith("Event"))
+    has_sla = any(e.get("sla") for outline in processes.values() for e in outline["elements"].values())
     return CompiledVersion(
         id=row.id, process_id=row.process_id, name=row.name, version=row.version, content_hash=row.content_hash,
-        has_timers=has_timers,
+        has_timers=has_timers, has_sla=has_sla,
         spec=spec, subprocess_specs=subprocess_specs, rules=rules, forms=row.assets["forms"],
         processes=processes, script_engine=SandboxedScriptEngine(helpers=_diagram_helpers(rules)),
         flow_index=flow_index,

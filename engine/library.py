@@ -23,6 +23,7 @@ from .forms import fill_price_lists, load_forms
 from .lint import lint_tree
 from .models import ProcessVersion
 from .rules import Rules, load_rules
+from .sla import unknown_pause_elements
 from .state import dump_spec
 from .traceability import CLAUSES_FILE, trace_findings
 from .xmlsafe import parse_xml
@@ -105,6 +106,9 @@ def check_bundle(bundle: Bundle, *, partial: bool = False, lint_only: set[str] |
         findings.extend(lint_tree(tree, f"processes/{name}", lane_roles=lane_roles, form_ids=set(forms),
                                   sla_keys=sla_keys, known_process_ids=set(outlines), dmn_trees=dmn_trees))
     findings.extend(trace_findings(bundle.rules.get(CLAUSES_FILE), outlines, check_requirements=not partial))
+    if rules:
+        element_ids = {element_id for outline in outlines.values() for element_id in outline.elements}
+        findings.extend(unknown_pause_elements(rules.sla, bundle.rules["sla.yaml"], element_ids))
     return CheckedBundle(rules, forms, outlines, _unique(findings))
 
 

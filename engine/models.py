@@ -14,6 +14,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -57,6 +58,12 @@ class TaskStatus(str, enum.Enum):
     READY = "ready"
     CLAIMED = "claimed"
     COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class SlaOutcome(str, enum.Enum):
+    MET = "met"
+    BREACHED = "breached"
     CANCELLED = "cancelled"
 
 
@@ -151,6 +158,80 @@ class Timer(Base):
     instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), index=True)
     element_id: Mapped[str] = mapped_column(String(100))
     due_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class SlaClock(Base):
+    """The SLA clock of one human task: a snapshot of its policy, working time used, due time.
+
+    While running, the due time is `running_since` plus the working time left
+    (`budget_seconds - worked_seconds`) on the policy's calendar; a pause moves the
+    time worked so far into `worked_seconds`. The outcome is written once, at stop.
+    """
+
+    __tablename__ = "sla_clock"
+    __table_args__ = (Index("ix_sla_clock_open", "instance_id", "stopped_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("human_task.id"), unique=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"))
+    target: Mapped[str] = mapped_column(String(100))
+    policy: Mapped[dict]  # the SlaPolicy snapshot taken when the task started
+    started_at: Mapped[datetime]
+    budget_seconds: Mapped[float] = mapped_column(Float)
+    worked_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    running_since: Mapped[datetime | None]  # None while paused or stopped
+    due_at: Mapped[datetime | None]  # None while paused before the limit was reached
+    breached_at: Mapped[datetime | None]
+    stopped_at: Mapped[datetime | None]
+    outcome: Mapped[SlaOutcome | None] = mapped_column(_enum(SlaOutcome))
+
+
+class SlaEscalation(Base):
+    """One level of a clock's escalation (level 0 is the breach itself); fires at most once."""
+
+    __tablename__ = "sla_escalation"
+    __table_args__ = (UniqueConstraint("clock_id", "level"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clock_id: Mapped[int] = mapped_column(ForeignKey("sla_clock.id"))
+    level: Mapped[int]
+    fire_at: Mapped[datetime | None] = mapped_column(index=True)  # None once fired, and while paused or stopped
+    fired_at: Mapped[datetime | None]
+
+
+class Notification(Base):
+    """A message in the outbox, to a role (at a site) or to one person, sent by the worker."""
+
+    __tablename__ = "notification"
+    __table_args__ = (
+        Index("ix_notification_user", "to_user", "id"),
+        Index("ix_notification_role", "to_role", "id"),
+        Index("ix_notification_unsent", "sent_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime]
+    to_role: Mapped[str | None] = mapped_column(String(50))
+    to_user: Mapped[str | None] = mapped_column(String(100))
+    site: Mapped[str | None] = mapped_column(String(50))
+    channel: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+    text_en: Mapped[str] = mapped_column(Text)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("instance.id"))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    sent_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class NotificationRead(Base):
+    """That one person has read one notification (a role's message is read per person)."""
+
+    __tablename__ = "notification_read"
+
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notification.id"), primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), primary_key=True)
+    read_at: Mapped[datetime]
 
 
 class Event(Base):

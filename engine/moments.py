@@ -14,6 +14,7 @@ from datetime import datetime
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from .clock import LOCAL_TZ
+from .sla import policy_of
 
 
 def as_moment(value) -> datetime:
@@ -23,16 +24,23 @@ def as_moment(value) -> datetime:
 
 
 def before(moment, duration: str) -> str:
-    """ISO-8601 text of `moment` minus `duration` (e.g. P3D before a deadline)."""
-    end = as_moment(moment)
+    """ISO-8601 text of `moment` minus `duration` (e.g. P3D before a deadline).
+
+    A duration from `sla()` of a target with a business calendar counts back working days.
+    """
+    end, policy = as_moment(moment), policy_of(duration)
+    if policy is not None and policy.calendar is not None:
+        return policy.calendar.subtract_duration(end, policy.duration).isoformat()
     # Counted back from the moment, so a month is the length of the month before it.
     parsed = TimerEventDefinition.parse_iso_duration(duration)
     return (end - TimerEventDefinition.get_timedelta_from_end(parsed, end)).isoformat()
 
 
 def after(moment, duration: str) -> str:
-    """ISO-8601 text of `moment` plus `duration`."""
-    start = as_moment(moment)
+    """ISO-8601 text of `moment` plus `duration` (working time for a calendar target's `sla()`)."""
+    start, policy = as_moment(moment), policy_of(duration)
+    if policy is not None and policy.calendar is not None:
+        return policy.calendar.add_duration(start, policy.duration).isoformat()
     parsed = TimerEventDefinition.parse_iso_duration(duration)
     return (start + TimerEventDefinition.get_timedelta_from_start(parsed, start)).isoformat()
 

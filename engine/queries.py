@@ -76,7 +76,7 @@ def task_view(task: HumanTask, instance: Instance, compiled: CompiledVersion | N
         id=task.id, instance_id=task.instance_id, reference=instance.reference, process_id=instance.process_id,
         element_id=task.element_id, name=task.name, role=task.role, status=task.status.value,
         assignee=task.assignee, form_id=task.form_id, created_at=task.created_at, due_at=task.due_at,
-        lock_version=instance.lock_version, clause=element.get("clause"),
+        lock_version=instance.lock_version, sla_key=task.sla_key, clause=element.get("clause"),
         documentation=element.get("documentation"), instructions=element.get("instructions"),
         form_schema=compiled.forms.get(task.form_id) if compiled is not None and task.form_id else None,
         data=data or {},

@@ -1,4 +1,4 @@
-"""Site rules from `processes/rules/*.yaml`: roles, sites, SLA targets, demo staff, prices.
+"""Site rules from `processes/rules/*.yaml`: roles, sites, SLA policy, demo staff, prices.
 
 Rules are part of a deployed bundle, so a case keeps running under the policy it was
 started with; changing policy means deploying a new version.
@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from .errors import DefinitionError, Finding, NotFound
+from .sla import SlaBook, SlaPolicy, load_sla_book
 from .yamlfile import bundled_schema, load_yaml
 
 RULE_FILES = ("roles", "sites", "sla", "staff")
@@ -39,10 +40,13 @@ class Rules:
     roles: dict[str, Role]
     sites: dict[str, dict]
     default_site: str
-    sla_targets: dict[str, dict]
-    site_overrides: dict[str, dict[str, str]] = field(default_factory=dict)
+    sla: SlaBook
     staff: list[StaffMember] = field(default_factory=list)
     prices: dict[str, dict] = field(default_factory=dict)  # item -> zh, en, price, unit, unit_en
+
+    @property
+    def sla_targets(self) -> dict[str, dict]:
+        return self.sla.targets
 
     @cached_property  # rules never change once loaded, and every new task asks
     def lane_roles(self) -> dict[str, str]:
@@ -56,12 +60,13 @@ class Rules:
     def role_for_lane(self, lane_name: str | None) -> str | None:
         return self.lane_roles.get(lane_name) if lane_name else None
 
+    def sla_policy(self, key: str, site: str | None = None) -> SlaPolicy:
+        """Return SLA target `key` as it applies at `site` (the default site if None)."""
+        return self.sla.policy(key, site or self.default_site)
+
     def sla_duration(self, key: str, site: str | None = None) -> str:
         """Return the ISO-8601 duration of SLA target `key` at `site` (default site if None)."""
-        if key not in self.sla_targets:
-            raise NotFound(f"unknown SLA target {key!r}")
-        site = site or self.default_site
-        return self.site_overrides.get(site, {}).get(key) or self.sla_targets[key]["duration"]
+        return self.sla_policy(key, site).duration
 
     def price(self, item: str) -> int | float:
         """Return the unit price of `item` on the paid-service price list."""
@@ -87,12 +92,12 @@ def load_rules(texts: dict[str, str]) -> Rules:
             findings.extend(exc.findings)
     if findings:
         raise DefinitionError(findings)
+    roles = {rid: Role(rid, r["zh"], r["en"], tuple(r.get("aliases", ()))) for rid, r in data["roles"]["roles"].items()}
     rules = Rules(
-        roles={rid: Role(rid, r["zh"], r["en"], tuple(r.get("aliases", ()))) for rid, r in data["roles"]["roles"].items()},
+        roles=roles,
         sites=data["sites"]["sites"],
         default_site=data["sites"]["default_site"],
-        sla_targets=data["sla"]["targets"],
-        site_overrides=data["sla"].get("site_overrides") or {},
+        sla=load_sla_book(data["sla"], texts["sla.yaml"], roles, data["sites"]["sites"]),
         staff=[StaffMember(s["username"], s["name"], tuple(s["roles"]), s.get("site")) for s in data["staff"]["staff"]],
         prices=data.get("prices", {}).get("items") or {},
     )
@@ -106,14 +111,6 @@ def _check_references(rules: Rules) -> None:
     if rules.default_site not in rules.sites:
         findings.append(Finding("processes/rules/sites.yaml", None, "default_site", "error",
                                 f"default_site {rules.default_site!r} is not a site"))
-    for site, overrides in rules.site_overrides.items():
-        if site not in rules.sites:
-            findings.append(Finding("processes/rules/sla.yaml", None, f"site_overrides.{site}", "error",
-                                    f"unknown site {site!r}"))
-        for key in overrides:
-            if key not in rules.sla_targets:
-                findings.append(Finding("processes/rules/sla.yaml", None, f"site_overrides.{site}.{key}", "error",
-                                        f"override of unknown target {key!r}"))
     for member in rules.staff:
         for role in member.roles:
             if role not in rules.roles:

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit, clock, steprows
+from . import audit, clock, escalation, sla_clocks, steprows
 from .audit import NewEvent
 from .compiled import VERSIONS, CompiledVersion
 from .db import Database
@@ -46,6 +46,7 @@ from .forms import validate_form_data
 from .migration import apply_migration, plan_migration
 from .models import HumanTask, Instance, InstanceStatus, ProcessVersion, TaskStatus, Timer
 from .moments import HELPERS as MOMENT_HELPERS
+from .outbox import LoggingSender, Sender
 from .queries import OPEN_TASK_STATUSES, get_task_row, instance_view, task_view
 from .references import next_reference
 from .state import dump_state, load_state
@@ -66,9 +67,10 @@ Action = Callable[[BpmnWorkflow], list[NewEvent]]
 class Runtime:
     """Start and advance cases on one database, under one (injectable) clock."""
 
-    def __init__(self, db: Database, clock_=None):
+    def __init__(self, db: Database, clock_=None, sender: Sender | None = None):
         self.db = db
         self.clock = clock_ or clock.SystemClock()
+        self.sender = sender or LoggingSender()  # delivers the notification outbox (engine/outbox.py)
 
     # -- the step transaction -------------------------------------------------------
 
@@ -119,6 +121,7 @@ class Runtime:
         task_events, open_rows = steprows.sync_human_tasks(session, row, compiled, workflow,
                                                             tracker.open_before, now, actor)
         events += task_events
+        events += sla_clocks.sync_clocks(session, row, compiled, workflow, open_rows, now)  # SLA clocks
         if compiled.has_timers:
             steprows.sync_timers(session, row, workflow)
         audit.append_events(session, events, now)
@@ -339,7 +342,7 @@ class Runtime:
     def fire_due_timers(self, now: datetime | None = None, limit: int = 200) -> int:
         """Advance every instance with a timer due before `now`, each in its own transaction."""
         moment = now or self.clock.now()
-        runner = self if now is None else Runtime(self.db, clock.FakeClock(moment))
+        runner = self if now is None else Runtime(self.db, clock.FakeClock(moment), self.sender)
         with self.db.session() as session:
             due_ids = session.scalars(
                 select(Timer.instance_id).where(Timer.due_at < moment).group_by(Timer.instance_id)
@@ -352,6 +355,7 @@ class Runtime:
                 continue  # another step advanced this case first; its timers were rewritten
             except Exception:  # one case's unexpected failure must not hold up the others' timers
                 log.exception("firing the timers of case %s failed; they stay due", instance_id)
+        escalation.run_due(self, moment)  # SLA escalation levels that fell due, then the outbox
         return fired
 
     def _fire_instance_timers(self, instance_id: int, moment: datetime) -> int:

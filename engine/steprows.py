@@ -26,6 +26,7 @@ from .compiled import CompiledVersion
 from .errors import ConflictError, NotFound
 from .models import HumanTask, Instance, InstanceStatus, TaskStatus, Timer
 from .queries import OPEN_TASK_STATUSES, is_instance_id, task_key
+from .sla_clocks import initial_due
 from .tracking import all_tasks, is_human, is_timer
 
 # Session flag: this transaction wrote timer rows (Core statements bypass the ORM's `session.new`).
@@ -162,11 +163,7 @@ def sync_human_tasks(session: Session, row: RowCopy, compiled: CompiledVersion, 
 def _new_task_row(row: RowCopy, compiled: CompiledVersion, task, element: dict, now: datetime) -> dict:
     """The `human_task` row for a task that just became ready: its role, form and due time."""
     sla_key = element.get("sla")
-    due_at = None
-    if sla_key and sla_key in compiled.rules.sla_targets:
-        duration = compiled.rules.sla_duration(sla_key, row.site)
-        due_at = now + TimerEventDefinition.get_timedelta_from_start(
-            TimerEventDefinition.parse_iso_duration(duration), now)
+    due_at = initial_due(compiled.rules, sla_key, row.site, now)  # working time on a calendar target
     return {"id": str(task.id), "instance_id": row.id, "element_id": task.task_spec.bpmn_id,
             "name": element.get("name") or task.task_spec.bpmn_name or task.task_spec.bpmn_id,
             "role": compiled.rules.role_for_lane(task.task_spec.lane), "form_id": element.get("form"),

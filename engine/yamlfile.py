@@ -14,6 +14,21 @@ from .errors import DefinitionError, Finding
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 
 
+# libyaml's parser when PyYAML was built with it: the library has ~100 form files to read.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _TextDatesLoader(_SAFE_LOADER):
+    """The safe loader, leaving dates as text: JSON Schema validates strings, not datetimes."""
+
+
+_TextDatesLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in _SAFE_LOADER.yaml_implicit_resolvers.items()
+}
+YAML_LOADER = _TextDatesLoader
+
+
 @lru_cache(maxsize=None)
 def bundled_schema(name: str) -> dict:
     """Return one of the engine's own JSON Schemas (`engine/schemas/<name>.schema.json`)."""
@@ -25,19 +40,17 @@ def _line_of(node: yaml.Node | None, path) -> int | None:
     line = node.start_mark.line + 1 if node is not None else None
     for key in path:
         if isinstance(node, yaml.MappingNode):
-            node = next((v for k, v in node.value if k.value == str(key)), None)
+            # The key's line: a nested mapping's value starts on the line after it.
+            pair = next(((k, v) for k, v in node.value if k.value == str(key)), None)
+            if pair is None:
+                break
+            line, node = pair[0].start_mark.line + 1, pair[1]
         elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
             node = node.value[key]
+            line = node.start_mark.line + 1
         else:
             break
-        if node is None:
-            break
-        line = node.start_mark.line + 1
     return line
-
-
-# libyaml's parser when PyYAML was built with it: the library has ~100 form files to read.
-YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def load_yaml(text: str, filename: str, schema: dict | None = None):
@@ -55,11 +68,27 @@ def load_yaml(text: str, filename: str, schema: dict | None = None):
         if errors:
             node = yaml.compose(text, Loader=YAML_LOADER)  # only now are the line numbers needed
             raise DefinitionError([
-                Finding(filename, _line_of(node, err.absolute_path), _path_label(err.absolute_path), "error",
+                Finding(filename, _line_of(node, _where(err)), _path_label(err.absolute_path), "error",
                         err.message)
                 for err in errors
             ])
     return data
+
+
+def _where(err: jsonschema.ValidationError) -> list:
+    """The path to point at: for a key that is not allowed, the key itself, not its mapping."""
+    path = list(err.absolute_path)
+    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+        allowed = set(err.schema.get("properties", {}))
+        extra = [key for key in err.instance if key not in allowed]
+        if extra:
+            path.append(extra[0])
+    return path
+
+
+def line_at(text: str, path) -> int | None:
+    """The 1-based line of the value at `path` (keys and indexes) in YAML text, as near as exists."""
+    return _line_of(yaml.compose(text, Loader=YAML_LOADER), path)
 
 
 def _path_label(path) -> str | None:

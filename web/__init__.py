@@ -12,7 +12,20 @@ from flask_wtf.csrf import CSRFProtect
 from engine.db import Database
 from engine.runtime import Runtime
 
-from . import api, audit_log, auth, cases, claims, designer, diagrams, errors, i18n, tasks, templating
+from . import (
+    api,
+    audit_log,
+    auth,
+    cases,
+    claims,
+    designer,
+    diagrams,
+    errors,
+    i18n,
+    notifications,
+    tasks,
+    templating,
+)
 
 csrf = CSRFProtect()
 
@@ -33,7 +46,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["estatedesk"] = _runtime(app.config)
     csrf.init_app(app)
 
-    for module in (auth, i18n, tasks, claims, cases, diagrams, audit_log, designer):
+    for module in (auth, i18n, tasks, claims, cases, notifications, diagrams, audit_log, designer):
         app.register_blueprint(module.bp)
     app.register_blueprint(api.blueprint(csrf))
     errors.register(app)

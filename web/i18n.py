@@ -104,6 +104,20 @@ EN = {
     "返回待办任务": "Back to my tasks",
     "系统出现意外错误，已记录。请稍后再试。": "An unexpected error happened and was logged. Please try again later.",
     "切换语言": "Language",
+    # time limits and notifications
+    "剩余": "left",
+    "计时暂停": "clock paused",
+    "通知": "Notifications",
+    "我的通知": "My notifications",
+    "内容": "Message",
+    "没有通知": "No notifications",
+    "标为已读": "Mark read",
+    "全部标为已读": "Mark all read",
+    "已标为已读": "Marked read",
+    "已读": "Read",
+    "级别": "Level",
+    "已通知": "Notified",
+    "转给": "Reassigned to",
     # case diagram
     "流程图": "Diagram",
     "案件流程图": "Case diagram",
@@ -208,6 +222,10 @@ EVENT_TYPES = {
     "retried": ("重试", "Retried"),
     "cancelled": ("案件取消", "Case cancelled"),
     "instance_finished": ("案件结束", "Case finished"),
+    "sla_paused": ("时限计时暂停", "SLA clock paused"),
+    "sla_resumed": ("时限计时恢复", "SLA clock resumed"),
+    "sla_breached": ("超过时限", "SLA breached"),
+    "sla_escalated": ("时限升级", "SLA escalated"),
     "migrated": ("迁移到新版本", "Moved to a newer version"),
 }
 

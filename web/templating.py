@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+from datetime import datetime, timedelta
 
 from flask import g
+
+from engine.outbox import unread_count
 
 from .auth import STAFF_ROLES
 from .forms import LOCAL_TZ
@@ -19,10 +22,16 @@ def localtime(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 def waited(since: datetime | None) -> str:
     """How long ago, as 5 分钟 / 2 小时 5 分钟 / 3 天 2 小时."""
-    if since is None:
-        return ""
-    minutes = max(0, int((now() - since).total_seconds() // 60))
-    days, rest = divmod(minutes, 24 * 60)
+    return "" if since is None else _span(int((now() - since).total_seconds() // 60))
+
+
+def remaining(until: datetime | None) -> str:
+    """How long until then, in whole minutes rounded up (30 seconds left is 1 分钟)."""
+    return "" if until is None else _span(math.ceil((until - now()) / timedelta(minutes=1)))
+
+
+def _span(minutes: int) -> str:
+    days, rest = divmod(max(0, minutes), 24 * 60)
     hours, mins = divmod(rest, 60)
     parts = [(days, "天"), (hours, "小时")] if days else [(hours, "小时"), (mins, "分钟")] if hours else [(mins, "分钟")]
     return " ".join(f"{n} {gettext(unit)}" for n, unit in parts)
@@ -30,6 +39,15 @@ def waited(since: datetime | None) -> str:
 
 def is_overdue(due: datetime | None) -> bool:
     return due is not None and due < now()
+
+
+def unread_notifications() -> int:
+    """The number on the bell: this person's unread notifications."""
+    actor = g.get("actor")
+    if actor is None:
+        return 0
+    with reading() as session:
+        return unread_count(session, actor)
 
 
 def site_name(site: str | None) -> str:
@@ -65,8 +83,8 @@ def has_role(*roles) -> bool:
 def register(app) -> None:
     app.jinja_env.globals.update(_=gettext, pick=pick, event_label=event_label, has_role=has_role,
                                  staff_roles=STAFF_ROLES, case_status=case_status, task_status=task_status,
-                                 site_name=site_name, person=person)
-    app.jinja_env.filters.update(localtime=localtime, waited=waited, event_label=event_label)
+                                 site_name=site_name, person=person, unread_notifications=unread_notifications)
+    app.jinja_env.filters.update(localtime=localtime, waited=waited, remaining=remaining, event_label=event_label)
     app.jinja_env.tests["overdue"] = is_overdue
 
     @app.context_processor

@@ -48,6 +48,8 @@ def timeline(events: list[EventView], compiled: CompiledVersion, intake: dict) -
         elif event.type == audit.TASK_COMPLETED:
             schema = compiled.forms.get(element.get("form") or "", {})
             details = labelled(schema, event.data.get("submitted") or {})
+        elif event.type in (audit.SLA_BREACHED, audit.SLA_ESCALATED):
+            details = _sla_details(event.data, compiled)
         elif event.data.get("reason"):
             details = [(_("说明"), str(event.data["reason"]))]
         name = event.data.get("name") if isinstance(event.data.get("name"), str) else None
@@ -55,6 +57,26 @@ def timeline(events: list[EventView], compiled: CompiledVersion, intake: dict) -
         rows.append(TimelineRow(event.at, event.type, event_label(event.type), event.actor,
                                 element.get("name") or name or process.get("name") or event.element_id, details))
     return rows
+
+
+def _sla_details(data: dict, compiled: CompiledVersion) -> list[tuple[str, str]]:
+    """Due time, level, who was told and who got the task, in words people use."""
+    def role(name: str) -> str:
+        found = compiled.rules.roles.get(name)
+        return pick(found.zh, found.en) if found else name
+
+    details = []
+    if data.get("due_at"):
+        details.append((_("期限"), datetime.fromisoformat(data["due_at"]).astimezone(LOCAL_TZ).strftime("%m-%d %H:%M")))
+    if data.get("at"):
+        details.append((_("级别"), data["at"]))
+    told = [role(name) if kind == "role" else name
+            for kind, _sep, name in (entry.partition(":") for entry in data.get("notify") or ())]
+    if told:
+        details.append((_("已通知"), "、".join(told)))
+    if data.get("reassign"):
+        details.append((_("转给"), role(data["reassign"])))
+    return details
 
 
 def _is_plumbing(element: dict) -> bool:

@@ -7,7 +7,9 @@ import jinja2
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from engine.library import Bundle, deploy_bundle
+from engine.outbox import list_notifications
 from engine.rules import load_rules
+from engine.users import load_actor
 
 T = "2026-11-23T09:05:00+00:00"
 INTAKE = dict(caller="林先生", unit="3栋12楼1203", phone="13800000000")
@@ -187,3 +189,26 @@ def test_changing_the_sites_reply_limit_in_yaml_moves_the_escalation(start_case,
     assert after.wait(minutes=4, seconds=58) == 0  # 10 minutes after it was escalated, not yet
     assert after.wait(seconds=2) == 1
     assert "chase_overdue_reply" in [t.element_id for t in after.open_tasks()]
+
+
+def test_the_supervisors_reply_limit_escalates_once_per_level(start_case, runtime):
+    """sla.yaml's `reply` chain on help.reply (5 minutes at nanshan): the CS supervisors are
+    told at 80 %, the breach is recorded at 100 %, the manager is told at 100 % + 10 minutes,
+    each once however often the worker runs; the audit trail says so in that order."""
+    case = start_oral_escalated(start_case)
+    case.wait(minutes=4, seconds=1)
+    case.wait()  # the worker again, at the same moment: nothing more
+    case.wait(minutes=1)
+    case.wait()
+    case.wait(minutes=10)
+    case.wait()
+    trail = [(e.type, e.data.get("at")) for e in case.events() if e.type.startswith("sla_")]
+    assert trail == [("sla_escalated", "80%"), ("sla_breached", None), ("sla_escalated", "100% + PT10M")]
+    with runtime.db.session() as session:
+        told = {u: [n.text for n in list_notifications(session, load_actor(session, u))]
+                for u in ("supervisor1", "manager1", "reception1")}
+    assert [len(told[u]) for u in ("supervisor1", "manager1", "reception1")] == [1, 1, 0]
+    assert told["supervisor1"][0].startswith(f"{case.reference}「主管答复请示」已用去时限的 80%")
+    case.complete("chase_overdue_reply", "manager1", followup_notes="主管在开会，已督促立即答复")
+    finish_oral_escalated(case)
+    assert case.status == "completed"

@@ -1,4 +1,4 @@
-"""The Alembic migrations build exactly the tables the models describe."""
+"""The Alembic migrations build exactly the schema the models describe."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from alembic.migration import MigrationContext
 from engine.models import Base
 
 
-def test_migrated_schema_matches_the_models(db):
-    with db.engine.connect() as conn:
-        differences = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+def test_migrated_database_matches_the_models(db):
+    with db.engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert differences == []

@@ -1,14 +1,14 @@
 """designers' diagram drafts
 
 Revision ID: 0004
-Revises: 0002_api_token
+Revises: 0003
 Create Date: 2026-11-23
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0004'
-down_revision = '0002_api_token'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

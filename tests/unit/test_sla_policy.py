@@ -1,0 +1,171 @@
+"""sla.yaml: targets with calendars, pauses and escalation chains per site, validated with
+findings that point at the bad line; and what `sla()`, `before()` and `after()` give diagrams."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from engine.clock import LOCAL_TZ, FakeClock, using_clock
+from engine.compiled import _diagram_helpers
+from engine.errors import DefinitionError
+from engine.library import Bundle, check_bundle
+from engine.moments import after, before
+from engine.rules import load_rules
+from engine.sla import SlaPolicy
+
+VALID = """\
+calendars:
+  office:
+    hours:
+      mon: ["08:30-12:00", "13:30-18:00"]
+      tue: ["08:30-12:00", "13:30-18:00"]
+      wed: ["08:30-12:00", "13:30-18:00"]
+      thu: ["08:30-12:00", "13:30-18:00"]
+      fri: ["08:30-12:00", "13:30-18:00"]
+    holidays: [2026-12-25]
+    workdays: {2026-12-26: ["09:00-12:00"]}
+escalations:
+  chain:
+    - at: 80%
+      notify: [cs_supervisor]
+    - at: 100%
+      plus: PT10M
+      notify: [manager, assignee]
+      reassign: cs_supervisor
+targets:
+  help.reply:
+    duration: PT5M
+    clause: 000 四.1(2)
+    escalation: chain
+  complaint.followup:
+    duration: P3D
+    clause: 001/第2篇 1.3
+    calendar: office
+    pause:
+      when: awaiting_resident
+      while_open: [resident_sign]
+site_overrides:
+  binhai:
+    help.reply: PT10M
+    complaint.followup: {calendar: null}
+"""
+
+
+def rules_with(library, sla_text: str):
+    return load_rules({**library.rules, "sla.yaml": sla_text})
+
+
+def findings_for(library, sla_text: str):
+    with pytest.raises(DefinitionError) as caught:
+        rules_with(library, sla_text)
+    return [(f.line, f.message) for f in caught.value.findings]
+
+
+def local(*args) -> datetime:
+    return datetime(*args, tzinfo=LOCAL_TZ).astimezone(timezone.utc)
+
+
+def test_the_projects_policy_loads(library):
+    rules = load_rules(library.rules)
+    assert rules.sla_policy("help.reply", "binhai").duration == "PT10M"
+    followup = rules.sla_policy("complaint.followup")
+    assert followup.calendar is not None and followup.escalation_name == "followup"
+    assert followup.calendar.is_working_day(local(2026, 10, 10, 12).date())  # 调休: a Saturday worked
+
+
+def test_sites_override_durations_and_calendars(library):
+    rules = rules_with(library, VALID)
+    assert rules.sla_policy("help.reply", "nanshan").duration == "PT5M"
+    assert rules.sla_policy("help.reply", "binhai").duration == "PT10M"
+    assert rules.sla_policy("help.reply", "binhai").escalation_name == "chain"  # kept from the target
+    assert rules.sla_policy("complaint.followup", "nanshan").calendar_name == "office"
+    assert rules.sla_policy("complaint.followup", "binhai").calendar is None  # round the clock there
+    pause = rules.sla_policy("complaint.followup").pause
+    assert (pause.when, pause.while_open) == ("awaiting_resident", ("resident_sign",))
+
+
+def test_escalation_levels_read_as_written(library):
+    first, second = rules_with(library, VALID).sla_policy("help.reply").escalation
+    assert (first.label, first.notify, first.reassign, first.channel) == ("80%", ("cs_supervisor",), None, "web")
+    assert (second.label, second.reassign) == ("100% + PT10M", "cs_supervisor")
+    assert second.offset(timedelta(minutes=5)) == timedelta(minutes=15)
+    assert first.offset(timedelta(minutes=5)) == timedelta(minutes=4)
+
+
+def test_a_snapshot_rebuilds_the_same_policy(library):
+    policy = rules_with(library, VALID).sla_policy("complaint.followup")
+    again = SlaPolicy.from_snapshot(policy.snapshot())
+    assert again.snapshot() == policy.snapshot()
+    start = local(2026, 12, 24, 17, 0)
+    assert again.due(start) == policy.due(start) == local(2026, 12, 29, 17, 0)  # Fri a holiday, Sat a make-up morning
+
+
+@pytest.mark.parametrize("old, new, line, message", [
+    ("    calendar: office\n", "    calendar: ofice\n", 27, "unknown calendar 'ofice'"),
+    ("    escalation: chain\n", "    escalation: chains\n", 23, "unknown escalation chain 'chains'"),
+    ('      mon: ["08:30-12:00", "13:30-18:00"]', '      mon: ["08:30-12:00", "11:30-18:00"]', 4,
+     "'11:30-18:00' overlaps or precedes the range before it"),
+    ("    holidays: [2026-12-25]", "    holidays: [2026-12-32]", 9, "'2026-12-32' is not a date"),
+    ("      notify: [manager, assignee]", "      notify: [manager, asignee]", 17, "unknown role 'asignee'"),
+    ("      reassign: cs_supervisor", "      reassign: boss", 18, "unknown role 'boss'"),
+    ("    duration: P3D\n", "    duration: P1M\n", 25, "months cannot be counted in working days"),
+    ("      when: awaiting_resident", "      when: __import__('os')", 29, "pause condition: refused by the sandbox"),
+    ("  binhai:\n", "  beihai:\n", 32, "unknown site 'beihai'"),
+    ("    help.reply: PT10M\n", "    help.replied: PT10M\n", 33, "override of unknown target 'help.replied'"),
+    ("    calendar: office\n", "    calender: office\n", 27, "Additional properties are not allowed ('calender'"),
+    ("    - at: 80%", "    - at: eighty", 13, "'eighty' does not match"),
+    ("      plus: PT10M", "      plus: P1D", 16, "'P1D' does not match"),
+    ("    complaint.followup: {calendar: null}", "    complaint.followup: {calendar: nope}", 34,
+     "unknown calendar 'nope'"),
+])
+def test_a_bad_policy_is_reported_at_its_line(library, old, new, line, message):
+    assert old in VALID
+    found = findings_for(library, VALID.replace(old, new, 1))
+    assert any(at == line and message in text for at, text in found), found
+
+
+def test_a_level_must_notify_or_reassign(library):
+    found = findings_for(library, VALID.replace("      notify: [cs_supervisor]\n", "", 1))
+    assert found[0][0] == 13 and "is not valid under any of the given schemas" in found[0][1]
+
+
+def test_diagram_sla_gives_wall_clock_time_to_the_working_time_due(library):
+    rules = rules_with(library, VALID.replace("    duration: P3D\n", "    duration: PT2H\n"))
+    helpers = _diagram_helpers(rules)
+    friday_evening = local(2026, 11, 27, 17, 0)
+    with using_clock(FakeClock(friday_evening)):
+        assert helpers({"site": "nanshan"})["sla"]("complaint.followup") == "PT64H30M"  # Monday 09:30
+        assert helpers({"site": "binhai"})["sla"]("complaint.followup") == "PT2H"  # no calendar there
+        assert helpers({"site": "nanshan"})["sla"]("help.reply") == "PT5M"
+
+
+def test_an_sla_value_kept_in_case_data_copies_as_plain_text(library):
+    sla = _diagram_helpers(rules_with(library, VALID))({"site": "nanshan"})["sla"]
+    with using_clock(FakeClock(local(2026, 11, 27, 17, 0))):
+        kept = copy.deepcopy({"limit": sla("complaint.followup")})["limit"]
+    assert type(kept) is str and kept == "PT120H"  # Friday 17:00 to Wednesday 17:00
+    assert json.dumps(kept) == '"PT120H"'
+
+
+def test_before_and_after_count_working_days_for_a_calendar_target(library):
+    rules = rules_with(library, VALID)
+    sla = _diagram_helpers(rules)({"site": "nanshan"})["sla"]
+    with using_clock(FakeClock(local(2026, 11, 23, 9, 0))):
+        limit = sla("complaint.followup")
+    deadline = "2026-11-30T10:00:00"  # a Monday, China time
+    assert datetime.fromisoformat(before(deadline, limit)) == local(2026, 11, 25, 10, 0)  # Wed: Thu, Fri, Mon
+    assert datetime.fromisoformat(after(deadline, limit)) == local(2026, 12, 3, 10, 0)
+    assert datetime.fromisoformat(before(deadline, "P3D")) == local(2026, 11, 27, 10, 0)  # plain text: days
+
+
+def test_lint_warns_when_a_pause_names_no_element(library):
+    bundle = Bundle(library.bpmn, library.dmn, library.forms,
+                    {**library.rules, "sla.yaml": VALID.replace("[resident_sign]", "[resident_sing]")})
+    (finding,) = [f for f in check_bundle(bundle).findings if f.file.endswith("sla.yaml")]
+    assert (finding.line, finding.severity) == (30, "warning") and "'resident_sing'" in finding.message
+    bundle.rules["sla.yaml"] = VALID
+    assert [f for f in check_bundle(bundle).findings if f.file.endswith("sla.yaml")] == []
