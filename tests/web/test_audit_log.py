@@ -89,6 +89,8 @@ def test_staff_without_audit_rights_cannot_search(web):
 
 
 OPEN_TO_ALL = {"/login", "/logout", "/lang/<code>"}
+# One's own reading state is not a record: an auditor may mark their notifications read.
+PERSONAL = {"/notifications/read"}
 
 
 def test_the_auditor_can_change_nothing(web, app, two_cases, cases):
@@ -97,7 +99,7 @@ def test_the_auditor_can_change_nothing(web, app, two_cases, cases):
     values = {"task_id": task.id, "ref": first.reference, "name": "ambulance_arrived", "code": "en"}
     web.login("auditor1")
     writes = [rule for rule in app.url_map.iter_rules()
-              if rule.methods & {"POST", "PUT", "PATCH", "DELETE"} and rule.rule not in OPEN_TO_ALL
+              if rule.methods & {"POST", "PUT", "PATCH", "DELETE"} and rule.rule not in OPEN_TO_ALL | PERSONAL
               and not rule.rule.startswith("/static")]
     assert writes, "no write routes found"
     for rule in writes:
