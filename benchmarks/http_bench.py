@@ -55,7 +55,7 @@ class Client:
         data = json.loads(response.read() or b"{}")
         if response.status >= 300:
             raise RuntimeError(f"{method} {path}: {response.status} {data}")
-        return data, dict(response.getheaders())
+        return data, response.headers  # case-insensitive: servers spell header names differently
 
 
 def work_case(client: Client, runtime) -> list[float]:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from .audit import instance_events
 from .compiled import VERSIONS, CompiledVersion
 from .errors import NotFound
 from .models import HumanTask, Instance, TaskStatus
-from .state import load_state
+from .state import load_task_data
 from .views import EventView, InstanceView, TaskView
 
 OPEN_TASK_STATUSES = (TaskStatus.READY, TaskStatus.CLAIMED)
@@ -99,16 +100,30 @@ def list_tasks(session: Session, *, roles=None, assignee: str | None = None, ins
     return [task_view(task, instance) for task, instance in session.execute(stmt)]
 
 
-def get_task(session: Session, task_id: str) -> TaskView:
-    """One task with its form schema, instructions and the case data it sees."""
-    task = get_task_row(session, task_id)
-    instance = session.get(Instance, task.instance_id)
+# Built once, on the connection: showing a task is the busiest read, and the ORM's
+# identity map and statement building would cost more than the query.
+_task, _instance = HumanTask.__table__, Instance.__table__
+_TASK_WITH_CASE = (select(_task, _instance.c.reference, _instance.c.process_id, _instance.c.lock_version,
+                          _instance.c.version_id, _instance.c.state_json)
+                   .join(_instance, _instance.c.id == _task.c.instance_id)
+                   .where(_task.c.id == bindparam("key")))
+_CASE_KEYS = ("reference", "process_id", "lock_version", "version_id", "state_json")
+
+
+def get_task(session: Session, task_id: str, *, with_form: bool = True) -> TaskView:
+    """One task; `with_form` adds its form schema, instructions and the case data it sees."""
+    found = session.connection().execute(_TASK_WITH_CASE, {"key": task_key(task_id)}).first()
+    if found is None:
+        raise NotFound(f"task {task_id} does not exist")
+    columns = found._mapping
+    task = SimpleNamespace(**{key: columns[key] for key in _task.c.keys()})
+    instance = SimpleNamespace(**{key: columns[key] for key in _CASE_KEYS})
+    if not with_form:
+        return task_view(task, instance)
     compiled = VERSIONS.get(session, instance.version_id)
     data = {}
     if task.status in OPEN_TASK_STATUSES:
-        workflow = load_state(instance.state_json, compiled.spec, compiled.subprocess_specs, compiled.script_engine)
-        spiff_task = workflow.get_task_from_id(UUID(task.id))
-        data = dict(spiff_task.data) if spiff_task is not None else {}
+        data = load_task_data(instance.state_json, task.id) or {}
     return task_view(task, instance, compiled, data)
 
 

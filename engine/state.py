@@ -61,12 +61,50 @@ def dump_state(workflow: BpmnWorkflow) -> str:
 
 def load_state(state_json: str, spec, subprocess_specs, script_engine) -> BpmnWorkflow:
     """Rebuild a workflow from `dump_state` output around already-parsed specs."""
+    workflow = _workflow_converter.restore(_state_dict(state_json), spec, subprocess_specs, script_engine)
+    return workflow
+
+
+def load_task_data(state_json: str, task_id: str) -> dict | None:
+    """One task's data from `dump_state` output, without rebuilding the workflow; None if absent.
+
+    Showing a task needs only its data, and restoring every task of the case costs
+    several times more than reading this one's. SpiffWorkflow stores each task's data
+    as a delta from its parent's, so the data is rebuilt down the task's ancestry, as
+    its task converter does.
+    """
+    dct = _state_dict(state_json)
+    for tasks in (dct["tasks"], *(sub["tasks"] for sub in dct["subprocesses"].values())):
+        if task_id in tasks:
+            return _data_down_to(tasks, task_id)
+    return None
+
+
+def _data_down_to(tasks: dict, task_id: str) -> dict:
+    ancestry = []
+    key = task_id
+    while key in tasks:
+        ancestry.append(tasks[key])
+        key = tasks[key]["parent"]
+    data = {}
+    for index, task in enumerate(reversed(ancestry)):
+        delta = task.get("delta")
+        if delta and index > 0:  # the first has no parent in this workflow: its data is whole
+            data = {**data, **_registry.restore(delta.get("updates", {}))}
+            for deleted in delta.get("deletions", ()):
+                data.pop(deleted, None)
+        else:
+            data = _registry.restore(task["data"])
+    return data
+
+
+def _state_dict(state_json: str) -> dict:
+    """The stored state as the current serializer version writes it."""
     dct = json.loads(state_json)
     version = dct.pop(VERSION_KEY, VERSION)
     if version in MIGRATIONS:
         MIGRATIONS[version](dct)
-    workflow = _workflow_converter.restore(dct, spec, subprocess_specs, script_engine)
-    return workflow
+    return dct
 
 
 def dump_spec(spec, subprocess_specs: dict) -> str:

@@ -13,13 +13,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from . import audit, clock
 from .errors import BadInput, NotFound
-from .models import ApiToken, User
-from .users import SYSTEM_ACTOR, Actor, load_actor
+from .models import ApiToken, User, UserRole
+from .users import SYSTEM_ACTOR, Actor, actor_from_rows
 
 TOKEN_PREFIX = "edk_"  # tells a leaked EstateDesk token apart in logs and secret scanners
 # Tokens are made and revoked on the server's command line, so the audit trail names "system".
@@ -75,11 +75,15 @@ def list_tokens(session: Session) -> list[TokenView]:
     return [TokenView(t.id, username, t.name, t.created_at, t.revoked_at) for t, username in rows]
 
 
-_TOKEN_USER = (select(User.username).join(ApiToken, ApiToken.user_id == User.id)
-               .where(ApiToken.revoked_at.is_(None), User.active.is_(True)))
+# The token's user and roles in one query: every API request asks this first.
+_TOKEN_ACTOR = (select(User.username, User.name, User.site, UserRole.role)
+                .join(ApiToken, ApiToken.user_id == User.id)
+                .outerjoin(UserRole, UserRole.user_id == User.id)
+                .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None),
+                       User.active.is_(True)))
 
 
 def actor_for_token(session: Session, secret: str) -> Actor | None:
     """The user a live token acts as, or None for an unknown or revoked token or an inactive user."""
-    username = session.scalar(_TOKEN_USER.where(ApiToken.token_hash == hash_token(secret)))
-    return load_actor(session, username) if username is not None else None
+    rows = session.connection().execute(_TOKEN_ACTOR, {"token_hash": hash_token(secret)}).all()
+    return actor_from_rows(rows) if rows else None

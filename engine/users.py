@@ -58,6 +58,11 @@ def load_actor(session: Session, username: str) -> Actor:
     rows = session.connection().execute(_ACTOR_WITH_ROLES, {"username": username}).all()
     if not rows:
         raise NotFound(f"unknown user {username!r}")
+    return actor_from_rows(rows)
+
+
+def actor_from_rows(rows) -> Actor:
+    """An actor from rows of (username, name, site, role), one per role held (role None for none)."""
     first = rows[0]
     return Actor(first.username, first.name, frozenset(r.role for r in rows if r.role), first.site)
 

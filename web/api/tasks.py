@@ -11,7 +11,7 @@ from engine.queries import get_instance_row, get_task
 
 from ..auth import READER_ROLES, STAFF_ROLES
 from ..runtime import reading, runtime
-from ..tasks import check_may_see, check_may_work, inbox_tasks
+from ..tasks import check_may_see, inbox_tasks
 from .access import roles
 from .bodies import json_object, step_json, task_detail_json, task_json
 
@@ -78,20 +78,21 @@ def unclaim(task_id: str):
 @bp.route("/tasks/<task_id>/complete", methods=("POST",))
 @roles(*STAFF_ROLES)
 def complete(task_id: str):
-    """Complete a task with its form data; a stale `expected_version` or If-Match is a 409."""
-    with reading() as session:
-        task = get_task(session, task_id)
-    check_may_work(task)
+    """Complete a task with its form data; a stale `expected_version` or If-Match is a 409.
+
+    The step itself refuses (403/409) a task the caller may not do or that is closed,
+    before it reads the form, so nothing is read here first.
+    """
     body = json_object(required=False)
     data = body.get("data", {})
     if not isinstance(data, dict):
         raise FormInvalid([FieldError("data", "must be a JSON object of the form's fields")])
-    expected_version = _expected_version(body)
-    result = runtime().complete_task(task.id, data, g.actor.username, expected_version=expected_version)
+    expected_version = _expected_version(task_id, body)
+    result = runtime().complete_task(task_id, data, g.actor.username, expected_version=expected_version)
     return jsonify(step_json(result))
 
 
-def _expected_version(body: dict) -> int | None:
+def _expected_version(task_id: str, body: dict) -> int | None:
     """The case version the caller saw: `expected_version` in the body or the If-Match header."""
     value = body.get("expected_version")
     if value is not None and (type(value) is not int or value < 0):
@@ -103,5 +104,7 @@ def _expected_version(body: dict) -> int | None:
     if match is None:
         raise BadInput('If-Match must be the ETag of GET /api/v1/tasks/{id}, e.g. "7"')
     if value is not None and value != int(match.group(1)):
+        with reading() as session:
+            get_task(session, task_id, with_form=False)  # a task that does not exist is a 404 first
         raise BadInput("expected_version and If-Match name different versions")
     return int(match.group(1))
