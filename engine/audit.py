@@ -85,7 +85,7 @@ _HEAD_ADVANCE = (update(AuditHead.__table__).where(AuditHead.__table__.c.id == 1
 _EVENT_INSERT = insert(_event)
 
 
-def _lock_head(conn: Connection) -> tuple[int, str]:
+def lock_head(conn: Connection) -> tuple[int, str]:
     """Lock the head row for this transaction and return (last event id, last hash)."""
     head = conn.execute(_HEAD_FOR_UPDATE).first()
     if head is None:  # a database migrated by hand without the genesis row
@@ -101,7 +101,7 @@ def append_events(session: Session, events: list[NewEvent], at: datetime) -> Non
     if not session.in_transaction():
         raise RuntimeError("append_events must run inside the step transaction")
     conn = session.connection()
-    _, prev = _lock_head(conn)
+    _, prev = lock_head(conn)
     rows = []
     for new in events:
         # Through JSON and back, so the hash covers exactly what the row will hold.
@@ -114,6 +114,9 @@ def append_events(session: Session, events: list[NewEvent], at: datetime) -> Non
     # would answer one row at a time (the head takes the newest id instead).
     conn.execute(_EVENT_INSERT, rows)
     conn.execute(_HEAD_ADVANCE, {"last_hash": prev})
+    # The statistics' case facts move with the log, in this transaction, so they cannot drift.
+    from .stats.projection import project_rows  # here: the projection reads this module's names
+    project_rows(conn, rows)
 
 
 @dataclass(frozen=True)

@@ -211,6 +211,14 @@ def cmd_audit_verify(args, db) -> int:
     return EXIT_OK if result.ok else EXIT_FINDINGS
 
 
+def cmd_stats_rebuild(args, db) -> int:
+    from .stats import rebuild
+    with db.session() as session, session.begin():
+        count = rebuild(session.connection())
+    print(f"case facts rebuilt from the audit trail: {count} cases")
+    return EXIT_OK
+
+
 def cmd_token_create(args, db) -> int:
     with Runtime(db).transaction() as session:
         token, secret = create_token(session, args.user, args.name)
@@ -352,6 +360,10 @@ def build_parser() -> argparse.ArgumentParser:
     audit_sub = p.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
     v = audit_sub.add_parser("verify", help="check the hash chain; exit 1 if broken")
     v.set_defaults(func=cmd_audit_verify)
+    p = add("stats", None, "monthly statistics")
+    stats_sub = p.add_subparsers(dest="stats_command", required=True, metavar="ACTION")
+    v = stats_sub.add_parser("rebuild", help="recompute the case facts from the whole audit trail")
+    v.set_defaults(func=cmd_stats_rebuild)
     p = add("token", None, "API tokens for integrations (sent as Authorization: Bearer ...)")
     token_sub = p.add_subparsers(dest="token_command", required=True, metavar="ACTION")
     t = token_sub.add_parser("create", help="make a token acting as USER; print it once")

@@ -261,6 +261,48 @@ class AuditHead(Base):
     last_hash: Mapped[str] = mapped_column(String(64))
 
 
+class CaseFact(Base):
+    """One case as the statistics see it, folded from its audit events (engine/stats/projection.py).
+
+    Written in the same transaction as the events it is derived from, and rebuilt from
+    the whole log by `estatedesk stats rebuild`; never edited by anything else.
+    Months are local months (engine/stats/months.py) as "YYYY-MM" so that one site-month
+    is one index range.
+    """
+
+    __tablename__ = "case_fact"
+    __table_args__ = (
+        Index("ix_case_fact_site_month", "site", "opened_month"),
+        Index("ix_case_fact_site_closed", "site", "closed_at"),
+        Index("ix_case_fact_month", "opened_month"),
+    )
+
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), primary_key=True)
+    reference: Mapped[str] = mapped_column(String(32))
+    process_id: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int]
+    site: Mapped[str | None] = mapped_column(String(50))
+    category: Mapped[str | None] = mapped_column(String(50))
+    department: Mapped[str | None] = mapped_column(String(50))
+    opened_at: Mapped[datetime]
+    opened_month: Mapped[str] = mapped_column(String(7))
+    state: Mapped[str] = mapped_column(String(16))  # open, completed or cancelled
+    closed_at: Mapped[datetime | None]
+    response_seconds: Mapped[float | None] = mapped_column(Float)
+    arrival_seconds: Mapped[float | None] = mapped_column(Float)
+    resolution_seconds: Mapped[float | None] = mapped_column(Float)
+    reopened: Mapped[int] = mapped_column(Integer, default=0)
+    complaint_class: Mapped[str | None] = mapped_column(String(16))
+    repair: Mapped[dict]  # the latest price-list item, quantity and quote submitted
+    charge: Mapped[float | None] = mapped_column(Float)
+    fee_collected: Mapped[bool] = mapped_column(Boolean, default=False)
+    followup_decided: Mapped[bool] = mapped_column(Boolean, default=False)
+    followup_rate: Mapped[float | None] = mapped_column(Float)
+    followup_sampled: Mapped[bool] = mapped_column(Boolean, default=False)
+    visits: Mapped[int] = mapped_column(Integer, default=0)
+    satisfied_visits: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class ReferenceCounter(Base):
     """Per prefix and day, the last reference number handed out (QZ-20261123-0001)."""
 

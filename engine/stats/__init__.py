@@ -1,0 +1,17 @@
+"""Monthly statistics of the service centres (issue #7): KPIs from the audit trail.
+
+The interface for the dashboard, the exports and the monthly report:
+`StatsQuery`, `month_kpis`, `cases_behind`, `monthly_trend`, `response_histogram`,
+and the plain dataclasses they return. See docs/statistics.md.
+"""
+
+from .drill import CaseRow, cases_behind
+from .kpis import month_kpis
+from .projection import rebuild
+from .query import StatsQuery
+from .tables import Column, KpiTable, MonthKpis, Text, cell_drill
+from .trend import Histogram, HistogramBin, TrendPoint, monthly_trend, response_histogram
+
+__all__ = ["CaseRow", "Column", "Histogram", "HistogramBin", "KpiTable", "MonthKpis", "StatsQuery", "Text",
+           "TrendPoint", "cases_behind", "cell_drill", "month_kpis", "monthly_trend", "rebuild",
+           "response_histogram"]

@@ -1,0 +1,84 @@
+"""Reading the facts behind a month: case facts, SLA clocks, the backlog; and the few
+calculations every table shares (clock status, age bucket, percentile)."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy.orm import Session
+
+from ..models import CaseFact, HumanTask, SlaClock, SlaOutcome
+from .months import month_bounds
+from .query import StatsQuery
+
+MET, BREACHED, RUNNING, CANCELLED = "met", "breached", "running", "cancelled"
+SLA_STATUSES = (MET, BREACHED, RUNNING, CANCELLED)
+
+# Backlog age buckets (upper bound in days, key, zh, en), oldest last.
+AGE_BUCKETS = ((1, "lt1d", "1天内", "Under 1 day"), (3, "1to3d", "1–3天", "1–3 days"),
+               (7, "3to7d", "3–7天", "3–7 days"), (30, "7to30d", "7–30天", "7–30 days"),
+               (math.inf, "gt30d", "30天以上", "Over 30 days"))
+
+FACT_COLUMNS = (CaseFact.instance_id, CaseFact.process_id, CaseFact.category, CaseFact.department,
+                CaseFact.state, CaseFact.response_seconds,
+                CaseFact.arrival_seconds, CaseFact.resolution_seconds, CaseFact.reopened,
+                CaseFact.complaint_class, CaseFact.charge, CaseFact.fee_collected, CaseFact.followup_decided,
+                CaseFact.followup_rate, CaseFact.followup_sampled, CaseFact.visits, CaseFact.satisfied_visits)
+CLOCK_COLUMNS = (SlaClock.instance_id, SlaClock.target, SlaClock.worked_seconds, SlaClock.budget_seconds,
+                 SlaClock.stopped_at.is_not(None).label("stopped"), HumanTask.completed_by, HumanTask.role)
+
+
+def clock_status_sql(moment: datetime):
+    """met / breached / cancelled once stopped; while running, breached once past its due time
+    (computed by the database: no datetimes cross into Python for a month of clocks)."""
+    return case((SlaClock.outcome == SlaOutcome.MET, literal(MET)),
+                (or_(SlaClock.outcome == SlaOutcome.BREACHED, SlaClock.breached_at.is_not(None)), literal(BREACHED)),
+                (SlaClock.outcome == SlaOutcome.CANCELLED, literal(CANCELLED)),
+                (SlaClock.due_at <= moment, literal(BREACHED)), else_=literal(RUNNING)).label("status")
+
+
+def as_of(query: StatsQuery, now: datetime) -> datetime:
+    """The moment a month's backlog and running clocks are judged at: its end, or now if sooner."""
+    return min(now, month_bounds(query.month)[1])
+
+
+def month_facts(session: Session, query: StatsQuery) -> list:
+    return session.execute(select(*FACT_COLUMNS).where(*query.conditions())).all()
+
+
+def month_clocks(session: Session, query: StatsQuery, moment: datetime, extra=()) -> list:
+    """The SLA clocks of the month's cases with their status at `moment` (a case's clocks count
+    in the month it was opened)."""
+    stmt = (select(*CLOCK_COLUMNS, clock_status_sql(moment)).join(CaseFact, CaseFact.instance_id == SlaClock.instance_id)
+            .join(HumanTask, HumanTask.id == SlaClock.task_id).where(*query.conditions(), *extra))
+    return session.execute(stmt).all()
+
+
+def backlog_condition(moment: datetime):
+    """Cases open at `moment`: opened before it and not closed by then."""
+    return and_(CaseFact.opened_at < moment, or_(CaseFact.closed_at.is_(None), CaseFact.closed_at >= moment))
+
+
+def backlog_counts(session: Session, query: StatsQuery, moment: datetime) -> dict[str, int]:
+    """Cases of the scope (any month) open at `moment`, counted by age bucket in the database."""
+    whens = []
+    for upper, key, _, _ in AGE_BUCKETS[:-1]:
+        whens.append((CaseFact.opened_at > moment - timedelta(days=upper), literal(key)))
+    bucket = case(*whens, else_=literal(AGE_BUCKETS[-1][1])).label("bucket")
+    stmt = select(bucket, func.count()).where(*query.scope(), backlog_condition(moment)).group_by(bucket)
+    found = dict(session.execute(stmt).all())
+    return {key: found.get(key, 0) for _, key, _, _ in AGE_BUCKETS}
+
+
+def percentile(values: list[float], p: float) -> float | None:
+    """Nearest-rank percentile: the smallest value with at least p % of the values at or below it."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(math.ceil(p / 100 * len(ordered)), 1) - 1]
+
+
+def ratio(part: float, whole: float) -> float | None:
+    return None if not whole else part / whole

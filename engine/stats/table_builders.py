@@ -1,0 +1,145 @@
+"""The dashboard's tables, built from one month's KPIs and rows: generic `KpiTable`s
+whose numbers each carry the drill filter of the cases behind them."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+from . import vocabulary as V
+from .sources import AGE_BUCKETS, BREACHED, CANCELLED, MET, RUNNING, ratio
+from .tables import COUNT, LABEL, MONEY, PERCENT, SECONDS, TEXT, VALUE, Column, KpiTable, Text
+
+CASES = Column("cases", "案件数", "Cases")
+OPEN = Column("open", "未结", "Open", drill={"state": V.OPEN})
+COMPLETED = Column("completed", "已结", "Completed", drill={"state": V.COMPLETED})
+CANCELLED_COL = Column("cancelled", "已取消", "Cancelled", drill={"state": V.CANCELLED})
+REOPENED = Column("reopened", "返工", "Reopened", drill={"reopened": "1"})
+MET_COL = Column("met", "及时", "Met", drill={"sla": MET}, counts="tasks")
+BREACHED_COL = Column("breached", "超时", "Breached", drill={"sla": BREACHED}, counts="tasks")
+RUNNING_COL = Column("running", "进行中", "Running", drill={"sla": RUNNING}, counts="tasks")
+RATE = Column("timeliness_rate", "及时率", "Timeliness rate", PERCENT)
+DURATION_LABELS = {"response": Text("响应时间", "Response time"), "arrival": Text("到场时间", "Arrival time"),
+                   "resolution": Text("办结时间", "Resolution time")}
+CLASS_LABELS = {V.VALID: Text("有效投诉", "Valid"), V.ASSISTANCE: Text("协办事项", "Assistance"),
+                V.EXCESSIVE: Text("过高要求", "Excessive demand")}
+
+
+def build_tables(kpis, facts: list, statuses: list) -> list[KpiTable]:
+    return [summary(kpis), breakdown("by_process", "按流程", "By procedure", "process", facts, statuses),
+            breakdown("by_category", "按类别", "By category", "category", facts, statuses),
+            breakdown("by_department", "按部门", "By department", "department", facts, statuses),
+            sla_table(kpis), staff_table(statuses), backlog_table(kpis), duration_table(kpis),
+            complaint_table(kpis), followup_table(kpis)]
+
+
+def _row(label, drill: dict | None, **values) -> dict:
+    row = {"label": label, **values}
+    if drill is not None:
+        row["drill"] = drill
+    return row
+
+
+def summary(k) -> KpiTable:
+    f = k.followup
+    rows = [
+        _row(Text("受理案件", "Cases opened"), {}, value=k.cases),
+        _row(Text("已结案件", "Cases completed"), {"state": V.COMPLETED}, value=k.completed),
+        _row(Text("已取消案件", "Cases cancelled"), {"state": V.CANCELLED}, value=k.cancelled),
+        _row(Text("未结案件", "Cases still open"), {"state": V.OPEN}, value=k.open),
+        _row(Text("返工案件", "Cases reopened"), {"reopened": "1"}, value=k.reopened),
+        _row(Text("月末积压", "Backlog at month end"), {"backlog": "all"}, value=sum(k.backlog.values())),
+        _row(Text("及时率", "Timeliness rate"), None, value=k.timeliness_rate, kind=PERCENT),
+        _row(Text("有效投诉率", "Valid-complaint rate"), None, value=k.valid_complaint_rate, kind=PERCENT),
+        _row(Text("回访率", "Follow-up visit rate"), None, value=f.visit_rate, kind=PERCENT),
+        _row(Text("规定回访率", "Policy follow-up rate"), None, value=f.policy_rate, kind=PERCENT),
+        _row(Text("满意率", "Satisfaction"), None, value=f.satisfaction, kind=PERCENT),
+        _row(Text("有偿维修", "Paid repairs"), {"paid": "1"}, value=k.paid_repairs),
+        _row(Text("有偿维修收入（元）", "Paid-repair revenue (CNY)"), {"paid": "1"}, value=k.revenue, kind=MONEY),
+    ]
+    for row in rows:
+        row.setdefault("kind", COUNT)
+    return KpiTable("summary", "月度汇总", "Monthly summary",
+                    [Column("label", "指标", "Measure", LABEL), Column("value", "数值", "Value", VALUE)], rows)
+
+
+def breakdown(table_id, zh, en, key, facts, statuses) -> KpiTable:
+    attr = {"process": "process_id"}.get(key, key)
+    groups = defaultdict(Counter)
+    for fact in facts:
+        group = groups[getattr(fact, attr) or ""]
+        group["cases"] += 1
+        group[fact.state] += 1
+        group["reopened"] += bool(fact.reopened)
+    case_group = {f.instance_id: getattr(f, attr) or "" for f in facts}
+    for clock, status in statuses:
+        groups[case_group[clock.instance_id]]["sla_" + status] += 1
+    rows = [_row(name, {key: name}, cases=c["cases"], open=c[V.OPEN], completed=c[V.COMPLETED],
+                 cancelled=c[V.CANCELLED], reopened=c["reopened"], met=c["sla_" + MET],
+                 breached=c["sla_" + BREACHED], timeliness_rate=ratio(c["sla_" + MET],
+                                                                       c["sla_" + MET] + c["sla_" + BREACHED]))
+            for name, c in sorted(groups.items())]
+    label = Column("label", {"process": "流程", "category": "类别", "department": "部门"}[key],
+                   {"process": "Procedure", "category": "Category", "department": "Department"}[key], TEXT)
+    return KpiTable(table_id, zh, en, [label, CASES, OPEN, COMPLETED, CANCELLED_COL, REOPENED,
+                                       MET_COL, BREACHED_COL, RATE], rows)
+
+
+def sla_table(k) -> KpiTable:
+    rows = [_row(s.target, {"target": s.target}, limit=s.limit_seconds, met=s.met, breached=s.breached,
+                 running=s.running, cancelled=s.cancelled, timeliness_rate=s.timeliness_rate,
+                 p50=s.p50_seconds, p90=s.p90_seconds) for s in k.sla]
+    return KpiTable("sla", "时限达成", "SLA attainment", [
+        Column("label", "时限目标", "SLA target", TEXT), Column("limit", "时限", "Limit", SECONDS),
+        MET_COL, BREACHED_COL, RUNNING_COL, Column("cancelled", "已取消", "Cancelled", drill={"sla": CANCELLED}, counts="tasks"),
+        RATE, Column("p50", "用时P50", "Time used p50", SECONDS), Column("p90", "用时P90", "Time used p90", SECONDS)],
+        rows)
+
+
+def staff_table(statuses) -> KpiTable:
+    by_staff = defaultdict(Counter)
+    for clock, status in statuses:
+        if clock.completed_by and status in (MET, BREACHED):
+            by_staff[clock.completed_by][status] += 1
+            by_staff[clock.completed_by]["department"] = V.ROLE_DEPARTMENTS.get(clock.role, "")
+    rows = [_row(user, {"staff": user}, department=c["department"], tasks=c[MET] + c[BREACHED], met=c[MET],
+                 breached=c[BREACHED], timeliness_rate=ratio(c[MET], c[MET] + c[BREACHED]))
+            for user, c in sorted(by_staff.items())]
+    return KpiTable("by_staff", "按员工", "By staff member", [
+        Column("label", "员工", "Staff member", TEXT), Column("department", "部门", "Department", TEXT),
+        Column("tasks", "计时任务", "Timed tasks", counts="tasks"), MET_COL, BREACHED_COL, RATE], rows)
+
+
+def backlog_table(k) -> KpiTable:
+    rows = [_row(Text(zh, en), {"backlog": key}, cases=k.backlog[key]) for _, key, zh, en in AGE_BUCKETS]
+    return KpiTable("backlog", "积压账龄", "Backlog by age", [Column("label", "账龄", "Age", LABEL), CASES], rows)
+
+
+def duration_table(k) -> KpiTable:
+    rows = [_row(DURATION_LABELS[kind], {"duration": kind}, cases=d.count, p50=d.p50_seconds, p90=d.p90_seconds)
+            for kind, d in k.durations.items()]
+    return KpiTable("durations", "处理用时", "Times taken", [
+        Column("label", "用时", "Time", LABEL), CASES, Column("p50", "P50", "p50", SECONDS),
+        Column("p90", "P90", "p90", SECONDS)], rows)
+
+
+def complaint_table(k) -> KpiTable:
+    total = sum(k.complaints.values())
+    rows = [_row(CLASS_LABELS[c], {"complaint_class": c}, cases=n, share=ratio(n, total))
+            for c, n in k.complaints.items()]
+    return KpiTable("complaints", "投诉分类", "Complaint classes", [
+        Column("label", "类别", "Class", LABEL), CASES, Column("share", "占比", "Share", PERCENT)], rows)
+
+
+def followup_table(k) -> KpiTable:
+    f = k.followup
+    row = _row(Text("回访", "Follow-up visits"), {"followup": "decided"}, decided=f.decided,
+               policy_rate=f.policy_rate, sampled=f.sampled, visited=f.visited, visit_rate=f.visit_rate,
+               visits=f.visits, satisfied=f.satisfied, satisfaction=f.satisfaction)
+    return KpiTable("followup", "回访统计", "Follow-up visits", [
+        Column("label", "项目", "Item", LABEL), Column("decided", "应决定回访", "Decided"),
+        Column("policy_rate", "规定回访率", "Policy rate", PERCENT),
+        Column("sampled", "抽中回访", "Sampled", drill={"followup": "sampled"}),
+        Column("visited", "已回访", "Visited", drill={"followup": "visited"}),
+        Column("visit_rate", "回访率", "Visit rate", PERCENT), Column("visits", "回访次数", "Visits", TEXT),
+        Column("satisfied", "满意次数", "Satisfied visits", TEXT),
+        Column("satisfaction", "满意率", "Satisfaction", PERCENT)], [row])

@@ -1,0 +1,114 @@
+"""The plain dataclasses the statistics hand out: KPIs, and generic tables for exports.
+
+Every table a dashboard shows is a `KpiTable`: columns with both languages' headings
+and a kind (how to format), rows as dicts. A row's `drill` names the cases behind it
+(a filter for `cases_behind`); a count column may narrow it further with its own
+`drill` (e.g. only the breached ones). CSV, Excel and PDF exporters need nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .query import StatsQuery
+
+# Column kinds: how a value is formatted. Values are None when there is nothing to divide by.
+TEXT, LABEL, COUNT, PERCENT, SECONDS, MONEY = "text", "label", "count", "percent", "seconds", "money"
+VALUE = "value"  # the kind is the row's own "kind" (a summary table mixes counts and rates)
+
+
+@dataclass(frozen=True)
+class Text:
+    """A label in both languages (a LABEL column's value)."""
+
+    zh: str
+    en: str
+
+    def __str__(self) -> str:
+        return self.zh
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    zh: str
+    en: str
+    kind: str = COUNT
+    drill: dict | None = None  # narrows the row's drill for this column's number
+    counts: str = "cases"  # what a count counts: "cases", or "tasks" (SLA clocks: a case may have several)
+
+
+@dataclass
+class KpiTable:
+    id: str
+    title_zh: str
+    title_en: str
+    columns: list[Column]
+    rows: list[dict] = field(default_factory=list)  # column key -> value, plus "drill"
+
+
+def cell_drill(row: dict, column: Column) -> dict | None:
+    """The filter naming the cases behind one number, or None when no cases are behind it."""
+    kind = row.get("kind") if column.kind == VALUE else column.kind
+    if "drill" not in row or kind not in (COUNT, MONEY):
+        return None
+    return {**row["drill"], **(column.drill or {})}
+
+
+@dataclass(frozen=True)
+class SlaKpi:
+    """One SLA target's clocks in the month: timeliness = met ÷ (met + breached)."""
+
+    target: str
+    limit_seconds: float | None  # the (most common) time limit of its clocks: the SLA line
+    met: int
+    breached: int
+    running: int
+    cancelled: int
+    timeliness_rate: float | None
+    p50_seconds: float | None  # working time used by clocks that stopped
+    p90_seconds: float | None
+
+
+@dataclass(frozen=True)
+class DurationKpi:
+    count: int
+    p50_seconds: float | None
+    p90_seconds: float | None
+
+
+@dataclass(frozen=True)
+class FollowupKpi:
+    decided: int  # cases that reached the follow-up decision
+    policy_rate: float | None  # mean policy rate recorded at those decisions
+    sampled: int
+    visited: int  # cases with at least one visit
+    visit_rate: float | None  # visited ÷ decided
+    visits: int
+    satisfied: int  # visits judged 满意
+    satisfaction: float | None  # satisfied ÷ visits
+
+
+@dataclass
+class MonthKpis:
+    query: StatsQuery
+    as_of: datetime  # backlog and running clocks are as of this moment (month end, or now)
+    cases: int
+    completed: int
+    cancelled: int
+    open: int
+    reopened: int
+    backlog: dict[str, int]  # age bucket -> open cases at `as_of` (any month opened)
+    timeliness_rate: float | None  # all targets together
+    sla: list[SlaKpi]
+    durations: dict[str, DurationKpi]  # response, arrival, resolution
+    complaints: dict[str, int]  # valid, assistance, excessive
+    valid_complaint_rate: float | None
+    followup: FollowupKpi
+    paid_repairs: int
+    revenue: float
+    tables: list[KpiTable] = field(default_factory=list)
+
+    def table(self, table_id: str) -> KpiTable:
+        return next(t for t in self.tables if t.id == table_id)

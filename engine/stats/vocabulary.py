@@ -1,0 +1,74 @@
+"""What the statistics read in the audit trail: event types, and the elements, flows
+and form fields of the SOP diagrams that mean "arrived", "reopened", "charged", ...
+
+Kept in one place so that a diagram change that renames one of these shows up here.
+"""
+
+from __future__ import annotations
+
+from .. import audit
+
+INSTANCE_STARTED = audit.INSTANCE_STARTED
+TASK_COMPLETED = audit.TASK_COMPLETED
+ELEMENT_COMPLETED = audit.ELEMENT_COMPLETED
+FLOW_TAKEN = audit.FLOW_TAKEN
+INSTANCE_FINISHED = audit.INSTANCE_FINISHED
+CANCELLED = audit.CANCELLED
+MIGRATED = audit.MIGRATED
+FOLLOWUP_DECIDED = "followup_decided"  # data: category, rate, draw, sampled (the follow-up policy)
+
+# Case states in the facts.
+OPEN, COMPLETED = "open", "completed"
+
+# The staff member reached the scene: 即时到场 / 预约到场 / 公共设施到场 (001/第8篇 4.1–4.2), 浸水到场.
+ARRIVAL_ELEMENTS = frozenset({"arrive_now", "arrive_appointment", "arrive_public", "go_to_scene"})
+
+# A dissatisfied follow-up visit sends the case back to be handled again (不满意，重新处理).
+REOPEN_FLOWS = frozenset({"Flow_dissatisfied", "Flow_visit_dissatisfied"})
+
+# Complaint classes (003 5.1): the flow the classification gateway takes.
+COMPLAINT_CLASS_GATEWAY = "gw_class"
+VALID, ASSISTANCE, EXCESSIVE = "valid", "assistance", "excessive"
+COMPLAINT_CLASS_BY_TARGET = {"explain_excessive": EXCESSIVE, "assist_other_party": ASSISTANCE}
+COMPLAINT_CLASSES = (VALID, ASSISTANCE, EXCESSIVE)
+
+# Paid repairs (001/第8篇 4.1 6)): the form fields the charge script reads, the script, the collection.
+CHARGE_FIELDS = ("item", "corrected_item", "quantity", "quoted_price")
+CHARGE_ELEMENT = "compute_charge"
+FEE_COLLECTED_ELEMENT = "collect_fee"
+UNLISTED = "unlisted"
+
+SATISFIED = "satisfied"  # 满意; basically_satisfied (基本满意) is a visit but not 满意
+
+# The department answerable for a case when its forms do not name one (complaints do).
+PROCESS_DEPARTMENTS = {
+    "repair": "engineering",
+    "water_leak": "engineering",
+    "complaint": "customer_service",
+    "consultation": "customer_service",
+    "help_request": "customer_service",
+    "move_in": "customer_service",
+    "emergency_patient": "security",
+    "incident": "security",
+    "gas_leak": "security",
+    "shift_handover": "security",
+}
+# The department of the role that did a task (for SLA results by department).
+ROLE_DEPARTMENTS = {
+    "reception": "customer_service", "cs_supervisor": "customer_service", "manager": "management",
+    "security_lead": "security", "guard": "security", "engineering_supervisor": "engineering",
+    "technician": "engineering", "environment": "environment", "finance": "finance",
+}
+
+_ALWAYS = frozenset({INSTANCE_STARTED, TASK_COMPLETED, INSTANCE_FINISHED, CANCELLED, MIGRATED, FOLLOWUP_DECIDED})
+
+
+def is_relevant(event: dict) -> bool:
+    """Whether an event can change a case's fact (most flow and element events cannot)."""
+    kind = event["type"]
+    if kind in _ALWAYS:
+        return True
+    if kind == FLOW_TAKEN:
+        element = event["element_id"]
+        return element in REOPEN_FLOWS or (event["data"] or {}).get("source") == COMPLAINT_CLASS_GATEWAY
+    return kind == ELEMENT_COMPLETED and event["element_id"] == CHARGE_ELEMENT
