@@ -1,7 +1,8 @@
 """HTTP benchmark: the engine benchmark's 10-user-task process worked through the REST API.
 
 One client with an API token (reception1) talks HTTP/1.1 keep-alive to the real app,
-served by werkzeug on 127.0.0.1 over a temporary SQLite database. For each case it
+served as `estatedesk serve` serves it (waitress) in a process of its own on 127.0.0.1,
+over a temporary SQLite database. For each case it
 reads the task (GET /api/v1/tasks/{id}) and completes it (POST .../complete with
 If-Match); a completion is timed from the GET to the end of the POST. Cases are
 started through the runtime, outside the timing: POST /api/v1/cases opens help
@@ -17,8 +18,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import logging
-import threading
+import multiprocessing
 import time
 
 from engine_bench import (
@@ -30,10 +30,13 @@ from engine_bench import (
     ready_runtime,
     temp_database,
 )
-from werkzeug.serving import WSGIRequestHandler, make_server
 
+from engine.clock import FakeClock
+from engine.db import Database
+from engine.runtime import Runtime
 from engine.tokens import create_token
 from web import create_app
+from web.serve import make_http_server
 
 ACTOR = "reception1"
 TARGET_RATE = 120.0
@@ -73,6 +76,25 @@ def work_case(client: Client, runtime) -> list[float]:
     return timings
 
 
+def serve(database_url: str, port_out) -> None:
+    """In the server process: the app on its own connections to the database, on a free port."""
+    server = make_http_server(create_app({"RUNTIME": Runtime(Database(database_url), FakeClock())}),
+                              "127.0.0.1", 0)
+    port_out.send(server.effective_port)
+    server.run()
+
+
+def start_server(database_url: str) -> tuple[multiprocessing.Process, int]:
+    """Serve the app from a separate process, as in production, so client and server
+    do not share one interpreter's lock; return the process and its port."""
+    receive, send = multiprocessing.Pipe(duplex=False)
+    process = multiprocessing.get_context("fork").Process(target=serve, args=(database_url, send), daemon=True)
+    process.start()
+    if not receive.poll(60):
+        raise RuntimeError("the benchmark's server did not start")
+    return process, receive.recv()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer cases, for a run under a minute")
@@ -84,11 +106,8 @@ def main() -> None:
         runtime = ready_runtime(db, bench_bundle())
         with runtime.transaction() as session:
             _, token = create_token(session, ACTOR, "http benchmark")
-        WSGIRequestHandler.protocol_version = "HTTP/1.1"  # keep-alive, as an integration's client would
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request is the dev server's cost
-        server = make_server("127.0.0.1", 0, create_app({"RUNTIME": runtime}), threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        client = Client(server.server_port, token)
+        server, port = start_server(db.url)
+        client = Client(port, token)
         try:
             work_case(client, runtime)  # warm-up: caches, connection, first compile
             timings, began = [], time.perf_counter()
@@ -96,7 +115,8 @@ def main() -> None:
                 timings += work_case(client, runtime)
             wall = time.perf_counter() - began
         finally:
-            server.shutdown()
+            server.terminate()
+            server.join()
 
     rate = len(timings) / wall
     p50, p99 = percentile(timings, 50) * 1000, percentile(timings, 99) * 1000

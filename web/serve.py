@@ -6,7 +6,7 @@ import signal
 import sys
 import threading
 
-from werkzeug.serving import run_simple
+from waitress import create_server
 
 from engine.db import Database
 from engine.runtime import Runtime
@@ -15,6 +15,17 @@ from engine.timers import Wakeup, run_worker
 from . import create_app
 
 WORKER_STOP_SECONDS = 10  # time the worker gets to finish the step in hand
+# Requests served at once. Steps wait for SQLite's single writer anyway; more threads
+# only let reads go on beside a slow step.
+SERVER_THREADS = 8
+
+
+def make_http_server(app, host: str, port: int):
+    """A production WSGI server (waitress) for `app`; port 0 picks a free one (`.effective_port`).
+
+    Werkzeug's development server spends about as long on each request as the app does.
+    """
+    return create_server(app, host=host, port=port, threads=SERVER_THREADS, ident="EstateDesk")
 
 
 def main(args, db: Database | None = None) -> int:
@@ -27,14 +38,16 @@ def main(args, db: Database | None = None) -> int:
         # same Database, so a timer the app writes rings the worker at once.
         worker = threading.Thread(target=run_worker, args=(Runtime(db), wakeup), daemon=True, name="timer-worker")
         worker.start()
+    server = make_http_server(app, args.host, args.port)
     print(f"EstateDesk on http://{args.host}:{args.port}/ (Ctrl-C to stop)", file=sys.stderr)
     previous = signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM stops as cleanly as Ctrl-C
     try:
-        run_simple(args.host, args.port, app, threaded=True, use_reloader=False)
+        server.run()
     except KeyboardInterrupt:
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
+        server.close()
         wakeup.stop()
         if worker is not None:
             worker.join(WORKER_STOP_SECONDS)

@@ -41,6 +41,11 @@ def is_overdue(due: datetime | None) -> bool:
     return due is not None and due < now()
 
 
+def seconds_left(due: datetime | None) -> int | None:
+    """Whole seconds until `due` (rounded down; negative once it has passed), for integrations."""
+    return None if due is None else math.floor((due - now()).total_seconds())
+
+
 def unread_notifications() -> int:
     """The number on the bell: this person's unread notifications."""
     actor = g.get("actor")

@@ -89,14 +89,46 @@ def test_task_shows_when_its_time_limit_runs_out(api, cases, clock):
     task = cases.task(case.id, "report_manager")
     body = api.get(f"/tasks/{task.id}", "reception1").json
     assert body["due_at"] == task.due_at.isoformat() and body["overdue"] is False
+    assert body["time_left_seconds"] == (task.due_at - clock.now()).total_seconds() == 600  # 10 minutes
+    clock.advance(minutes=4, seconds=30)
+    assert api.get(f"/tasks/{task.id}", "reception1").json["time_left_seconds"] == 330
     clock.advance(hours=1)
-    assert api.get(f"/tasks/{task.id}", "reception1").json["overdue"] is True
+    late = api.get(f"/tasks/{task.id}", "reception1").json
+    assert late["overdue"] is True and late["time_left_seconds"] == -(3600 - 330)
+    assert api.get("/tasks", "reception1").json["tasks"][0]["time_left_seconds"] == -(3600 - 330)
 
 
 @pytest.mark.parametrize("task_id", [str(uuid.uuid4()), "not-a-task"])
 def test_unknown_task_is_404(api, task_id):
     response = api.get(f"/tasks/{task_id}", "reception1")
     assert response.status_code == 404 and "does not exist" in response.json["error"]
+
+
+def test_a_supervisor_reassigns_another_roles_task_and_it_is_recorded(api, cases):
+    case = cases.start()
+    cases.complete(case.id, "choose_help", "reception1", help_type="call_120")
+    task = cases.task(case.id, "call_120")  # the desk's task, not the supervisor's role
+    response = api.post(f"/tasks/{task.id}/reassign", "supervisor1", json={"to": "reception2"})
+    assert response.status_code == 200, response.json
+    assert response.json["assignee"] == "reception2" and response.json["status"] == "claimed"
+    assert api.post(f"/tasks/{task.id}/complete", "reception1", json={"data": cases.data(task.element_id)}
+                    ).status_code == 409  # held by reception2 now
+    [event] = cases.events(case.id, "task_reassigned")
+    assert (event.actor, event.data["to"], event.data["previous"]) == ("supervisor1", "reception2", None)
+
+
+@pytest.mark.parametrize(("user", "body", "status"), [
+    ("reception1", {"to": "reception2"}, 403),   # only supervisors and managers reassign
+    ("guard1", {"to": "reception2"}, 403),
+    ("supervisor1", {"to": "guard1"}, 400),      # guard1 does not hold the task's role
+    ("supervisor1", {}, 422),
+    ("supervisor1", {"to": "  "}, 422),
+])
+def test_reassign_is_refused(api, cases, user, body, status):
+    task = cases.task(cases.start().id, "choose_help")
+    response = api.post(f"/tasks/{task.id}/reassign", user, json=body)
+    assert response.status_code == status, response.json
+    assert cases.task(task.instance_id, "choose_help").assignee is None
 
 
 def test_claim_then_release(api, cases):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import signal
 import threading
@@ -10,21 +12,60 @@ from engine.cli import build_parser
 from web import serve
 
 
+class FakeServer:
+    """Stands in for waitress: records how it was made, run and closed."""
+
+    def __init__(self, app, host, port, on_run=None):
+        self.app, self.host, self.port, self.on_run = app, host, port, on_run
+        self.ran = self.closed = False
+
+    def run(self):
+        self.ran = True
+        if self.on_run is not None:
+            self.on_run()
+
+    def close(self):
+        self.closed = True
+
+
+def fake_server(monkeypatch, on_run=None) -> list[FakeServer]:
+    made = []
+    monkeypatch.setattr(serve, "make_http_server",
+                        lambda app, host, port: made.append(FakeServer(app, host, port, on_run)) or made[-1])
+    return made
+
+
 def test_serve_runs_the_app_and_the_worker(monkeypatch, db):
-    calls, worker_started = {}, threading.Event()
-    monkeypatch.setattr(serve, "run_simple", lambda host, port, app, **kw: calls.update(host=host, port=port,
-                                                                                       app=app, **kw))
+    made, worker_started = fake_server(monkeypatch), threading.Event()
     monkeypatch.setattr(serve, "run_worker", lambda runtime, stop: worker_started.set())
     args = build_parser().parse_args(["serve", "--host", "127.0.0.1", "--port", "8765"])
     assert serve.main(args, db) == 0
-    assert (calls["host"], calls["port"], calls["threaded"]) == ("127.0.0.1", 8765, True)
-    assert calls["app"].extensions["estatedesk"].db is db
+    [server] = made
+    assert (server.host, server.port, server.ran, server.closed) == ("127.0.0.1", 8765, True, True)
+    assert server.app.extensions["estatedesk"].db is db
     assert worker_started.wait(5)
+
+
+def test_the_server_answers_http(app):
+    server = serve.make_http_server(app, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", server.effective_port, timeout=10)
+        connection.request("GET", "/api/v1/openapi.json")
+        response = connection.getresponse()
+        assert response.status == 200 and json.loads(response.read())["openapi"].startswith("3.")
+        connection.request("GET", "/api/v1/me")  # the same kept-alive connection
+        response = connection.getresponse()
+        assert response.status == 401 and "error" in json.loads(response.read())
+    finally:
+        server.close()
+        thread.join(5)
 
 
 def test_serve_without_worker(monkeypatch, db):
     started = []
-    monkeypatch.setattr(serve, "run_simple", lambda *a, **kw: None)
+    fake_server(monkeypatch)
     monkeypatch.setattr(serve, "run_worker", lambda *a: started.append(a))
     args = build_parser().parse_args(["serve", "--no-worker"])
     assert (args.host, args.port) == ("127.0.0.1", 8000)
@@ -41,8 +82,8 @@ def test_sigterm_stops_the_server_and_then_the_worker(monkeypatch, db):
         stopped.append(True)
 
     monkeypatch.setattr(serve, "run_worker", worker)
-    monkeypatch.setattr(serve, "run_simple", lambda *a, **kw: os.kill(os.getpid(), signal.SIGTERM))
+    made = fake_server(monkeypatch, on_run=lambda: os.kill(os.getpid(), signal.SIGTERM))
     previous = signal.getsignal(signal.SIGTERM)
     assert serve.main(build_parser().parse_args(["serve"]), db) == 0
-    assert stopped == [True]
+    assert stopped == [True] and made[0].closed
     assert signal.getsignal(signal.SIGTERM) is previous

@@ -12,7 +12,7 @@ from engine.views import InstanceView, StepResult, TaskView
 from ..i18n import pick
 from ..intake import CATEGORIES
 from ..tasks import next_task_for, render_instructions
-from ..templating import is_overdue
+from ..templating import is_overdue, seconds_left
 from ..timeline import TimelineRow, WaitingMessage
 
 
@@ -76,7 +76,8 @@ def task_json(task: TaskView) -> dict:
         "id": task.id, "case_id": task.instance_id, "case": task.reference, "process_id": task.process_id,
         "element_id": task.element_id, "name": task.name, "role": task.role, "status": task.status,
         "assignee": task.assignee, "form_id": task.form_id, "created_at": _time(task.created_at),
-        "due_at": _time(task.due_at), "overdue": is_overdue(task.due_at), "version": task.lock_version,
+        "due_at": _time(task.due_at), "overdue": is_overdue(task.due_at),
+        "time_left_seconds": seconds_left(task.due_at), "version": task.lock_version,
     }
 
 

@@ -36,6 +36,7 @@ TASK_PROPERTIES = {
     "created_at": TIME,
     "due_at": _nullable("string", format="date-time", description="when the SOP's time limit runs out"),
     "overdue": {"type": "boolean"},
+    "time_left_seconds": _nullable("integer", description="whole seconds until due_at; negative once overdue"),
     "version": {"type": "integer", "description": "the case's version; send it back as expected_version"},
 }
 CASE_PROPERTIES = {
@@ -110,6 +111,10 @@ SCHEMAS = {
         "open_tasks": {"type": "array", "items": _ref("Task")},
         "next_task_id": _nullable("string", description="the first open task the caller can do now"),
     }),
+    "Reassignment": {
+        "type": "object", "required": ["to"],
+        "properties": {"to": {"type": "string", "minLength": 1, "description": "the username of who takes the task"}},
+    },
     "Completion": {
         "type": "object",
         "properties": {
@@ -218,6 +223,13 @@ def document(intake: dict) -> dict:
             "/api/v1/tasks/{task_id}/unclaim": {"post": {
                 "operationId": "unclaimTask", "summary": "give a claimed task back to its role",
                 "parameters": [TASK_ID], "responses": _responses(200, "Task", WRITE_ERRORS),
+            }},
+            "/api/v1/tasks/{task_id}/reassign": {"post": {
+                "operationId": "reassignTask",
+                "summary": "a supervisor gives an open task to someone holding its role",
+                "parameters": [TASK_ID],
+                "requestBody": {"required": True, "content": {JSON: {"schema": _ref("Reassignment")}}},
+                "responses": _responses(200, "Task", WRITE_ERRORS + (422,)),
             }},
             "/api/v1/tasks/{task_id}/complete": {"post": {
                 "operationId": "completeTask", "summary": "complete a task with its form data",

@@ -9,7 +9,7 @@ from flask import Blueprint, g, jsonify, request
 from engine.errors import BadInput, FieldError, FormInvalid, PermissionDenied
 from engine.queries import get_instance_row, get_task
 
-from ..auth import READER_ROLES, STAFF_ROLES
+from ..auth import READER_ROLES, STAFF_ROLES, SUPERVISOR_ROLES
 from ..runtime import reading, runtime
 from ..tasks import check_may_see, inbox_tasks
 from .access import roles
@@ -73,6 +73,16 @@ def claim(task_id: str):
 @roles(*STAFF_ROLES)
 def unclaim(task_id: str):
     return jsonify(task_json(runtime().unclaim_task(task_id, g.actor.username)))
+
+
+@bp.route("/tasks/<task_id>/reassign", methods=("POST",))
+@roles(*SUPERVISOR_ROLES)
+def reassign(task_id: str):
+    """A supervisor gives an open task of any role to someone who holds that role."""
+    to_user = json_object().get("to")
+    if not isinstance(to_user, str) or not to_user.strip():
+        raise FormInvalid([FieldError("to", "the username of who should take the task")])
+    return jsonify(task_json(runtime().reassign_task(task_id, to_user.strip(), g.actor.username)))
 
 
 @bp.route("/tasks/<task_id>/complete", methods=("POST",))
