@@ -2,12 +2,15 @@
 one test per path, every gateway branch and every timer.
 
 Every SOP time limit is a timer from sla.yaml; charges come from the price list
-(processes/rules/prices.yaml) through a script task, and only finance collects."""
+(processes/rules/prices.yaml) through a script task, and only finance collects.
+Repairs start on references the follow-up draw samples (30 %, processes/rules/followup.yaml),
+so the paths reach the visit as the SOP writes it; the repair not drawn has its own test."""
 
 from datetime import datetime, timedelta
 
 import pytest
 
+from engine import audit, followup
 from engine.errors import FormInvalid
 from engine.library import Bundle, deploy_bundle
 
@@ -52,6 +55,8 @@ TAIL_ELEMENTS = [
     "compute_charge",
     "resident_sign",
     "gw_after_sign",
+    "decide_followup",
+    "gw_followup_sampled",
     "gw_visit_again",
     "collect_fee",
     "end_collected",
@@ -66,6 +71,8 @@ TAIL_FLOWS = [
     "Flow_resident_sign",
     "Flow_to_finance",
     "Flow_to_visit",
+    "Flow_decide_followup",
+    "Flow_sampled",
     "Flow_visit_again",
     "Flow_collect_fee",
     "Flow_visit_repair",
@@ -86,15 +93,15 @@ def open_ids(case):
     return [t.element_id for t in case.open_tasks()]
 
 
-def write_order(start_drawn_case, **order):
-    case = start_drawn_case("repair", {}, as_user="reception1")
+def write_order(start_drawn_case, sampled=True, **order):
+    case = start_drawn_case("repair", {}, as_user="reception1", sampled=sampled)
     assert case.reference.startswith("BX-")
     case.complete("write_order", "reception1", **dict(ORDER, **order))
     return case
 
 
-def open_order(start_drawn_case, **order):
-    case = write_order(start_drawn_case, **order)
+def open_order(start_drawn_case, sampled=True, **order):
+    case = write_order(start_drawn_case, sampled, **order)
     case.complete("notify_engineering", "reception1", **NOTIFY)
     return case
 
@@ -121,7 +128,12 @@ def finish(case, quantity=1, charge=30):
 # -- resident repairs ---------------------------------------------------------------------
 
 
-def test_listed_item_now_charged_from_the_price_list(start_drawn_case, sla_limit, runtime):
+def decisions(case):
+    """The data of the case's `followup_decided` audit events."""
+    return [e.data for e in case.events(audit.FOLLOWUP_DECIDED)]
+
+
+def test_listed_item_now_charged_from_the_price_list(start_drawn_case, sla_limit, runtime, followup_rate):
     case = write_order(start_drawn_case)
     assert case.task("notify_engineering").due_at == runtime.clock.now() + sla_limit(
         "repair.engineering_notified"
@@ -136,6 +148,10 @@ def test_listed_item_now_charged_from_the_price_list(start_drawn_case, sla_limit
     assert path.elements == LISTED_NOW_ELEMENTS
     assert path.flows == LISTED_NOW_FLOWS
     assert case.human_trail() == HEAD_TRAIL + ONSITE_TRAIL + TAIL_TRAIL
+    assert decisions(case) == [
+        {"category": "repair", "rate": followup_rate("repair"), "draw": followup.draw(case.reference),
+         "sampled": True}
+    ]
 
 
 def test_a_new_price_in_prices_yaml_changes_the_charge_not_the_diagram(start_drawn_case, library, runtime):
@@ -580,11 +596,11 @@ def test_dissatisfied_visit_is_put_right_and_visited_again(start_drawn_case):
 
     path = case.path()
     visit = ["gw_visit_again", "visit_repair", "gw_visit_satisfied"]
-    assert path.elements == HEAD_ELEMENTS + NOW_ELEMENTS + ["gw_material"] + TAIL_ELEMENTS[:8] + visit[1:] + [
+    assert path.elements == HEAD_ELEMENTS + NOW_ELEMENTS + ["gw_material"] + TAIL_ELEMENTS[:10] + visit[1:] + [
         "rectify"
     ] + visit + ["end_visited"]
     assert path.flows == HEAD_FLOWS + ["Flow_listed"] + NOW_FLOWS + ["Flow_agreed", "Flow_no_material"] + (
-        TAIL_FLOWS[:8]
+        TAIL_FLOWS[:10]
     ) + [
         "Flow_visit_repair",
         "Flow_visit_dissatisfied",
@@ -599,6 +615,7 @@ def test_dissatisfied_visit_is_put_right_and_visited_again(start_drawn_case):
         ("visit_repair", R, "reception1"),
     ]
     assert case.status == "completed"
+    assert [d["sampled"] for d in decisions(case)] == [True]  # the visit again needs no new draw
 
 
 def test_visit_not_made_within_a_month_is_chased(start_drawn_case, sla_limit, runtime):
@@ -616,7 +633,7 @@ def test_visit_not_made_within_a_month_is_chased(start_drawn_case, sla_limit, ru
     case.complete("collect_fee", "finance1", collected_with="management_fee")
 
     path = case.path()
-    assert path.elements == HEAD_ELEMENTS + NOW_ELEMENTS + ["gw_material"] + TAIL_ELEMENTS[:6] + [
+    assert path.elements == HEAD_ELEMENTS + NOW_ELEMENTS + ["gw_material"] + TAIL_ELEMENTS[:8] + [
         "timer_visit_overdue",
         "chase_visit",
         "end_visit_chased",
@@ -627,7 +644,7 @@ def test_visit_not_made_within_a_month_is_chased(start_drawn_case, sla_limit, ru
         "end_collected",
     ]
     assert path.flows == HEAD_FLOWS + ["Flow_listed"] + NOW_FLOWS + ["Flow_agreed", "Flow_no_material"] + (
-        TAIL_FLOWS[:7]
+        TAIL_FLOWS[:9]
     ) + [
         "Flow_visit_overdue",
         "Flow_chase_visit",
@@ -641,6 +658,27 @@ def test_visit_not_made_within_a_month_is_chased(start_drawn_case, sla_limit, ru
         ("collect_fee", F, "finance1"),
     ]
     assert case.status == "completed"
+
+
+def test_repair_not_drawn_is_collected_and_closed_without_a_visit(start_drawn_case, followup_rate):
+    case = on_site(open_order(start_drawn_case, sampled=False))
+    case.complete("do_repair", "tech1", quantity=1, repair_notes="更换水龙头", completed_at=T)
+    case.complete("resident_sign", "resident1", tested=True, resident_signature=True)
+    assert open_ids(case) == ["collect_fee"]  # finance still collects; nobody visits
+    case.complete("collect_fee", "finance1", collected_with="management_fee")
+    assert case.wait(days=40) == 0  # no visit, so no visit timer either
+
+    path = case.path()
+    drawn_out = TAIL_ELEMENTS[:7] + ["end_not_sampled", "collect_fee", "end_collected"]
+    assert path.elements == HEAD_ELEMENTS + NOW_ELEMENTS + ["gw_material"] + drawn_out
+    assert path.flows == HEAD_FLOWS + ["Flow_listed"] + NOW_FLOWS + ["Flow_agreed", "Flow_no_material"] + (
+        TAIL_FLOWS[:7]
+    ) + ["Flow_not_sampled", "Flow_collect_fee"]
+    assert case.human_trail() == HEAD_TRAIL + ONSITE_TRAIL + TAIL_TRAIL[:3]
+    assert case.status == "completed"
+    draw = followup.draw(case.reference)
+    assert draw >= followup_rate("repair")
+    assert decisions(case) == [{"category": "repair", "rate": 0.3, "draw": draw, "sampled": False}]
 
 
 # -- public facilities (001/第8篇 4.2) -----------------------------------------------------
