@@ -45,6 +45,9 @@ SLA_ESCALATED = "sla_escalated"
 MIGRATED = "migrated"  # a running case moved to a newer version of its process
 TOKEN_CREATED = "token_created"
 TOKEN_REVOKED = "token_revoked"
+# Whether a closed case gets a follow-up visit; data is exactly category, rate, draw, sampled
+# (engine/followup.py), the rate as it stood when the draw was made.
+FOLLOWUP_DECIDED = "followup_decided"
 
 
 @dataclass(frozen=True)

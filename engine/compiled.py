@@ -16,10 +16,12 @@ from sqlalchemy.orm import Session, load_only
 
 from .clock import now as clock_now
 from .errors import NotFound
+from .followup import DATA_NAME as FOLLOWUP_DATA
+from .followup import FollowupDecision, decide
 from .models import ProcessVersion
 from .moments import HELPERS as moment_helpers
 from .rules import Rules, load_rules
-from .scripting import SandboxedScriptEngine
+from .scripting import SandboxedScriptEngine, case_reference
 from .sla import SlaDuration
 from .state import load_spec
 
@@ -75,7 +77,16 @@ def _diagram_helpers(rules: Rules):
         def sla(key: str) -> str:
             return SlaDuration.of(rules.sla_policy(key, site), clock_now())
 
-        return {"sla": sla, "now": clock_now, "price": rules.price, **moment_helpers}
+        def followup_decision(category: str) -> dict:
+            # Drawn once per case: coming round again (a dissatisfied resident gets another
+            # visit) answers with the decision the case holds, never with a new draw.
+            held = FollowupDecision.from_data(task_data.get(FOLLOWUP_DATA) if isinstance(task_data, dict) else None)
+            if held is not None and held.category == category:
+                return held.as_data()
+            return decide(case_reference(), category, rules.followup.rate(site or rules.default_site, category)).as_data()
+
+        return {"sla": sla, "now": clock_now, "price": rules.price, "followup_decision": followup_decision,
+                **moment_helpers}
 
     return helpers
 

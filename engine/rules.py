@@ -1,4 +1,5 @@
-"""Site rules from `processes/rules/*.yaml`: roles, sites, SLA policy, demo staff, prices.
+"""Site rules from `processes/rules/*.yaml`: roles, sites, SLA policy, demo staff, prices,
+follow-up visit rates.
 
 Rules are part of a deployed bundle, so a case keeps running under the policy it was
 started with; changing policy means deploying a new version.
@@ -10,11 +11,13 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from .errors import DefinitionError, Finding, NotFound
+from .followup import FollowupPolicy, load_followup_policy
 from .sla import SlaBook, SlaPolicy, load_sla_book
 from .yamlfile import bundled_schema, load_yaml
 
 RULE_FILES = ("roles", "sites", "sla", "staff")
-OPTIONAL_RULE_FILES = ("prices",)  # a library without paid services has no price list
+# A library without paid services has no price list; one without follow-up visits no rates.
+OPTIONAL_RULE_FILES = ("prices", "followup")
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class Rules:
     sla: SlaBook
     staff: list[StaffMember] = field(default_factory=list)
     prices: dict[str, dict] = field(default_factory=dict)  # item -> zh, en, price, unit, unit_en
+    followup: FollowupPolicy = field(default_factory=lambda: FollowupPolicy({"rates": {}}))
 
     @property
     def sla_targets(self) -> dict[str, dict]:
@@ -101,6 +105,8 @@ def load_rules(texts: dict[str, str]) -> Rules:
         staff=[StaffMember(s["username"], s["name"], tuple(s["roles"]), s.get("site")) for s in data["staff"]["staff"]],
         prices=data.get("prices", {}).get("items") or {},
     )
+    if "followup" in data:
+        rules.followup = load_followup_policy(data["followup"], texts["followup.yaml"], rules.sites)
     _check_references(rules)
     return rules
 

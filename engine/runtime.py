@@ -42,6 +42,7 @@ from .errors import (
     PermissionDenied,
     TaskNotReady,
 )
+from .followup import DATA_NAME as FOLLOWUP_DATA
 from .forms import validate_form_data
 from .migration import apply_migration, plan_migration
 from .models import HumanTask, Instance, InstanceStatus, ProcessVersion, TaskStatus, Timer
@@ -49,6 +50,7 @@ from .moments import HELPERS as MOMENT_HELPERS
 from .outbox import LoggingSender, Sender
 from .queries import OPEN_TASK_STATUSES, get_task_row, instance_view, task_view
 from .references import next_reference
+from .scripting import running_case
 from .state import dump_state, load_state
 from .steprows import RowCopy
 from .tracking import StepTracker, all_tasks
@@ -57,7 +59,8 @@ from .views import StepResult, TaskView
 
 SUPERVISOR_ROLES = frozenset({"cs_supervisor", "manager"})
 SUMMARY_FIELDS = ("site", "category", "unit", "caller", "phone")
-RESERVED_NAMES = frozenset({"sla", "now", "price", *MOMENT_HELPERS})  # diagram helpers; data must not shadow them
+# Diagram helpers, which data must not shadow, and the follow-up decision, which only a draw may set.
+RESERVED_NAMES = frozenset({"sla", "now", "price", "followup_decision", FOLLOWUP_DATA, *MOMENT_HELPERS})
 
 log = logging.getLogger(__name__)
 
@@ -90,12 +93,13 @@ class Runtime:
         if workflow is None:
             workflow = load_state(row.state_json, compiled.spec, compiled.subprocess_specs, compiled.script_engine)
         tracker = StepTracker.snapshot(compiled, row.id, workflow)
-        events = act(workflow)
         error = None
-        try:
-            workflow.do_engine_steps()
-        except WorkflowException as exc:
-            error = exc
+        with running_case(row.reference):  # helpers such as followup_decision() read it
+            events = act(workflow)
+            try:
+                workflow.do_engine_steps()
+            except WorkflowException as exc:
+                error = exc
         events += tracker.events_after(workflow, actor, completions)
         return self._write_back(session, row, compiled, workflow, tracker, events, error, actor)
 
@@ -427,7 +431,7 @@ def _validated_form_data(compiled: CompiledVersion, task_row: RowCopy, data: dic
 def _check_reserved(data: dict) -> None:
     clash = sorted(RESERVED_NAMES & set(data))
     if clash:
-        raise FormInvalid([FieldError(name, "this name is reserved for diagram helpers") for name in clash])
+        raise FormInvalid([FieldError(name, "this name is reserved for diagram helpers and the follow-up draw") for name in clash])
 
 
 def _waiting_catcher(workflow, name: str):

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import ast
 import builtins
+import contextlib
+import contextvars
 import functools
 import operator
 import re
@@ -162,6 +164,27 @@ def validate_source(source: str, mode: Literal["eval", "exec"]) -> str | None:
         line = getattr(exc, "lineno", None)
         return f"syntax error: {getattr(exc, 'msg', exc)}" + (f" (line {line})" if line else "")
     return None
+
+
+_case_reference = contextvars.ContextVar("estatedesk_case_reference", default=None)
+
+
+@contextlib.contextmanager
+def running_case(reference: str):
+    """Run a block as a step of case `reference`: helpers that depend on the case read it here."""
+    token = _case_reference.set(reference)
+    try:
+        yield
+    finally:
+        _case_reference.reset(token)
+
+
+def case_reference() -> str:
+    """The reference of the case whose step is running; a helper used outside a step fails clearly."""
+    reference = _case_reference.get()
+    if reference is None:
+        raise ScriptError("this helper needs a running case (it reads the case reference)")
+    return reference
 
 
 def _default_helpers(task_data: dict) -> dict[str, Callable]:

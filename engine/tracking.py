@@ -11,11 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
 from SpiffWorkflow.util.task import TaskState
 
 from . import audit
 from .audit import NewEvent
 from .compiled import CompiledVersion
+from .followup import DATA_NAME as FOLLOWUP_DATA
+from .followup import FollowupDecision
 
 _DEFINITE = TaskState.WAITING | TaskState.READY | TaskState.STARTED
 _REACHED = _DEFINITE | TaskState.COMPLETED  # the flow into a task is taken once it is reached
@@ -94,7 +97,18 @@ class StepTracker:
                     events.append(event)
                 else:
                     events.append(self._event(audit.ELEMENT_COMPLETED, task, actor if is_human(task) else "system"))
+                    events.extend(self._followup_decided(task))
         return events
+
+    def _followup_decided(self, task) -> list[NewEvent]:
+        """The follow-up decision a script task just made (not one the case already held)."""
+        if not isinstance(task.task_spec, ScriptTask):
+            return []
+        decision = FollowupDecision.from_data(task.data.get(FOLLOWUP_DATA))
+        if decision is None or task.parent is None or task.parent.data.get(FOLLOWUP_DATA) == task.data[FOLLOWUP_DATA]:
+            return []
+        return [NewEvent(audit.FOLLOWUP_DECIDED, self.instance_id, "system", task.task_spec.bpmn_id,
+                         decision.as_data())]
 
     def _flow_events(self, task) -> list[NewEvent]:
         pid = process_of(task)

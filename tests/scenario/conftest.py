@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
-from engine import audit
+from engine import audit, followup
 from engine.queries import get_instance_row, get_task, list_events, list_tasks
 from engine.rules import load_rules
 from engine.runtime import Runtime
@@ -78,6 +78,35 @@ def start_case(runtime):
     def start(process_id: str, data: dict | None = None, as_user: str = "reception1") -> Case:
         result = runtime.start_instance(process_id, data or {}, as_user)
         return Case(runtime, result.instance.id, result.instance.reference)
+
+    return start
+
+
+@pytest.fixture
+def followup_rate(library):
+    """The follow-up visit rate (a fraction) of `category` at `site` (the default site)."""
+    rules = load_rules(library.rules)
+    return lambda category, site=None: rules.followup.rate(site or rules.default_site, category)
+
+
+@pytest.fixture
+def start_drawn_case(start_case, runtime, followup_rate):
+    """Start a case whose reference the follow-up draw samples (or, `sampled=False`, passes over).
+
+    References are handed out in order, so the one that fits is fixed for a fresh database;
+    it is found by computing the draw, not guessed. Cases started on a reference that does
+    not fit are cancelled at once, so their timers never fire.
+    """
+
+    def start(process_id: str, data: dict | None = None, as_user: str = "reception1",
+              sampled: bool = True, category: str | None = None) -> Case:
+        rate = followup_rate(category or process_id, (data or {}).get("site"))
+        for _ in range(64):
+            case = start_case(process_id, data, as_user)
+            if (followup.draw(case.reference) < rate) == sampled:
+                return case
+            runtime.cancel_instance(case.instance_id, "not the follow-up draw this test needs", as_user)
+        pytest.fail(f"no {process_id} reference in 64 drawn {'in' if sampled else 'out'} at rate {rate}")
 
     return start
 

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from engine import audit, followup
 from engine.errors import FormInvalid
-from engine.library import deploy_bundle, read_bundle
+from engine.library import Bundle, deploy_bundle, read_bundle
 
 ROOT = Path(__file__).resolve().parents[2]
 T = "2026-11-23T09:05:00+00:00"
@@ -81,8 +82,9 @@ VISITS = {
 }
 
 
-def start(start_case, **intake):
-    case = start_case("complaint", {"complainant": "林先生"}, as_user="reception1")
+def start(start_drawn_case, sampled=True, **intake):
+    """Start and take in a complaint; its reference is one the follow-up draw samples unless told."""
+    case = start_drawn_case("complaint", {"complainant": "林先生"}, as_user="reception1", sampled=sampled)
     assert case.reference.startswith("TS-")
     case.complete("intake", "reception1", **dict(INTAKE, **intake))
     return case
@@ -92,12 +94,21 @@ def open_ids(case):
     return [t.element_id for t in case.open_tasks()]
 
 
+DRAWN = ["decide_followup", "gw_followup_sampled"]
+DRAWN_FLOWS = ["Flow_named", "Flow_decide_followup"]
+
+
 def visit(kind, task, flow):
-    """Elements and flows of one follow-up visit ending satisfied."""
+    """Elements and flows of one follow-up visit, drawn and ending satisfied."""
     return (
-        ["gw_severity", task, "gw_visit_merge", "gw_satisfied"],
-        ["Flow_named", kind, flow, "Flow_visit_merge"],
+        DRAWN + ["gw_severity", task, "gw_visit_merge", "gw_satisfied"],
+        DRAWN_FLOWS + ["Flow_sampled", kind, flow, "Flow_visit_merge"],
     )
+
+
+def decisions(case):
+    """The data of the case's `followup_decided` audit events."""
+    return [e.data for e in case.events(audit.FOLLOWUP_DECIDED)]
 
 
 # -- classification (003 4.3) -------------------------------------------------------------
@@ -130,21 +141,21 @@ CLASSES = {
         ("outside_contract", "excessive"),
     ],
 )
-def test_the_decision_table_classifies_every_basis_of_the_seed(start_case, basis, expected):
-    case = start(start_case, basis=basis)
+def test_the_decision_table_classifies_every_basis_of_the_seed(start_drawn_case, basis, expected):
+    case = start(start_drawn_case, basis=basis)
     task, flows = CLASSES[expected]
     assert open_ids(case) == [task]
     assert case.path().flows == flows
 
 
 def test_designers_change_the_classification_in_the_table_not_the_diagram(
-    start_case, runtime, library, tmp_path
+    start_drawn_case, runtime, library, tmp_path
 ):
     """A copy of the library where developer defects (003 4.3.2.2) become valid complaints,
     and a new basis the table does not list falls to the catch-all rule: only the .dmn
     changed, the complaint diagram is byte for byte the same, and cases started before
     keep the classification of their version."""
-    before = start(start_case, basis="developer_defect")
+    before = start(start_drawn_case, basis="developer_defect")
     assert open_ids(before) == ["assist_other_party"]
 
     shutil.copytree(ROOT / "processes", tmp_path / "processes")
@@ -167,16 +178,16 @@ def test_designers_change_the_classification_in_the_table_not_the_diagram(
         deployed = {r.process_id: (r.version, r.created) for r in deploy_bundle(session, edited, "designer1")}
     assert deployed["complaint"] == (2, True)
 
-    after = start(start_case, basis="developer_defect", subject="新房卫生间渗水")
+    after = start(start_drawn_case, basis="developer_defect", subject="新房卫生间渗水")
     assert open_ids(after) == ["quote_repair"]
     assert after.path().flows == START_FLOWS + VALID_FLOWS + ["Flow_engineering"]
-    unlisted = start(start_case, basis="noise_at_night", department="security", subject="夜间噪音")
+    unlisted = start(start_drawn_case, basis="noise_at_night", department="security", subject="夜间噪音")
     assert open_ids(unlisted) == ["handle_security"]  # no rule for it: the catch-all makes it valid
     assert open_ids(before) == ["assist_other_party"]  # the running case keeps its version's table
 
 
-def test_excessive_demand_explained_and_recorded(start_case):
-    case = start(start_case, basis="facility_not_in_plan", subject="要求在小区内加建游泳池")
+def test_excessive_demand_explained_and_recorded(start_drawn_case):
+    case = start(start_drawn_case, basis="facility_not_in_plan", subject="要求在小区内加建游泳池")
     assert open_ids(case) == ["explain_excessive"]
     case.complete(
         "explain_excessive", "reception1", explained=True, explanation="游泳池不在小区规划内，已耐心解释"
@@ -188,8 +199,8 @@ def test_excessive_demand_explained_and_recorded(start_case):
     assert case.status == "completed"
 
 
-def test_assistance_matter_explained_other_party_contacted_and_fed_back(start_case):
-    case = start(start_case, basis="other_resident_violation", subject="楼上住户高空抛物")
+def test_assistance_matter_explained_other_party_contacted_and_fed_back(start_drawn_case):
+    case = start(start_drawn_case, basis="other_resident_violation", subject="楼上住户高空抛物")
     case.complete(
         "assist_other_party",
         "supervisor1",
@@ -208,8 +219,10 @@ def test_assistance_matter_explained_other_party_contacted_and_fed_back(start_ca
 # -- valid complaints, by department ------------------------------------------------------
 
 
-def test_engineering_paid_repair_quoted_from_the_price_list_agreed_door_visit(start_case, sla_limit, runtime):
-    case = start(start_case)
+def test_engineering_paid_repair_quoted_from_the_price_list_agreed_door_visit(
+    start_drawn_case, sla_limit, runtime, followup_rate
+):
+    case = start(start_drawn_case)
     quote = case.task_view("quote_repair")
     assert quote.role == R  # the desk quotes before it dispatches (001/第4篇 4.2 1))
     assert (
@@ -247,10 +260,15 @@ def test_engineering_paid_repair_quoted_from_the_price_list_agreed_door_visit(st
         ("visit_ordinary", R, "reception1"),
     ]
     assert case.status == "completed"
+    # the draw is in the audit trail, with the rate that applied when it was made
+    assert decisions(case) == [
+        {"category": "complaint", "rate": followup_rate("complaint"), "draw": followup.draw(case.reference),
+         "sampled": True}
+    ]
 
 
-def test_engineering_paid_repair_declined_recorded_and_closed(start_case):
-    case = start(start_case, basis="contract_duty_not_met", subject="室内水龙头损坏")
+def test_engineering_paid_repair_declined_recorded_and_closed(start_drawn_case):
+    case = start(start_drawn_case, basis="contract_duty_not_met", subject="室内水龙头损坏")
     case.complete("quote_repair", "reception1", agreement="declined", price_item="replace_faucet")
     assert open_ids(case) == ["record_declined"]
     case.complete("record_declined", "reception1", decline_notes="住户认为价格偏高，自行购买水龙头更换")
@@ -270,8 +288,8 @@ def test_engineering_paid_repair_declined_recorded_and_closed(start_case):
     assert case.status == "completed"
 
 
-def test_security_important_phone_visit_by_cs_supervisor(start_case):
-    case = start(start_case, department="security", basis="promise_not_kept", subject="信件报刊多次丢失")
+def test_security_important_phone_visit_by_cs_supervisor(start_drawn_case):
+    case = start(start_drawn_case, department="security", basis="promise_not_kept", subject="信件报刊多次丢失")
     assert open_ids(case) == ["handle_security"]
     case.complete("handle_security", "seclead1", **HANDLED)
     case.complete("record_result", "reception1", **dict(RESULT, severity="important"))
@@ -301,9 +319,9 @@ def test_security_important_phone_visit_by_cs_supervisor(start_case):
     assert case.status == "completed"
 
 
-def test_environment_major_visit_by_manager(start_case):
+def test_environment_major_visit_by_manager(start_drawn_case):
     case = start(
-        start_case,
+        start_drawn_case,
         department="environment",
         basis="contractor_below_standard",
         subject="外包清洁公司不按时清扫",
@@ -329,11 +347,11 @@ def test_environment_major_visit_by_manager(start_case):
     assert case.status == "completed"
 
 
-def test_serious_complaint_reported_at_once_manager_visits_site_and_assigns(start_case):
+def test_serious_complaint_reported_at_once_manager_visits_site_and_assigns(start_drawn_case):
     """The desk reports to the leadership at once and contacts the department heads; the
     manager visits the site with them and decides the plan, here another department."""
     case = start(
-        start_case,
+        start_drawn_case,
         serious=True,
         department="security",
         basis="rude_or_damage",
@@ -387,9 +405,9 @@ def test_serious_complaint_reported_at_once_manager_visits_site_and_assigns(star
 
 
 @pytest.mark.parametrize("department", DEPARTMENTS)
-def test_resolution_overdue_escalates_to_cs_supervisor(start_case, sla_limit, department):
+def test_resolution_overdue_escalates_to_cs_supervisor(start_drawn_case, sla_limit, department):
     handle, role, user, branch = DEPARTMENTS[department]
-    case = start(start_case, department=department, basis="contract_duty_not_met", subject="垃圾未及时清运")
+    case = start(start_drawn_case, department=department, basis="contract_duty_not_met", subject="垃圾未及时清运")
     quoted = []
     if department == "engineering":
         case.complete("quote_repair", "reception1", **NO_QUOTE)
@@ -440,12 +458,12 @@ def test_resolution_overdue_escalates_to_cs_supervisor(start_case, sla_limit, de
 
 
 @pytest.mark.parametrize("severity", VISITS)
-def test_follow_up_not_made_within_3_days_is_chased(start_case, sla_limit, severity):
+def test_follow_up_not_made_within_3_days_is_chased(start_drawn_case, sla_limit, severity):
     """Ordinary and major visits are chased by the CS supervisor (the one responsible for
     follow-up visits); the supervisor's own late visits are chased by the manager."""
     (task, role, user, branch), (chase, chase_end, chase_role, chaser) = VISITS[severity]
     case = start(
-        start_case, department="environment", basis="contract_duty_not_met", subject="绿化带无人修剪"
+        start_drawn_case, department="environment", basis="contract_duty_not_met", subject="绿化带无人修剪"
     )
     case.complete("handle_environment", "env1", **HANDLED)
     case.complete("record_result", "reception1", **dict(RESULT, severity=severity))
@@ -458,7 +476,7 @@ def test_follow_up_not_made_within_3_days_is_chased(start_case, sla_limit, sever
     case.complete(task, user, **PHONE_OK)
 
     path = case.path()
-    assert path.elements == START + VALID + ["handle_environment", "gw_dept_merge"] + RECORD + [
+    assert path.elements == START + VALID + ["handle_environment", "gw_dept_merge"] + RECORD + DRAWN + [
         "gw_severity",
         f"timer_{task}_overdue",
         chase,
@@ -471,8 +489,8 @@ def test_follow_up_not_made_within_3_days_is_chased(start_case, sla_limit, sever
     assert path.flows == START_FLOWS + VALID_FLOWS + [
         "Flow_environment",
         "Flow_handle_environment",
-    ] + RECORD_FLOWS + [
-        "Flow_named",
+    ] + RECORD_FLOWS + DRAWN_FLOWS + [
+        "Flow_sampled",
         branch,
         f"Flow_{task}_overdue",
         f"Flow_{chase}",
@@ -490,8 +508,8 @@ def test_follow_up_not_made_within_3_days_is_chased(start_case, sla_limit, sever
     assert case.status == "completed"
 
 
-def test_dissatisfied_fixed_again_and_visited_again_as_often_as_needed(start_case):
-    case = start(start_case)
+def test_dissatisfied_fixed_again_and_visited_again_as_often_as_needed(start_drawn_case):
+    case = start(start_drawn_case)
     dissatisfied = dict(visit_mode="phone", phone_visit_mark="电话回访", visit_result="dissatisfied")
     for attempt in range(2):  # twice dissatisfied, then satisfied
         case.complete("quote_repair", "reception1", **NO_QUOTE)
@@ -520,11 +538,14 @@ def test_dissatisfied_fixed_again_and_visited_again_as_often_as_needed(start_cas
     ]
     assert case.human_trail() == [("intake", R, "reception1")] + once * 3
     assert case.status == "completed"
+    # drawn once: coming round again after a dissatisfied visit keeps the first decision
+    assert [d["sampled"] for d in decisions(case)] == [True]
 
 
-def test_anonymous_complaint_gets_no_visit(start_case):
+def test_anonymous_complaint_gets_no_visit(start_drawn_case):
+    """Not even drawn: the reference is one the draw would sample, yet anonymity comes first."""
     case = start(
-        start_case,
+        start_drawn_case,
         anonymous=True,
         complainant="",
         phone="",
@@ -549,3 +570,62 @@ def test_anonymous_complaint_gets_no_visit(start_case):
         ("record_result", R, "reception1"),
     ]
     assert case.status == "completed"
+    assert decisions(case) == []
+
+
+# -- sampling at the site's rate (001/第2篇 1.3) ------------------------------------------
+
+
+def test_complaint_not_drawn_closes_without_a_visit(start_drawn_case, followup_rate):
+    case = start(
+        start_drawn_case, sampled=False, department="environment", basis="contract_duty_not_met",
+        subject="绿化带无人修剪",
+    )
+    case.complete("handle_environment", "env1", **HANDLED)
+    case.complete("record_result", "reception1", **dict(RESULT, severity="major"))
+    assert open_ids(case) == []
+    assert case.wait(days=30) == 0  # no visit, so no visit timer either
+    path = case.path()
+    assert path.elements == START + VALID + ["handle_environment", "gw_dept_merge"] + RECORD + DRAWN + [
+        "end_not_sampled"
+    ]
+    assert path.flows == START_FLOWS + VALID_FLOWS + [
+        "Flow_environment",
+        "Flow_handle_environment",
+    ] + RECORD_FLOWS + DRAWN_FLOWS + ["Flow_not_sampled"]
+    assert case.status == "completed"
+    draw = followup.draw(case.reference)
+    assert draw >= followup_rate("complaint")
+    assert decisions(case) == [{"category": "complaint", "rate": 0.5, "draw": draw, "sampled": False}]
+
+
+def test_a_site_that_visits_more_complaints_draws_at_its_own_rate(start_drawn_case, followup_rate):
+    """Binhai Court visits 60 % of complaints (processes/rules/followup.yaml site_overrides)."""
+    assert (followup_rate("complaint"), followup_rate("complaint", "binhai")) == (0.5, 0.6)
+    case = start_drawn_case("complaint", {"complainant": "林先生", "site": "binhai"}, sampled=True)
+    case.complete("intake", "reception1", **dict(INTAKE, department="environment", basis="contract_duty_not_met"))
+    case.complete("handle_environment", "env1", **HANDLED)
+    case.complete("record_result", "reception1", **RESULT)
+    assert open_ids(case) == ["visit_ordinary"]
+    assert decisions(case) == [
+        {"category": "complaint", "rate": 0.6, "draw": followup.draw(case.reference), "sampled": True}
+    ]
+
+
+def test_a_new_rate_applies_to_new_cases_and_the_trail_keeps_the_old_one(start_drawn_case, runtime, library):
+    """Rates are deployed with the library: a case drawn before the change keeps its rate in
+    the audit trail, a case running on the new version is drawn at the new rate."""
+    before = start(start_drawn_case, department="environment", basis="contract_duty_not_met")
+    before.complete("handle_environment", "env1", **HANDLED)
+    before.complete("record_result", "reception1", **RESULT)
+    raised = Bundle(library.bpmn, library.dmn, library.forms, dict(library.rules))
+    raised.rules["followup.yaml"] = library.rules["followup.yaml"].replace("complaint: 50%", "complaint: 80%")
+    assert raised.rules["followup.yaml"] != library.rules["followup.yaml"]
+    with runtime.transaction() as session:
+        deployed = {r.process_id: r.version for r in deploy_bundle(session, raised, "designer1")}
+    assert deployed["complaint"] == 2
+    after = start(start_drawn_case, department="environment", basis="contract_duty_not_met")
+    after.complete("handle_environment", "env1", **HANDLED)
+    after.complete("record_result", "reception1", **RESULT)
+    assert [d["rate"] for d in decisions(before)] == [0.5]
+    assert [d["rate"] for d in decisions(after)] == [0.8]

@@ -2,12 +2,15 @@
 one test per path, every gateway branch and every timer.
 
 Every SOP time limit is a timer from sla.yaml; charges come from the price list
-(processes/rules/prices.yaml) through a script task, and only finance collects."""
+(processes/rules/prices.yaml) through a script task, and only finance collects.
+Repairs start on references the follow-up draw samples (30 %, processes/rules/followup.yaml),
+so the paths reach the visit as the SOP writes it; the repair not drawn has its own test."""
 
 from datetime import datetime, timedelta
 
 import pytest
 
+from engine import audit, followup
 from engine.errors import FormInvalid
 from engine.library import Bundle, deploy_bundle
 
@@ -52,6 +55,8 @@ TAIL_ELEMENTS = [
     "compute_charge",
     "resident_sign",
     "gw_after_sign",
+    "decide_followup",
+    "gw_followup_sampled",
     "gw_visit_again",
     "collect_fee",
     "end_collected",
@@ -66,6 +71,8 @@ TAIL_FLOWS = [
     "Flow_resident_sign",
     "Flow_to_finance",
     "Flow_to_visit",
+    "Flow_decide_followup",
+    "Flow_sampled",
     "Flow_visit_again",
     "Flow_collect_fee",
     "Flow_visit_repair",
@@ -86,15 +93,15 @@ def open_ids(case):
     return [t.element_id for t in case.open_tasks()]
 
 
-def write_order(start_case, **order):
-    case = start_case("repair", {}, as_user="reception1")
+def write_order(start_drawn_case, sampled=True, **order):
+    case = start_drawn_case("repair", {}, as_user="reception1", sampled=sampled)
     assert case.reference.startswith("BX-")
     case.complete("write_order", "reception1", **dict(ORDER, **order))
     return case
 
 
-def open_order(start_case, **order):
-    case = write_order(start_case, **order)
+def open_order(start_drawn_case, sampled=True, **order):
+    case = write_order(start_drawn_case, sampled, **order)
     case.complete("notify_engineering", "reception1", **NOTIFY)
     return case
 
@@ -121,8 +128,13 @@ def finish(case, quantity=1, charge=30):
 # -- resident repairs ---------------------------------------------------------------------
 
 
-def test_listed_item_now_charged_from_the_price_list(start_case, sla_limit, runtime):
-    case = write_order(start_case)
+def decisions(case):
+    """The data of the case's `followup_decided` audit events."""
+    return [e.data for e in case.events(audit.FOLLOWUP_DECIDED)]
+
+
+def test_listed_item_now_charged_from_the_price_list(start_drawn_case, sla_limit, runtime, followup_rate):
+    case = write_order(start_drawn_case)
     assert case.task("notify_engineering").due_at == runtime.clock.now() + sla_limit(
         "repair.engineering_notified"
     )
@@ -136,9 +148,13 @@ def test_listed_item_now_charged_from_the_price_list(start_case, sla_limit, runt
     assert path.elements == LISTED_NOW_ELEMENTS
     assert path.flows == LISTED_NOW_FLOWS
     assert case.human_trail() == HEAD_TRAIL + ONSITE_TRAIL + TAIL_TRAIL
+    assert decisions(case) == [
+        {"category": "repair", "rate": followup_rate("repair"), "draw": followup.draw(case.reference),
+         "sampled": True}
+    ]
 
 
-def test_a_new_price_in_prices_yaml_changes_the_charge_not_the_diagram(start_case, library, runtime):
+def test_a_new_price_in_prices_yaml_changes_the_charge_not_the_diagram(start_drawn_case, library, runtime):
     repriced = Bundle(library.bpmn, library.dmn, library.forms, dict(library.rules))
     repriced.rules["prices.yaml"] = library.rules["prices.yaml"].replace(
         "    zh: 更换水龙头\n    en: Replace a tap\n    price: 30\n",
@@ -150,7 +166,7 @@ def test_a_new_price_in_prices_yaml_changes_the_charge_not_the_diagram(start_cas
             r.process_id: (r.version, r.created) for r in deploy_bundle(session, repriced, "designer1")
         }
     assert deployed["repair"] == (2, True)
-    case = open_order(start_case)
+    case = open_order(start_drawn_case)
     case.complete("arrive_now", "tech1", arrived_at=T)
     shown = case.task_view("check_order").form_schema["properties"]["corrected_item"]["x-enum-labels"]
     assert shown["replace_faucet"] == "更换水龙头（35元/个）"  # the price shown to the resident
@@ -159,8 +175,8 @@ def test_a_new_price_in_prices_yaml_changes_the_charge_not_the_diagram(start_cas
     assert case.path().elements == LISTED_NOW_ELEMENTS
 
 
-def test_item_chosen_from_the_price_list_with_prices_in_the_labels(start_case):
-    case = start_case("repair", {}, as_user="reception1")
+def test_item_chosen_from_the_price_list_with_prices_in_the_labels(start_drawn_case):
+    case = start_drawn_case("repair", {}, as_user="reception1")
     item = case.task_view("write_order").form_schema["properties"]["item"]
     assert item["enum"][0] == "replace_faucet" and item["enum"][-1] == "unlisted"
     assert item["x-enum-labels"]["replace_faucet"] == "更换水龙头（30元/个）"
@@ -171,8 +187,8 @@ def test_item_chosen_from_the_price_list_with_prices_in_the_labels(start_case):
     assert [e.field for e in refused.value.errors] == ["item"]
 
 
-def test_appointment_on_site_before_the_appointment(start_case):
-    case = open_order_with_appointment(start_case, "2026-11-24T10:00:00+08:00")
+def test_appointment_on_site_before_the_appointment(start_drawn_case):
+    case = open_order_with_appointment(start_drawn_case, "2026-11-24T10:00:00+08:00")
     assert open_ids(case) == ["arrive_appointment"]
     case.complete("arrive_appointment", "tech1", arrived_at="2026-11-24T09:54:00+08:00")
     case.complete("check_order", "tech1", **CHECK)
@@ -213,8 +229,8 @@ def test_appointment_on_site_before_the_appointment(start_case):
     )
 
 
-def open_order_with_appointment(start_case, appointment_at):
-    case = start_case("repair", {}, as_user="reception1")
+def open_order_with_appointment(start_drawn_case, appointment_at):
+    case = start_drawn_case("repair", {}, as_user="reception1")
     with pytest.raises(FormInvalid) as refused:  # an appointment needs its time
         case.complete("write_order", "reception1", **dict(ORDER, timing="appointment"))
     assert [e.field for e in refused.value.errors] == ["appointment_at"]
@@ -225,10 +241,10 @@ def open_order_with_appointment(start_case, appointment_at):
     return case
 
 
-def test_not_on_site_5_minutes_before_the_appointment_escalates(start_case, sla_limit, runtime):
+def test_not_on_site_5_minutes_before_the_appointment_escalates(start_drawn_case, sla_limit, runtime):
     """Appointment 10:00 China time = 02:00 UTC; the clock is at 09:00 UTC the day before, so the
     timer is due at 01:55 UTC the next day: 16 h 55 min from now."""
-    case = open_order_with_appointment(start_case, "2026-11-24T10:00:00+08:00")
+    case = open_order_with_appointment(start_drawn_case, "2026-11-24T10:00:00+08:00")
     assert sla_limit("repair.arrive_before_appointment") == timedelta(minutes=5)
     assert case.wait(hours=16, minutes=54, seconds=59) == 0
     assert case.wait(seconds=2) == 1
@@ -285,8 +301,8 @@ def test_not_on_site_5_minutes_before_the_appointment_escalates(start_case, sla_
     )
 
 
-def test_arrival_overdue_escalates_to_supervisor(start_case, sla_limit):
-    case = open_order(start_case)
+def test_arrival_overdue_escalates_to_supervisor(start_drawn_case, sla_limit):
+    case = open_order(start_drawn_case)
     limit = sla_limit("repair.arrive_now")
     assert limit == timedelta(minutes=10)
     assert case.wait(seconds=limit.total_seconds() - 1) == 0
@@ -322,10 +338,10 @@ def test_arrival_overdue_escalates_to_supervisor(start_case, sla_limit):
     ],
 )
 def test_desk_late_with_the_order_is_chased_by_cs_supervisor(
-    start_case, sla_limit, runtime, task, timer, key
+    start_drawn_case, sla_limit, runtime, task, timer, key
 ):
     """The order is written within 2 minutes and engineering told within 3 (001/第8篇 4.1 2))."""
-    case = start_case("repair", {}, as_user="reception1")
+    case = start_drawn_case("repair", {}, as_user="reception1")
     if task == "notify_engineering":
         case.complete("write_order", "reception1", **ORDER)
     limit = sla_limit(key)
@@ -360,8 +376,8 @@ def test_desk_late_with_the_order_is_chased_by_cs_supervisor(
 # -- items not on the price list ----------------------------------------------------------
 
 
-def test_unlisted_item_assessed_accepted_and_charged_the_quote(start_case, sla_limit, runtime):
-    case = open_order(start_case, item="unlisted", problem="阳台晾衣架松脱")
+def test_unlisted_item_assessed_accepted_and_charged_the_quote(start_drawn_case, sla_limit, runtime):
+    case = open_order(start_drawn_case, item="unlisted", problem="阳台晾衣架松脱")
     task = case.task("assess_unlisted")
     assert task.role == ES
     assert task.due_at == runtime.clock.now() + sla_limit("repair.assess_unlisted")
@@ -389,8 +405,8 @@ def test_unlisted_item_assessed_accepted_and_charged_the_quote(start_case, sla_l
     assert case.human_trail() == HEAD_TRAIL + [("assess_unlisted", ES, "engsup1")] + ONSITE_TRAIL + TAIL_TRAIL
 
 
-def test_unlisted_item_declined(start_case):
-    case = open_order(start_case, item="unlisted", problem="阳台晾衣架松脱")
+def test_unlisted_item_declined(start_drawn_case):
+    case = open_order(start_drawn_case, item="unlisted", problem="阳台晾衣架松脱")
     case.complete(
         "assess_unlisted",
         "engsup1",
@@ -403,8 +419,8 @@ def test_unlisted_item_declined(start_case):
     assert case.status == "completed"
 
 
-def test_assessment_overdue_desk_chases_and_tells_the_resident(start_case, sla_limit):
-    case = open_order(start_case, item="unlisted", problem="阳台晾衣架松脱")
+def test_assessment_overdue_desk_chases_and_tells_the_resident(start_drawn_case, sla_limit):
+    case = open_order(start_drawn_case, item="unlisted", problem="阳台晾衣架松脱")
     assert sla_limit("repair.assess_unlisted") == timedelta(minutes=15)
     assert case.wait(minutes=14, seconds=59) == 0
     assert case.wait(seconds=2) == 1
@@ -440,11 +456,11 @@ def test_assessment_overdue_desk_chases_and_tells_the_resident(start_case, sla_l
     assert case.status == "completed"
 
 
-def test_item_found_not_on_the_list_on_site_goes_back_for_assessment(start_case):
+def test_item_found_not_on_the_list_on_site_goes_back_for_assessment(start_drawn_case):
     """The order said 更换水龙头 but the real job is not on the price list: the technician
     corrects the order, the supervisor assesses, and after the resident accepts the work is
     scheduled again and charged the quote."""
-    case = open_order(start_case)
+    case = open_order(start_drawn_case)
     on_site(case, actual_problem="水龙头所在的墙内暗管破裂", corrected_item="unlisted")
     assert open_ids(case) == ["assess_unlisted"]
     case.complete("assess_unlisted", "engsup1", **dict(ASSESSED, quoted_price=260, assessment="开墙换暗管"))
@@ -475,8 +491,8 @@ def test_item_found_not_on_the_list_on_site_goes_back_for_assessment(start_case)
 # -- on site: refusal and the resident's own material -------------------------------------
 
 
-def test_resident_refuses_on_site_both_sign_and_the_desk_files(start_case):
-    case = on_site(open_order(start_case), resident_agrees=False)
+def test_resident_refuses_on_site_both_sign_and_the_desk_files(start_drawn_case):
+    case = on_site(open_order(start_drawn_case), resident_agrees=False)
     case.complete(
         "record_refusal",
         "tech1",
@@ -514,8 +530,8 @@ def test_resident_refuses_on_site_both_sign_and_the_desk_files(start_case):
     "result, choice",
     [("qualified", "use_supplied"), ("unqualified", "use_replacement"), ("poor_quality", "use_supplied")],
 )
-def test_residents_material_checked_and_the_result_noted(start_case, result, choice):
-    case = on_site(open_order(start_case), material_supplied=True)
+def test_residents_material_checked_and_the_result_noted(start_drawn_case, result, choice):
+    case = on_site(open_order(start_drawn_case), material_supplied=True)
     case.complete(
         "check_material",
         "tech1",
@@ -538,8 +554,8 @@ def test_residents_material_checked_and_the_result_noted(start_case, result, cho
     assert case.human_trail() == HEAD_TRAIL + ONSITE_TRAIL + [("check_material", TE, "tech1")] + TAIL_TRAIL
 
 
-def test_finance_collecting_separately_gives_a_receipt(start_case):
-    case = on_site(open_order(start_case))
+def test_finance_collecting_separately_gives_a_receipt(start_drawn_case):
+    case = on_site(open_order(start_drawn_case))
     case.complete("do_repair", "tech1", quantity=1, repair_notes="更换水龙头")
     case.complete("resident_sign", "resident1", tested=True, resident_signature=True)
     with pytest.raises(FormInvalid) as refused:
@@ -552,8 +568,8 @@ def test_finance_collecting_separately_gives_a_receipt(start_case):
 # -- follow-up visit within a month (001/第2篇 1.4) ---------------------------------------
 
 
-def test_dissatisfied_visit_is_put_right_and_visited_again(start_case):
-    case = on_site(open_order(start_case))
+def test_dissatisfied_visit_is_put_right_and_visited_again(start_drawn_case):
+    case = on_site(open_order(start_drawn_case))
     case.complete("do_repair", "tech1", quantity=1, repair_notes="更换水龙头")
     case.complete("resident_sign", "resident1", tested=True, resident_signature=True)
     case.complete("collect_fee", "finance1", collected_with="management_fee")
@@ -580,11 +596,11 @@ def test_dissatisfied_visit_is_put_right_and_visited_again(start_case):
 
     path = case.path()
     visit = ["gw_visit_again", "visit_repair", "gw_visit_satisfied"]
-    assert path.elements == HEAD_ELEMENTS + NOW_ELEMENTS + ["gw_material"] + TAIL_ELEMENTS[:8] + visit[1:] + [
+    assert path.elements == HEAD_ELEMENTS + NOW_ELEMENTS + ["gw_material"] + TAIL_ELEMENTS[:10] + visit[1:] + [
         "rectify"
     ] + visit + ["end_visited"]
     assert path.flows == HEAD_FLOWS + ["Flow_listed"] + NOW_FLOWS + ["Flow_agreed", "Flow_no_material"] + (
-        TAIL_FLOWS[:8]
+        TAIL_FLOWS[:10]
     ) + [
         "Flow_visit_repair",
         "Flow_visit_dissatisfied",
@@ -599,10 +615,11 @@ def test_dissatisfied_visit_is_put_right_and_visited_again(start_case):
         ("visit_repair", R, "reception1"),
     ]
     assert case.status == "completed"
+    assert [d["sampled"] for d in decisions(case)] == [True]  # the visit again needs no new draw
 
 
-def test_visit_not_made_within_a_month_is_chased(start_case, sla_limit, runtime):
-    case = on_site(open_order(start_case))
+def test_visit_not_made_within_a_month_is_chased(start_drawn_case, sla_limit, runtime):
+    case = on_site(open_order(start_drawn_case))
     case.complete("do_repair", "tech1", quantity=1, repair_notes="更换水龙头")
     case.complete("resident_sign", "resident1", tested=True, resident_signature=True)
     month = sla_limit("repair.followup")
@@ -616,7 +633,7 @@ def test_visit_not_made_within_a_month_is_chased(start_case, sla_limit, runtime)
     case.complete("collect_fee", "finance1", collected_with="management_fee")
 
     path = case.path()
-    assert path.elements == HEAD_ELEMENTS + NOW_ELEMENTS + ["gw_material"] + TAIL_ELEMENTS[:6] + [
+    assert path.elements == HEAD_ELEMENTS + NOW_ELEMENTS + ["gw_material"] + TAIL_ELEMENTS[:8] + [
         "timer_visit_overdue",
         "chase_visit",
         "end_visit_chased",
@@ -627,7 +644,7 @@ def test_visit_not_made_within_a_month_is_chased(start_case, sla_limit, runtime)
         "end_collected",
     ]
     assert path.flows == HEAD_FLOWS + ["Flow_listed"] + NOW_FLOWS + ["Flow_agreed", "Flow_no_material"] + (
-        TAIL_FLOWS[:7]
+        TAIL_FLOWS[:9]
     ) + [
         "Flow_visit_overdue",
         "Flow_chase_visit",
@@ -641,6 +658,27 @@ def test_visit_not_made_within_a_month_is_chased(start_case, sla_limit, runtime)
         ("collect_fee", F, "finance1"),
     ]
     assert case.status == "completed"
+
+
+def test_repair_not_drawn_is_collected_and_closed_without_a_visit(start_drawn_case, followup_rate):
+    case = on_site(open_order(start_drawn_case, sampled=False))
+    case.complete("do_repair", "tech1", quantity=1, repair_notes="更换水龙头", completed_at=T)
+    case.complete("resident_sign", "resident1", tested=True, resident_signature=True)
+    assert open_ids(case) == ["collect_fee"]  # finance still collects; nobody visits
+    case.complete("collect_fee", "finance1", collected_with="management_fee")
+    assert case.wait(days=40) == 0  # no visit, so no visit timer either
+
+    path = case.path()
+    drawn_out = TAIL_ELEMENTS[:7] + ["end_not_sampled", "collect_fee", "end_collected"]
+    assert path.elements == HEAD_ELEMENTS + NOW_ELEMENTS + ["gw_material"] + drawn_out
+    assert path.flows == HEAD_FLOWS + ["Flow_listed"] + NOW_FLOWS + ["Flow_agreed", "Flow_no_material"] + (
+        TAIL_FLOWS[:7]
+    ) + ["Flow_not_sampled", "Flow_collect_fee"]
+    assert case.human_trail() == HEAD_TRAIL + ONSITE_TRAIL + TAIL_TRAIL[:3]
+    assert case.status == "completed"
+    draw = followup.draw(case.reference)
+    assert draw >= followup_rate("repair")
+    assert decisions(case) == [{"category": "repair", "rate": 0.3, "draw": draw, "sampled": False}]
 
 
 # -- public facilities (001/第8篇 4.2) -----------------------------------------------------
@@ -672,8 +710,8 @@ PUBLIC_TRAIL = [
 REPAIRED = dict(repair_notes="更换灯管2支", patrol_form_noted=True, site_cleaned=True)
 
 
-def test_public_facility(start_case, sla_limit, runtime):
-    case = write_order(start_case, **PUBLIC)
+def test_public_facility(start_drawn_case, sla_limit, runtime):
+    case = write_order(start_drawn_case, **PUBLIC)
     assert case.task("notify_public").due_at == runtime.clock.now() + sla_limit("repair.public_notify")
     case.complete("notify_public", "reception1", **NOTIFY)
     assert case.task("arrive_public").due_at == runtime.clock.now() + sla_limit("repair.public_arrive")
@@ -685,8 +723,8 @@ def test_public_facility(start_case, sla_limit, runtime):
     assert case.status == "completed"
 
 
-def test_public_facility_engineering_not_told_in_10_minutes(start_case, sla_limit):
-    case = write_order(start_case, **PUBLIC)
+def test_public_facility_engineering_not_told_in_10_minutes(start_drawn_case, sla_limit):
+    case = write_order(start_drawn_case, **PUBLIC)
     assert sla_limit("repair.public_notify") == timedelta(minutes=10)
     assert case.wait(minutes=9, seconds=59) == 0
     assert case.wait(seconds=2) == 1
@@ -708,8 +746,8 @@ def test_public_facility_engineering_not_told_in_10_minutes(start_case, sla_limi
     assert case.status == "completed"
 
 
-def test_public_facility_technician_not_there_in_15_minutes(start_case, sla_limit):
-    case = write_order(start_case, **PUBLIC)
+def test_public_facility_technician_not_there_in_15_minutes(start_drawn_case, sla_limit):
+    case = write_order(start_drawn_case, **PUBLIC)
     case.complete("notify_public", "reception1", **NOTIFY)
     assert sla_limit("repair.public_arrive") == timedelta(minutes=15)
     assert case.wait(minutes=14, seconds=59) == 0
