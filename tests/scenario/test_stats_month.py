@@ -8,8 +8,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from engine import audit
-from engine.audit import NewEvent
 from engine.errors import BadInput
 from engine.library import deploy_bundle
 from engine.models import CaseFact
@@ -40,12 +38,14 @@ HANDLED = dict(promised_time="2026-11-05T09:00:00+00:00", result="已处理", re
 RESULT = dict(result_recorded="已处理，投诉人确认", complainant_signed=True, rating="satisfied", severity="ordinary")
 
 
-def followup_decided(runtime, case, rate, sampled):
-    """The follow-up policy's decision, as the follow-up sampling step records it."""
-    with runtime.transaction() as session:
-        audit.append_events(session, [NewEvent("followup_decided", case.instance_id, "system", "gw_visit",
-                                               {"category": "repair", "rate": rate, "draw": 0.1,
-                                                "sampled": sampled})], runtime.clock.now())
+def visiting_every_case(library):
+    """The library with follow-up rates of 100 %: every closed complaint and repair is
+    drawn for a visit, so the month's visits do not hang on which references were drawn."""
+    followup = library.rules["followup.yaml"]
+    for category, rate in (("complaint", "50%"), ("repair", "30%")):
+        followup = followup.replace(f"  {category}: {rate}", f"  {category}: 100%")
+    assert followup.count("100%") == 2
+    return replace(library, rules={**library.rules, "followup.yaml": followup})
 
 
 def repair(start_case, clock, quantity=1, arrive_after=5, visits=(DOOR_OK,)):
@@ -75,17 +75,17 @@ def complaint(start_case, clock, basis, **fields):
 
 
 @pytest.fixture
-def month(runtime, start_case, clock):
+def month(runtime, start_case, clock, library):
     """A known November at nanshan, a case in October still open, one in December, one at binhai."""
+    with runtime.transaction() as session:
+        deploy_bundle(session, visiting_every_case(library), actor="system", note="visit every case")
     cases = {}
     clock.set(datetime(2026, 10, 20, 1, 0, tzinfo=timezone.utc))
     cases["october_open"] = start_case("repair", {}, as_user="reception1")
     clock.set(T0)
     cases["paid"] = repair(start_case, clock, quantity=2)  # on time, 2 × 30 元
-    followup_decided(runtime, cases["paid"], 0.5, True)
     clock.set(T0 + timedelta(days=1))
     cases["late"] = repair(start_case, clock, arrive_after=20, visits=(PHONE_BAD, DOOR_OK))  # late, reopened
-    followup_decided(runtime, cases["late"], 0.5, True)
     clock.set(T0 + timedelta(days=2))
     cases["valid"] = complaint(start_case, clock, "ignored_after_two_reminders")
     cases["valid"].complete("quote_repair", "reception1", agreement="not_needed")
@@ -142,7 +142,8 @@ def test_month_kpis_counted_exactly(runtime, month):
     assert k.complaints == {"valid": 1, "assistance": 1, "excessive": 1}
     assert k.valid_complaint_rate == pytest.approx(1 / 3)
     f = k.followup
-    assert (f.decided, f.policy_rate, f.sampled, f.visited, f.visit_rate) == (2, 0.5, 2, 2, 1.0)
+    # the two repairs and the valid complaint reached the draw, at the month's 100 % policy
+    assert (f.decided, f.policy_rate, f.sampled, f.visited, f.visit_rate) == (3, 1.0, 3, 3, 1.0)
     assert (f.visits, f.satisfied, f.satisfaction) == (4, 3, 0.75)  # 3 repair visits + 1 complaint visit
     assert (k.paid_repairs, k.revenue) == (2, 90.0)  # 2 × 30 + 1 × 30 from the price list
 
@@ -192,7 +193,7 @@ def test_a_later_policy_change_does_not_rewrite_the_past(runtime, month, library
                                        "  repair.arrive_now:\n    duration: PT30M")
     prices = library.rules["prices.yaml"].replace("price: 30", "price: 300")
     assert sla != library.rules["sla.yaml"] and prices != library.rules["prices.yaml"]
-    changed = replace(library, rules={**library.rules, "sla.yaml": sla, "prices.yaml": prices})
+    changed = visiting_every_case(replace(library, rules={**library.rules, "sla.yaml": sla, "prices.yaml": prices}))
     with runtime.transaction() as session:
         deploy_bundle(session, changed, actor="system", note="new policy")
     runtime.clock.set(LATER + timedelta(days=1))
