@@ -227,3 +227,23 @@ def stats_month(runtime, clock) -> dict:
     cases["october"] = start("repair")
     clock.set(datetime(2026, 10, 5, 1, 0, tzinfo=timezone.utc))
     return cases
+
+
+def read_stats_table(page: str, table_id: str) -> list[list[tuple[str, str | None]]]:
+    """A statistics table of a page as rows of (text, link) cells, the heading row first."""
+    from lxml import html
+
+    section = html.fromstring(page).get_element_by_id(f"table-{table_id}")
+    rows = []
+    for tr in section.iter("tr"):
+        cells = []
+        for td in tr:
+            links = td.findall(".//a")
+            cells.append((td.text_content().strip(), links[0].get("href") if links else None))
+        rows.append(cells)
+    return rows
+
+
+@pytest.fixture
+def stats_table():
+    return read_stats_table
