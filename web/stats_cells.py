@@ -80,6 +80,8 @@ def csv_text(value, kind: str) -> str:
 
 def excel_cell(value, kind: str) -> tuple[object, str | None]:
     """(value, number format): percents as fractions, durations as days, money and counts as numbers."""
+    if kind == TEXT and isinstance(value, int | float) and not isinstance(value, bool):
+        return value, None  # a number shown without a link (e.g. visits, which count visits, not cases)
     if kind in (LABEL, TEXT):
         return label(value), None
     if value is None:

@@ -3,10 +3,9 @@ supervisor reads, the cases behind each of them, the filters, and who may look."
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlsplit
-
 import json
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from lxml import html
