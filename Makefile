@@ -23,15 +23,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) $(ASSETS_STAMP)
 
-# Front-end libraries (bpmn-js) from npm, copied where Flask serves them; never committed.
+# Front-end libraries (bpmn-js, ECharts) from npm, copied where Flask serves them; never committed.
 $(ASSETS_STAMP): package.json package-lock.json
 	@if command -v npm >/dev/null 2>&1; then \
 		npm ci --no-audit --no-fund --loglevel=error && \
 		rm -rf $(VENDOR) && mkdir -p $(VENDOR)/bpmn-js && \
 		cp -r node_modules/bpmn-js/dist/assets node_modules/bpmn-js/dist/*.production.min.js $(VENDOR)/bpmn-js/ && \
+		mkdir -p $(VENDOR)/echarts && cp node_modules/echarts/dist/echarts.min.js $(VENDOR)/echarts/ && \
 		touch $(ASSETS_STAMP); \
 	else \
-		echo "npm not found: the diagram pages will say bpmn-js is missing (install Node.js and rerun)"; \
+		echo "npm not found: the diagram and statistics pages will say bpmn-js / ECharts is missing (install Node.js and rerun)"; \
 	fi
 
 assets: $(ASSETS_STAMP)

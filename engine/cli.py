@@ -288,6 +288,11 @@ def cmd_serve(args, db) -> int:
     return importlib.import_module("web.serve").main(args, db)
 
 
+def cmd_report(args, db) -> int:
+    # The report is an HTML page rendered by the web templates: loaded by name, as `serve` is.
+    return importlib.import_module("web.stats_report").main(args, db)
+
+
 def _print_step(result) -> None:
     view = result.instance
     print(f"{view.reference} (id {view.id}) {view.status} lock_version={view.lock_version}")
@@ -379,6 +384,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--once", action="store_true", help="fire what is due now and exit")
     p.add_argument("--clock-offset", type=float, default=0.0, metavar="SECONDS",
                    help="run as if the clock were SECONDS ahead (tests, benchmarks, demos)")
+    p = add("report", cmd_report, "write the monthly report: one printable page per site (HTML, PDF)")
+    p.add_argument("--month", required=True, help="the month, e.g. 2026-11")
+    p.add_argument("--site", help="one site (default: every site)")
+    p.add_argument("--out", help="the HTML file to write (default: report-MONTH[-SITE].html)")
+    p.add_argument("--pdf", action="store_true", help="also print it to a PDF beside it with headless Chromium")
+    p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the report (default: zh)")
     p = add("serve", cmd_serve, "run the web app (and the timer worker)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)

@@ -23,6 +23,7 @@ from . import (
     errors,
     i18n,
     notifications,
+    stats,
     tasks,
     templating,
 )
@@ -46,7 +47,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["estatedesk"] = _runtime(app.config)
     csrf.init_app(app)
 
-    for module in (auth, i18n, tasks, claims, cases, notifications, diagrams, audit_log, designer):
+    for module in (auth, i18n, tasks, claims, cases, notifications, diagrams, audit_log, designer, stats):
         app.register_blueprint(module.bp)
     app.register_blueprint(api.blueprint(csrf))
     errors.register(app)

@@ -94,6 +94,58 @@ EN = {
     "是": "Yes",
     "否": "No",
     "楼栋-单元-房号，例如 3-2-1201": "Building-entrance-room, e.g. 3-2-1201",
+    # monthly statistics (issue #7)
+    "月度统计": "Monthly statistics",
+    "统计明细": "Cases behind a figure",
+    "全部服务中心": "All sites",
+    "返回月度统计": "Back to the monthly statistics",
+    "筛选": "Filters",
+    "件": "cases",
+    "类别": "Category",
+    "受理时间": "Opened",
+    "结案时间": "Closed",
+    "没有对应的案件": "No cases",
+    "本月没有数据": "No data this month",
+    "月份": "Month",
+    "用时分布的时限目标": "SLA target of the time histogram",
+    "导出 Excel": "Export Excel",
+    "月度报告（打印）": "Monthly report (print)",
+    "统计截至": "As of",
+    "案件按受理月份统计；点击数字查看对应案件。": "Cases count in the month they were opened; click a number to see its cases.",
+    "图表库 ECharts 未安装：请运行 make assets（需要 npm）。下方表格仍可使用。":
+        "The chart library ECharts is not installed: run make assets (needs npm). The tables below still work.",
+    "近12个月趋势": "Trend over 12 months",
+    "按类别": "By category",
+    "用时分布": "Time used",
+    "积压账龄": "Backlog by age",
+    "月度报告": "Monthly report",
+    "案件按受理月份统计": "Cases count in the month they were opened",
+    "依据": "per",
+    "没有服务中心": "No sites",
+    "求助统计与分析": "Help-request statistics and analysis",
+    "投诉分析": "Complaint analysis",
+    "回访统计": "Follow-up visits",
+    "时限达成与积压": "SLA attainment and backlog",
+    "案件数": "Cases",
+    "已结": "Completed",
+    "及时率": "Timeliness rate",
+    "未分类": "Uncategorised",
+    "未结案件": "Open cases",
+    "用时（分钟）": "Time used (min)",
+    "任务数": "Tasks",
+    "秒": "s",
+    "本月受理 {cases} 件，已结 {completed} 件，未结 {open} 件，返工 {reopened} 件；时限及时率 {rate}，响应用时中位数 {p50}。":
+        "{cases} cases opened this month: {completed} completed, {open} still open, {reopened} reopened; "
+        "timeliness rate {rate}, median response time {p50}.",
+    "本月投诉 {total} 件：有效投诉 {valid} 件（有效投诉率 {valid_rate}），协办事项 {assistance} 件，过高要求 {excessive} 件；及时率 = 及时 {met} ÷ 总数 {clocks} × 100% = {rate}。":
+        "{total} complaints this month: {valid} valid (valid-complaint rate {valid_rate}), {assistance} assistance, "
+        "{excessive} excessive demands; timeliness rate = timely {met} ÷ total {clocks} × 100% = {rate}.",
+    "应回访 {decided} 件，已回访 {visited} 件（回访率 {visit_rate}，规定回访率 {policy_rate}）；回访 {visits} 次，满意 {satisfied} 次（满意率 {satisfaction}）。":
+        "{decided} cases due a follow-up decision, {visited} visited (visit rate {visit_rate}, policy rate "
+        "{policy_rate}); {visits} visits, {satisfied} satisfied (satisfaction {satisfaction}).",
+    "时限目标及时 {met} 项、超时 {breached} 项（及时率 {rate}）；月末积压 {backlog} 件，其中超过 30 天 {old} 件。":
+        "{met} timed tasks on time, {breached} late (timeliness rate {rate}); {backlog} cases open at month end, "
+        "{old} of them older than 30 days.",
     # errors
     "请求有误": "Bad request",
     "没有权限": "Not allowed",

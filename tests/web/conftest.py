@@ -182,3 +182,68 @@ class Api:
 @pytest.fixture
 def api(client, runtime) -> Api:
     return Api(client, runtime)
+
+
+# -- a known month of cases for the statistics pages (issue #7) ------------------------
+
+STATS_MONTH = "2026-09"
+
+
+@pytest.fixture
+def stats_month(runtime, clock) -> dict:
+    """September 2026 at nanshan, played as tests/scenario/test_stats_month.py plays its
+    November: a paid repair on time, a late one (reopened after a dissatisfied visit), an
+    excessive-demand complaint, a cancelled and an open repair; beside it an August case
+    still open, one at binhai and one in October. The clock ends on 5 October."""
+    from datetime import datetime, timedelta, timezone
+
+    from tests.scenario.conftest import Case
+    from tests.scenario.test_stats_month import DOOR_OK as DOOR_OK_VISIT
+    from tests.scenario.test_stats_month import PHONE_BAD, complaint, repair
+
+    def start(process_id, data=None, as_user="reception1"):
+        result = runtime.start_instance(process_id, data or {}, as_user)
+        return Case(runtime, result.instance.id, result.instance.reference)
+
+    monday = datetime(2026, 9, 7, 1, 0, tzinfo=timezone.utc)  # 09:00 in Shenzhen
+    cases = {}
+    clock.set(datetime(2026, 8, 20, 1, 0, tzinfo=timezone.utc))
+    cases["august_open"] = start("repair")
+    clock.set(monday)
+    cases["paid"] = repair(start, clock, quantity=2)
+    clock.set(monday + timedelta(days=1))
+    cases["late"] = repair(start, clock, arrive_after=20, visits=(PHONE_BAD, DOOR_OK_VISIT))
+    clock.set(monday + timedelta(days=2))
+    cases["excessive"] = complaint(start, clock, "facility_not_in_plan")
+    cases["excessive"].complete("explain_excessive", "reception1", explained=True, explanation="已解释")
+    clock.set(monday + timedelta(days=3))
+    cases["cancelled"] = start("repair")
+    runtime.cancel_instance(cases["cancelled"].instance_id, "住户已自行修好", "supervisor1")
+    clock.set(monday + timedelta(days=13))
+    cases["open"] = start("repair")
+    clock.set(monday + timedelta(hours=1))
+    cases["binhai"] = start("repair", {"site": "binhai"})
+    clock.set(datetime(2026, 10, 2, 1, 0, tzinfo=timezone.utc))
+    cases["october"] = start("repair")
+    clock.set(datetime(2026, 10, 5, 1, 0, tzinfo=timezone.utc))
+    return cases
+
+
+def read_stats_table(page: str, table_id: str) -> list[list[tuple[str, str | None]]]:
+    """A statistics table of a page as rows of (text, link) cells, the heading row first."""
+    from lxml import html
+
+    section = html.fromstring(page).get_element_by_id(f"table-{table_id}")
+    rows = []
+    for tr in section.iter("tr"):
+        cells = []
+        for td in tr:
+            links = td.findall(".//a")
+            cells.append((td.text_content().strip(), links[0].get("href") if links else None))
+        rows.append(cells)
+    return rows
+
+
+@pytest.fixture
+def stats_table():
+    return read_stats_table

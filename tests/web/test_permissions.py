@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-GET_PAGES = ["/", "/inbox/rows", "/cases/new", "/tasks/{task}", "/cases/{ref}"]
+GET_PAGES = ["/", "/inbox/rows", "/cases/new", "/tasks/{task}", "/cases/{ref}", "/stats", "/stats/cases",
+             "/stats/export.csv", "/stats/report"]
 POSTS = ["/tasks/{task}", "/tasks/{task}/claim", "/tasks/{task}/unclaim", "/tasks/{task}/reassign",
          "/cases/new", "/cases/{ref}/messages/ambulance_arrived"]
 
@@ -35,6 +36,18 @@ MATRIX = [
     ("auditor1", "POST", "/tasks/{task}/reassign", 403),
     ("auditor1", "POST", "/cases/new", 403),
     ("auditor1", "POST", "/cases/{ref}/messages/ambulance_arrived", 403),
+    # monthly statistics: supervisors and managers, auditors read them too
+    ("supervisor1", "GET", "/stats", 200),
+    ("manager1", "GET", "/stats", 200),
+    ("auditor1", "GET", "/stats", 200),
+    ("guard1", "GET", "/stats", 403),
+    ("reception1", "GET", "/stats", 403),
+    ("resident1", "GET", "/stats", 403),
+    ("guard1", "GET", "/stats/cases", 403),
+    ("guard1", "GET", "/stats/export.csv", 403),
+    ("guard1", "GET", "/stats/export.xlsx", 403),
+    ("guard1", "GET", "/stats/report", 403),
+    ("manager1", "GET", "/stats/export.xlsx", 200),
 ]
 
 

@@ -1,0 +1,175 @@
+"""The monthly statistics dashboard (issue #7) over a known September: the numbers a
+supervisor reads, the cases behind each of them, the filters, and who may look."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from lxml import html
+
+from engine.stats import StatsQuery, cell_drill, month_kpis
+from web import stats as stats_views
+
+STATS_MONTH = "2026-09"  # the month the stats_month fixture plays
+SEPTEMBER = f"/stats?month={STATS_MONTH}"
+
+
+def summary(page, stats_table) -> dict[str, str]:
+    return {row[0][0]: row[1][0] for row in stats_table(page, "summary")[1:]}
+
+
+def case_refs(web, href: str) -> set[str]:
+    page = web.get_text(href)
+    return {a.text_content() for a in html.fromstring(page).find_class("case-ref")}
+
+
+def test_dashboard_shows_the_months_figures(web, stats_month, stats_table):
+    web.login("manager1")
+    page = web.get_text(SEPTEMBER)
+    assert "2026-09 · 南山花园服务中心" in page
+    figures = summary(page, stats_table)
+    # 5 cases opened at nanshan: 3 completed, 1 cancelled, 1 open; the late repair reopened
+    assert (figures["受理案件"], figures["已结案件"], figures["已取消案件"], figures["未结案件"]) == ("5", "3", "1", "1")
+    assert figures["返工案件"] == "1"
+    assert figures["月末积压"] == "2"  # the open September case and the August one
+    assert figures["有偿维修"] == "2" and figures["有偿维修收入（元）"] == "90.00"  # 2 × 30 + 1 × 30
+    assert figures["满意率"] == "66.7%"  # 2 satisfied of 3 visits
+    assert figures["回访率"] == "—"  # no follow-up decisions: nothing to divide by
+    sla = {row[0][0]: [c[0] for c in row] for row in stats_table(page, "sla")[1:]}
+    assert sla["repair.arrive_now"][1:5] == ["10 分钟", "1", "1", "0"]  # limit, met, breached, running
+    assert sla["repair.arrive_now"][6] == "50.0%"
+    backlog = {row[0][0]: row[1][0] for row in stats_table(page, "backlog")[1:]}
+    assert backlog == {"1天内": "0", "1–3天": "0", "3–7天": "0", "7–30天": "1", "30天以上": "1"}
+
+
+def test_every_table_of_the_month_is_on_the_page(web, runtime, stats_month, stats_table):
+    with runtime.db.session() as session:
+        kpis = month_kpis(session, StatsQuery(STATS_MONTH, site="nanshan"), runtime.clock.now())
+    web.login("supervisor1")
+    page = web.get_text(SEPTEMBER)
+    for table in kpis.tables:
+        rows = stats_table(page, table.id)
+        assert [text for text, _ in rows[0]] == [c.zh for c in table.columns]
+        assert len(rows) - 1 == len(table.rows), table.id
+        for shown, row in zip(rows[1:], table.rows, strict=True):
+            for (text, href), column in zip(shown, table.columns, strict=True):
+                if cell_drill(row, column) is not None:
+                    assert href and href.startswith("/stats/cases?"), (table.id, column.key)
+                    assert text.replace(",", "").replace(".00", "") == str(row[column.key]).removesuffix(".0")
+
+
+def test_a_number_links_to_exactly_the_cases_behind_it(web, stats_month, stats_table):
+    web.login("manager1")
+    page = web.get_text(SEPTEMBER)
+    links = {row[0][0]: row[1][1] for row in stats_table(page, "summary")[1:]}
+    ref = {name: case.reference for name, case in stats_month.items()}
+    assert case_refs(web, links["返工案件"]) == {ref["late"]}
+    assert case_refs(web, links["已取消案件"]) == {ref["cancelled"]}
+    assert case_refs(web, links["未结案件"]) == {ref["open"]}
+    assert case_refs(web, links["有偿维修"]) == {ref["paid"], ref["late"]}
+    assert case_refs(web, links["受理案件"]) == {ref[n] for n in ("paid", "late", "excessive", "cancelled", "open")}
+    backlog = {row[0][0]: row[1][1] for row in stats_table(page, "backlog")[1:]}
+    assert case_refs(web, backlog["30天以上"]) == {ref["august_open"]}
+    breached = {row[0][0]: row[3][1] for row in stats_table(page, "sla")[1:]}["repair.arrive_now"]
+    assert parse_qs(urlsplit(breached).query)["d_sla"] == ["breached"]
+    assert case_refs(web, breached) == {ref["late"]}
+    cases_page = web.get_text(links["返工案件"])
+    assert f'href="/cases/{ref["late"]}"' in cases_page and "共 1 件" in cases_page
+
+
+def test_every_count_of_cases_equals_the_length_of_its_list(web, stats_month, stats_table):
+    web.login("manager1")
+    page = web.get_text(SEPTEMBER)
+    checked = 0
+    for table_id in ("by_process", "by_department", "backlog", "durations", "complaints"):
+        rows = stats_table(page, table_id)
+        for row in rows[1:]:
+            for (text, href), (heading, _) in zip(row, rows[0], strict=True):
+                if href and heading not in ("及时", "超时", "进行中"):  # those count timed tasks, not cases
+                    assert len(case_refs(web, href)) == int(text), (table_id, heading)
+                    checked += 1
+    assert checked >= 15
+
+
+@pytest.mark.parametrize(("query", "cases"), [
+    ("site=binhai", "1"), ("site=", "6"), ("process=complaint", "1"), ("process=repair", "4"),
+    ("month=2026-10", "1"), ("month=2026-08", "1"),
+])
+def test_filters_narrow_the_figures(web, stats_month, stats_table, query, cases):
+    web.login("manager1")
+    path = f"/stats?{query}" if query.startswith("month=") else f"{SEPTEMBER}&{query}"
+    assert summary(web.get_text(path), stats_table)["受理案件"] == cases
+
+
+def test_filters_default_to_the_users_site_and_the_current_month(web, stats_month, stats_table):
+    web.login("supervisor1")
+    page = web.get_text("/stats")
+    assert "2026-10 · 南山花园服务中心" in page  # the engine clock stands on 5 October
+    assert '<option value="nanshan" selected>' in page
+    assert summary(page, stats_table)["受理案件"] == "1"
+
+
+def test_filters_keep_to_the_drill_links(web, stats_month, stats_table):
+    web.login("manager1")
+    page = web.get_text(f"{SEPTEMBER}&site=&process=repair")
+    link = summary(page, stats_table)
+    href = {row[0][0]: row[1][1] for row in stats_table(page, "summary")[1:]}["受理案件"]
+    assert parse_qs(urlsplit(href).query, keep_blank_values=True) == {
+        "month": [STATS_MONTH], "site": [""], "process": ["repair"]}
+    assert len(case_refs(web, href)) == int(link["受理案件"]) == 5  # 4 at nanshan, 1 at binhai
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ("month=2026-13", "month must look like 2026-11"), ("month=last", "month must look like"),
+    ("site=atlantis", "unknown site"), ("d_colour=red", "unknown drill filter colour"),
+])
+def test_bad_filters_are_a_clear_400(web, stats_month, query, message):
+    web.login("manager1")
+    path = "/stats/cases" if query.startswith("d_") else "/stats"
+    page = web.get_text(f"{path}?{query}", status=400)
+    assert message in page and "Traceback" not in page
+
+
+@pytest.mark.parametrize(("user", "status"), [("manager1", 200), ("supervisor1", 200), ("auditor1", 200),
+                                              ("guard1", 403), ("reception1", 403), ("tech1", 403)])
+def test_only_supervisors_managers_and_auditors_see_the_statistics(web, user, status):
+    web.login(user)
+    for path in ("/stats", "/stats/cases", "/stats/export.csv", "/stats/export.xlsx", "/stats/report"):
+        assert web.client.get(path).status_code == status, path
+    assert ('href="/stats"' in web.get_text("/")) == (status == 200)  # the link in the header
+
+
+def test_english_switch(web, client, stats_month, stats_table):
+    web.login("manager1")
+    client.get("/lang/en")
+    page = web.get_text(SEPTEMBER)
+    assert "Monthly summary" in page and "Nanshan Garden service centre" in page
+    assert summary(page, stats_table)["Cases opened"] == "5"
+    assert "Trend over 12 months" in page and "月度汇总" not in page
+
+
+def test_charts_get_their_data_and_say_when_echarts_is_missing(web, app, stats_month, monkeypatch):
+    web.login("manager1")
+    page = web.get_text(SEPTEMBER)
+    data = json.loads(html.fromstring(page).get_element_by_id("stats-data").text)
+    assert data["trend"]["months"][-1] == STATS_MONTH and len(data["trend"]["months"]) == 12
+    assert data["trend"]["cases"][-2:] == [1, 5]  # August's case, September's five
+    assert data["histogram"]["target"] == "repair.arrive_now" and data["histogram"]["limit"] == 10
+    assert sum(b[1] for b in data["histogram"]["bins"]) == 2 and sum(b[2] for b in data["histogram"]["bins"]) == 1
+    assert data["backlog"]["cases"] == [0, 0, 0, 1, 1]
+    monkeypatch.setattr(stats_views, "ECHARTS", "vendor/echarts/not-installed.js")
+    page = web.get_text(SEPTEMBER)
+    assert 'id="charts-missing"' in page and "make assets" in page
+    assert "not-installed.js" not in page and "stats.js" not in page
+
+
+def test_echarts_script_is_served_when_installed(web, app, stats_month):
+    if not (Path(app.static_folder) / stats_views.ECHARTS).is_file():
+        pytest.skip("ECharts is not installed (make assets)")
+    web.login("manager1")
+    page = web.get_text(SEPTEMBER)
+    assert 'id="charts-missing"' not in page and "echarts.min.js" in page
+    assert web.client.get("/static/" + stats_views.ECHARTS).status_code == 200

@@ -1,0 +1,125 @@
+"""The monthly report: `estatedesk report` writes one printable page per site with the
+figures the SOPs ask for, and shows the same numbers as the dashboard."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from lxml import html
+
+from engine.cli import main
+from web import stats_report
+from web.stats_report import Progress
+
+STATS_MONTH = "2026-09"  # the month the stats_month fixture plays
+CLAUSES = ("001/第6篇 4.10", "001/第4篇 4.5；003 5.5", "001/第2篇 2.4")
+
+
+@pytest.fixture
+def report(db_url, monkeypatch, capsys, tmp_path):
+    """Run `estatedesk report ...` on the test's database; return (exit code, out, err, page)."""
+    monkeypatch.setenv("DATABASE_URL", db_url)
+
+    def run(*args):
+        out_file = tmp_path / "report.html"
+        code = main(["report", *args, "--out", str(out_file)])
+        out, err = capsys.readouterr()
+        return code, out, err, out_file.read_text(encoding="utf-8") if out_file.exists() else None
+
+    return run
+
+
+def site_pages(page: str) -> list:
+    return html.fromstring(page).find_class("site-page")
+
+
+def test_report_has_a_page_per_site_with_the_sop_figures(report, stats_month):
+    code, out, err, page = report("--month", STATS_MONTH)
+    assert code == 0, err
+    assert "report written" in out and "(2 pages)" in out
+    pages = site_pages(page)
+    assert [p.get("data-site") for p in pages] == ["nanshan", "binhai"]
+    assert "@page" in page and "break-after: page" in page
+    nanshan = pages[0].text_content()
+    assert "南山花园服务中心 · 2026-09 月度报告" in nanshan
+    for clause in CLAUSES:
+        assert clause in nanshan
+    assert "本月受理 5 件，已结 3 件，未结 1 件，返工 1 件" in nanshan
+    assert "本月投诉 1 件：有效投诉 0 件" in nanshan and "过高要求 1 件" in nanshan
+    assert "回访 3 次，满意 2 次（满意率 66.7%）" in nanshan
+    assert "月末积压 2 件，其中超过 30 天 1 件" in nanshan
+    assert "本月受理 1 件" in pages[1].text_content()
+    # no bar when stderr is not a terminal, but a line per site
+    assert "report: 1/2 nanshan" in err and "report: 2/2 binhai" in err
+
+
+def test_report_of_one_site_in_english(report, stats_month):
+    code, out, _, page = report("--month", STATS_MONTH, "--site", "binhai", "--lang", "en")
+    assert code == 0 and "(1 page)" in out
+    pages = site_pages(page)
+    assert [p.get("data-site") for p in pages] == ["binhai"]
+    assert "Binhai Court service centre · 2026-09 Monthly report" in pages[0].text_content()
+    assert "1 cases opened this month" in pages[0].text_content()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("--month", "2026-13"), "month must look like 2026-11"),
+    (("--month", "November"), "month must look like 2026-11"),
+    (("--month", STATS_MONTH, "--site", "atlantis"), "unknown site 'atlantis'"),
+])
+def test_bad_arguments_exit_2_with_a_clear_message(report, stats_month, args, message):
+    code, _, err, page = report(*args)
+    assert code == 2 and message in err and "Traceback" not in err
+    assert page is None
+
+
+def test_the_report_shows_the_dashboards_numbers(web, stats_month, stats_table):
+    web.login("manager1")
+    dashboard = web.get_text(f"/stats?month={STATS_MONTH}&site=nanshan")
+    printable = web.get_text(f"/stats/report?month={STATS_MONTH}&site=nanshan")
+    assert len(site_pages(printable)) == 1
+    for table_id in ("summary", "by_process", "durations", "complaints", "followup", "backlog"):
+        shown = [[text for text, _ in row] for row in stats_table(dashboard, table_id)]
+        reported = [[text for text, _ in row] for row in stats_table(printable, table_id)]
+        assert reported == shown, table_id
+    assert 'onclick="window.print()"' in printable
+
+
+def test_the_cli_report_equals_the_web_report(web, report, stats_month):
+    _, _, _, written = report("--month", STATS_MONTH)
+    web.login("manager1")
+    printable = web.get_text(f"/stats/report?month={STATS_MONTH}&site=")
+    for cli_page, web_page in zip(site_pages(written), site_pages(printable), strict=True):
+        assert cli_page.text_content() == web_page.text_content()
+
+
+def test_pdf_without_chromium_says_so(report, stats_month, monkeypatch):
+    monkeypatch.setattr(stats_report.shutil, "which", lambda _name: None)
+    code, _, err, page = report("--month", STATS_MONTH, "--site", "nanshan", "--pdf")
+    assert code == 1 and "no PDF" in err and "chromium" in err
+    assert page is not None  # the HTML is still written
+
+
+@pytest.mark.skipif(not Path(stats_report.CHROMIUM).exists(), reason="needs /usr/bin/chromium to print a PDF")
+def test_pdf_printed_by_headless_chromium(report, stats_month, tmp_path):
+    code, out, err, _ = report("--month", STATS_MONTH, "--pdf")
+    assert code == 0, err
+    pdf = tmp_path / "report.pdf"
+    assert f"PDF written: {pdf}" in out and pdf.read_bytes().startswith(b"%PDF")
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_is_a_bar_on_a_terminal():
+    stream = Terminal()
+    progress = Progress(2, stream)
+    progress.step("nanshan")
+    progress.step("binhai")
+    text = stream.getvalue()
+    assert "\r[" + "#" * 15 + "." * 15 + "] 1/2 nanshan" in text
+    assert "\r[" + "#" * 30 + "] 2/2 binhai" in text and text.endswith("\n")
