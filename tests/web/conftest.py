@@ -190,16 +190,20 @@ STATS_MONTH = "2026-09"
 
 
 @pytest.fixture
-def stats_month(runtime, clock) -> dict:
+def stats_month(runtime, clock, library) -> dict:
     """September 2026 at nanshan, played as tests/scenario/test_stats_month.py plays its
     November: a paid repair on time, a late one (reopened after a dissatisfied visit), an
     excessive-demand complaint, a cancelled and an open repair; beside it an August case
     still open, one at binhai and one in October. The clock ends on 5 October."""
     from datetime import datetime, timedelta, timezone
 
+    from engine.library import deploy_bundle
     from tests.scenario.conftest import Case
     from tests.scenario.test_stats_month import DOOR_OK as DOOR_OK_VISIT
-    from tests.scenario.test_stats_month import PHONE_BAD, complaint, repair
+    from tests.scenario.test_stats_month import PHONE_BAD, complaint, repair, visiting_every_case
+
+    with runtime.transaction() as session:  # every closed repair and complaint drawn for a visit
+        deploy_bundle(session, visiting_every_case(library), actor="system", note="visit every case")
 
     def start(process_id, data=None, as_user="reception1"):
         result = runtime.start_instance(process_id, data or {}, as_user)

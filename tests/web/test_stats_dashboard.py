@@ -37,7 +37,7 @@ def test_dashboard_shows_the_months_figures(web, stats_month, stats_table):
     assert figures["月末积压"] == "2"  # the open September case and the August one
     assert figures["有偿维修"] == "2" and figures["有偿维修收入（元）"] == "90.00"  # 2 × 30 + 1 × 30
     assert figures["满意率"] == "66.7%"  # 2 satisfied of 3 visits
-    assert figures["回访率"] == "—"  # no follow-up decisions: nothing to divide by
+    assert figures["回访率"] == "100.0%"  # both repairs drawn (the month visits every case) and visited
     sla = {row[0][0]: [c[0] for c in row] for row in stats_table(page, "sla")[1:]}
     assert sla["repair.arrive_now"][1:5] == ["10 分钟", "1", "1", "0"]  # limit, met, breached, running
     assert sla["repair.arrive_now"][6] == "50.0%"

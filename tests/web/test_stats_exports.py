@@ -44,7 +44,10 @@ def test_csv_writes_numbers_plainly(web, stats_month):
     figures = dict(rows[1:])
     assert rows[0] == ["指标", "数值"]
     assert (figures["受理案件"], figures["有偿维修收入（元）"], figures["及时率"]) == ("5", "90.00", "80.0%")
-    assert figures["回访率"] == ""
+    assert figures["回访率"] == "100.0%"
+    no_complaints = dict(read_csv(web.client.get("/stats/export.csv?table=summary&month=2026-09&site=binhai"
+                                                 "&process=complaint"))[1:])
+    assert no_complaints["受理案件"] == "0" and no_complaints["有效投诉率"] == ""  # nothing to divide by
     sla = {row[0]: row for row in read_csv(web.client.get(f"/stats/export.csv?table=sla&{ARGS}"))}
     assert sla["repair.arrive_now"][1] == "0:10:00" and sla["repair.arrive_now"][8] == "0:20:00"  # limit, p90
 
