@@ -1,5 +1,5 @@
 """Reading the facts behind a month: case facts, SLA clocks, the backlog; and the few
-calculations every table shares (clock status, age bucket, percentile)."""
+calculations every table shares (clock status, age bucket, ratio)."""
 
 from __future__ import annotations
 
@@ -21,11 +21,6 @@ AGE_BUCKETS = ((1, "lt1d", "1天内", "Under 1 day"), (3, "1to3d", "1–3天", "
                (7, "3to7d", "3–7天", "3–7 days"), (30, "7to30d", "7–30天", "7–30 days"),
                (math.inf, "gt30d", "30天以上", "Over 30 days"))
 
-FACT_COLUMNS = (CaseFact.instance_id, CaseFact.process_id, CaseFact.category, CaseFact.department,
-                CaseFact.state, CaseFact.response_seconds,
-                CaseFact.arrival_seconds, CaseFact.resolution_seconds, CaseFact.reopened,
-                CaseFact.complaint_class, CaseFact.charge, CaseFact.fee_collected, CaseFact.followup_decided,
-                CaseFact.followup_rate, CaseFact.followup_sampled, CaseFact.visits, CaseFact.satisfied_visits)
 CLOCK_COLUMNS = (SlaClock.instance_id, SlaClock.target, SlaClock.worked_seconds, SlaClock.budget_seconds,
                  SlaClock.stopped_at.is_not(None).label("stopped"), HumanTask.completed_by, HumanTask.role)
 
@@ -42,10 +37,6 @@ def clock_status_sql(moment: datetime):
 def as_of(query: StatsQuery, now: datetime) -> datetime:
     """The moment a month's backlog and running clocks are judged at: its end, or now if sooner."""
     return min(now, month_bounds(query.month)[1])
-
-
-def month_facts(session: Session, query: StatsQuery) -> list:
-    return session.execute(select(*FACT_COLUMNS).where(*query.conditions())).all()
 
 
 def month_clocks(session: Session, query: StatsQuery, moment: datetime, extra=()) -> list:
@@ -70,14 +61,6 @@ def backlog_counts(session: Session, query: StatsQuery, moment: datetime) -> dic
     stmt = select(bucket, func.count()).where(*query.scope(), backlog_condition(moment)).group_by(bucket)
     found = dict(session.execute(stmt).all())
     return {key: found.get(key, 0) for _, key, _, _ in AGE_BUCKETS}
-
-
-def percentile(values: list[float], p: float) -> float | None:
-    """Nearest-rank percentile: the smallest value with at least p % of the values at or below it."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(math.ceil(p / 100 * len(ordered)), 1) - 1]
 
 
 def ratio(part: float, whole: float) -> float | None:
