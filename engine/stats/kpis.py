@@ -20,7 +20,6 @@ from .aggregates import (
     clock_counts,
     duration_ranks,
     fact_groups,
-    staff_counts,
     used_ranks,
 )
 from .query import StatsQuery
@@ -51,7 +50,7 @@ def month_kpis(session: Session, query: StatsQuery, now: datetime) -> MonthKpis:
         complaints=complaints, valid_complaint_rate=ratio(complaints[V.VALID], sum(complaints.values())),
         followup=followup(total), paid_repairs=total["paid"], revenue=float(total["revenue"]),
     )
-    kpis.tables = build_tables(kpis, groups, clocks, staff_counts(session, query, moment))
+    kpis.tables = build_tables(kpis, groups, clocks)
     return kpis
 
 

@@ -4,6 +4,7 @@ calculations every table shares (clock status, age bucket, ratio)."""
 from __future__ import annotations
 
 import math
+from collections import Counter
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, func, literal, or_, select
@@ -53,14 +54,19 @@ def backlog_condition(moment: datetime):
 
 
 def backlog_counts(session: Session, query: StatsQuery, moment: datetime) -> dict[str, int]:
-    """Cases of the scope (any month) open at `moment`, counted by age bucket in the database."""
+    """Cases of the scope (any month) open at `moment`, counted by age bucket in the database.
+
+    Still open, and closed after `moment`, are counted apart: each is one range of the
+    (site, closed_at) index, where their OR would read every case of the site."""
     whens = []
     for upper, key, _, _ in AGE_BUCKETS[:-1]:
         whens.append((CaseFact.opened_at > moment - timedelta(days=upper), literal(key)))
     bucket = case(*whens, else_=literal(AGE_BUCKETS[-1][1])).label("bucket")
-    stmt = select(bucket, func.count()).where(*query.scope(), backlog_condition(moment)).group_by(bucket)
-    found = dict(session.execute(stmt).all())
-    return {key: found.get(key, 0) for _, key, _, _ in AGE_BUCKETS}
+    found = Counter()
+    for closed in (CaseFact.closed_at.is_(None), CaseFact.closed_at >= moment):
+        stmt = select(bucket, func.count()).where(*query.scope(), CaseFact.opened_at < moment, closed).group_by(bucket)
+        found.update(dict(session.execute(stmt).all()))
+    return {key: found[key] for _, key, _, _ in AGE_BUCKETS}
 
 
 def ratio(part: float, whole: float) -> float | None:

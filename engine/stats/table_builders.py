@@ -24,12 +24,12 @@ CLASS_LABELS = {V.VALID: Text("有效投诉", "Valid"), V.ASSISTANCE: Text("协�
                 V.EXCESSIVE: Text("过高要求", "Excessive demand")}
 
 
-def build_tables(kpis, groups: list, clocks, staff: dict) -> list[KpiTable]:
-    """`groups`, `clocks`, `staff`: the grouped counts of `aggregates.py`."""
+def build_tables(kpis, groups: list, clocks) -> list[KpiTable]:
+    """`groups`, `clocks`: the grouped counts of `aggregates.py`."""
     return [summary(kpis), breakdown("by_process", "按流程", "By procedure", "process", groups, clocks),
             breakdown("by_category", "按类别", "By category", "category", groups, clocks),
             breakdown("by_department", "按部门", "By department", "department", groups, clocks),
-            sla_table(kpis), staff_table(staff), backlog_table(kpis), duration_table(kpis),
+            sla_table(kpis), staff_table(clocks), backlog_table(kpis), duration_table(kpis),
             complaint_table(kpis), followup_table(kpis)]
 
 
@@ -94,10 +94,11 @@ def sla_table(k) -> KpiTable:
         rows)
 
 
-def staff_table(staff: dict) -> KpiTable:
-    rows = [_row(user, {"staff": user}, department=V.ROLE_DEPARTMENTS.get(role, ""), tasks=c[MET] + c[BREACHED],
-                 met=c[MET], breached=c[BREACHED], timeliness_rate=ratio(c[MET], c[MET] + c[BREACHED]))
-            for user, (role, c) in sorted(staff.items())]
+def staff_table(clocks) -> KpiTable:
+    rows = [_row(user, {"staff": user}, department=V.ROLE_DEPARTMENTS.get(clocks.staff_role[user], ""),
+                 tasks=c[MET] + c[BREACHED], met=c[MET], breached=c[BREACHED],
+                 timeliness_rate=ratio(c[MET], c[MET] + c[BREACHED]))
+            for user, c in sorted(clocks.staff.items())]
     return KpiTable("by_staff", "按员工", "By staff member", [
         Column("label", "员工", "Staff member", TEXT), Column("department", "部门", "Department", TEXT),
         Column("tasks", "计时任务", "Timed tasks", counts="tasks"), MET_COL, BREACHED_COL, RATE], rows)
