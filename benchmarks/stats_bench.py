@@ -29,7 +29,7 @@ median over the median at 10,000. Target (printed, not asserted): X <= 300 ms.
 Run from the project root:
 
     .venv/bin/python benchmarks/stats_bench.py            # full run (PostgreSQL too when DATABASE_URL is set)
-    .venv/bin/python benchmarks/stats_bench.py --quick    # under a minute, SQLite only
+    .venv/bin/python benchmarks/stats_bench.py --quick    # about a minute (mostly the fill), SQLite only
 """
 
 from __future__ import annotations
@@ -293,7 +293,7 @@ def bench(kind: str, runs: int, quick: bool) -> dict[int, dict[str, float]]:
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="SQLite only, fewer runs: under a minute")
+    parser.add_argument("--quick", action="store_true", help="SQLite only, fewer runs: about a minute")
     return parser.parse_args()
 
 
