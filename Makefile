@@ -69,9 +69,12 @@ lint: install
 	$(BIN)/estatedesk lint
 	$(BIN)/ruff check engine web tests benchmarks
 
+# Every benchmark, full runs (several minutes); each prints its figures and targets.
 bench: install
 	$(BIN)/python benchmarks/engine_bench.py
 	$(BIN)/python benchmarks/timer_bench.py
+	$(BIN)/python benchmarks/http_bench.py
+	$(BIN)/python benchmarks/stats_bench.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache node_modules $(VENDOR)

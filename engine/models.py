@@ -272,9 +272,9 @@ class CaseFact(Base):
 
     __tablename__ = "case_fact"
     __table_args__ = (
-        Index("ix_case_fact_site_month", "site", "opened_month"),
+        Index("ix_case_fact_site_month", "site", "opened_month", "state"),  # state: the trend reads the index only
         Index("ix_case_fact_site_closed", "site", "closed_at"),
-        Index("ix_case_fact_month", "opened_month"),
+        Index("ix_case_fact_month", "opened_month", "state"),
     )
 
     instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"), primary_key=True)

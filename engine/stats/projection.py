@@ -17,7 +17,10 @@ from .months import month_of
 
 _fact = CaseFact.__table__
 _FACT_COLUMNS = tuple(c.name for c in _fact.columns)
+# Built once: a step runs them with its parameters only (no statement to build or cache-key).
+_SELECT_FACT = select(_fact).where(_fact.c.instance_id == bindparam("fact_id"))
 _SELECT_FACTS = select(_fact).where(_fact.c.instance_id.in_(bindparam("ids", expanding=True)))
+_UPDATE_FACT = update(_fact).where(_fact.c.instance_id == bindparam("fact_id"))  # SET: the columns passed
 
 
 def _new_fact(instance_id: int, event: dict) -> dict:
@@ -118,8 +121,7 @@ def project_rows(conn: Connection, rows: list[dict]) -> None:
     relevant = [r for r in rows if r["instance_id"] is not None and V.is_relevant(r)]
     if not relevant:
         return
-    ids = sorted({r["instance_id"] for r in relevant})
-    facts = {f.instance_id: dict(f._mapping) for f in conn.execute(_SELECT_FACTS, {"ids": ids})}
+    facts = _read_facts(conn, relevant)
     before = {k: dict(v, repair=dict(v["repair"])) for k, v in facts.items()}
     price = PriceLists(conn)
     for row in relevant:
@@ -134,7 +136,20 @@ def project_rows(conn: Connection, rows: list[dict]) -> None:
     for key, fact in facts.items():
         if key in before and fact != before[key]:
             changed = {c: fact[c] for c in _FACT_COLUMNS if fact[c] != before[key][c]}
-            conn.execute(update(_fact).where(_fact.c.instance_id == key).values(**changed))
+            conn.execute(_UPDATE_FACT, {"fact_id": key, **changed})
+
+
+def _read_facts(conn: Connection, relevant: list[dict]) -> dict[int, dict]:
+    """The stored facts of the cases these events belong to; none for a case starting in this step."""
+    started = {r["instance_id"] for r in relevant if r["type"] == V.INSTANCE_STARTED}
+    ids = sorted({r["instance_id"] for r in relevant} - started)
+    if not ids:
+        return {}
+    if len(ids) == 1:  # the usual step: one case
+        found = conn.execute(_SELECT_FACT, {"fact_id": ids[0]})
+    else:
+        found = conn.execute(_SELECT_FACTS, {"ids": ids})
+    return {f.instance_id: dict(f._mapping) for f in found}
 
 
 def rebuild(conn: Connection, batch: int = 5000) -> int:

@@ -24,11 +24,12 @@ CLASS_LABELS = {V.VALID: Text("有效投诉", "Valid"), V.ASSISTANCE: Text("协�
                 V.EXCESSIVE: Text("过高要求", "Excessive demand")}
 
 
-def build_tables(kpis, facts: list, statuses: list) -> list[KpiTable]:
-    return [summary(kpis), breakdown("by_process", "按流程", "By procedure", "process", facts, statuses),
-            breakdown("by_category", "按类别", "By category", "category", facts, statuses),
-            breakdown("by_department", "按部门", "By department", "department", facts, statuses),
-            sla_table(kpis), staff_table(statuses), backlog_table(kpis), duration_table(kpis),
+def build_tables(kpis, groups: list, clocks) -> list[KpiTable]:
+    """`groups`, `clocks`: the grouped counts of `aggregates.py`."""
+    return [summary(kpis), breakdown("by_process", "按流程", "By procedure", "process", groups, clocks),
+            breakdown("by_category", "按类别", "By category", "category", groups, clocks),
+            breakdown("by_department", "按部门", "By department", "department", groups, clocks),
+            sla_table(kpis), staff_table(clocks), backlog_table(kpis), duration_table(kpis),
             complaint_table(kpis), followup_table(kpis)]
 
 
@@ -62,22 +63,20 @@ def summary(k) -> KpiTable:
                     [Column("label", "指标", "Measure", LABEL), Column("value", "数值", "Value", VALUE)], rows)
 
 
-def breakdown(table_id, zh, en, key, facts, statuses) -> KpiTable:
-    attr = {"process": "process_id"}.get(key, key)
-    groups = defaultdict(Counter)
-    for fact in facts:
-        group = groups[getattr(fact, attr) or ""]
-        group["cases"] += 1
-        group[fact.state] += 1
-        group["reopened"] += bool(fact.reopened)
-    case_group = {f.instance_id: getattr(f, attr) or "" for f in facts}
-    for clock, status in statuses:
-        groups[case_group[clock.instance_id]]["sla_" + status] += 1
+def breakdown(table_id, zh, en, key, groups, clocks) -> KpiTable:
+    """Cases and SLA clocks per process, category or department (None shows as "")."""
+    column = {"process": "process_id"}.get(key, key)
+    cases = defaultdict(Counter)
+    for group in groups:
+        counts = cases[getattr(group, column) or ""]
+        counts["cases"] += group.cases
+        counts[group.state] += group.cases
+        counts["reopened"] += group.reopened
+    sla = clocks.by_group[key]
     rows = [_row(name, {key: name}, cases=c["cases"], open=c[V.OPEN], completed=c[V.COMPLETED],
-                 cancelled=c[V.CANCELLED], reopened=c["reopened"], met=c["sla_" + MET],
-                 breached=c["sla_" + BREACHED], timeliness_rate=ratio(c["sla_" + MET],
-                                                                       c["sla_" + MET] + c["sla_" + BREACHED]))
-            for name, c in sorted(groups.items())]
+                 cancelled=c[V.CANCELLED], reopened=c["reopened"], met=sla[name][MET], breached=sla[name][BREACHED],
+                 timeliness_rate=ratio(sla[name][MET], sla[name][MET] + sla[name][BREACHED]))
+            for name, c in sorted(cases.items())]
     label = Column("label", {"process": "流程", "category": "类别", "department": "部门"}[key],
                    {"process": "Procedure", "category": "Category", "department": "Department"}[key], TEXT)
     return KpiTable(table_id, zh, en, [label, CASES, OPEN, COMPLETED, CANCELLED_COL, REOPENED,
@@ -95,15 +94,11 @@ def sla_table(k) -> KpiTable:
         rows)
 
 
-def staff_table(statuses) -> KpiTable:
-    by_staff = defaultdict(Counter)
-    for clock, status in statuses:
-        if clock.completed_by and status in (MET, BREACHED):
-            by_staff[clock.completed_by][status] += 1
-            by_staff[clock.completed_by]["department"] = V.ROLE_DEPARTMENTS.get(clock.role, "")
-    rows = [_row(user, {"staff": user}, department=c["department"], tasks=c[MET] + c[BREACHED], met=c[MET],
-                 breached=c[BREACHED], timeliness_rate=ratio(c[MET], c[MET] + c[BREACHED]))
-            for user, c in sorted(by_staff.items())]
+def staff_table(clocks) -> KpiTable:
+    rows = [_row(user, {"staff": user}, department=V.ROLE_DEPARTMENTS.get(clocks.staff_role[user], ""),
+                 tasks=c[MET] + c[BREACHED], met=c[MET], breached=c[BREACHED],
+                 timeliness_rate=ratio(c[MET], c[MET] + c[BREACHED]))
+            for user, c in sorted(clocks.staff.items())]
     return KpiTable("by_staff", "按员工", "By staff member", [
         Column("label", "员工", "Staff member", TEXT), Column("department", "部门", "Department", TEXT),
         Column("tasks", "计时任务", "Timed tasks", counts="tasks"), MET_COL, BREACHED_COL, RATE], rows)

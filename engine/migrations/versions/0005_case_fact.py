@@ -42,9 +42,9 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['instance_id'], ['instance.id'], ),
     sa.PrimaryKeyConstraint('instance_id')
     )
-    op.create_index('ix_case_fact_site_month', 'case_fact', ['site', 'opened_month'])
+    op.create_index('ix_case_fact_site_month', 'case_fact', ['site', 'opened_month', 'state'])
     op.create_index('ix_case_fact_site_closed', 'case_fact', ['site', 'closed_at'])
-    op.create_index('ix_case_fact_month', 'case_fact', ['opened_month'])
+    op.create_index('ix_case_fact_month', 'case_fact', ['opened_month', 'state'])
 
 
 def downgrade() -> None:
