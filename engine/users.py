@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -67,11 +68,12 @@ def actor_from_rows(rows) -> Actor:
     return Actor(first.username, first.name, frozenset(r.role for r in rows if r.role), first.site)
 
 
-def upsert_user(session: Session, username: str, name: str, roles, site: str | None, password: str) -> User:
-    """Create or update a user and set exactly `roles`."""
+def upsert_user(session: Session, username: str, name: str, roles, site: str | None, password_hash: str) -> User:
+    """Create or update a user and set exactly `roles`; a new user gets `password_hash`
+    (from `hash_password`), an existing one keeps their password."""
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
-        user = User(username=username, name=name, site=site, password_hash=hash_password(password), active=True)
+        user = User(username=username, name=name, site=site, password_hash=password_hash, active=True)
         session.add(user)
         session.flush()
     else:
@@ -84,8 +86,18 @@ def upsert_user(session: Session, username: str, name: str, roles, site: str | N
 DEMO_PASSWORD = "demo"
 
 
+@functools.cache
+def demo_password_hash() -> str:
+    """One hash of the demo password, made once per process, for every demo account.
+
+    The accounts share a published password, so separate salts would protect nothing,
+    while hashing it for each (scrypt, on purpose slow) cost most of a second per set-up.
+    """
+    return hash_password(DEMO_PASSWORD)
+
+
 def load_demo_staff(session: Session, rules: Rules) -> list[str]:
     """Create the demo staff of `staff.yaml` (password "demo"); return their usernames."""
     for member in rules.staff:
-        upsert_user(session, member.username, member.name, member.roles, member.site, DEMO_PASSWORD)
+        upsert_user(session, member.username, member.name, member.roles, member.site, demo_password_hash())
     return [m.username for m in rules.staff]

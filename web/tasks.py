@@ -69,7 +69,7 @@ def submit_task(task_id: str):
     schema = task.form_schema or {}
     try:
         data = parse_form(schema, request.form) if task.form_schema else {}
-        result = runtime().complete_task(task.id, data, g.actor.username,
+        result = runtime().complete_task(task.id, data, g.actor,
                                          expected_version=request.form.get("lock_version", type=int))
     except FormInvalid as exc:
         fields = describe_form(schema, posted=request.form, errors=errors_by_field(exc.errors))

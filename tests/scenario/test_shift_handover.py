@@ -5,7 +5,7 @@ CS supervisor checks the log the next morning."""
 import jinja2
 import pytest
 
-from engine.users import upsert_user
+from engine.users import demo_password_hash, upsert_user
 
 T = "2026-11-23T08:25:00+00:00"
 R, CS = "reception", "cs_supervisor"
@@ -18,7 +18,7 @@ EQUIPMENT_OK = [dict(name="对讲机", count=2, damaged=0, lost=0), dict(name="�
 def handover(start_case, runtime):
     """A handover case with the outgoing shift prepared; a second desk officer exists."""
     with runtime.transaction() as session:
-        upsert_user(session, IN, "周丽", ["reception"], "nanshan", "demo")
+        upsert_user(session, IN, "周丽", ["reception"], "nanshan", demo_password_hash())
     case = start_case("shift_handover", as_user=OUT)
     case.complete("prepare_handover", OUT, outgoing_staff="王敏", items_tidied=True, desk_clean=True,
                   log_completed=True, evidence_collected=True, shift_summary="夜间受理咨询2宗、报修1宗",

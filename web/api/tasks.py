@@ -98,7 +98,7 @@ def complete(task_id: str):
     if not isinstance(data, dict):
         raise FormInvalid([FieldError("data", "must be a JSON object of the form's fields")])
     expected_version = _expected_version(task_id, body)
-    result = runtime().complete_task(task_id, data, g.actor.username, expected_version=expected_version)
+    result = runtime().complete_task(task_id, data, g.actor, expected_version=expected_version)
     return jsonify(step_json(result))
 
 
