@@ -95,11 +95,20 @@ class Templates:
 
     def complete(self, case: int, element_id: str, user: str, minutes: float = 3, **form) -> None:
         self.clock.advance(minutes=minutes)
+        self.runtime.complete_task(self.open_task(case, element_id).id, form, user)
+
+    def open_task(self, case: int, element_id: str) -> HumanTask | None:
         with self.runtime.db.session() as session:
-            task = session.scalars(select(HumanTask).where(HumanTask.instance_id == case,
+            return session.scalars(select(HumanTask).where(HumanTask.instance_id == case,
                                                            HumanTask.element_id == element_id,
-                                                           HumanTask.completed_at.is_(None))).one()
-        self.runtime.complete_task(task.id, form, user)
+                                                           HumanTask.completed_at.is_(None))).one_or_none()
+
+    def visit(self, case: int, element_id: str, **form) -> bool:
+        """Complete the follow-up visit a day later, if the case's draw gave it one."""
+        if self.open_task(case, element_id) is None:
+            return False  # the follow-up draw passed this reference over
+        self.complete(case, element_id, "reception1", minutes=60 * 24, **form)
+        return True
 
     def repair(self, arrive_after: float, visits: tuple, quantity: int = 1) -> None:
         case = self.start("repair", {})
@@ -111,7 +120,8 @@ class Templates:
         self.complete(case, "resident_sign", "resident1", tested=True, resident_signature=True)
         self.complete(case, "collect_fee", "finance1", collected_with="management_fee")
         for visit in visits:
-            self.complete(case, "visit_repair", "reception1", minutes=60 * 24, **visit)
+            if not self.visit(case, "visit_repair", **visit):
+                return
             if visit["visit_result"] == "dissatisfied":
                 self.complete(case, "rectify", "engsup1", minutes=120, rectification="更换密封圈")
 
@@ -142,7 +152,7 @@ def run_templates(runtime: Runtime) -> list[int]:
     t.complete(valid, "quote_repair", "reception1", agreement="not_needed")
     t.complete(valid, "handle_engineering", "engsup1", minutes=60 * 30, **HANDLED)
     t.complete(valid, "record_result", "reception1", **RESULT)
-    t.complete(valid, "visit_ordinary", "reception1", minutes=60 * 24, **VISIT_OK, visit_notes="满意")
+    t.visit(valid, "visit_ordinary", **VISIT_OK, visit_notes="满意")
     assistance = t.complaint("other_resident_violation")
     t.complete(assistance, "assist_other_party", "supervisor1", explained=True, other_party="15楼",
                party_contacted=True, feedback="已联系")
