@@ -47,7 +47,7 @@ def test_csv_export_has_every_matching_event_with_its_hash(web, two_cases):
     first, _ = two_cases
     web.login("auditor1")
     response = web.client.get(f"/audit/export.csv?reference={first.reference}")
-    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.status_code == 200 and response.content_type == "text/csv; charset=utf-8"
     body = response.get_data(as_text=True)
     assert body.startswith("\ufeff")
     rows = list(csv.DictReader(io.StringIO(body.lstrip("\ufeff"))))

@@ -22,7 +22,7 @@ def kpis(runtime, stats_month):
 
 
 def read_csv(response) -> list[list[str]]:
-    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.status_code == 200 and response.content_type == "text/csv; charset=utf-8"
     body = response.get_data()
     assert body.startswith("\ufeff".encode())  # the BOM: Excel reads the Chinese as UTF-8
     return list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
