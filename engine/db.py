@@ -29,6 +29,8 @@ class Database:
         self.schema = schema
         self.engine: Engine = _make_engine(self.url, schema)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Reads begin a plain (deferred) transaction on SQLite: they neither wait for a step nor block one.
+        self.read_sessions = sessionmaker(self.engine.execution_options(read_only=True), expire_on_commit=False)
 
     @property
     def is_postgres(self) -> bool:
@@ -44,6 +46,10 @@ class Database:
 
     def session(self) -> Session:
         return self.sessions()
+
+    def read_session(self) -> Session:
+        """A session that only reads (the web views'): on SQLite it takes no write lock."""
+        return self.read_sessions()
 
     def migrate(self) -> None:
         """Create or upgrade the schema to the newest Alembic revision."""
@@ -75,8 +81,9 @@ def _make_engine(url: str, schema: str | None) -> Engine:
             # Take the write lock at the start: a step reads then writes, and a deferred
             # transaction would fail at its first write if another step committed meanwhile.
             # Straight to the driver, like the pragmas: SQLAlchemy's statement machinery
-            # cost more than the BEGIN itself, on every step.
-            connection.connection.driver_connection.execute("BEGIN IMMEDIATE")
+            # cost more than the BEGIN itself, on every step. Read-only sessions need no lock.
+            read_only = connection.get_execution_options().get("read_only", False)
+            connection.connection.driver_connection.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     connect_args = {"options": f"-csearch_path={schema}"} if schema else {}

@@ -38,7 +38,7 @@ def run_due(runtime, moment: datetime, limit: int = 200) -> int:
 
 def fire_due_levels(runtime, moment: datetime, limit: int = 200) -> int:
     """Fire every level due before `moment`, each in its own transaction."""
-    with runtime.db.session() as session:
+    with runtime.db.read_session() as session:
         due = session.scalars(select(SlaEscalation.id).where(SlaEscalation.fire_at < moment)
                               .order_by(SlaEscalation.fire_at, SlaEscalation.id).limit(limit)).all()
     fired = 0

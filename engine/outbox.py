@@ -128,7 +128,7 @@ def send_pending(runtime, now: datetime, limit: int = 100) -> int:
     Rows are taken with SKIP LOCKED, so several workers never send one message twice;
     a quick read first keeps an idle worker from taking SQLite's write lock.
     """
-    with runtime.db.session() as session:
+    with runtime.db.read_session() as session:
         unsent = select(Notification.id).where(Notification.sent_at.is_(None), Notification.attempts < MAX_ATTEMPTS)
         if session.scalar(unsent.limit(1)) is None:
             return 0

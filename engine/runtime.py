@@ -352,7 +352,7 @@ class Runtime:
         """Advance every instance with a timer due before `now`, each in its own transaction."""
         moment = now or self.clock.now()
         runner = self if now is None else Runtime(self.db, clock.FakeClock(moment), self.sender)
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             due_ids = session.scalars(
                 select(Timer.instance_id).where(Timer.due_at < moment).group_by(Timer.instance_id)
                 .order_by(func.min(Timer.due_at)).limit(limit)).all()

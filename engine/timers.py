@@ -111,7 +111,7 @@ def seconds_to_sleep(runtime: Runtime, since: datetime, recheck: float) -> float
     Timers due before `since` that are still there are held by another worker or keep
     failing; they are tried again at the next look rather than in a busy loop.
     """
-    with runtime.db.session() as session:
+    with runtime.db.read_session() as session:
         due = session.scalar(select(func.min(Timer.due_at)).where(Timer.due_at >= since))
     if due is None:
         return recheck

@@ -20,7 +20,7 @@ def runtime() -> Runtime:
 @contextlib.contextmanager
 def reading():
     """A session for reads only; views never write outside the runtime's steps."""
-    with runtime().db.session() as session:
+    with runtime().db.read_session() as session:
         yield session
 
 

@@ -154,7 +154,7 @@ def main(args, db=None) -> int:
 
         session["lang"] = args.lang
         now = runtime.clock.now()
-        with runtime.db.session() as db_session:
+        with runtime.db.read_session() as db_session:
             sites = report_sites(current_rules(db_session), args.site)
             progress, pages = Progress(len(sites)), []
             for site, name in sites:

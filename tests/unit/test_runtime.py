@@ -346,3 +346,21 @@ def test_a_step_that_fails_while_writing_leaves_no_trace(rt, monkeypatch):
         assert (after.state_json, after.lock_version) == (state, lock)
         assert task_row.status.value == "ready"
     assert count(rt, Event) == events_before
+
+
+def test_reads_go_on_while_a_step_holds_the_write_lock(rt):
+    """A dashboard or task page never waits for a step in progress (nor holds one up)."""
+    reference = start(rt).instance.reference
+    read = {}
+
+    def read_case():
+        with rt.db.read_session() as session:
+            read["reference"] = session.scalar(select(Instance.reference))
+
+    with rt.transaction() as session:
+        session.execute(select(Instance.id).limit(1))  # the step's transaction has begun (and locked)
+        reader = threading.Thread(target=read_case)
+        reader.start()
+        reader.join(timeout=5)
+        assert not reader.is_alive(), "the read waited for the step's lock"
+    assert read["reference"] == reference
