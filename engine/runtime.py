@@ -44,6 +44,7 @@ from .errors import (
 )
 from .followup import DATA_NAME as FOLLOWUP_DATA
 from .forms import validate_form_data
+from .live_workflows import LiveWorkflows, differences
 from .migration import apply_migration, plan_migration
 from .models import HumanTask, Instance, InstanceStatus, ProcessVersion, TaskStatus, Timer
 from .moments import HELPERS as MOMENT_HELPERS
@@ -63,6 +64,8 @@ SUMMARY_FIELDS = ("site", "category", "unit", "caller", "phone")
 RESERVED_NAMES = frozenset({"sla", "now", "price", "followup_decision", FOLLOWUP_DATA, *MOMENT_HELPERS})
 
 log = logging.getLogger(__name__)
+# Session key: the (row, workflow) a step stored, to keep alive once it has committed.
+STORED_WORKFLOW = "stored_workflow"
 
 Action = Callable[[BpmnWorkflow], list[NewEvent]]
 
@@ -70,10 +73,14 @@ Action = Callable[[BpmnWorkflow], list[NewEvent]]
 class Runtime:
     """Start and advance cases on one database, under one (injectable) clock."""
 
+    # Tests turn this on: every kept workflow a step takes is compared with its stored state.
+    check_live_workflows = False
+
     def __init__(self, db: Database, clock_=None, sender: Sender | None = None):
         self.db = db
         self.clock = clock_ or clock.SystemClock()
         self.sender = sender or LoggingSender()  # delivers the notification outbox (engine/outbox.py)
+        self.live = LiveWorkflows()  # saves the next step on a case restoring its workflow
 
     # -- the step transaction -------------------------------------------------------
 
@@ -86,12 +93,15 @@ class Runtime:
                     yield session
             except StaleDataError:
                 raise ConflictError(steprows.CONFLICT_MESSAGE) from None
+            stored = session.info.pop(STORED_WORKFLOW, None)
+            if stored is not None:  # only now: a step rolled back must not leave its workflow
+                self.live.keep(*stored)
 
     def _advance(self, session: Session, row: RowCopy, compiled: CompiledVersion, act: Action, actor: str,
                  completions: dict | None = None, workflow: BpmnWorkflow | None = None) -> list[RowCopy]:
         """Run one step on a loaded instance; return the task rows left open."""
         if workflow is None:
-            workflow = load_state(row.state_json, compiled.spec, compiled.subprocess_specs, compiled.script_engine)
+            workflow = self._workflow_of(row, compiled)
         tracker = StepTracker.snapshot(compiled, row.id, workflow)
         error = None
         with running_case(row.reference):  # helpers such as followup_decision() read it
@@ -102,6 +112,18 @@ class Runtime:
                 error = exc
         events += tracker.events_after(workflow, actor, completions)
         return self._write_back(session, row, compiled, workflow, tracker, events, error, actor)
+
+    def _workflow_of(self, row: RowCopy, compiled: CompiledVersion) -> BpmnWorkflow:
+        """The case's workflow: the one its last step here left, if the row is still what that step stored."""
+        live = self.live.take(row)
+        if live is None or live.spec is not compiled.spec:
+            return load_state(row.state_json, compiled.spec, compiled.subprocess_specs, compiled.script_engine)
+        if self.check_live_workflows:
+            restored = load_state(row.state_json, compiled.spec, compiled.subprocess_specs, compiled.script_engine)
+            found = differences(live, restored)
+            if found:
+                raise RuntimeError(f"case {row.reference}: the kept workflow is not its stored state: {found}")
+        return live
 
     def _write_back(self, session, row, compiled, workflow, tracker, events, error, actor) -> list[RowCopy]:
         now = clock.now()
@@ -129,6 +151,7 @@ class Runtime:
         if compiled.has_timers:
             steprows.sync_timers(session, row, workflow)
         audit.append_events(session, events, now)
+        session.info[STORED_WORKFLOW] = (row, workflow)
         return open_rows
 
     def _result(self, session, row: RowCopy, open_rows: list[RowCopy]) -> StepResult:

@@ -65,6 +65,12 @@ def _truncate_all(db: Database) -> None:
                      {"h": "0" * 64})
 
 
+@pytest.fixture(autouse=True)
+def check_live_workflows(monkeypatch):
+    """Every step that reuses a kept workflow also restores its stored state and compares the two."""
+    monkeypatch.setattr(Runtime, "check_live_workflows", True)
+
+
 @pytest.fixture
 def db(tmp_path, pg_schema):
     """An empty, migrated database for one test."""

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 from sqlalchemy import func, select
 
+import engine.runtime as runtime_module
 from engine import audit
 from engine.errors import (
     ConflictError,
@@ -346,6 +348,61 @@ def test_a_step_that_fails_while_writing_leaves_no_trace(rt, monkeypatch):
         assert (after.state_json, after.lock_version) == (state, lock)
         assert task_row.status.value == "ready"
     assert count(rt, Event) == events_before
+
+
+def _count_restores(monkeypatch) -> list:
+    """Record each restore of a workflow from its stored state (with the test-only comparison off)."""
+    monkeypatch.setattr(Runtime, "check_live_workflows", False)
+    restores = []
+    real = runtime_module.load_state
+    monkeypatch.setattr(runtime_module, "load_state", lambda *args: restores.append(1) or real(*args))
+    return restores
+
+
+def test_the_next_step_on_a_case_reuses_the_workflow_its_last_step_left(rt, monkeypatch):
+    restores = _count_restores(monkeypatch)
+    task = only_task(start(rt))
+    review = only_task(rt.complete_task(task.id, {"divisor": 5, "wait_for_ambulance": False}, "reception1"))
+    result = rt.complete_task(review.id, {"approved": True}, "supervisor1")
+    assert result.instance.status == "completed"
+    assert restores == []
+
+
+def test_a_case_another_runtime_stepped_is_restored_from_its_stored_state(rt, monkeypatch):
+    restores = _count_restores(monkeypatch)
+    task = only_task(start(rt))  # rt keeps the started workflow
+    other = Runtime(rt.db, rt.clock)  # another server process, say
+    review = only_task(other.complete_task(task.id, {"divisor": 4, "wait_for_ambulance": False}, "reception1"))
+    assert restores == [1]
+    rt.complete_task(review.id, {"approved": True}, "supervisor1")  # rt's kept workflow is one step behind
+    assert restores == [1, 1]
+    with rt.db.session() as session:
+        register = session.scalars(select(Event).where(Event.type == audit.TASK_COMPLETED)).first()
+    assert register.data["submitted"]["divisor"] == 4
+
+
+def test_a_step_that_fails_leaves_no_workflow_behind(rt, monkeypatch):
+    task = only_task(start(rt))
+    assert len(rt.live) == 1
+    with pytest.raises(PermissionDenied):
+        rt.complete_task(task.id, {"divisor": 5, "wait_for_ambulance": False}, "guard1")
+    assert len(rt.live) == 1  # refused before the workflow was taken
+    monkeypatch.setattr(audit, "append_events", lambda *args, **kwargs: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        rt.complete_task(task.id, {"divisor": 5, "wait_for_ambulance": False}, "reception1")
+    assert len(rt.live) == 0  # the workflow it changed is gone, not kept for the next step
+    monkeypatch.undo()
+    review = only_task(rt.complete_task(task.id, {"divisor": 5, "wait_for_ambulance": False}, "reception1"))
+    assert review.element_id == "review"
+
+
+def test_a_kept_workflow_whose_data_the_stored_state_would_change_is_caught(rt):
+    task = only_task(start(rt))
+    kept = next(iter(rt.live._kept.values())).workflow
+    ready = kept.get_task_from_id(UUID(task.id))
+    ready.data["divisor_options"] = (2, 5)  # a tuple comes back from JSON as a list
+    with pytest.raises(RuntimeError, match="kept workflow is not its stored state"):
+        rt.complete_task(task.id, {"divisor": 5, "wait_for_ambulance": False}, "reception1")
 
 
 def test_reads_go_on_while_a_step_holds_the_write_lock(rt):
