@@ -1,6 +1,7 @@
 """The runtime: every change to a case is one step, and every step one transaction.
 
-A step loads the instance, rebuilds the workflow around the cached spec, acts
+A step loads the instance, rebuilds the workflow around the cached spec (or takes
+the one its last step in this process left, when the row is still what that stored), acts
 (start, complete a task, deliver a message, fire timers, cancel, retry), runs the
 engine, and writes back state, human tasks, timers and audit events together — or
 nothing. This module is the only place that commits.
