@@ -118,10 +118,9 @@ class Runtime:
         """The case's workflow: the one its last step here left, if the row is still what that step stored."""
         live = self.live.take(row)
         if live is None or live.spec is not compiled.spec:
-            return load_state(row.state_json, compiled.spec, compiled.subprocess_specs, compiled.script_engine)
+            return _restore(row, compiled)
         if self.check_live_workflows:
-            restored = load_state(row.state_json, compiled.spec, compiled.subprocess_specs, compiled.script_engine)
-            found = differences(live, restored)
+            found = differences(live, _restore(row, compiled))
             if found:
                 raise RuntimeError(f"case {row.reference}: the kept workflow is not its stored state: {found}")
         return live
@@ -354,7 +353,7 @@ class Runtime:
             if target.version <= old.version:
                 raise BadInput(f"case {row.reference} is on v{old.version}; it can only move to a newer version")
             new = VERSIONS.get(session, target.id)
-            workflow = load_state(row.state_json, old.spec, old.subprocess_specs, old.script_engine)
+            workflow = _restore(row, old)
             plan = plan_migration(workflow, new.spec, new.subprocess_specs)
             if not plan.safe:
                 raise BadInput(f"case {row.reference} cannot move to v{new.version}: " + "; ".join(plan.problems))
@@ -411,6 +410,11 @@ class Runtime:
             return 1
 
 
+
+
+def _restore(row: RowCopy, compiled: CompiledVersion) -> BpmnWorkflow:
+    """The case's workflow rebuilt from its stored state around the version's cached spec."""
+    return load_state(row.state_json, compiled.spec, compiled.subprocess_specs, compiled.script_engine)
 
 
 def _find_version(session: Session, process_id: str, version: int | None) -> ProcessVersion:
