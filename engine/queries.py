@@ -100,24 +100,28 @@ def list_tasks(session: Session, *, roles=None, assignee: str | None = None, ins
     return [task_view(task, instance) for task, instance in session.execute(stmt)]
 
 
-# Built once, on the connection: showing a task is the busiest read, and the ORM's
-# identity map and statement building would cost more than the query.
+# Built once, on the connection: showing a task is the busiest read and completing one
+# the busiest step; the ORM's identity map and statement building would cost more than the query.
 _task, _instance = HumanTask.__table__, Instance.__table__
-_TASK_WITH_CASE = (select(_task, _instance.c.reference, _instance.c.process_id, _instance.c.lock_version,
-                          _instance.c.version_id, _instance.c.state_json)
-                   .join(_instance, _instance.c.id == _task.c.instance_id)
-                   .where(_task.c.id == bindparam("key")))
-_CASE_KEYS = ("reference", "process_id", "lock_version", "version_id", "state_json")
+_TASK_AND_CASE = (select(_task, _instance).join(_instance, _instance.c.id == _task.c.instance_id)
+                  .where(_task.c.id == bindparam("key")))
+_TASK_KEYS, _CASE_KEYS = tuple(_task.c.keys()), tuple(_instance.c.keys())
+
+
+def task_and_case_columns(session: Session, task_id: str) -> tuple[dict, dict]:
+    """A human task's columns and its case's, in one query, or `NotFound`."""
+    found = session.connection().execute(_TASK_AND_CASE, {"key": task_key(task_id)}).first()
+    if found is None:
+        raise NotFound(f"task {task_id} does not exist")
+    split = len(_TASK_KEYS)  # the row holds the task's columns, then the case's
+    return (dict(zip(_TASK_KEYS, found[:split], strict=True)),
+            dict(zip(_CASE_KEYS, found[split:], strict=True)))
 
 
 def get_task(session: Session, task_id: str, *, with_form: bool = True) -> TaskView:
     """One task; `with_form` adds its form schema, instructions and the case data it sees."""
-    found = session.connection().execute(_TASK_WITH_CASE, {"key": task_key(task_id)}).first()
-    if found is None:
-        raise NotFound(f"task {task_id} does not exist")
-    columns = found._mapping
-    task = SimpleNamespace(**{key: columns[key] for key in _task.c.keys()})
-    instance = SimpleNamespace(**{key: columns[key] for key in _CASE_KEYS})
+    task_columns, case_columns = task_and_case_columns(session, task_id)
+    task, instance = SimpleNamespace(**task_columns), SimpleNamespace(**case_columns)
     if not with_form:
         return task_view(task, instance)
     compiled = VERSIONS.get(session, instance.version_id)

@@ -25,7 +25,7 @@ from .audit import NewEvent
 from .compiled import CompiledVersion
 from .errors import ConflictError, NotFound
 from .models import HumanTask, Instance, InstanceStatus, TaskStatus, Timer
-from .queries import OPEN_TASK_STATUSES, is_instance_id, task_key
+from .queries import OPEN_TASK_STATUSES, is_instance_id, task_and_case_columns
 from .sla_clocks import initial_due
 from .tracking import all_tasks, is_human, is_timer
 
@@ -64,8 +64,6 @@ class RowCopy(SimpleNamespace):
 _instance, _task, _timer = Instance.__table__, HumanTask.__table__, Timer.__table__
 _INSTANCE_BY_ID = select(_instance).where(_instance.c.id == bindparam("key"))
 _INSTANCE_BY_REFERENCE = select(_instance).where(_instance.c.reference == bindparam("key"))
-_TASK_AND_INSTANCE = (select(_task, _instance).join(_instance, _instance.c.id == _task.c.instance_id)
-                      .where(_task.c.id == bindparam("key")))
 _TASKS_BY_ID = select(_task).where(_task.c.id.in_(bindparam("ids", expanding=True)))
 _INSTANCE_INSERT = insert(_instance).returning(_instance.c.id)
 _INSTANCE_UPDATE = (update(_instance)
@@ -80,7 +78,7 @@ _TASK_CLOSE = (update(_task)
 _TASK_INSERT = insert(_task)
 _TIMERS_DELETE = delete(_timer).where(_timer.c.instance_id == bindparam("instance_id"))
 _TIMER_INSERT = insert(_timer)
-_TASK_KEYS, _INSTANCE_KEYS = tuple(_task.c.keys()), tuple(_instance.c.keys())
+_INSTANCE_KEYS = tuple(_instance.c.keys())
 
 
 def load_instance(session: Session, instance_id: int | str) -> RowCopy:
@@ -95,12 +93,8 @@ def load_instance(session: Session, instance_id: int | str) -> RowCopy:
 
 def load_task_and_instance(session: Session, task_id: str) -> tuple[RowCopy, RowCopy]:
     """A human task and its instance, in one query, or `NotFound`."""
-    found = session.connection().execute(_TASK_AND_INSTANCE, {"key": task_key(task_id)}).first()
-    if found is None:
-        raise NotFound(f"task {task_id} does not exist")
-    split = len(_TASK_KEYS)  # the row holds the task's columns, then the instance's
-    task = RowCopy(**dict(zip(_TASK_KEYS, found[:split], strict=True)))
-    return task, RowCopy(**dict(zip(_INSTANCE_KEYS, found[split:], strict=True)))
+    task, instance = task_and_case_columns(session, task_id)
+    return RowCopy(**task), RowCopy(**instance)
 
 
 def insert_instance(session: Session, **values) -> RowCopy:

@@ -15,7 +15,7 @@ FLOW_TAKEN = audit.FLOW_TAKEN
 INSTANCE_FINISHED = audit.INSTANCE_FINISHED
 CANCELLED = audit.CANCELLED
 MIGRATED = audit.MIGRATED
-FOLLOWUP_DECIDED = "followup_decided"  # data: category, rate, draw, sampled (the follow-up policy)
+FOLLOWUP_DECIDED = audit.FOLLOWUP_DECIDED  # data: category, rate, draw, sampled (the follow-up policy)
 
 # Case states in the facts.
 OPEN, COMPLETED = "open", "completed"
