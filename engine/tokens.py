@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from . import audit, clock
 from .errors import BadInput, NotFound
-from .models import ApiToken, User, UserRole
-from .users import SYSTEM_ACTOR, Actor, actor_from_rows
+from .models import ApiToken, User
+from .users import ACTIVE_ACTOR_ROWS, SYSTEM_ACTOR, Actor, actor_from_rows
 
 TOKEN_PREFIX = "edk_"  # tells a leaked EstateDesk token apart in logs and secret scanners
 # Tokens are made and revoked on the server's command line, so the audit trail names "system".
@@ -76,11 +76,8 @@ def list_tokens(session: Session) -> list[TokenView]:
 
 
 # The token's user and roles in one query: every API request asks this first.
-_TOKEN_ACTOR = (select(User.username, User.name, User.site, UserRole.role)
-                .join(ApiToken, ApiToken.user_id == User.id)
-                .outerjoin(UserRole, UserRole.user_id == User.id)
-                .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None),
-                       User.active.is_(True)))
+_TOKEN_ACTOR = (ACTIVE_ACTOR_ROWS.join(ApiToken, ApiToken.user_id == User.id)
+                .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None)))
 
 
 def actor_for_token(session: Session, secret: str) -> Actor | None:

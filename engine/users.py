@@ -46,9 +46,10 @@ class Actor:
     site: str | None = None
 
 
-_ACTOR_WITH_ROLES = (select(User.username, User.name, User.site, UserRole.role)
-                     .outerjoin(UserRole, UserRole.user_id == User.id)
-                     .where(User.username == bindparam("username"), User.active.is_(True)))
+# The rows `actor_from_rows` reads: an active user's (username, name, site, role), one per role.
+ACTIVE_ACTOR_ROWS = (select(User.username, User.name, User.site, UserRole.role)
+                     .outerjoin(UserRole, UserRole.user_id == User.id).where(User.active.is_(True)))
+_ACTOR_WITH_ROLES = ACTIVE_ACTOR_ROWS.where(User.username == bindparam("username"))
 
 
 def load_actor(session: Session, username: str) -> Actor:
