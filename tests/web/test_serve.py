@@ -50,8 +50,8 @@ def test_the_server_answers_http(app):
     server = serve.make_http_server(app, "127.0.0.1", 0)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
+    connection = http.client.HTTPConnection("127.0.0.1", server.effective_port, timeout=10)
     try:
-        connection = http.client.HTTPConnection("127.0.0.1", server.effective_port, timeout=10)
         connection.request("GET", "/api/v1/openapi.json")
         response = connection.getresponse()
         assert response.status == 200 and json.loads(response.read())["openapi"].startswith("3.")
@@ -59,8 +59,13 @@ def test_the_server_answers_http(app):
         response = connection.getresponse()
         assert response.status == 401 and "error" in json.loads(response.read())
     finally:
-        server.close()
+        # Closed from inside the server's own loop: closing its sockets from this thread
+        # could pull them from under a select() in progress. The loop ends once the
+        # client's kept-alive connection is gone too.
+        connection.close()
+        server.trigger.pull_trigger(server.close)
         thread.join(5)
+        assert not thread.is_alive()
 
 
 def test_serve_without_worker(monkeypatch, db):
