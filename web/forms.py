@@ -205,6 +205,8 @@ def _parse_value(prop: dict, name: str, posted):
             raise _Invalid(_("请输入数字")) from None
     if kind == "datetime":
         return _parse_datetime(text)
+    if len(text) > prop.get("maxLength", len(text)):
+        raise _Invalid(_("最多 {n} 个字").format(n=prop["maxLength"]))
     pattern = prop.get("pattern")
     if pattern and not re.search(pattern, text):
         raise _Invalid(pick(prop.get("x-pattern-hint"), prop.get("x-pattern-hint-en")) or _("格式不正确"))

@@ -78,6 +78,13 @@ def test_parse_reports_every_bad_field(ctx):
     assert errors["people"] == "0.who: 此项必填"
 
 
+def test_too_long_text_is_a_field_error_in_words_not_the_text_quoted(ctx):
+    with pytest.raises(FormInvalid) as caught:
+        parse_form(SCHEMA, posted(name="3-2", count="1", ok="y", kind="a", when="2026-11-23T17:05",
+                                  notes="漏" * 2001, **{"people-0-who": "赵刚"}))
+    assert errors_by_field(caught.value.errors) == {"notes": "最多 2000 个字"}
+
+
 def test_typed_values_are_kept_after_an_error(ctx):
     form = posted(name="x", count="four", tags="a\nb", **{"people-0-who": "孙伟"})
     fields = {f.name: f for f in describe_form(SCHEMA, posted=form, errors={"count": "请输入整数"})}
