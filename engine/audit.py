@@ -48,6 +48,7 @@ TOKEN_REVOKED = "token_revoked"
 # Whether a closed case gets a follow-up visit; data is exactly category, rate, draw, sampled
 # (engine/followup.py), the rate as it stood when the draw was made.
 FOLLOWUP_DECIDED = "followup_decided"
+COMMENT_ADDED = "comment_added"  # a note on a case (engine/comments.py); data is {"text": ...}
 
 
 @dataclass(frozen=True)

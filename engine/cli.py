@@ -184,6 +184,12 @@ def cmd_retry(args, db) -> int:
     return EXIT_OK
 
 
+def cmd_comment(args, db) -> int:
+    comment = Runtime(db).add_comment(args.instance, {"text": args.text}, args.actor)
+    print(f"{comment.reference}: comment by {comment.actor} at {comment.at:%Y-%m-%d %H:%M:%S}")
+    return EXIT_OK
+
+
 def cmd_show(args, db) -> int:
     with db.session() as session:
         row = get_instance_row(session, args.instance)
@@ -358,6 +364,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("retry", cmd_retry, "retry a case in error after correcting its data")
     p.add_argument("instance")
     p.add_argument("--data", help="corrected data as a JSON object")
+    actor(p)
+    p = add("comment", cmd_comment, "add a comment (备注) to a case's record")
+    p.add_argument("instance", help="case id or reference")
+    p.add_argument("--text", required=True)
     actor(p)
     p = add("show", cmd_show, "show a case: executed path and events")
     p.add_argument("instance", help="case id or reference")

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit, clock, escalation, sla_clocks, steprows
+from . import audit, clock, comments, escalation, sla_clocks, steprows
 from .audit import NewEvent
 from .compiled import VERSIONS, CompiledVersion
 from .db import Database
@@ -56,10 +56,9 @@ from .scripting import running_case
 from .state import dump_state, load_state
 from .steprows import RowCopy
 from .tracking import StepTracker, all_tasks
-from .users import Actor, load_actor
+from .users import SUPERVISOR_ROLES, Actor, load_actor
 from .views import StepResult, TaskView
 
-SUPERVISOR_ROLES = frozenset({"cs_supervisor", "manager"})
 SUMMARY_FIELDS = ("site", "category", "unit", "caller", "phone")
 # Diagram helpers, which data must not shadow, and the follow-up decision, which only a draw may set.
 RESERVED_NAMES = frozenset({"sla", "now", "price", "followup_decision", FOLLOWUP_DATA, *MOMENT_HELPERS})
@@ -272,6 +271,18 @@ class Runtime:
         audit.append_events(session, [NewEvent(event_type, row.id, actor, task_row.element_id,
                                                {"task_id": task_row.id, **data})], clock.now())
         return task_view(task_row, row)
+
+    def add_comment(self, instance_id, data: dict, actor: str) -> comments.Comment:
+        """Write a comment (`{"text": ...}`, 备注) into a case's record; the workflow and the
+        case's version stay as they are."""
+        data = comments.comment_data(data)
+        with self.transaction() as session:
+            who = load_actor(session, actor)
+            row = steprows.load_instance(session, instance_id)
+            comments.check_may_comment(who, row.started_by)
+            at = clock.now()
+            audit.append_events(session, [NewEvent(audit.COMMENT_ADDED, row.id, actor, None, data)], at)
+        return comments.Comment(row.reference, at, actor, data["text"])
 
     # -- events from outside --------------------------------------------------------
 

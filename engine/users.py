@@ -17,6 +17,11 @@ from .rules import Rules
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 SYSTEM_ACTOR = "system"
+# Role groups the engine and the web app both check (role names from processes/rules/roles).
+SUPERVISOR_ROLES = frozenset({"cs_supervisor", "manager"})
+# People who work on cases; auditors only read, residents and designers use other pages.
+STAFF_ROLES = ("reception", "cs_supervisor", "manager", "security_lead", "guard",
+               "engineering_supervisor", "technician", "environment", "finance")
 
 
 def hash_password(password: str) -> str:

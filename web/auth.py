@@ -7,7 +7,7 @@ import functools
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 
 from engine.errors import NotFound, PermissionDenied
-from engine.users import check_password, load_actor
+from engine.users import STAFF_ROLES, check_password, load_actor
 
 from .i18n import gettext as _
 from .i18n import safe_next
@@ -15,13 +15,9 @@ from .runtime import password_hash, reading
 
 bp = Blueprint("auth", __name__)
 
-SUPERVISOR_ROLES = frozenset({"cs_supervisor", "manager"})
 INTAKE_ROLES = ("reception", "cs_supervisor", "manager")
 # Patrol emergencies are started by whoever finds them, guards included.
 DIRECT_START_ROLES = INTAKE_ROLES + ("security_lead", "guard")
-# People who work on cases; auditors read, residents and designers use other pages.
-STAFF_ROLES = ("reception", "cs_supervisor", "manager", "security_lead", "guard",
-               "engineering_supervisor", "technician", "environment", "finance")
 READER_ROLES = STAFF_ROLES + ("auditor",)
 # Who may search and export the whole audit log.
 AUDIT_ROLES = ("auditor", "manager")

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
+from engine import comments
 from engine.compiled import VERSIONS
 from engine.errors import FormInvalid, NotFound, NothingWaiting
 from engine.forms import validate_form_data
@@ -78,13 +79,32 @@ def _start_form(process_id: str, schema: dict, defaults: dict, template: str, **
 @bp.route("/cases/<ref>")
 @roles_required(*READER_ROLES)
 def case_view(ref: str):
-    """The case: summary, open tasks, timeline, and buttons for the messages it awaits."""
+    """The case: summary, open tasks, timeline, buttons for the messages it awaits, a comment box."""
+    return _case_page(ref, describe_form(comments.SCHEMA))
+
+
+def _case_page(ref: str, comment_fields: list, status: int = 200):
     details = load_case(ref)
     case = details.case
     category = CATEGORIES.get(case.category or case.process_id)
     return render_template("case.html", case=case, tasks=details.tasks, waiting=details.waiting,
                            category=pick(*category) if category else case.category,
-                           timeline=details.timeline, can_act=bool(g.actor.roles & set(STAFF_ROLES)))
+                           timeline=details.timeline, can_act=bool(g.actor.roles & set(STAFF_ROLES)),
+                           comment_fields=comment_fields), status
+
+
+@bp.route("/cases/<ref>/comments", methods=("POST",))
+@roles_required(*STAFF_ROLES)
+def add_comment(ref: str):
+    """Write a comment into the case's record; an empty or too long one is shown again with its error."""
+    try:
+        data = parse_form(comments.SCHEMA, request.form)
+        comment = runtime().add_comment(ref, data, g.actor.username)
+    except FormInvalid as exc:
+        fields = describe_form(comments.SCHEMA, posted=request.form, errors=errors_by_field(exc.errors))
+        return _case_page(ref, fields, 400)
+    flash(_("已添加备注"))
+    return redirect(url_for("cases.case_view", ref=comment.reference, _anchor="comments"))
 
 
 @dataclass(frozen=True)

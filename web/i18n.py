@@ -58,6 +58,7 @@ EN = {
     "已提交": "Submitted",
     "必填": "required",
     "此项必填": "This field is required",
+    "最多 {n} 个字": "At most {n} characters",
     "提交前必须勾选": "Must be ticked before submitting",
     "请输入整数": "Enter a whole number",
     "请输入数字": "Enter a number",
@@ -89,6 +90,9 @@ EN = {
     "外部消息": "Messages from outside",
     "已收到消息": "Message delivered",
     "该案件当前不在等待此消息": "The case is not waiting for this message now",
+    "添加备注": "Add a comment",
+    "已添加备注": "Comment added",
+    "备注内容": "Comment",
     "求助受理流程尚未上线": "The help-request procedure is not online yet",
     "开始": "Start",
     "是": "Yes",
@@ -279,6 +283,7 @@ EVENT_TYPES = {
     "sla_breached": ("超过时限", "SLA breached"),
     "sla_escalated": ("时限升级", "SLA escalated"),
     "migrated": ("迁移到新版本", "Moved to a newer version"),
+    "comment_added": ("备注", "Comment"),
 }
 
 # Statuses as the engine stores them (engine.models InstanceStatus, TaskStatus), for people.

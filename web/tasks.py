@@ -7,8 +7,9 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from engine.errors import ConflictError, FormInvalid, PermissionDenied, TaskNotReady
 from engine.queries import get_instance_row, get_task, instance_view, list_tasks
+from engine.users import SUPERVISOR_ROLES
 
-from .auth import READER_ROLES, STAFF_ROLES, SUPERVISOR_ROLES, login_required, roles_required
+from .auth import READER_ROLES, STAFF_ROLES, login_required, roles_required
 from .forms import describe_form, errors_by_field, parse_form
 from .i18n import gettext as _
 from .runtime import reading, runtime, users_by_role

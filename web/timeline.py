@@ -48,6 +48,8 @@ def timeline(events: list[EventView], compiled: CompiledVersion, intake: dict) -
         elif event.type == audit.TASK_COMPLETED:
             schema = compiled.forms.get(element.get("form") or "", {})
             details = labelled(schema, event.data.get("submitted") or {})
+        elif event.type == audit.COMMENT_ADDED:
+            details = [(_("备注内容"), str(event.data.get("text", "")))]
         elif event.type in (audit.SLA_BREACHED, audit.SLA_ESCALATED):
             details = _sla_details(event.data, compiled)
         elif event.data.get("reason"):

@@ -132,6 +132,19 @@ def test_message_nothing_waits_for_is_refused(initialised):
     assert code == 2 and "not waiting" in err
 
 
+def test_a_comment_goes_into_the_case_record(initialised):
+    cli = initialised
+    reference = cli("start", "emergency_patient", "--as", "reception1")[1].split()[0]
+    code, out, _ = cli("comment", reference, "--text", "家属已到场", "--as", "guard1")
+    assert code == 0 and out.startswith(f"{reference}: comment by guard1")
+    code, out, _ = cli("show", reference)
+    assert "comment_added" in out and "家属已到场" in out
+    code, _, err = cli("comment", reference, "--text", " ", "--as", "guard1")
+    assert code == 2 and "text" in err and len(err.strip().splitlines()) == 1
+    code, _, err = cli("comment", reference, "--text", "看过了", "--as", "auditor1")
+    assert code == 2 and "may not comment" in err
+
+
 def test_usage_errors_exit_two():
     result = subprocess.run([sys.executable, "-m", "engine.cli", "start"], capture_output=True, text=True,
                             cwd=ROOT)

@@ -139,3 +139,34 @@ def test_message_nobody_waits_for_is_409(api, cases):
     response = api.post(f"/cases/{case.reference}/messages/ambulance_arrived", "reception1")
     assert response.status_code == 409 and "not waiting" in response.json["error"]
     assert cases.events(case.id, "message_received") == []
+
+
+def test_a_comment_over_the_api_is_answered_and_shows_in_the_timeline(api, cases):
+    case = cases.start()
+    response = api.post(f"/cases/{case.reference}/comments", "reception1", json={"text": " 住户稍后回电 "})
+    assert response.status_code == 201, response.json
+    assert (response.json["case"], response.json["actor"], response.json["text"]) == \
+        (case.reference, "reception1", "住户稍后回电")
+    timeline = api.get(f"/cases/{case.reference}", "guard1").json["timeline"]
+    comment = [row for row in timeline if row["type"] == "comment_added"]
+    assert comment == [{"at": response.json["at"], "type": "comment_added", "label": "备注", "actor": "reception1",
+                        "element": None, "details": [{"label": "备注内容", "value": "住户稍后回电"}]}]
+
+
+@pytest.mark.parametrize(("body", "fields"), [
+    ({"text": "   "}, {"text"}),
+    ({}, {"text"}),
+    ({"text": 5}, {"text"}),
+    ({"text": "好", "urgent": True}, {"urgent"}),
+    ({"text": "x" * 2001}, {"text"}),
+])
+def test_an_unusable_comment_is_refused_by_field(api, cases, body, fields):
+    case = cases.start()
+    response = api.post(f"/cases/{case.reference}/comments", "reception1", json=body)
+    assert response.status_code == 422
+    assert set(response.json["fields"]) == fields
+    assert cases.events(case.id, "comment_added") == []
+
+
+def test_a_comment_on_an_unknown_case_is_404(api):
+    assert api.post("/cases/JJ-20260101-9999/comments", "reception1", json={"text": "x"}).status_code == 404

@@ -59,7 +59,15 @@ MATRIX = [
     ("guard1", "POST", "/cases/{ref}/messages/ambulance_arrived", 409),
     ("auditor1", "POST", "/cases/{ref}/messages/ambulance_arrived", 403),
     ("resident1", "POST", "/cases/{resident_ref}/messages/ambulance_arrived", 403),
+    ("reception1", "POST", "/cases/{ref}/comments", 201),
+    ("guard1", "POST", "/cases/{ref}/comments", 201),
+    ("auditor1", "POST", "/cases/{ref}/comments", 403),
+    ("designer1", "POST", "/cases/{ref}/comments", 403),
+    ("resident1", "POST", "/cases/{ref}/comments", 404),  # someone else's case
+    ("resident1", "POST", "/cases/{resident_ref}/comments", 201),  # the resident's own request
 ]
+BODIES = {"/cases": INTAKE, "/cases/{ref}/comments": {"text": "已联系住户"},
+          "/cases/{resident_ref}/comments": {"text": "漏水加重了"}}
 
 
 @pytest.fixture
@@ -81,7 +89,7 @@ def test_role_matrix(api, target):
     """Every row, in order; all mismatches are reported together."""
     wrong = []
     for user, method, path, status in MATRIX:
-        response = api.call(method, path.format(**target), user, json=INTAKE if path == "/cases" else None)
+        response = api.call(method, path.format(**target), user, json=BODIES.get(path))
         if response.status_code != status or not response.is_json:
             wrong.append(f"{user} {method} {path}: {response.status_code} {response.get_data(as_text=True)[:120]}")
         elif status >= 400 and not response.json.get("error"):

@@ -7,7 +7,7 @@ import pytest
 GET_PAGES = ["/", "/inbox/rows", "/cases/new", "/tasks/{task}", "/cases/{ref}", "/stats", "/stats/cases",
              "/stats/export.csv", "/stats/report"]
 POSTS = ["/tasks/{task}", "/tasks/{task}/claim", "/tasks/{task}/unclaim", "/tasks/{task}/reassign",
-         "/cases/new", "/cases/{ref}/messages/ambulance_arrived"]
+         "/cases/new", "/cases/{ref}/messages/ambulance_arrived", "/cases/{ref}/comments"]
 
 MATRIX = [
     # user, method, path, status
@@ -36,6 +36,10 @@ MATRIX = [
     ("auditor1", "POST", "/tasks/{task}/reassign", 403),
     ("auditor1", "POST", "/cases/new", 403),
     ("auditor1", "POST", "/cases/{ref}/messages/ambulance_arrived", 403),
+    ("auditor1", "POST", "/cases/{ref}/comments", 403),
+    ("designer1", "POST", "/cases/{ref}/comments", 403),
+    ("resident1", "POST", "/cases/{ref}/comments", 403),
+    ("guard1", "POST", "/cases/{ref}/comments", 400),  # allowed; the comment is empty
     # monthly statistics: supervisors and managers, auditors read them too
     ("supervisor1", "GET", "/stats", 200),
     ("manager1", "GET", "/stats", 200),

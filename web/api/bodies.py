@@ -6,6 +6,7 @@ import json
 
 from flask import g, request
 
+from engine.comments import Comment
 from engine.errors import BadInput, FieldError, FormInvalid
 from engine.views import InstanceView, StepResult, TaskView
 
@@ -69,6 +70,10 @@ def case_json(case: InstanceView) -> dict:
         "started_by": case.started_by, "created_at": _time(case.created_at), "updated_at": _time(case.updated_at),
         "version": case.lock_version, "cancel_reason": case.cancel_reason,
     }
+
+
+def comment_json(comment: Comment) -> dict:
+    return {"case": comment.reference, "at": _time(comment.at), "actor": comment.actor, "text": comment.text}
 
 
 def task_json(task: TaskView) -> dict:

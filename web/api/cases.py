@@ -14,8 +14,8 @@ from ..auth import STAFF_ROLES
 from ..cases import load_case
 from ..intake import default_site, intake_schema, request_process
 from ..runtime import current_rules, reading, runtime
-from .access import API_INTAKE_ROLES, CASE_READER_ROLES, check_may_read_case, roles
-from .bodies import case_json, json_object, step_json, task_json, timeline_json, waiting_json
+from .access import API_INTAKE_ROLES, CASE_READER_ROLES, REQUESTER_ROLES, check_may_read_case, roles
+from .bodies import case_json, comment_json, json_object, step_json, task_json, timeline_json, waiting_json
 
 bp = Blueprint("cases", __name__)
 
@@ -82,3 +82,15 @@ def send_message(ref: str, name: str):
     with reading() as session:
         row = get_instance_row(session, ref)
     return jsonify(step_json(runtime().send_message(row.id, name, {}, g.actor.username)))
+
+
+@bp.route("/cases/<ref>/comments", methods=("POST",))
+@roles(*STAFF_ROLES, *REQUESTER_ROLES)
+def add_comment(ref: str):
+    """Add a comment (备注) to the case's record; a resident may comment on the cases they opened."""
+    body = json_object()
+    with reading() as session:
+        check_may_read_case(get_instance_row(session, ref))
+    response = jsonify(comment_json(runtime().add_comment(ref, body, g.actor.username)))
+    response.status_code = 201
+    return response

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
+from engine import comments
+
 from ..runtime import current_rules, reading
 from .cases import api_intake_schema
 
@@ -111,6 +113,8 @@ SCHEMAS = {
         "open_tasks": {"type": "array", "items": _ref("Task")},
         "next_task_id": _nullable("string", description="the first open task the caller can do now"),
     }),
+    "Comment": _object({"case": {"type": "string", "description": "the case's reference number"},
+                        "at": TIME, "actor": {"type": "string"}, "text": {"type": "string"}}),
     "Reassignment": {
         "type": "object", "required": ["to"],
         "properties": {"to": {"type": "string", "minLength": 1, "description": "the username of who takes the task"}},
@@ -173,7 +177,7 @@ def document(intake: dict) -> dict:
         "security": [{"bearerAuth": []}],
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
-            "schemas": {**SCHEMAS, "Intake": intake},
+            "schemas": {**SCHEMAS, "Intake": intake, "NewComment": comments.SCHEMA},
         },
         "paths": {
             "/api/v1/openapi.json": {"get": {
@@ -198,6 +202,13 @@ def document(intake: dict) -> dict:
                 "operationId": "sendMessage", "summary": "deliver a message the case waits for",
                 "parameters": [CASE_REF, _path_param("name", "the message, e.g. ambulance_arrived")],
                 "responses": _responses(200, "StepResult", WRITE_ERRORS),
+            }},
+            "/api/v1/cases/{ref}/comments": {"post": {
+                "operationId": "addComment",
+                "summary": "add a comment to the case's record (staff, or the resident who opened it)",
+                "parameters": [CASE_REF],
+                "requestBody": {"required": True, "content": {JSON: {"schema": _ref("NewComment")}}},
+                "responses": _responses(201, "Comment", (400, 401, 403, 404, 422)),
             }},
             "/api/v1/tasks": {"get": {
                 "operationId": "listTasks", "summary": "my tasks, then my roles' open tasks",

@@ -8,8 +8,9 @@ from flask import Blueprint, g, jsonify, request
 
 from engine.errors import BadInput, FieldError, FormInvalid, PermissionDenied
 from engine.queries import get_instance_row, get_task
+from engine.users import SUPERVISOR_ROLES
 
-from ..auth import READER_ROLES, STAFF_ROLES, SUPERVISOR_ROLES
+from ..auth import READER_ROLES, STAFF_ROLES
 from ..runtime import reading, runtime
 from ..tasks import check_may_see, inbox_tasks
 from .access import roles
