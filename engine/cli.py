@@ -61,14 +61,23 @@ def cmd_init(args, db: Database) -> int:
         checked = check_bundle(bundle)
         if checked.errors:
             raise DefinitionError(checked.findings)
-        users = [] if args.no_demo else load_demo_staff(session, checked.rules)
+        if not args.no_demo:
+            load_demo_staff(session, checked.rules)
         results = deploy_bundle(session, bundle, actor="system", note="estatedesk init")
     print(f"database ready: {db.url}")
     for result in results:
         print(f"  {result.process_id} v{result.version} {'deployed' if result.created else 'unchanged'}")
-    if users:
-        print(f"demo users (password 'demo'): {', '.join(users)}")
+    if not args.no_demo:
+        _print_demo_staff(checked.rules)
     return EXIT_OK
+
+
+def _print_demo_staff(rules) -> None:
+    """One line per demo account, with its roles and site, so a new user knows whom to log in as."""
+    print("demo users (password 'demo'):")
+    for member in rules.staff:
+        roles = "、".join(f"{rules.roles[r].zh} {rules.roles[r].en}" if r in rules.roles else r for r in member.roles)
+        print(f"  {member.username:<12} {member.name} · {roles} · {member.site}")
 
 
 def cmd_lint(args, db) -> int:

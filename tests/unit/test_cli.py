@@ -43,7 +43,9 @@ def test_init_deploys_library_and_lists_demo_users(cli):
     code, out, _ = cli("init")
     assert code == 0
     assert "emergency_patient v1 deployed" in out
-    assert "reception1" in out and "password 'demo'" in out
+    assert "password 'demo'" in out
+    assert re.search(r"^  reception1 +王敏 · 接待员 Reception · nanshan$", out, re.M)  # whom to log in as
+    assert re.search(r"^  auditor1 +审计员 · 审计员 Auditor · nanshan$", out, re.M)
     code, out, _ = cli("init")
     assert code == 0 and "emergency_patient v1 unchanged" in out
 
