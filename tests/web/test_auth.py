@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itsdangerous import TimestampSigner
+
 
 def test_login_page_shows_a_form_with_a_csrf_token(web):
     page = web.get_text("/login")
@@ -35,6 +37,16 @@ def test_logout_ends_the_session(web, client):
     response = web.logout()
     assert response.status_code == 302
     assert client.get("/").status_code == 302
+
+
+def test_a_session_expires_after_its_twelve_hours(web, client, monkeypatch):
+    """The signed cookie's age is checked by the server, so an old cookie is refused even if kept."""
+    web.login("reception1")
+    assert client.get("/").status_code == 200
+    signed_at = TimestampSigner.get_timestamp
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: signed_at(self) + 12 * 3600 + 60)
+    response = client.get("/")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
 
 
 def test_login_required_redirects_to_login_and_back(web, client):
