@@ -78,6 +78,19 @@ def test_water_leak_case_from_intake_to_close(desk, live_app):
     desk.fill("处理情况", "关闭单元总阀，抽排积水")
     desk.shot("engineering-handle")
     desk.submit()
+    # On the case page the supervisor notes what the record should keep beside the steps.
+    page.goto(f"/cases/{reference}")
+    page.locator("#comments button[type=submit]").click()  # an empty comment is refused, nothing lost
+    desk.loaded()
+    assert page.locator("#comments .field-error").inner_text() == "此项必填"
+    desk.fill("备注", "楼下301天花板也有水渍，已告知住户稍后查看")
+    page.locator("#comments button[type=submit]").click()
+    desk.loaded()
+    assert page.locator(".flash").inner_text() == "已添加备注"
+    comment = page.locator("ol.timeline li.event-comment_added")
+    assert comment.locator(".actor").inner_text() == "周工 (engsup1)"
+    assert comment.locator("dd").inner_text() == "楼下301天花板也有水渍，已告知住户稍后查看"
+    desk.shot("comment-added")
     desk.logout()
     desk.login("tech1")
     desk.open_task(reference, "维修本物业设施")
