@@ -154,3 +154,10 @@ class VersionCache:
 
 
 VERSIONS = VersionCache()
+
+
+def current_rules(session: Session) -> Rules | None:
+    """The rules of the newest deployed version (sites, roles, SLA targets), or None before any deploy."""
+    stmt = select(ProcessVersion.id).where(ProcessVersion.executable.is_(True)).order_by(ProcessVersion.id.desc())
+    version_id = session.scalar(stmt.limit(1))
+    return VERSIONS.get(session, version_id).rules if version_id is not None else None

@@ -74,6 +74,19 @@ def actor_from_rows(rows) -> Actor:
     return Actor(first.username, first.name, frozenset(r.role for r in rows if r.role), first.site)
 
 
+def user_names(session: Session, usernames=None) -> dict[str, str]:
+    """username → name of the accounts named (of every account when `usernames` is None)."""
+    stmt = select(User.username, User.name)
+    if usernames is not None:
+        stmt = stmt.where(User.username.in_(list(usernames)))
+    return {username: name for username, name in session.execute(stmt)}
+
+
+def person_label(username: str, name: str | None) -> str:
+    """`王敏 (reception1)`, as people are shown everywhere; the username alone without a name."""
+    return f"{name} ({username})" if name else username
+
+
 def upsert_user(session: Session, username: str, name: str, roles, site: str | None, password_hash: str) -> User:
     """Create or update a user and set exactly `roles`; a new user gets `password_hash`
     (from `hash_password`), an existing one keeps their password."""

@@ -6,21 +6,12 @@ Every request starts the help_request process (求助受理), whose registration
 
 from __future__ import annotations
 
+from engine.categories import CATEGORIES  # the case pages and the API read it from here too
 from engine.rules import Rules
 
 from .runtime import is_deployed
 
 INTAKE_PROCESS = "help_request"
-# The seven kinds of help request (PROCEDURES.md a–g); help_request routes each to its procedure.
-CATEGORIES = {
-    "emergency_patient": ("急救病人", "Emergency patient"),
-    "repair": ("报修", "Repair"),
-    "complaint": ("投诉", "Complaint"),
-    "consultation": ("咨询", "Consultation"),
-    "security_incident": ("治安事件", "Security incident"),
-    "disaster": ("灾害事件", "Disaster"),
-    "other": ("其他", "Other"),
-}
 UNIT_PATTERN = r"^\d+-\d+-\d+$"
 # Procedures started on their own rather than through help_request: emergencies staff
 # find on patrol (001/第5篇), move-in appointments and the shift handover.

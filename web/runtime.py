@@ -7,9 +7,8 @@ import contextlib
 from flask import current_app
 from sqlalchemy import select
 
-from engine.compiled import VERSIONS
+from engine.compiled import current_rules  # noqa: F401 (the views import it from here)
 from engine.models import ProcessVersion, User, UserRole
-from engine.rules import Rules
 from engine.runtime import Runtime
 
 
@@ -35,13 +34,6 @@ def is_deployed(session, process_id: str) -> bool:
     return session.scalar(stmt.limit(1)) is not None
 
 
-def current_rules(session) -> Rules | None:
-    """The rules of the newest deployed version (sites, roles), or None before any deploy."""
-    stmt = select(ProcessVersion.id).where(ProcessVersion.executable.is_(True)).order_by(ProcessVersion.id.desc())
-    version_id = session.scalar(stmt.limit(1))
-    return VERSIONS.get(session, version_id).rules if version_id is not None else None
-
-
 def users_by_role(session, roles) -> dict[str, list[tuple[str, str]]]:
     """For each role, the active users holding it as (username, name), for the reassign select."""
     stmt = (select(UserRole.role, User.username, User.name).join(User, User.id == UserRole.user_id)
@@ -54,8 +46,3 @@ def users_by_role(session, roles) -> dict[str, list[tuple[str, str]]]:
 
 def password_hash(session, username: str) -> str | None:
     return session.scalar(select(User.password_hash).where(User.username == username, User.active.is_(True)))
-
-
-def user_names(session) -> dict[str, str]:
-    """Every account's username → name, to show people by name beside their username."""
-    return {username: name for username, name in session.execute(select(User.username, User.name))}

@@ -21,9 +21,12 @@ from .stats_view import (
     chart_data,
     drill_from_request,
     filter_args,
+    filter_options,
     histogram_target,
     query_from_request,
     shown_table,
+    target_name,
+    target_options,
 )
 
 bp = Blueprint("stats", __name__)
@@ -51,10 +54,9 @@ def dashboard():
     charts_installed = (Path(current_app.static_folder) / ECHARTS).is_file()
     return render_template(
         "stats.html", query=query, args=filter_args(query), kpis=kpis, sites=rules.sites if rules else {},
-        processes=sorted({r["label"] for r in kpis.table("by_process").rows} | ({query.process} - {None})),
-        categories=sorted({r["label"] for r in kpis.table("by_category").rows if r["label"]}
-                          | ({query.category} - {None})),
-        targets=[s.target for s in kpis.sla], target=target,
+        processes=filter_options(kpis, "process", query.process),
+        categories=filter_options(kpis, "category", query.category),
+        targets=target_options(kpis), target=target, target_name=target_name(kpis, target),
         tables=[shown_table(t, query) for t in kpis.tables], charts=chart_data(query, kpis, trend, histogram),
         echarts=ECHARTS, charts_installed=charts_installed)
 

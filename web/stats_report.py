@@ -65,7 +65,7 @@ def help_section(k: MonthKpis) -> Section:
 
 def complaint_section(k: MonthKpis) -> Section:
     sla = k.table("sla")
-    rows = [r for r in sla.rows if str(r["label"]).startswith("complaint.")]
+    rows = [r for r in sla.rows if r["drill"]["target"].startswith("complaint.")]
     met, breached = sum(r["met"] for r in rows), sum(r["breached"] for r in rows)
     summary = _("本月投诉 {total} 件：有效投诉 {valid} 件（有效投诉率 {valid_rate}），协办事项 {assistance} 件，"
                 "过高要求 {excessive} 件；及时率 = 及时 {met} ÷ 总数 {clocks} × 100% = {rate}。").format(

@@ -14,7 +14,7 @@ from engine.stats.months import month_of
 
 from .i18n import gettext as _
 from .i18n import pick
-from .stats_cells import display, heading, kind_of, title
+from .stats_cells import display, heading, kind_of, label, title
 
 DRILL_PREFIX = "d_"  # drill keys in a URL, apart from the filters (both have process and category)
 HISTOGRAM_TARGETS = ("help.reply", "repair.arrive_now", "complaint.resolve")  # preferred, in this order
@@ -78,6 +78,21 @@ def shown_table(table: KpiTable, query: StatsQuery | None = None) -> ShownTable:
                       [c.kind for c in table.columns], rows)
 
 
+def filter_options(kpis: MonthKpis, key: str, chosen: str | None) -> list[tuple[str, str]]:
+    """A filter's choices as (id, name): the month's processes or categories, and the one chosen."""
+    ids = {row["drill"][key] for row in kpis.table(f"by_{key}").rows} | {chosen}
+    return [(i, label(kpis.names.of(key, i))) for i in sorted(ids - {None, ""})]
+
+
+def target_options(kpis: MonthKpis) -> list[tuple[str, str]]:
+    """The month's SLA targets as (key, name), for the histogram's choice."""
+    return [(s.target, target_name(kpis, s.target)) for s in kpis.sla]
+
+
+def target_name(kpis: MonthKpis, target: str) -> str:
+    return label(kpis.names.sla_target(target))
+
+
 def histogram_target(kpis: MonthKpis, wanted: str | None) -> str:
     targets = [s.target for s in kpis.sla]
     if wanted:
@@ -94,10 +109,10 @@ def chart_data(query: StatsQuery, kpis: MonthKpis, trend: list[TrendPoint], hist
                   "completed": [p.completed for p in trend],
                   "rate": [None if p.timeliness_rate is None else round(p.timeliness_rate * 100, 1) for p in trend],
                   "names": [_("案件数"), _("已结"), _("及时率") + " %"]},
-        "category": {"labels": [r["label"] or _("未分类") for r in by_category],
+        "category": {"labels": [label(r["label"]) or _("未分类") for r in by_category],
                      "cases": [r["cases"] for r in by_category],
                      "links": [cases_link(query, r["drill"]) for r in by_category], "name": _("案件数")},
-        "backlog": {"labels": [pick(r["label"].zh, r["label"].en) for r in backlog],
+        "backlog": {"labels": [label(r["label"]) for r in backlog],
                     "cases": [r["cases"] for r in backlog],
                     "links": [cases_link(query, r["drill"]) for r in backlog], "name": _("未结案件")},
         "histogram": {"target": histogram.target,

@@ -8,11 +8,12 @@ from datetime import datetime, timedelta
 from flask import g
 
 from engine.outbox import unread_count
+from engine.users import person_label, user_names
 
 from .auth import STAFF_ROLES
 from .forms import LOCAL_TZ
 from .i18n import case_status, current_language, event_label, gettext, pick, task_status
-from .runtime import current_rules, now, reading, user_names
+from .runtime import current_rules, now, reading
 
 
 def localtime(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -76,8 +77,7 @@ def person(username: str | None) -> str:
     if "user_names" not in g:
         with reading() as session:
             g.user_names = user_names(session)
-    name = g.user_names.get(username)
-    return f"{name} ({username})" if name else username
+    return person_label(username, g.user_names.get(username))
 
 
 def has_role(*roles) -> bool:

@@ -22,6 +22,7 @@ from .aggregates import (
     fact_groups,
     used_ranks,
 )
+from .names import load_names
 from .query import StatsQuery
 from .sources import BREACHED, CANCELLED, MET, RUNNING, as_of, backlog_counts, ratio
 from .table_builders import build_tables
@@ -49,6 +50,7 @@ def month_kpis(session: Session, query: StatsQuery, now: datetime) -> MonthKpis:
         sla=sla_kpis(clocks, used_ranks(session, query, moment)), durations=durations(session, query),
         complaints=complaints, valid_complaint_rate=ratio(complaints[V.VALID], sum(complaints.values())),
         followup=followup(total), paid_repairs=total["paid"], revenue=float(total["revenue"]),
+        names=load_names(session, clocks.staff),
     )
     kpis.tables = build_tables(kpis, groups, clocks)
     return kpis

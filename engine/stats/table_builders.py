@@ -1,11 +1,13 @@
 """The dashboard's tables, built from one month's KPIs and rows: generic `KpiTable`s
-whose numbers each carry the drill filter of the cases behind them."""
+whose numbers each carry the drill filter of the cases behind them. Labels are names
+(`names.py`); the drills keep the ids."""
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 
 from . import vocabulary as V
+from .names import Names
 from .sources import AGE_BUCKETS, BREACHED, CANCELLED, MET, RUNNING, ratio
 from .tables import COUNT, LABEL, MONEY, PERCENT, SECONDS, TEXT, VALUE, Column, KpiTable, Text
 
@@ -25,11 +27,12 @@ CLASS_LABELS = {V.VALID: Text("有效投诉", "Valid"), V.ASSISTANCE: Text("协�
 
 
 def build_tables(kpis, groups: list, clocks) -> list[KpiTable]:
-    """`groups`, `clocks`: the grouped counts of `aggregates.py`."""
-    return [summary(kpis), breakdown("by_process", "按流程", "By procedure", "process", groups, clocks),
-            breakdown("by_category", "按类别", "By category", "category", groups, clocks),
-            breakdown("by_department", "按部门", "By department", "department", groups, clocks),
-            sla_table(kpis), staff_table(clocks), backlog_table(kpis), duration_table(kpis),
+    """`groups`, `clocks`: the grouped counts of `aggregates.py`; the labels name ids by `kpis.names`."""
+    names = kpis.names
+    return [summary(kpis), breakdown("by_process", "按流程", "By procedure", "process", groups, clocks, names),
+            breakdown("by_category", "按类别", "By category", "category", groups, clocks, names),
+            breakdown("by_department", "按部门", "By department", "department", groups, clocks, names),
+            sla_table(kpis, names), staff_table(clocks, names), backlog_table(kpis), duration_table(kpis),
             complaint_table(kpis), followup_table(kpis)]
 
 
@@ -63,7 +66,7 @@ def summary(k) -> KpiTable:
                     [Column("label", "指标", "Measure", LABEL), Column("value", "数值", "Value", VALUE)], rows)
 
 
-def breakdown(table_id, zh, en, key, groups, clocks) -> KpiTable:
+def breakdown(table_id, zh, en, key, groups, clocks, names: Names) -> KpiTable:
     """Cases and SLA clocks per process, category or department (None shows as "")."""
     column = {"process": "process_id"}.get(key, key)
     cases = defaultdict(Counter)
@@ -73,34 +76,35 @@ def breakdown(table_id, zh, en, key, groups, clocks) -> KpiTable:
         counts[group.state] += group.cases
         counts["reopened"] += group.reopened
     sla = clocks.by_group[key]
-    rows = [_row(name, {key: name}, cases=c["cases"], open=c[V.OPEN], completed=c[V.COMPLETED],
+    rows = [_row(names.of(key, name), {key: name}, cases=c["cases"], open=c[V.OPEN], completed=c[V.COMPLETED],
                  cancelled=c[V.CANCELLED], reopened=c["reopened"], met=sla[name][MET], breached=sla[name][BREACHED],
                  timeliness_rate=ratio(sla[name][MET], sla[name][MET] + sla[name][BREACHED]))
             for name, c in sorted(cases.items())]
     label = Column("label", {"process": "流程", "category": "类别", "department": "部门"}[key],
-                   {"process": "Procedure", "category": "Category", "department": "Department"}[key], TEXT)
+                   {"process": "Procedure", "category": "Category", "department": "Department"}[key], LABEL)
     return KpiTable(table_id, zh, en, [label, CASES, OPEN, COMPLETED, CANCELLED_COL, REOPENED,
                                        MET_COL, BREACHED_COL, RATE], rows)
 
 
-def sla_table(k) -> KpiTable:
-    rows = [_row(s.target, {"target": s.target}, limit=s.limit_seconds, met=s.met, breached=s.breached,
+def sla_table(k, names: Names) -> KpiTable:
+    rows = [_row(names.sla_target(s.target), {"target": s.target}, limit=s.limit_seconds, met=s.met, breached=s.breached,
                  running=s.running, cancelled=s.cancelled, timeliness_rate=s.timeliness_rate,
                  p50=s.p50_seconds, p90=s.p90_seconds) for s in k.sla]
     return KpiTable("sla", "时限达成", "SLA attainment", [
-        Column("label", "时限目标", "SLA target", TEXT), Column("limit", "时限", "Limit", SECONDS),
+        Column("label", "时限目标", "SLA target", LABEL), Column("limit", "时限", "Limit", SECONDS),
         MET_COL, BREACHED_COL, RUNNING_COL, Column("cancelled", "已取消", "Cancelled", drill={"sla": CANCELLED}, counts="tasks"),
         RATE, Column("p50", "用时P50", "Time used p50", SECONDS), Column("p90", "用时P90", "Time used p90", SECONDS)],
         rows)
 
 
-def staff_table(clocks) -> KpiTable:
-    rows = [_row(user, {"staff": user}, department=V.ROLE_DEPARTMENTS.get(clocks.staff_role[user], ""),
+def staff_table(clocks, names: Names) -> KpiTable:
+    rows = [_row(names.staff(user), {"staff": user},
+                 department=names.department(V.ROLE_DEPARTMENTS.get(clocks.staff_role[user], "")),
                  tasks=c[MET] + c[BREACHED], met=c[MET], breached=c[BREACHED],
                  timeliness_rate=ratio(c[MET], c[MET] + c[BREACHED]))
             for user, c in sorted(clocks.staff.items())]
     return KpiTable("by_staff", "按员工", "By staff member", [
-        Column("label", "员工", "Staff member", TEXT), Column("department", "部门", "Department", TEXT),
+        Column("label", "员工", "Staff member", LABEL), Column("department", "部门", "Department", LABEL),
         Column("tasks", "计时任务", "Timed tasks", counts="tasks"), MET_COL, BREACHED_COL, RATE], rows)
 
 

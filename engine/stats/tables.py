@@ -10,8 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from .query import StatsQuery
+
+if TYPE_CHECKING:  # names.py builds `Text` labels from this module
+    from .names import Names
 
 # Column kinds: how a value is formatted. Values are None when there is nothing to divide by.
 TEXT, LABEL, COUNT, PERCENT, SECONDS, MONEY = "text", "label", "count", "percent", "seconds", "money"
@@ -108,6 +112,7 @@ class MonthKpis:
     followup: FollowupKpi
     paid_repairs: int
     revenue: float
+    names: Names  # what the ids of the tables' drills are called (for filters and chart titles too)
     tables: list[KpiTable] = field(default_factory=list)
 
     def table(self, table_id: str) -> KpiTable:

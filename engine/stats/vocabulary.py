@@ -40,6 +40,15 @@ UNLISTED = "unlisted"
 
 SATISFIED = "satisfied"  # 满意; basically_satisfied (基本满意) is a visit but not 满意
 
+# The departments of a service centre as the SOPs name them (PROCEDURES.md roles): id -> (zh, en).
+DEPARTMENTS = {
+    "engineering": ("工程部", "Engineering"),
+    "customer_service": ("客服部", "Customer service"),
+    "security": ("护管部", "Security"),
+    "management": ("管理处", "Management"),
+    "environment": ("环境部", "Environment"),
+    "finance": ("财务部", "Finance"),
+}
 # The department answerable for a case when its forms do not name one (complaints do).
 PROCESS_DEPARTMENTS = {
     "repair": "engineering",

@@ -34,6 +34,11 @@ def test_manager_sees_the_charts_and_follows_a_number(open_desk, this_month):
         desk.page.locator(f"#{chart} canvas").first.wait_for()
     assert desk.page.locator("#charts-missing").count() == 0
     desk.shot("stats-dashboard")
+    # names for people, ids behind them
+    assert desk.page.locator("#table-by_process tbody td").first.inner_text() == "报修处理"
+    assert desk.page.locator("#table-sla tbody td").first.inner_text() == "填写维修单"
+    assert desk.page.locator("select[name=process] option[value=repair]").inner_text() == "报修处理"
+    assert desk.page.get_by_role("heading", name="用时分布 · 填写维修单").count() == 1
     summary = desk.page.locator("#table-summary")
     assert summary.locator("tr", has_text="受理案件").locator("td").nth(1).inner_text() == "2"
     summary.locator("tr", has_text="已取消案件").get_by_role("link").click()

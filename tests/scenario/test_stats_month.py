@@ -13,6 +13,7 @@ from engine.library import deploy_bundle
 from engine.models import CaseFact
 from engine.stats import (
     StatsQuery,
+    Text,
     cases_behind,
     cell_drill,
     month_kpis,
@@ -20,6 +21,7 @@ from engine.stats import (
     rebuild,
     response_histogram,
 )
+from engine.stats.names import Names
 
 NOV = StatsQuery("2026-11", site="nanshan")
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=timezone.utc)  # Monday 09:00 in Shenzhen
@@ -174,6 +176,35 @@ def test_every_number_names_its_cases(runtime, month):
         assert checked >= 40  # every case count of every table
         with pytest.raises(BadInput):
             cases_behind(session, NOV, {"colour": "red"}, LATER)
+
+
+def test_tables_name_what_they_count_and_drill_by_id(runtime, month):
+    k = kpis(runtime)
+
+    def labels(table_id):
+        return {row["label"]: row["drill"] for row in k.table(table_id).rows}
+
+    assert labels("by_process") == {Text("报修处理", "报修处理"): {"process": "repair"},
+                                    Text("投诉处理", "投诉处理"): {"process": "complaint"}}
+    assert labels("by_department")[Text("工程部", "Engineering")] == {"department": "engineering"}
+    assert labels("by_category") == {"": {"category": ""}}  # no category: shown as —
+    assert labels("sla")[Text("维修人员到场", "repair.arrive_now")] == {"target": "repair.arrive_now"}
+    staff = {row["drill"]["staff"]: row for row in k.table("by_staff").rows}
+    assert staff["engsup1"]["label"] == Text("周工 (engsup1)", "周工 (engsup1)")
+    assert staff["engsup1"]["department"] == Text("工程部", "Engineering")
+    assert staff["reception1"]["department"] == Text("客服部", "Customer service")
+    assert k.names.process("repair") == Text("报修处理", "报修处理")
+
+
+def test_ids_without_a_name_show_as_themselves():
+    names = Names()  # nothing deployed, no accounts
+    assert names.process("retired_process") == Text("retired_process", "retired_process")
+    assert names.category("burst_pipe") == Text("burst_pipe", "burst_pipe")
+    assert names.category("repair") == Text("报修", "Repair")
+    assert names.department("marketing") == Text("marketing", "marketing")
+    assert names.sla_target("gone.target") == Text("gone.target", "gone.target")
+    assert names.staff("temp1") == Text("temp1", "temp1")
+    assert names.category("") == "" and names.department("") == ""  # nothing to name: the tables show —
 
 
 def test_rebuild_from_the_log_equals_the_incremental_facts(runtime, month):

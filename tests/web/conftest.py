@@ -190,7 +190,19 @@ STATS_MONTH = "2026-09"
 
 
 @pytest.fixture
-def stats_month(runtime, clock, library) -> dict:
+def start_case(runtime):
+    """Start a case as the scenario tests do: `start_case("repair", {...}, as_user="reception1")`."""
+    from tests.scenario.conftest import Case
+
+    def start(process_id, data=None, as_user="reception1"):
+        result = runtime.start_instance(process_id, data or {}, as_user)
+        return Case(runtime, result.instance.id, result.instance.reference)
+
+    return start
+
+
+@pytest.fixture
+def stats_month(runtime, clock, library, start_case) -> dict:
     """September 2026 at nanshan, played as tests/scenario/test_stats_month.py plays its
     November: a paid repair on time, a late one (reopened after a dissatisfied visit), an
     excessive-demand complaint, a cancelled and an open repair; beside it an August case
@@ -198,37 +210,32 @@ def stats_month(runtime, clock, library) -> dict:
     from datetime import datetime, timedelta, timezone
 
     from engine.library import deploy_bundle
-    from tests.scenario.conftest import Case
     from tests.scenario.test_stats_month import DOOR_OK as DOOR_OK_VISIT
     from tests.scenario.test_stats_month import PHONE_BAD, complaint, repair, visiting_every_case
 
     with runtime.transaction() as session:  # every closed repair and complaint drawn for a visit
         deploy_bundle(session, visiting_every_case(library), actor="system", note="visit every case")
 
-    def start(process_id, data=None, as_user="reception1"):
-        result = runtime.start_instance(process_id, data or {}, as_user)
-        return Case(runtime, result.instance.id, result.instance.reference)
-
     monday = datetime(2026, 9, 7, 1, 0, tzinfo=timezone.utc)  # 09:00 in Shenzhen
     cases = {}
     clock.set(datetime(2026, 8, 20, 1, 0, tzinfo=timezone.utc))
-    cases["august_open"] = start("repair")
+    cases["august_open"] = start_case("repair")
     clock.set(monday)
-    cases["paid"] = repair(start, clock, quantity=2)
+    cases["paid"] = repair(start_case, clock, quantity=2)
     clock.set(monday + timedelta(days=1))
-    cases["late"] = repair(start, clock, arrive_after=20, visits=(PHONE_BAD, DOOR_OK_VISIT))
+    cases["late"] = repair(start_case, clock, arrive_after=20, visits=(PHONE_BAD, DOOR_OK_VISIT))
     clock.set(monday + timedelta(days=2))
-    cases["excessive"] = complaint(start, clock, "facility_not_in_plan")
+    cases["excessive"] = complaint(start_case, clock, "facility_not_in_plan")
     cases["excessive"].complete("explain_excessive", "reception1", explained=True, explanation="已解释")
     clock.set(monday + timedelta(days=3))
-    cases["cancelled"] = start("repair")
+    cases["cancelled"] = start_case("repair")
     runtime.cancel_instance(cases["cancelled"].instance_id, "住户已自行修好", "supervisor1")
     clock.set(monday + timedelta(days=13))
-    cases["open"] = start("repair")
+    cases["open"] = start_case("repair")
     clock.set(monday + timedelta(hours=1))
-    cases["binhai"] = start("repair", {"site": "binhai"})
+    cases["binhai"] = start_case("repair", {"site": "binhai"})
     clock.set(datetime(2026, 10, 2, 1, 0, tzinfo=timezone.utc))
-    cases["october"] = start("repair")
+    cases["october"] = start_case("repair")
     clock.set(datetime(2026, 10, 5, 1, 0, tzinfo=timezone.utc))
     return cases
 

@@ -39,8 +39,8 @@ def test_dashboard_shows_the_months_figures(web, stats_month, stats_table):
     assert figures["满意率"] == "66.7%"  # 2 satisfied of 3 visits
     assert figures["回访率"] == "100.0%"  # both repairs drawn (the month visits every case) and visited
     sla = {row[0][0]: [c[0] for c in row] for row in stats_table(page, "sla")[1:]}
-    assert sla["repair.arrive_now"][1:5] == ["10 分钟", "1", "1", "0"]  # limit, met, breached, running
-    assert sla["repair.arrive_now"][6] == "50.0%"
+    assert sla["维修人员到场"][1:5] == ["10 分钟", "1", "1", "0"]  # repair.arrive_now: limit, met, breached, running
+    assert sla["维修人员到场"][6] == "50.0%"
     backlog = {row[0][0]: row[1][0] for row in stats_table(page, "backlog")[1:]}
     assert backlog == {"1天内": "0", "1–3天": "0", "3–7天": "0", "7–30天": "1", "30天以上": "1"}
 
@@ -73,7 +73,7 @@ def test_a_number_links_to_exactly_the_cases_behind_it(web, stats_month, stats_t
     assert case_refs(web, links["受理案件"]) == {ref[n] for n in ("paid", "late", "excessive", "cancelled", "open")}
     backlog = {row[0][0]: row[1][1] for row in stats_table(page, "backlog")[1:]}
     assert case_refs(web, backlog["30天以上"]) == {ref["august_open"]}
-    breached = {row[0][0]: row[3][1] for row in stats_table(page, "sla")[1:]}["repair.arrive_now"]
+    breached = {row[0][0]: row[3][1] for row in stats_table(page, "sla")[1:]}["维修人员到场"]
     assert parse_qs(urlsplit(breached).query)["d_sla"] == ["breached"]
     assert case_refs(web, breached) == {ref["late"]}
     cases_page = web.get_text(links["返工案件"])
@@ -173,3 +173,112 @@ def test_echarts_script_is_served_when_installed(web, app, stats_month):
     page = web.get_text(SEPTEMBER)
     assert 'id="charts-missing"' not in page and "echarts.min.js" in page
     assert web.client.get("/static/" + stats_views.ECHARTS).status_code == 200
+
+
+# -- names, not ids: what people read in the tables, the filters and the charts -----------
+
+def first_cells(page, stats_table, table_id) -> dict[str, list[str]]:
+    """A table's rows by their label, each as the texts of its cells."""
+    return {row[0][0]: [text for text, _ in row] for row in stats_table(page, table_id)[1:]}
+
+
+def label_links(page, stats_table, table_id, column=1) -> dict[str, dict]:
+    """A table's label -> the drill arguments (d_...) of one column's link."""
+    return {row[0][0]: {k: v for k, v in parse_qs(urlsplit(row[column][1]).query).items() if k.startswith("d_")}
+            for row in stats_table(page, table_id)[1:]}
+
+
+def web_link(page, stats_table, table_id, label, column=1) -> str:
+    """The link of one column in the row with this label."""
+    return next(row[column][1] for row in stats_table(page, table_id)[1:] if row[0][0] == label)
+
+
+def options(page, name) -> list[tuple[str, str]]:
+    """A dropdown's options as (value, text)."""
+    select = next(s for s in html.fromstring(page).iter("select") if s.get("name") == name)
+    return [(o.get("value"), o.text_content()) for o in select.iter("option")]
+
+
+@pytest.fixture
+def october_categories(start_case) -> dict:
+    """Two October repairs at nanshan beside stats_month's uncategorised one: one of the
+    kind 报修, one of a kind no longer in the list."""
+    return {"repair": start_case("repair", {"category": "repair"}),
+            "unlisted": start_case("repair", {"category": "burst_pipe"})}
+
+
+def test_tables_name_procedures_departments_targets_and_staff(web, stats_month, stats_table):
+    web.login("manager1")
+    page = web.get_text(SEPTEMBER)
+    assert list(first_cells(page, stats_table, "by_process")) == ["投诉处理", "报修处理"]
+    departments = first_cells(page, stats_table, "by_department")
+    assert list(departments) == ["工程部"] and departments["工程部"][1] == "5"  # the complaint is engineering's too
+    assert set(first_cells(page, stats_table, "sla")) == {"维修人员到场", "填写维修单", "通知工程部取单", "维修回访"}
+    staff = first_cells(page, stats_table, "by_staff")
+    assert staff["王敏 (reception1)"][1] == "客服部" and staff["吴师傅 (tech1)"][1] == "工程部"
+
+
+def test_named_rows_keep_ids_in_their_links(web, stats_month, stats_table):
+    web.login("manager1")
+    page = web.get_text(SEPTEMBER)
+    ref = {name: case.reference for name, case in stats_month.items()}
+    processes = label_links(page, stats_table, "by_process")
+    assert processes["报修处理"] == {"d_process": ["repair"]}
+    assert case_refs(web, web_link(page, stats_table, "by_process", "报修处理")) == {
+        ref[n] for n in ("paid", "late", "cancelled", "open")}
+    assert label_links(page, stats_table, "by_department")["工程部"] == {"d_department": ["engineering"]}
+    assert label_links(page, stats_table, "sla", column=2)["维修人员到场"] == {
+        "d_target": ["repair.arrive_now"], "d_sla": ["met"]}
+    tech = label_links(page, stats_table, "by_staff", column=4)["吴师傅 (tech1)"]  # the breached column
+    assert tech == {"d_staff": ["tech1"], "d_sla": ["breached"]}
+    assert case_refs(web, web_link(page, stats_table, "by_staff", "吴师傅 (tech1)", column=4)) == {ref["late"]}
+
+
+
+def test_names_in_english(web, client, stats_month, stats_table):
+    web.login("manager1")
+    client.get("/lang/en")
+    page = web.get_text(SEPTEMBER)
+    assert first_cells(page, stats_table, "by_department")["Engineering"][1] == "5"
+    staff = first_cells(page, stats_table, "by_staff")
+    assert staff["王敏 (reception1)"][1] == "Customer service" and staff["吴师傅 (tech1)"][1] == "Engineering"
+    # sla.yaml names its targets in Chinese only: English shows the key
+    assert "repair.arrive_now" in first_cells(page, stats_table, "sla")
+    # a procedure reads as its diagram names it, as on the case pages
+    assert list(first_cells(page, stats_table, "by_process")) == ["投诉处理", "报修处理"]
+    assert "Time used · repair.arrive_now" in page
+
+
+def test_dropdowns_keep_ids_as_values_and_show_names(web, stats_month):
+    web.login("manager1")
+    page = web.get_text(f"{SEPTEMBER}&target=repair.order_written")
+    assert options(page, "process") == [("", "全部"), ("complaint", "投诉处理"), ("repair", "报修处理")]
+    targets = options(page, "target")
+    assert ("repair.arrive_now", "维修人员到场") in targets and ("repair.order_written", "填写维修单") in targets
+    assert '<option value="repair.order_written" selected>填写维修单</option>' in page
+    assert "用时分布 · 填写维修单" in page
+    filtered = web.get_text(f"{SEPTEMBER}&process=repair")
+    assert '<option value="repair" selected>报修处理</option>' in filtered
+
+
+def test_categories_are_named_and_an_unlisted_one_shows_its_id(web, client, stats_month, october_categories,
+                                                               stats_table):
+    web.login("manager1")
+    page = web.get_text("/stats?month=2026-10")
+    rows = first_cells(page, stats_table, "by_category")
+    assert list(rows) == ["—", "burst_pipe", "报修"]  # no category, then by id
+    assert label_links(page, stats_table, "by_category")["报修"] == {"d_category": ["repair"]}
+    assert case_refs(web, web_link(page, stats_table, "by_category", "报修")) == {
+        october_categories["repair"].reference}
+    assert options(page, "category") == [("", "全部"), ("burst_pipe", "burst_pipe"), ("repair", "报修")]
+    data = json.loads(html.fromstring(page).get_element_by_id("stats-data").text)
+    assert data["category"]["labels"] == ["未分类", "burst_pipe", "报修"]
+    filtered = web.get_text("/stats?month=2026-10&category=repair")
+    assert '<option value="repair" selected>报修</option>' in filtered
+    assert summary(filtered, stats_table)["受理案件"] == "1"
+    client.get("/lang/en")
+    page = web.get_text("/stats?month=2026-10")
+    assert list(first_cells(page, stats_table, "by_category")) == ["—", "burst_pipe", "Repair"]
+    assert ("repair", "Repair") in options(page, "category")
+    data = json.loads(html.fromstring(page).get_element_by_id("stats-data").text)
+    assert data["category"]["labels"] == ["Uncategorised", "burst_pipe", "Repair"]

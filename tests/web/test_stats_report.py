@@ -62,6 +62,8 @@ def test_report_of_one_site_in_english(report, stats_month):
     assert [p.get("data-site") for p in pages] == ["binhai"]
     assert "Binhai Court service centre · 2026-09 Monthly report" in pages[0].text_content()
     assert "1 cases opened this month" in pages[0].text_content()
+    by_process = pages[0].find(".//*[@id='table-by_process']").text_content()
+    assert "报修处理" in by_process and "repair" not in by_process  # as its diagram names it
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -95,6 +97,23 @@ def test_the_cli_report_equals_the_web_report(web, report, stats_month):
         assert cli_page.text_content() == web_page.text_content()
 
 
+def report_section(page: str, number: int):
+    return html.fromstring(page).find_class("report-section")[number]
+
+
+def test_the_report_names_the_sla_targets_and_keeps_the_complaint_ones_apart(web, stats_month, start_case, clock):
+    from tests.scenario.test_stats_month import complaint
+
+    valid = complaint(start_case, clock, "ignored_after_two_reminders")  # in October, valid
+    valid.complete("quote_repair", "reception1", agreement="not_needed")  # its handling's clock runs
+    web.login("manager1")
+    printable = web.get_text("/stats/report?month=2026-10&site=nanshan")
+    complaints, sla_section = (report_section(printable, n).find(".//*[@id='table-sla']") for n in (1, 3))
+    assert [tr[0].text_content() for tr in complaints.iter("tr")][1:] == ["投诉处理承诺时限"]
+    assert "填写维修单" in sla_section.text_content() and "投诉处理承诺时限" in sla_section.text_content()
+    assert "repair.order_written" not in printable and "complaint.resolve" not in printable
+
+
 def test_pdf_without_chromium_says_so(report, stats_month, monkeypatch):
     monkeypatch.setattr(stats_report.shutil, "which", lambda _name: None)
     code, _, err, page = report("--month", STATS_MONTH, "--site", "nanshan", "--pdf")
@@ -123,3 +142,4 @@ def test_progress_is_a_bar_on_a_terminal():
     text = stream.getvalue()
     assert "\r[" + "#" * 15 + "." * 15 + "] 1/2 nanshan" in text
     assert "\r[" + "#" * 30 + "] 2/2 binhai" in text and text.endswith("\n")
+
