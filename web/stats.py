@@ -11,9 +11,11 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, g, render_template, request, url_for
 
 from engine.stats import cases_behind, month_kpis, monthly_trend, response_histogram
+from engine.stats.names import load_names
 
 from .auth import roles_required
 from .runtime import current_rules, now, reading
+from .stats_cells import label
 from .stats_exports import XLSX_TYPE, chosen_tables, csv_bytes, file_name, xlsx_bytes
 from .stats_report import render_report, report_sites, site_page
 from .stats_view import (
@@ -69,8 +71,9 @@ def cases():
     with reading() as session:
         query, _rules = _query(session)
         rows = cases_behind(session, query, drill, now())
+        names = load_names(session)
     return render_template("stats_cases.html", query=query, args=filter_args(query), drill=drill, rows=rows,
-                           states=CASE_STATES)
+                           states=CASE_STATES, names=names, label=label)
 
 
 @bp.route("/stats/export.csv")

@@ -78,6 +78,7 @@ def test_a_number_links_to_exactly_the_cases_behind_it(web, stats_month, stats_t
     assert case_refs(web, breached) == {ref["late"]}
     cases_page = web.get_text(links["返工案件"])
     assert f'href="/cases/{ref["late"]}"' in cases_page and "共 1 件" in cases_page
+    assert '<td data-label="流程">报修处理</td>' in cases_page  # the procedure's name, not its id
 
 
 def test_every_count_of_cases_equals_the_length_of_its_list(web, stats_month, stats_table):
