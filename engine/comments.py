@@ -23,7 +23,7 @@ SCHEMA = {
         "text": {"type": "string", "title": "备注", "x-title-en": "Comment", "maxLength": MAX_LENGTH,
                  # Not blank, and no NUL, which PostgreSQL cannot store.
                  "pattern": r"^[^\x00]*[^\s\x00][^\x00]*$",
-                 "x-pattern-hint": "请填写备注内容", "x-pattern-hint-en": "Write the comment",
+                 "x-pattern-hint": "请填写备注内容", "x-pattern-hint-en": "write the comment: it must not be blank",
                  "description": "看到的情况、与住户的沟通等，写入案件记录",
                  "x-description-en": "What you saw, what the resident said: it goes into the case record"},
     },

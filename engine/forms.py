@@ -97,10 +97,20 @@ def validate_form_data(schema: dict, data) -> dict:
             for name in _unexpected(err):
                 errors.setdefault(".".join([*map(str, err.absolute_path), name]), "not a field of this form")
             continue
-        errors.setdefault(_field_of(err), err.message)
+        errors.setdefault(_field_of(err), _message(err))
     if errors:
         raise FormInvalid([FieldError(f, m) for f, m in errors.items()])
     return data
+
+
+def _message(err: jsonschema.ValidationError) -> str:
+    """What is wrong, for the person or program that sent it: a pattern by the form's own hint
+    and a length by its limit, not by a regular expression or the whole text quoted back."""
+    if err.validator == "pattern" and err.schema.get("x-pattern-hint-en"):
+        return err.schema["x-pattern-hint-en"]
+    if err.validator == "maxLength":
+        return f"at most {err.validator_value} characters"
+    return err.message
 
 
 def _field_of(err: jsonschema.ValidationError) -> str:

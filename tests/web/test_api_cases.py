@@ -170,3 +170,16 @@ def test_an_unusable_comment_is_refused_by_field(api, cases, body, fields):
 
 def test_a_comment_on_an_unknown_case_is_404(api):
     assert api.post("/cases/JJ-20260101-9999/comments", "reception1", json={"text": "x"}).status_code == 404
+
+
+def test_invalid_fields_are_explained_in_words_not_patterns(api):
+    response = api.post("/cases", "reception1", json={**INTAKE, "unit": "3栋1201", "description": "漏" * 2001})
+    assert response.status_code == 422
+    assert response.json["fields"] == {"unit": "Write it as building-entrance-room, e.g. 3-2-1201",
+                                       "description": "at most 2000 characters"}
+
+
+def test_a_blank_comment_says_so(api, cases):
+    case = cases.start()
+    response = api.post(f"/cases/{case.reference}/comments", "reception1", json={"text": " \n "})
+    assert response.json["fields"] == {"text": "write the comment: it must not be blank"}
