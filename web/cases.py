@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
 from engine import comments
-from engine.compiled import VERSIONS
+from engine.compiled import VERSIONS, current_rules
 from engine.errors import FormInvalid, NotFound, NothingWaiting
 from engine.forms import validate_form_data
 from engine.queries import get_instance_row, instance_view, list_events, list_tasks
@@ -25,7 +25,7 @@ from .intake import (
     direct_start_schema,
     intake_schema,
 )
-from .runtime import current_rules, is_deployed, now, reading, runtime
+from .runtime import is_deployed, now, reading, runtime
 from .tasks import next_task_for
 from .timeline import TimelineRow, WaitingMessage, timeline, waiting_messages
 

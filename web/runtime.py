@@ -7,7 +7,6 @@ import contextlib
 from flask import current_app
 from sqlalchemy import select
 
-from engine.compiled import current_rules  # noqa: F401 (the views import it from here)
 from engine.models import ProcessVersion, User, UserRole
 from engine.runtime import Runtime
 

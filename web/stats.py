@@ -10,11 +10,12 @@ from pathlib import Path
 
 from flask import Blueprint, Response, current_app, g, render_template, request, url_for
 
+from engine.compiled import current_rules
 from engine.stats import cases_behind, month_kpis, monthly_trend, response_histogram
 from engine.stats.names import load_names
 
 from .auth import roles_required
-from .runtime import current_rules, now, reading
+from .runtime import now, reading
 from .stats_cells import label
 from .stats_exports import XLSX_TYPE, chosen_tables, csv_bytes, file_name, xlsx_bytes
 from .stats_report import render_report, report_sites, site_page

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from flask import render_template
 
+from engine.compiled import current_rules
 from engine.errors import BadInput
 from engine.stats import KpiTable, MonthKpis, StatsQuery, month_kpis
 
@@ -144,7 +145,6 @@ def main(args, db=None) -> int:
     from engine.stats.months import check_month
 
     from . import create_app
-    from .runtime import current_rules
 
     check_month(args.month)  # BadInput: the command exits 2 with the message
     app = create_app({"DATABASE": db or Database()})

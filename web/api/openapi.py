@@ -10,8 +10,9 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 
 from engine import comments
+from engine.compiled import current_rules
 
-from ..runtime import current_rules, reading
+from ..runtime import reading
 from .cases import api_intake_schema
 
 bp = Blueprint("docs", __name__)
