@@ -65,13 +65,13 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import create_engine, func, insert, select, text, update
 
+from engine.accounts.users import load_demo_staff
 from engine.clock import FakeClock
-from engine.db import Database
-from engine.library import Bundle, deploy_bundle, read_bundle
-from engine.models import AuditHead, Event, HumanTask, Instance, Timer
-from engine.rules import load_rules
-from engine.runtime import Runtime
-from engine.users import load_demo_staff
+from engine.definitions.library import Bundle, deploy_bundle, read_bundle
+from engine.definitions.rules import load_rules
+from engine.runtime.step import Runtime
+from engine.store.db import Database
+from engine.store.models import AuditHead, Event, HumanTask, Instance, Timer
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLE_DIR = Path(__file__).resolve().parent / "bundle"

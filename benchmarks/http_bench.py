@@ -31,10 +31,10 @@ from engine_bench import (
     temp_database,
 )
 
+from engine.accounts.tokens import create_token
 from engine.clock import FakeClock
-from engine.db import Database
-from engine.runtime import Runtime
-from engine.tokens import create_token
+from engine.runtime.step import Runtime
+from engine.store.db import Database
 from web import create_app
 from web.serve import make_http_server
 

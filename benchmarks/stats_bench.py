@@ -45,14 +45,14 @@ from datetime import datetime, timedelta, timezone
 from engine_bench import ROOT, postgres_url, temp_database
 from sqlalchemy import func, insert, select
 
+from engine.accounts.users import load_demo_staff
 from engine.clock import FakeClock
-from engine.library import deploy_bundle, read_bundle
-from engine.models import CaseFact, HumanTask, Instance, SlaClock
-from engine.rules import load_rules
-from engine.runtime import Runtime
+from engine.definitions.library import deploy_bundle, read_bundle
+from engine.definitions.rules import load_rules
+from engine.runtime.step import Runtime
 from engine.stats import StatsQuery, cases_behind, month_kpis, monthly_trend, response_histogram
 from engine.stats.months import month_of
-from engine.users import load_demo_staff
+from engine.store.models import CaseFact, HumanTask, Instance, SlaClock
 
 SIZES = (10_000, 100_000)
 SITES = ("nanshan", "binhai")

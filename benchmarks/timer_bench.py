@@ -69,9 +69,9 @@ from engine_bench import (
 from sqlalchemy import bindparam, delete, func, select, update
 
 from engine.clock import FakeClock
-from engine.db import Database
-from engine.models import Event, Timer
-from engine.runtime import Runtime
+from engine.runtime.step import Runtime
+from engine.store.db import Database
+from engine.store.models import Event, Timer
 
 ROOT = Path(__file__).resolve().parent.parent
 PROCESS_ID = "bench_timer"
@@ -202,7 +202,7 @@ def fired_at(db: Database, cases) -> dict[int, datetime]:
 def worker_process(db: Database, offset: float):
     """Run `estatedesk worker --clock-offset` on `db`; stop it with SIGTERM and check it exits 0."""
     worker = subprocess.Popen(
-        [sys.executable, "-m", "engine.cli", "worker", "--clock-offset", f"{offset:.6f}"], cwd=ROOT, text=True,
+        [sys.executable, "-m", "cli", "worker", "--clock-offset", f"{offset:.6f}"], cwd=ROOT, text=True,
         env={**os.environ, "DATABASE_URL": db.url_with_schema}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         banner = worker.stderr.readline()

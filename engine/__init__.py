@@ -1,0 +1,15 @@
+"""EstateDesk's engine: the SOPs as BPMN executed by SpiffWorkflow, persisted with SQLAlchemy.
+
+Pure Python: it never imports the web layer, the CLI, Flask, Werkzeug or Jinja. Its packages are
+layers, each importing only the ones below it (checked by tests/unit/test_architecture.py):
+
+    errors, clock, yamlfile   the foundation every layer may use
+    store                     database connection, tables, migrations
+    policy                    site policy: SLA targets, business calendars, follow-up sampling
+    definitions               the bundle: diagrams, forms, rules, lint, compiled versions, the sandbox
+    accounts                  staff and API tokens
+    audit                     the hash-chained event log and what auditors read of it
+    stats                     KPIs folded from the audit events
+    scheduling                SLA clocks, escalation and the notification outbox, kept inside a step
+    runtime                   the step transaction, queries, the timer worker
+"""

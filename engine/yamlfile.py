@@ -9,7 +9,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from .errors import DefinitionError, Finding
+from engine.errors import DefinitionError, Finding
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from engine.accounts.users import load_demo_staff
 from engine.clock import FakeClock
-from engine.db import Database
-from engine.library import Bundle, deploy_bundle, read_bundle
-from engine.models import Base
-from engine.rules import load_rules
-from engine.runtime import Runtime
-from engine.users import load_demo_staff
+from engine.definitions.library import Bundle, deploy_bundle, read_bundle
+from engine.definitions.rules import load_rules
+from engine.runtime.step import Runtime
+from engine.store.db import Database
+from engine.store.models import Base
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"

@@ -9,10 +9,9 @@ from datetime import timedelta
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from engine.db import Database
-from engine.runtime import Runtime
-
-from . import (
+from engine.runtime.step import Runtime
+from engine.store.db import Database
+from web import (
     api,
     audit_log,
     auth,
@@ -23,10 +22,10 @@ from . import (
     errors,
     i18n,
     notifications,
-    stats,
     tasks,
     templating,
 )
+from web.stats import views as stats
 
 csrf = CSRFProtect()
 

@@ -11,18 +11,17 @@ from datetime import date, datetime, time, timedelta
 from flask import Blueprint, Response, render_template, request, stream_with_context
 from sqlalchemy import select
 
-from engine.audit import verify_chain
-from engine.audit_search import AuditFilter, AuditRow, count_events, iter_events, search_events
+from engine.audit.chain import verify_chain
+from engine.audit.search import AuditFilter, AuditRow, count_events, iter_events, search_events
 from engine.errors import BadInput
-from engine.models import Event
-from engine.queries import get_instance_row, instance_view, list_events
-
-from .auth import AUDIT_ROLES, roles_required
-from .forms import LOCAL_TZ
-from .i18n import EVENT_TYPES, event_label
-from .i18n import gettext as _
-from .runtime import reading
-from .templating import localtime
+from engine.runtime.queries import get_instance_row, instance_view, list_events
+from engine.store.models import Event
+from web.auth import AUDIT_ROLES, roles_required
+from web.forms import LOCAL_TZ
+from web.i18n import EVENT_TYPES, event_label
+from web.i18n import gettext as _
+from web.runtime import reading
+from web.templating import localtime
 
 bp = Blueprint("audit_log", __name__)
 PAGE_SIZE = 200

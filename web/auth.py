@@ -6,12 +6,11 @@ import functools
 
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 
+from engine.accounts.users import STAFF_ROLES, check_password, load_actor
 from engine.errors import NotFound, PermissionDenied
-from engine.users import STAFF_ROLES, check_password, load_actor
-
-from .i18n import gettext as _
-from .i18n import safe_next
-from .runtime import password_hash, reading
+from web.i18n import gettext as _
+from web.i18n import safe_next
+from web.runtime import password_hash, reading
 
 bp = Blueprint("auth", __name__)
 

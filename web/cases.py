@@ -6,18 +6,17 @@ from dataclasses import dataclass
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
-from engine import comments
-from engine.compiled import VERSIONS, current_rules
+from engine.definitions.compiled import VERSIONS, current_rules
+from engine.definitions.forms import validate_form_data
 from engine.errors import FormInvalid, NotFound, NothingWaiting
-from engine.forms import validate_form_data
-from engine.queries import get_instance_row, instance_view, list_events, list_tasks
-from engine.views import InstanceView, TaskView
-
-from .auth import DIRECT_START_ROLES, INTAKE_ROLES, READER_ROLES, STAFF_ROLES, roles_required
-from .forms import describe_form, errors_by_field, parse_form
-from .i18n import gettext as _
-from .i18n import pick
-from .intake import (
+from engine.runtime import comments
+from engine.runtime.queries import get_instance_row, instance_view, list_events, list_tasks
+from engine.runtime.views import InstanceView, TaskView
+from web.auth import DIRECT_START_ROLES, INTAKE_ROLES, READER_ROLES, STAFF_ROLES, roles_required
+from web.forms import describe_form, errors_by_field, parse_form
+from web.i18n import gettext as _
+from web.i18n import pick
+from web.intake import (
     CATEGORIES,
     DIRECT_PROCEDURES,
     INTAKE_PROCESS,
@@ -25,9 +24,9 @@ from .intake import (
     direct_start_schema,
     intake_schema,
 )
-from .runtime import is_deployed, now, reading, runtime
-from .tasks import next_task_for
-from .timeline import TimelineRow, WaitingMessage, timeline, waiting_messages
+from web.runtime import is_deployed, now, reading, runtime
+from web.tasks import next_task_for
+from web.timeline import TimelineRow, WaitingMessage, timeline, waiting_messages
 
 bp = Blueprint("cases", __name__)
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, request, url_for
 
 from engine.errors import BadInput
-
-from .auth import STAFF_ROLES, roles_required
-from .i18n import gettext as _
-from .i18n import safe_next
-from .runtime import runtime
+from web.auth import STAFF_ROLES, roles_required
+from web.i18n import gettext as _
+from web.i18n import safe_next
+from web.runtime import runtime
 
 bp = Blueprint("claims", __name__)
 

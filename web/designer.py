@@ -18,7 +18,7 @@ from flask import (
     url_for,
 )
 
-from engine.designs import (
+from engine.definitions.designs import (
     cases_on_older_versions,
     check_design,
     deploy_design,
@@ -28,13 +28,12 @@ from engine.designs import (
     list_versions,
     save_draft,
 )
+from engine.definitions.library import Bundle, read_bundle
 from engine.errors import BadInput, ConflictError, NotFound
-from engine.library import Bundle, read_bundle
-
-from .auth import roles_required
-from .diagrams import VIEWER
-from .i18n import gettext as _
-from .runtime import reading, runtime
+from web.auth import roles_required
+from web.diagrams import VIEWER
+from web.i18n import gettext as _
+from web.runtime import reading, runtime
 
 bp = Blueprint("designer", __name__)
 DESIGN_ROLES = ("designer",)

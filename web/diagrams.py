@@ -6,16 +6,15 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 
-from engine.case_diagram import CaseDiagram, case_diagram
-from engine.compiled import VERSIONS
-from engine.queries import get_instance_row
-
-from .auth import READER_ROLES, roles_required
-from .i18n import event_label, pick
-from .i18n import gettext as _
-from .runtime import now, reading
-from .templating import localtime
-from .timeline import labelled
+from engine.audit.case_diagram import CaseDiagram, case_diagram
+from engine.definitions.compiled import VERSIONS
+from engine.runtime.queries import get_instance_row
+from web.auth import READER_ROLES, roles_required
+from web.i18n import event_label, pick
+from web.i18n import gettext as _
+from web.runtime import now, reading
+from web.templating import localtime
+from web.timeline import labelled
 
 bp = Blueprint("diagrams", __name__)
 VIEWER = "vendor/bpmn-js/bpmn-navigated-viewer.production.min.js"

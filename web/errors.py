@@ -18,8 +18,7 @@ from engine.errors import (
     ScriptError,
     TaskNotReady,
 )
-
-from .api import errors as api_errors
+from web.api import errors as api_errors
 
 # Most specific first: the first class an error is an instance of decides its status.
 STATUS_OF = (

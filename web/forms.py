@@ -13,9 +13,8 @@ from datetime import datetime
 
 from engine.clock import LOCAL_TZ
 from engine.errors import FieldError, FormInvalid
-
-from .i18n import gettext as _
-from .i18n import pick
+from web.i18n import gettext as _
+from web.i18n import pick
 
 RADIO_LIMIT = 4  # up to this many options read best as radio buttons; more go in a select
 LONG_TEXT = 200  # strings allowed to be longer than this get a textarea

@@ -6,10 +6,9 @@ Every request starts the help_request process (求助受理), whose registration
 
 from __future__ import annotations
 
-from engine.categories import CATEGORIES  # the case pages and the API read it from here too
-from engine.rules import Rules
-
-from .runtime import is_deployed
+from engine.definitions.categories import CATEGORIES  # the case pages and the API read it from here too
+from engine.definitions.rules import Rules
+from web.runtime import is_deployed
 
 INTAKE_PROCESS = "help_request"
 UNIT_PATTERN = r"^\d+-\d+-\d+$"

@@ -5,11 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
 from engine.errors import BadInput
-from engine.outbox import list_notifications, mark_read
-
-from .auth import login_required
-from .i18n import gettext as _
-from .runtime import reading, runtime
+from engine.scheduling.outbox import list_notifications, mark_read
+from web.auth import login_required
+from web.i18n import gettext as _
+from web.runtime import reading, runtime
 
 bp = Blueprint("notifications", __name__)
 

@@ -7,8 +7,8 @@ import contextlib
 from flask import current_app
 from sqlalchemy import select
 
-from engine.models import ProcessVersion, User, UserRole
-from engine.runtime import Runtime
+from engine.runtime.step import Runtime
+from engine.store.models import ProcessVersion, User, UserRole
 
 
 def runtime() -> Runtime:

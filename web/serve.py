@@ -8,11 +8,10 @@ import threading
 
 from waitress import create_server
 
-from engine.db import Database
-from engine.runtime import Runtime
-from engine.timers import Wakeup, run_worker
-
-from . import create_app
+from engine.runtime.step import Runtime
+from engine.runtime.timers import Wakeup, run_worker
+from engine.store.db import Database
+from web import create_app
 
 WORKER_STOP_SECONDS = 10  # time the worker gets to finish the step in hand
 # Requests served at once. Steps wait for SQLite's single writer anyway; more threads

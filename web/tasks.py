@@ -5,14 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from jinja2.sandbox import SandboxedEnvironment
 
+from engine.accounts.users import SUPERVISOR_ROLES
 from engine.errors import ConflictError, FormInvalid, PermissionDenied, TaskNotReady
-from engine.queries import get_instance_row, get_task, instance_view, list_tasks
-from engine.users import SUPERVISOR_ROLES
-
-from .auth import READER_ROLES, STAFF_ROLES, login_required, roles_required
-from .forms import describe_form, errors_by_field, parse_form
-from .i18n import gettext as _
-from .runtime import reading, runtime, users_by_role
+from engine.runtime.queries import get_instance_row, get_task, instance_view, list_tasks
+from web.auth import READER_ROLES, STAFF_ROLES, login_required, roles_required
+from web.forms import describe_form, errors_by_field, parse_form
+from web.i18n import gettext as _
+from web.runtime import reading, runtime, users_by_role
 
 bp = Blueprint("tasks", __name__)
 

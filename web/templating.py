@@ -7,14 +7,13 @@ from datetime import datetime, timedelta
 
 from flask import g
 
-from engine.compiled import current_rules
-from engine.outbox import unread_count
-from engine.users import person_label, user_names
-
-from .auth import STAFF_ROLES
-from .forms import LOCAL_TZ
-from .i18n import case_status, current_language, event_label, gettext, pick, task_status
-from .runtime import now, reading
+from engine.accounts.users import person_label, user_names
+from engine.definitions.compiled import current_rules
+from engine.scheduling.outbox import unread_count
+from web.auth import STAFF_ROLES
+from web.forms import LOCAL_TZ
+from web.i18n import case_status, current_language, event_label, gettext, pick, task_status
+from web.runtime import now, reading
 
 
 def localtime(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

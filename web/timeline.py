@@ -6,13 +6,12 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
-from engine import audit
-from engine.compiled import CompiledVersion
-from engine.views import EventView
-
-from .forms import LOCAL_TZ
-from .i18n import event_label, pick
-from .i18n import gettext as _
+from engine.audit import chain as audit
+from engine.definitions.compiled import CompiledVersion
+from engine.runtime.views import EventView
+from web.forms import LOCAL_TZ
+from web.i18n import event_label, pick
+from web.i18n import gettext as _
 
 CATCHING_TYPES = {"intermediateCatchEvent", "receiveTask"}
 HIDDEN_TYPES = {audit.FLOW_TAKEN}  # flows belong on the diagram, not in the list

@@ -5,12 +5,12 @@ The interface for the dashboard, the exports and the monthly report:
 and the plain dataclasses they return. See docs/statistics.md.
 """
 
-from .drill import CaseRow, cases_behind
-from .kpis import month_kpis
-from .projection import rebuild
-from .query import StatsQuery
-from .tables import Column, KpiTable, MonthKpis, Text, cell_drill
-from .trend import Histogram, HistogramBin, TrendPoint, monthly_trend, response_histogram
+from engine.stats.drill import CaseRow, cases_behind
+from engine.stats.kpis import month_kpis
+from engine.stats.projection import rebuild
+from engine.stats.query import StatsQuery
+from engine.stats.tables import Column, KpiTable, MonthKpis, Text, cell_drill
+from engine.stats.trend import Histogram, HistogramBin, TrendPoint, monthly_trend, response_histogram
 
 __all__ = ["CaseRow", "Column", "Histogram", "HistogramBin", "KpiTable", "MonthKpis", "StatsQuery", "Text",
            "TrendPoint", "cases_behind", "cell_drill", "month_kpis", "monthly_trend", "rebuild",

@@ -15,9 +15,9 @@ from datetime import datetime
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from ..models import CaseFact, HumanTask, SlaClock
-from .query import StatsQuery
-from .sources import BREACHED, CANCELLED, MET, clock_status_sql
+from engine.stats.query import StatsQuery
+from engine.stats.sources import BREACHED, CANCELLED, MET, clock_status_sql
+from engine.store.models import CaseFact, HumanTask, SlaClock
 
 # The case groups the breakdown tables sum over, and the fact columns naming them.
 GROUP_KEYS = {"process": CaseFact.process_id, "category": CaseFact.category, "department": CaseFact.department}

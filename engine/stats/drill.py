@@ -12,10 +12,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
 
-from ..errors import BadInput
-from ..models import CaseFact, HumanTask, SlaClock, SlaOutcome
-from .query import StatsQuery
-from .sources import AGE_BUCKETS, BREACHED, CANCELLED, MET, RUNNING, as_of, backlog_condition
+from engine.errors import BadInput
+from engine.stats.query import StatsQuery
+from engine.stats.sources import AGE_BUCKETS, BREACHED, CANCELLED, MET, RUNNING, as_of, backlog_condition
+from engine.store.models import CaseFact, HumanTask, SlaClock, SlaOutcome
 
 DRILL_KEYS = ("state", "reopened", "process", "category", "department", "target", "sla", "staff", "backlog",
               "duration", "complaint_class", "followup", "paid")

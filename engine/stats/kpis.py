@@ -13,8 +13,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from . import vocabulary as V
-from .aggregates import (
+from engine.stats import vocabulary as V
+from engine.stats.aggregates import (
     DURATION_COLUMNS,
     ClockCounts,
     clock_counts,
@@ -22,11 +22,11 @@ from .aggregates import (
     fact_groups,
     used_ranks,
 )
-from .names import load_names
-from .query import StatsQuery
-from .sources import BREACHED, CANCELLED, MET, RUNNING, as_of, backlog_counts, ratio
-from .table_builders import build_tables
-from .tables import DurationKpi, FollowupKpi, MonthKpis, SlaKpi
+from engine.stats.names import load_names
+from engine.stats.query import StatsQuery
+from engine.stats.sources import BREACHED, CANCELLED, MET, RUNNING, as_of, backlog_counts, ratio
+from engine.stats.table_builders import build_tables
+from engine.stats.tables import DurationKpi, FollowupKpi, MonthKpis, SlaKpi
 
 
 def month_kpis(session: Session, query: StatsQuery, now: datetime) -> MonthKpis:

@@ -11,7 +11,7 @@ import re
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from ..errors import BadInput
+from engine.errors import BadInput
 
 STATS_ZONE = ZoneInfo("Asia/Shanghai")
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")

@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..categories import CATEGORIES
-from ..compiled import current_rules
-from ..models import ProcessVersion
-from ..users import person_label, user_names
-from .tables import Text
-from .vocabulary import DEPARTMENTS
+from engine.accounts.users import person_label, user_names
+from engine.definitions.categories import CATEGORIES
+from engine.definitions.compiled import current_rules
+from engine.stats.tables import Text
+from engine.stats.vocabulary import DEPARTMENTS
+from engine.store.models import ProcessVersion
 
 
 @dataclass(frozen=True)

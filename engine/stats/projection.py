@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
-from ..models import CaseFact, Event, ProcessVersion
-from ..rules import load_rules
-from . import vocabulary as V
-from .months import month_of
+from engine.definitions.rules import load_rules
+from engine.stats import vocabulary as V
+from engine.stats.months import month_of
+from engine.store.models import CaseFact, Event, ProcessVersion
 
 _fact = CaseFact.__table__
 _FACT_COLUMNS = tuple(c.name for c in _fact.columns)
@@ -157,7 +157,7 @@ def rebuild(conn: Connection, batch: int = 5000) -> int:
 
     Holds the audit head's lock, so no step appends (and projects) events meanwhile.
     """
-    from ..audit import lock_head
+    from engine.audit.chain import lock_head
     lock_head(conn)
     conn.execute(delete(_fact))
     facts: dict[int, dict] = {}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..models import CaseFact
-from .months import check_month
+from engine.stats.months import check_month
+from engine.store.models import CaseFact
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
-from ..models import CaseFact, HumanTask, SlaClock, SlaOutcome
-from .months import month_bounds
-from .query import StatsQuery
+from engine.stats.months import month_bounds
+from engine.stats.query import StatsQuery
+from engine.store.models import CaseFact, HumanTask, SlaClock, SlaOutcome
 
 MET, BREACHED, RUNNING, CANCELLED = "met", "breached", "running", "cancelled"
 SLA_STATUSES = (MET, BREACHED, RUNNING, CANCELLED)

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from . import vocabulary as V
-from .names import Names
-from .sources import AGE_BUCKETS, BREACHED, CANCELLED, MET, RUNNING, ratio
-from .tables import COUNT, LABEL, MONEY, PERCENT, SECONDS, TEXT, VALUE, Column, KpiTable, Text
+from engine.stats import vocabulary as V
+from engine.stats.names import Names
+from engine.stats.sources import AGE_BUCKETS, BREACHED, CANCELLED, MET, RUNNING, ratio
+from engine.stats.tables import COUNT, LABEL, MONEY, PERCENT, SECONDS, TEXT, VALUE, Column, KpiTable, Text
 
 CASES = Column("cases", "案件数", "Cases")
 OPEN = Column("open", "未结", "Open", drill={"state": V.OPEN})

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from .query import StatsQuery
+from engine.stats.query import StatsQuery
 
 if TYPE_CHECKING:  # names.py builds `Text` labels from this module
-    from .names import Names
+    from engine.stats.names import Names
 
 # Column kinds: how a value is formatted. Values are None when there is nothing to divide by.
 TEXT, LABEL, COUNT, PERCENT, SECONDS, MONEY = "text", "label", "count", "percent", "seconds", "money"

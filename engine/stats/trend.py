@@ -9,11 +9,11 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..models import CaseFact, SlaClock
-from . import vocabulary as V
-from .months import month_of, months_back
-from .query import StatsQuery
-from .sources import BREACHED, CANCELLED, MET, month_clocks, ratio
+from engine.stats import vocabulary as V
+from engine.stats.months import month_of, months_back
+from engine.stats.query import StatsQuery
+from engine.stats.sources import BREACHED, CANCELLED, MET, month_clocks, ratio
+from engine.store.models import CaseFact, SlaClock
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ Kept in one place so that a diagram change that renames one of these shows up he
 
 from __future__ import annotations
 
-from .. import audit
+from engine.audit import chain as audit
 
 INSTANCE_STARTED = audit.INSTANCE_STARTED
 TASK_COMPLETED = audit.TASK_COMPLETED

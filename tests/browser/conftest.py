@@ -19,7 +19,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from engine.clock import SystemClock
-from engine.runtime import Runtime
+from engine.runtime.step import Runtime
 from web import create_app
 
 ROOT = Path(__file__).resolve().parents[2]

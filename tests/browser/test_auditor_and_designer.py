@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine import audit
-from engine.queries import list_tasks
+from engine.audit import chain as audit
+from engine.runtime.queries import list_tasks
 
 pytestmark = pytest.mark.browser
 

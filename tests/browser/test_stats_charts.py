@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from web import stats as stats_views
+from web.stats import views as stats_views
 
 pytestmark = pytest.mark.browser
-STATIC = Path(stats_views.__file__).parent / "static"
+STATIC = Path(__file__).resolve().parents[2] / "web" / "static"
 CHARTS = ("chart-trend", "chart-category", "chart-histogram", "chart-backlog")
 
 

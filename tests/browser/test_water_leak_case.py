@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine import audit
-from engine.queries import get_instance_row, list_events
+from engine.audit import chain as audit
+from engine.runtime.queries import get_instance_row, list_events
 
 pytestmark = pytest.mark.browser
 

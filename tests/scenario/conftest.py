@@ -9,10 +9,11 @@ from datetime import timedelta
 import pytest
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
-from engine import audit, followup
-from engine.queries import get_instance_row, get_task, list_events, list_tasks
-from engine.rules import load_rules
-from engine.runtime import Runtime
+from engine.audit import chain as audit
+from engine.definitions.rules import load_rules
+from engine.policy import followup
+from engine.runtime.queries import get_instance_row, get_task, list_events, list_tasks
+from engine.runtime.step import Runtime
 
 
 @dataclass

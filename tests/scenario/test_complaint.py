@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from engine import audit, followup
+from engine.audit import chain as audit
+from engine.definitions.library import Bundle, deploy_bundle, read_bundle
 from engine.errors import FormInvalid
-from engine.library import Bundle, deploy_bundle, read_bundle
+from engine.policy import followup
 
 ROOT = Path(__file__).resolve().parents[2]
 T = "2026-11-23T09:05:00+00:00"

@@ -6,10 +6,10 @@ from datetime import timedelta
 import jinja2
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
-from engine.library import Bundle, deploy_bundle
-from engine.outbox import list_notifications
-from engine.rules import load_rules
-from engine.users import load_actor
+from engine.accounts.users import load_actor
+from engine.definitions.library import Bundle, deploy_bundle
+from engine.definitions.rules import load_rules
+from engine.scheduling.outbox import list_notifications
 
 T = "2026-11-23T09:05:00+00:00"
 INTAKE = dict(caller="林先生", unit="3栋12楼1203", phone="13800000000")

@@ -10,10 +10,10 @@ from datetime import timedelta
 import pytest
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
-from engine import audit
+from engine.audit import chain as audit
+from engine.definitions.forms import load_forms
+from engine.definitions.rules import load_rules
 from engine.errors import FormInvalid, NothingWaiting, PermissionDenied
-from engine.forms import load_forms
-from engine.rules import load_rules
 
 PROCESS = "emergency_patient"
 AT = "2026-11-23T09:05:00+00:00"  # a valid date-time for every *_at field

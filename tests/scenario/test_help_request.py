@@ -22,9 +22,9 @@ from emergency_path import (
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
+from engine.definitions.rules import load_rules
 from engine.errors import FormInvalid
-from engine.queries import get_instance_row
-from engine.rules import load_rules
+from engine.runtime.queries import get_instance_row
 
 P = "help_request"
 R, CS, M = "reception", "cs_supervisor", "manager"

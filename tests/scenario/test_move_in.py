@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 import pytest
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
-from engine import audit
+from engine.audit import chain as audit
+from engine.definitions.rules import load_rules
 from engine.errors import FormInvalid
-from engine.rules import load_rules
 
 PROCESS = "move_in"
 R, SUP, MGR, F, ES = "reception", "cs_supervisor", "manager", "finance", "engineering_supervisor"

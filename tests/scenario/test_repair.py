@@ -10,9 +10,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from engine import audit, followup
+from engine.audit import chain as audit
+from engine.definitions.library import Bundle, deploy_bundle
 from engine.errors import FormInvalid
-from engine.library import Bundle, deploy_bundle
+from engine.policy import followup
 
 T = "2026-11-23T09:05:00+00:00"
 R, CS, ES, TE, RS, F = (

@@ -5,7 +5,7 @@ CS supervisor checks the log the next morning."""
 import jinja2
 import pytest
 
-from engine.users import demo_password_hash, upsert_user
+from engine.accounts.users import demo_password_hash, upsert_user
 
 T = "2026-11-23T08:25:00+00:00"
 R, CS = "reception", "cs_supervisor"

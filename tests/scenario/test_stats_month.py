@@ -8,9 +8,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
+from engine.definitions.library import deploy_bundle
 from engine.errors import BadInput
-from engine.library import deploy_bundle
-from engine.models import CaseFact
 from engine.stats import (
     StatsQuery,
     Text,
@@ -22,6 +21,7 @@ from engine.stats import (
     response_histogram,
 )
 from engine.stats.names import Names
+from engine.store.models import CaseFact
 
 NOV = StatsQuery("2026-11", site="nanshan")
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=timezone.utc)  # Monday 09:00 in Shenzhen

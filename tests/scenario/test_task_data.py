@@ -5,9 +5,9 @@ triage process and in the procedure it calls, at every step of a case."""
 from emergency_path import T
 from test_help_request import arrange_special, register
 
-from engine.compiled import VERSIONS
-from engine.queries import get_instance_row
-from engine.state import load_state, load_task_data
+from engine.definitions.compiled import VERSIONS
+from engine.definitions.state import load_state, load_task_data
+from engine.runtime.queries import get_instance_row
 
 
 def assert_quick_read_matches_restore(case):

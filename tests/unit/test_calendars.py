@@ -9,14 +9,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from engine.calendars import (
-    CONTINUOUS,
-    BusinessCalendar,
-    CalendarError,
-    iso_seconds,
-    split_duration,
-)
 from engine.clock import LOCAL_TZ
+from engine.policy.calendars import CONTINUOUS, BusinessCalendar, CalendarError, iso_seconds, split_duration
 
 WEEKDAY = ["08:30-12:00", "13:30-18:00"]
 OFFICE = BusinessCalendar.from_config({

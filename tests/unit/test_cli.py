@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli import OneLineLogFormatter, main
+from cli.main import OneLineLogFormatter, main
 
 ROOT = Path(__file__).resolve().parents[2]
 DIAGRAMS = Path(__file__).parent / "diagrams"
@@ -148,7 +148,7 @@ def test_a_comment_goes_into_the_case_record(initialised):
 
 
 def test_usage_errors_exit_two():
-    result = subprocess.run([sys.executable, "-m", "engine.cli", "start"], capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-m", "cli", "start"], capture_output=True, text=True,
                             cwd=ROOT)
     assert result.returncode == 2 and "usage:" in result.stderr and "Traceback" not in result.stderr
 
@@ -181,9 +181,9 @@ def test_token_create_prints_it_once_and_stores_only_its_hash(initialised):
     assert code == 0
     assert re.search(r"^1  reception1  phone-system  created \S+ \S+  active$", out, re.M)
     assert secret not in out
-    from engine.db import Database
-    from engine.models import ApiToken
-    from engine.tokens import hash_token
+    from engine.accounts.tokens import hash_token
+    from engine.store.db import Database
+    from engine.store.models import ApiToken
 
     db = Database()
     with db.session() as session:
@@ -200,8 +200,8 @@ def test_token_revoke_marks_it_revoked_and_audits_both(initialised):
     assert re.search(r"^1  guard1  api  .*  revoked \S+ \S+$", cli("token", "list")[1], re.M)
     code, _, err = cli("token", "revoke", "1")
     assert code == 2 and "already revoked" in err
-    from engine.db import Database
-    from engine.models import Event
+    from engine.store.db import Database
+    from engine.store.models import Event
 
     db = Database()
     with db.session() as session:

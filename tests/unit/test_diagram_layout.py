@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from engine.lint import FLOW_NODES, NS, local
+from engine.definitions.lint import FLOW_NODES, NS, local
 
 ROOT = Path(__file__).resolve().parents[2]
 DI_NS = {

@@ -6,11 +6,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine.cli import main
-from engine.diagram_import import import_diagram
+from cli.main import main
+from engine.definitions.diagram_import import import_diagram
 from engine.errors import BadInput, NotFound
-from engine.models import ProcessVersion
-from engine.runtime import Runtime
+from engine.runtime.step import Runtime
+from engine.store.models import ProcessVersion
 
 
 @pytest.fixture

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from engine.compiled import _diagram_helpers
+from engine.definitions.compiled import _diagram_helpers
+from engine.definitions.library import Bundle, check_bundle
+from engine.definitions.rules import load_rules
+from engine.definitions.scripting import running_case
 from engine.errors import DefinitionError, FormInvalid, NotFound, ScriptError
-from engine.followup import FOLLOWUP_FILE, decide, draw
-from engine.library import Bundle, check_bundle
-from engine.rules import load_rules
-from engine.scripting import running_case
+from engine.policy.followup import FOLLOWUP_FILE, decide, draw
 
 VALID = """\
 clause: 001/第2篇 1.3; 001/第2篇 1.4

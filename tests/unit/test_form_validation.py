@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from engine.definitions.forms import validate_form_data
 from engine.errors import FormInvalid
-from engine.forms import validate_form_data
 
 SCHEMA = {
     "type": "object", "required": ["unit"], "additionalProperties": False,

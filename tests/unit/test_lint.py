@@ -1,4 +1,4 @@
-"""The BPMN linter (`engine.lint`) and the safe XML parser (`engine.xmlsafe`).
+"""The BPMN linter (`engine.definitions.lint`) and the safe XML parser (`engine.definitions.xmlsafe`).
 
 Each failing diagram under `diagrams/` breaks exactly one convention of
 `docs/process-conventions.md`; the tests check the finding's element id, the line of
@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-import engine.lint
-import engine.xmlsafe
+import engine.definitions.lint
+import engine.definitions.xmlsafe
+from engine.definitions.lint import lint_bpmn, lint_files
+from engine.definitions.lint_expr import timer_problems
+from engine.definitions.xmlsafe import parse_xml
 from engine.errors import DefinitionError, Finding
-from engine.lint import lint_bpmn, lint_files
-from engine.lint_expr import timer_problems
-from engine.xmlsafe import parse_xml
 
 DIAGRAMS = Path(__file__).parent / "diagrams"
 MIWG = Path("/work/shared/external/bpmn-miwg")
@@ -54,10 +54,10 @@ def test_valid_diagram_has_no_findings():
 
 def test_valid_diagram_carries_complete_di():
     root = etree.parse(str(DIAGRAMS / "valid.bpmn")).getroot()
-    ns = {"bpmn": engine.lint.BPMN_NS, "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI"}
+    ns = {"bpmn": engine.definitions.lint.BPMN_NS, "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI"}
     shapes = set(root.xpath("//bpmndi:BPMNShape/@bpmnElement", namespaces=ns))
     edges = set(root.xpath("//bpmndi:BPMNEdge/@bpmnElement", namespaces=ns))
-    nodes = {el.get("id") for el in root.iter() if engine.lint.local(el) in engine.lint.FLOW_NODES}
+    nodes = {el.get("id") for el in root.iter() if engine.definitions.lint.local(el) in engine.definitions.lint.FLOW_NODES}
     lanes = set(root.xpath("//bpmn:lane/@id", namespaces=ns))
     flows = set(root.xpath("//bpmn:sequenceFlow/@id", namespaces=ns))
     assert nodes | lanes <= shapes
@@ -182,8 +182,8 @@ def test_lint_files_resolves_call_activities_across_files_and_parses_each_file_o
     callee = tmp_path / "complaint.bpmn"
     callee.write_bytes((DIAGRAMS / "valid.bpmn").read_bytes().replace(b"lint_valid", b"complaint"))
     parsed = []
-    real_parse = engine.lint.parse_xml
-    monkeypatch.setattr(engine.lint, "parse_xml", lambda data, name: parsed.append(name) or real_parse(data, name))
+    real_parse = engine.definitions.lint.parse_xml
+    monkeypatch.setattr(engine.definitions.lint, "parse_xml", lambda data, name: parsed.append(name) or real_parse(data, name))
     paths = [DIAGRAMS / "call_activity.bpmn", callee, tmp_path / "missing.bpmn"]
     findings = lint_files(paths, lane_roles=LANE_ROLES, form_ids=FORM_IDS, sla_keys=SLA_KEYS)
     assert parsed == [str(DIAGRAMS / "call_activity.bpmn"), str(callee)]
@@ -323,11 +323,11 @@ def test_third_party_diagrams_lint_without_raising(path):
 def test_xmlsafe_refuses_even_when_the_prescan_is_bypassed(name, fragment, monkeypatch):
     # Defence in depth: if the byte scan missed a DTD, the parser still loads nothing and
     # the parsed tree is refused for having one.
-    monkeypatch.setattr(engine.xmlsafe, "_DTD_MARKUP", re.compile(r"(?!x)x"))
+    monkeypatch.setattr(engine.definitions.xmlsafe, "_DTD_MARKUP", re.compile(r"(?!x)x"))
     finding = refused((DIAGRAMS / name).read_bytes())
     assert fragment in finding.message
 
 
 def test_xmlsafe_parser_resolves_no_external_entity():
-    tree = etree.parse(str(DIAGRAMS / "external_entity.bpmn"), engine.xmlsafe._make_parser())
+    tree = etree.parse(str(DIAGRAMS / "external_entity.bpmn"), engine.definitions.xmlsafe._make_parser())
     assert b"root:" not in etree.tostring(tree)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from engine.live_workflows import LiveWorkflows
+from engine.runtime.live_workflows import LiveWorkflows
 
 
 def row(case_id=1, lock_version=2, version_id=7, state_json='{"tasks": 1}'):

@@ -5,14 +5,14 @@ from pathlib import Path
 
 import pytest
 
-from engine import audit
-from engine.diagram_import import import_diagram
+from engine.accounts.users import load_demo_staff
+from engine.audit import chain as audit
+from engine.definitions.diagram_import import import_diagram
+from engine.definitions.library import deploy_bundle
+from engine.definitions.rules import load_rules
 from engine.errors import BadInput
-from engine.library import deploy_bundle
-from engine.queries import get_instance_row, list_events, list_tasks
-from engine.rules import load_rules
-from engine.runtime import Runtime
-from engine.users import load_demo_staff
+from engine.runtime.queries import get_instance_row, list_events, list_tasks
+from engine.runtime.step import Runtime
 
 ROOT = Path(__file__).resolve().parents[2]
 T = "2026-11-23T09:05:00+00:00"

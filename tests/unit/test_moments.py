@@ -2,7 +2,7 @@
 
 import pytest
 
-from engine.moments import after, before
+from engine.policy.moments import after, before
 
 
 def test_before_subtracts_the_duration_keeping_the_offset():

@@ -3,9 +3,9 @@ file, read by diagrams through price("item"), and offered by forms marked x-pric
 
 import pytest
 
+from engine.definitions.forms import fill_price_lists
+from engine.definitions.rules import load_rules
 from engine.errors import DefinitionError, NotFound
-from engine.forms import fill_price_lists
-from engine.rules import load_rules
 
 PRICES = {
     "replace_faucet": {

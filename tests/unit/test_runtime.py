@@ -10,8 +10,11 @@ from uuid import UUID
 import pytest
 from sqlalchemy import func, select
 
-import engine.runtime as runtime_module
-from engine import audit
+import engine.runtime.step as runtime_module
+from engine.accounts.users import load_demo_staff
+from engine.audit import chain as audit
+from engine.definitions.library import Bundle, deploy_bundle, read_bundle
+from engine.definitions.rules import load_rules
 from engine.errors import (
     ConflictError,
     FormInvalid,
@@ -21,12 +24,9 @@ from engine.errors import (
     PermissionDenied,
     TaskNotReady,
 )
-from engine.library import Bundle, deploy_bundle, read_bundle
-from engine.models import Event, HumanTask, Instance, ProcessVersion, Timer
-from engine.queries import get_task
-from engine.rules import load_rules
-from engine.runtime import Runtime
-from engine.users import load_demo_staff
+from engine.runtime.queries import get_task
+from engine.runtime.step import Runtime
+from engine.store.models import Event, HumanTask, Instance, ProcessVersion, Timer
 
 BUNDLE_DIR = Path(__file__).parent / "bundle"
 

@@ -13,7 +13,7 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
 
 from engine.clock import FakeClock, using_clock
-from engine.scripting import (
+from engine.definitions.scripting import (
     SandboxedScriptEngine,
     SandboxEnvironment,
     SandboxRefusal,

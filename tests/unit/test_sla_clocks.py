@@ -12,11 +12,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine import audit
+from engine.accounts.users import load_actor, load_demo_staff
+from engine.audit import chain as audit
 from engine.clock import LOCAL_TZ
-from engine.escalation import fire_due_levels
-from engine.library import Bundle, deploy_bundle, read_bundle
-from engine.models import (
+from engine.definitions.library import Bundle, deploy_bundle, read_bundle
+from engine.definitions.rules import load_rules
+from engine.runtime.queries import list_events, list_tasks
+from engine.runtime.step import Runtime
+from engine.scheduling.escalation import fire_due_levels
+from engine.scheduling.outbox import list_notifications, mark_read, send_pending, unread_count
+from engine.store.models import (
     HumanTask,
     Instance,
     Notification,
@@ -26,11 +31,6 @@ from engine.models import (
     User,
     UserRole,
 )
-from engine.outbox import list_notifications, mark_read, send_pending, unread_count
-from engine.queries import list_events, list_tasks
-from engine.rules import load_rules
-from engine.runtime import Runtime
-from engine.users import load_actor, load_demo_staff
 
 HERE = Path(__file__).parent
 ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith("postgresql")

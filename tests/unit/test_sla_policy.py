@@ -10,12 +10,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from engine.clock import LOCAL_TZ, FakeClock, using_clock
-from engine.compiled import _diagram_helpers
+from engine.definitions.compiled import _diagram_helpers
+from engine.definitions.library import Bundle, check_bundle
+from engine.definitions.rules import load_rules
 from engine.errors import DefinitionError
-from engine.library import Bundle, check_bundle
-from engine.moments import after, before
-from engine.rules import load_rules
-from engine.sla import SlaPolicy
+from engine.policy.moments import after, before
+from engine.policy.sla import SlaPolicy
 
 VALID = """\
 calendars:

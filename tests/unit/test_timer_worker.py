@@ -17,14 +17,14 @@ import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import OperationalError
 
-from engine import audit
-from engine.db import Database
-from engine.library import deploy_bundle, read_bundle
-from engine.models import Event, Instance, Timer
-from engine.rules import load_rules
-from engine.runtime import Runtime
-from engine.timers import RECHECK_SECONDS, Wakeup, ringing_on_new_timers, run_worker
-from engine.users import load_demo_staff
+from engine.accounts.users import load_demo_staff
+from engine.audit import chain as audit
+from engine.definitions.library import deploy_bundle, read_bundle
+from engine.definitions.rules import load_rules
+from engine.runtime.step import Runtime
+from engine.runtime.timers import RECHECK_SECONDS, Wakeup, ringing_on_new_timers, run_worker
+from engine.store.db import Database
+from engine.store.models import Event, Instance, Timer
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLE_DIR = Path(__file__).parent / "worker_bundle"
@@ -213,7 +213,7 @@ def test_worker_outlives_the_database_going_away(rt, clock, monkeypatch, caplog)
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_worker_command_stops_cleanly_on_a_signal(db_url, signum):
-    worker = subprocess.Popen([sys.executable, "-m", "engine.cli", "worker"], cwd=ROOT, text=True,
+    worker = subprocess.Popen([sys.executable, "-m", "cli", "worker"], cwd=ROOT, text=True,
                               env={**os.environ, "DATABASE_URL": db_url},
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert worker.stderr.readline().startswith("timer worker running")
@@ -224,7 +224,7 @@ def test_worker_command_stops_cleanly_on_a_signal(db_url, signum):
 
 
 def _run_once(db_url: str, offset: float) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "engine.cli", "worker", "--once", "--clock-offset", str(offset)],
+    return subprocess.Popen([sys.executable, "-m", "cli", "worker", "--once", "--clock-offset", str(offset)],
                             cwd=ROOT, text=True, env={**os.environ, "DATABASE_URL": db_url},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.diagram import ProcessOutline
+from engine.definitions.diagram import ProcessOutline
+from engine.definitions.library import check_bundle
+from engine.definitions.traceability import CLAUSES_FILE, load_requirements, trace_findings
 from engine.errors import DefinitionError
-from engine.library import check_bundle
-from engine.traceability import CLAUSES_FILE, load_requirements, trace_findings
 
 REQUIREMENTS = """\
 requirements:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.queries import get_instance_row, list_events, list_tasks
+from engine.runtime.queries import get_instance_row, list_events, list_tasks
 
 # pytest puts tests/ first on sys.path, where this folder would pass for a namespace
 # package named `web`; the project root must come first so `web` is the app.
@@ -160,7 +160,7 @@ class Api:
     def token(self, user: str) -> str:
         """The user's API token, made on first use as `estatedesk token create` makes it."""
         if user not in self.tokens:
-            from engine.tokens import create_token
+            from engine.accounts.tokens import create_token
 
             with self.runtime.transaction() as session:
                 _view, self.tokens[user] = create_token(session, user, "test")
@@ -209,7 +209,7 @@ def stats_month(runtime, clock, library, start_case) -> dict:
     still open, one at binhai and one in October. The clock ends on 5 October."""
     from datetime import datetime, timedelta, timezone
 
-    from engine.library import deploy_bundle
+    from engine.definitions.library import deploy_bundle
     from tests.scenario.test_stats_month import DOOR_OK as DOOR_OK_VISIT
     from tests.scenario.test_stats_month import PHONE_BAD, complaint, repair, visiting_every_case
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import update
 
-from engine.models import User
-from engine.tokens import revoke_token
+from engine.accounts.tokens import revoke_token
+from engine.store.models import User
 
 
 def test_a_token_acts_as_its_user(api):

@@ -101,7 +101,7 @@ def test_refused_completion_changes_nothing(api, cases, target):
     api.post(f"/tasks/{target['supervisor_task']}/complete", "guard1",
              json={"data": {"help_arrangement": "x", "help_assignee": "赵刚"}})
     with cases.runtime.db.session() as session:
-        from engine.queries import get_task
+        from engine.runtime.queries import get_task
 
         assert get_task(session, target["supervisor_task"]).status == "ready"
 

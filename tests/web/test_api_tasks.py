@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from engine.queries import get_task
+from engine.runtime.queries import get_task
 
 
 def open_case(api, user="reception1", **changes) -> dict:

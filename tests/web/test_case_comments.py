@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from engine import audit
-from engine.comments import MAX_LENGTH
+from engine.audit import chain as audit
+from engine.runtime.comments import MAX_LENGTH
 
 
 def test_a_comment_appears_in_the_timeline_with_its_author(web, cases):

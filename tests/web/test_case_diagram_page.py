@@ -1,6 +1,6 @@
 """The case-on-diagram page and its data: auditors and staff see what ran and who did it."""
 
-from engine.queries import get_instance_row
+from engine.runtime.queries import get_instance_row
 
 
 def test_diagram_data_marks_what_ran_and_what_is_open(web, cases):

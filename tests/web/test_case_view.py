@@ -6,11 +6,11 @@ import re
 
 import pytest
 
-from engine.library import Bundle, deploy_bundle
-from engine.queries import get_instance_row, list_tasks
-from engine.rules import load_rules
-from engine.runtime import Runtime
-from engine.users import load_demo_staff
+from engine.accounts.users import load_demo_staff
+from engine.definitions.library import Bundle, deploy_bundle
+from engine.definitions.rules import load_rules
+from engine.runtime.queries import get_instance_row, list_tasks
+from engine.runtime.step import Runtime
 from engine.yamlfile import load_yaml
 from web.intake import CATEGORIES, UNIT_PATTERN
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.queries import get_instance_row, instance_view
+from engine.runtime.queries import get_instance_row, instance_view
 
 ROOT = Path(__file__).resolve().parents[2]
 

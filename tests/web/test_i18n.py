@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.models import InstanceStatus, TaskStatus
+from engine.store.models import InstanceStatus, TaskStatus
 from web.i18n import CASE_STATUSES, EN, TASK_STATUSES
 
 WEB = Path(__file__).resolve().parents[2] / "web"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from engine.views import TaskView
+from engine.runtime.views import TaskView
 
 
 def major_case(cases):

@@ -98,6 +98,6 @@ def test_refused_post_changes_nothing(web, cases, target):
     web.post(f"/tasks/{target['task']}", {"unit": "1-1-1", "phone": "123", "condition": "x",
                                           "help_type": "hospital"})
     with cases.runtime.db.session() as session:
-        from engine.queries import get_task
+        from engine.runtime.queries import get_task
 
         assert get_task(session, target["task"]).status == "ready"

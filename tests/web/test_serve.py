@@ -8,7 +8,7 @@ import os
 import signal
 import threading
 
-from engine.cli import build_parser
+from cli.main import build_parser
 from web import serve
 
 

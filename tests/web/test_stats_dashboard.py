@@ -11,7 +11,7 @@ import pytest
 from lxml import html
 
 from engine.stats import StatsQuery, cell_drill, month_kpis
-from web import stats as stats_views
+from web.stats import views as stats_views
 
 STATS_MONTH = "2026-09"  # the month the stats_month fixture plays
 SEPTEMBER = f"/stats?month={STATS_MONTH}"

@@ -10,7 +10,7 @@ import functools
 
 from flask import Blueprint
 
-from . import access, cases, openapi, tasks
+from web.api import access, cases, openapi, tasks
 
 PARTS = (access.bp, cases.bp, tasks.bp, openapi.bp)
 

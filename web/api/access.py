@@ -13,11 +13,10 @@ import functools
 from flask import Blueprint, g, jsonify, request
 from werkzeug.exceptions import Unauthorized
 
+from engine.accounts.tokens import actor_for_token
 from engine.errors import NotFound, PermissionDenied
-from engine.tokens import actor_for_token
-
-from ..auth import INTAKE_ROLES, READER_ROLES
-from ..runtime import reading
+from web.auth import INTAKE_ROLES, READER_ROLES
+from web.runtime import reading
 
 bp = Blueprint("access", __name__)
 

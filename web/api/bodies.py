@@ -6,15 +6,14 @@ import json
 
 from flask import g, request
 
-from engine.comments import Comment
 from engine.errors import BadInput, FieldError, FormInvalid
-from engine.views import InstanceView, StepResult, TaskView
-
-from ..i18n import pick
-from ..intake import CATEGORIES
-from ..tasks import next_task_for, render_instructions
-from ..templating import is_overdue, seconds_left
-from ..timeline import TimelineRow, WaitingMessage
+from engine.runtime.comments import Comment
+from engine.runtime.views import InstanceView, StepResult, TaskView
+from web.i18n import pick
+from web.intake import CATEGORIES
+from web.tasks import next_task_for, render_instructions
+from web.templating import is_overdue, seconds_left
+from web.timeline import TimelineRow, WaitingMessage
 
 
 def json_object(required: bool = True) -> dict:

@@ -6,17 +6,24 @@ import copy
 
 from flask import Blueprint, g, jsonify, url_for
 
-from engine.compiled import current_rules
+from engine.definitions.compiled import current_rules
+from engine.definitions.forms import validate_form_data
 from engine.errors import FieldError, FormInvalid
-from engine.forms import validate_form_data
-from engine.queries import get_instance_row
-
-from ..auth import STAFF_ROLES
-from ..cases import load_case
-from ..intake import default_site, intake_schema, request_process
-from ..runtime import reading, runtime
-from .access import API_INTAKE_ROLES, CASE_READER_ROLES, REQUESTER_ROLES, check_may_read_case, roles
-from .bodies import case_json, comment_json, json_object, step_json, task_json, timeline_json, waiting_json
+from engine.runtime.queries import get_instance_row
+from web.api.access import API_INTAKE_ROLES, CASE_READER_ROLES, REQUESTER_ROLES, check_may_read_case, roles
+from web.api.bodies import (
+    case_json,
+    comment_json,
+    json_object,
+    step_json,
+    task_json,
+    timeline_json,
+    waiting_json,
+)
+from web.auth import STAFF_ROLES
+from web.cases import load_case
+from web.intake import default_site, intake_schema, request_process
+from web.runtime import reading, runtime
 
 bp = Blueprint("cases", __name__)
 

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from engine import comments
-from engine.compiled import current_rules
-
-from ..runtime import reading
-from .cases import api_intake_schema
+from engine.definitions.compiled import current_rules
+from engine.runtime import comments
+from web.api.cases import api_intake_schema
+from web.runtime import reading
 
 bp = Blueprint("docs", __name__)
 

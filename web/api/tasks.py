@@ -6,15 +6,14 @@ import re
 
 from flask import Blueprint, g, jsonify, request
 
+from engine.accounts.users import SUPERVISOR_ROLES
 from engine.errors import BadInput, FieldError, FormInvalid, PermissionDenied
-from engine.queries import get_instance_row, get_task
-from engine.users import SUPERVISOR_ROLES
-
-from ..auth import READER_ROLES, STAFF_ROLES
-from ..runtime import reading, runtime
-from ..tasks import check_may_see, inbox_tasks
-from .access import roles
-from .bodies import json_object, step_json, task_detail_json, task_json
+from engine.runtime.queries import get_instance_row, get_task
+from web.api.access import roles
+from web.api.bodies import json_object, step_json, task_detail_json, task_json
+from web.auth import READER_ROLES, STAFF_ROLES
+from web.runtime import reading, runtime
+from web.tasks import check_may_see, inbox_tasks
 
 bp = Blueprint("tasks", __name__)
 

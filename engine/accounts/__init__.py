@@ -1,0 +1,4 @@
+"""Staff accounts, their roles and sites, and API tokens.
+
+May import: the foundation, `store`, `policy`, `definitions`.
+"""

@@ -1,0 +1,122 @@
+"""Staff accounts and their roles; passwords stored as salted scrypt hashes."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, delete, select
+from sqlalchemy.orm import Session
+
+from engine.definitions.rules import Rules
+from engine.errors import NotFound
+from engine.store.models import User, UserRole
+
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+SYSTEM_ACTOR = "system"
+# Role groups the engine and the web app both check (role names from processes/rules/roles).
+SUPERVISOR_ROLES = frozenset({"cs_supervisor", "manager"})
+# People who work on cases; auditors only read, residents and designers use other pages.
+STAFF_ROLES = ("reception", "cs_supervisor", "manager", "security_lead", "guard",
+               "engineering_supervisor", "technician", "environment", "finance")
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, **_SCRYPT)
+    return f"scrypt${salt.hex()}${digest.hex()}"
+
+
+def check_password(password: str, stored: str) -> bool:
+    try:
+        scheme, salt_hex, digest_hex = stored.split("$")
+    except ValueError:
+        return False
+    if scheme != "scrypt":
+        return False
+    digest = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt_hex), **_SCRYPT)
+    return hmac.compare_digest(digest.hex(), digest_hex)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a username and the roles they hold."""
+
+    username: str
+    name: str
+    roles: frozenset[str]
+    site: str | None = None
+
+
+# The rows `actor_from_rows` reads: an active user's (username, name, site, role), one per role.
+ACTIVE_ACTOR_ROWS = (select(User.username, User.name, User.site, UserRole.role)
+                     .outerjoin(UserRole, UserRole.user_id == User.id).where(User.active.is_(True)))
+_ACTOR_WITH_ROLES = ACTIVE_ACTOR_ROWS.where(User.username == bindparam("username"))
+
+
+def load_actor(session: Session, username: str) -> Actor:
+    """Return the active user `username` with roles, or raise `NotFound`."""
+    if username == SYSTEM_ACTOR:
+        return Actor(SYSTEM_ACTOR, "系统", frozenset())
+    # On the connection: a plain row query needs none of the ORM's result machinery.
+    rows = session.connection().execute(_ACTOR_WITH_ROLES, {"username": username}).all()
+    if not rows:
+        raise NotFound(f"unknown user {username!r}")
+    return actor_from_rows(rows)
+
+
+def actor_from_rows(rows) -> Actor:
+    """An actor from rows of (username, name, site, role), one per role held (role None for none)."""
+    first = rows[0]
+    return Actor(first.username, first.name, frozenset(r.role for r in rows if r.role), first.site)
+
+
+def user_names(session: Session, usernames=None) -> dict[str, str]:
+    """username → name of the accounts named (of every account when `usernames` is None)."""
+    stmt = select(User.username, User.name)
+    if usernames is not None:
+        stmt = stmt.where(User.username.in_(list(usernames)))
+    return {username: name for username, name in session.execute(stmt)}
+
+
+def person_label(username: str, name: str | None) -> str:
+    """`王敏 (reception1)`, as people are shown everywhere; the username alone without a name."""
+    return f"{name} ({username})" if name else username
+
+
+def upsert_user(session: Session, username: str, name: str, roles, site: str | None, password_hash: str) -> User:
+    """Create or update a user and set exactly `roles`; a new user gets `password_hash`
+    (from `hash_password`), an existing one keeps their password."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        user = User(username=username, name=name, site=site, password_hash=password_hash, active=True)
+        session.add(user)
+        session.flush()
+    else:
+        user.name, user.site = name, site
+    session.execute(delete(UserRole).where(UserRole.user_id == user.id))
+    session.add_all(UserRole(user_id=user.id, role=role) for role in sorted(set(roles)))
+    return user
+
+
+DEMO_PASSWORD = "demo"
+
+
+@functools.cache
+def demo_password_hash() -> str:
+    """One hash of the demo password, made once per process, for every demo account.
+
+    The accounts share a published password, so separate salts would protect nothing,
+    while hashing it for each (scrypt, on purpose slow) cost most of a second per set-up.
+    """
+    return hash_password(DEMO_PASSWORD)
+
+
+def load_demo_staff(session: Session, rules: Rules) -> list[str]:
+    """Create the demo staff of `staff.yaml` (password "demo"); return their usernames."""
+    for member in rules.staff:
+        upsert_user(session, member.username, member.name, member.roles, member.site, demo_password_hash())
+    return [m.username for m in rules.staff]

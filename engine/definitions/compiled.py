@@ -1,0 +1,163 @@
+"""Deployed versions made ready to run, parsed once and kept in memory.
+
+The cache is keyed by content hash, so it is shared safely between databases (tests
+open many) and never has to be invalidated: a version's content never changes.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, load_only
+
+from engine.clock import now as clock_now
+from engine.definitions.rules import Rules, load_rules
+from engine.definitions.scripting import SandboxedScriptEngine, case_reference
+from engine.definitions.state import load_spec
+from engine.errors import NotFound
+from engine.policy.followup import DATA_NAME as FOLLOWUP_DATA
+from engine.policy.followup import FollowupDecision, decide
+from engine.policy.moments import HELPERS as moment_helpers
+from engine.policy.sla import SlaDuration
+from engine.store.models import ProcessVersion
+
+
+@dataclass
+class CompiledVersion:
+    """Everything a step needs from a version: specs, rules, forms, outline, flow index."""
+
+    id: int
+    process_id: str
+    name: str
+    version: int
+    content_hash: str
+    spec: object
+    subprocess_specs: dict
+    rules: Rules
+    forms: dict[str, dict]
+    processes: dict[str, dict]  # process id -> outline dict (elements, flows, messages)
+    script_engine: SandboxedScriptEngine = field(repr=False, default=None)
+    flow_index: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
+    has_timers: bool = True  # False lets a step skip rewriting the timer table
+    has_sla: bool = True  # False lets a step skip the SLA clocks
+
+    @property
+    def outline(self) -> dict:
+        return self.processes[self.process_id]
+
+    @property
+    def reference_prefix(self) -> str:
+        return self.outline.get("reference_prefix") or "QZ"
+
+    def element(self, process_id: str, element_id: str) -> dict:
+        return self.processes.get(process_id, {}).get("elements", {}).get(element_id, {})
+
+    def find_element(self, element_id: str | None) -> dict:
+        """An element by id, looked up in this process first, then in the processes it calls."""
+        for pid in (self.process_id, *self.processes):
+            found = self.element(pid, element_id)
+            if found:
+                return found
+        return {}
+
+    def flows_between(self, process_id: str, source: str, target: str) -> list[str]:
+        return self.flow_index.get((process_id, source, target), [])
+
+
+def _diagram_helpers(rules: Rules):
+    """Build the helper functions diagrams may call, bound to a case's site."""
+
+    def helpers(task_data: dict) -> dict:
+        site = task_data.get("site") if isinstance(task_data, dict) else None
+
+        def sla(key: str) -> str:
+            return SlaDuration.of(rules.sla_policy(key, site), clock_now())
+
+        def followup_decision(category: str) -> dict:
+            # Drawn once per case: coming round again (a dissatisfied resident gets another
+            # visit) answers with the decision the case holds, never with a new draw.
+            held = FollowupDecision.from_data(task_data.get(FOLLOWUP_DATA) if isinstance(task_data, dict) else None)
+            if held is not None and held.category == category:
+                return held.as_data()
+            return decide(case_reference(), category, rules.followup.rate(site or rules.default_site, category)).as_data()
+
+        return {"sla": sla, "now": clock_now, "price": rules.price, "followup_decision": followup_decision,
+                **moment_helpers}
+
+    return helpers
+
+
+def compile_version(row: ProcessVersion) -> CompiledVersion:
+    spec, subprocess_specs = load_spec(row.spec_json)
+    rules = load_rules(row.assets["rules"])
+    processes = row.assets["processes"]
+    flow_index: dict[tuple[str, str, str], list[str]] = {}
+    for pid, outline in processes.items():
+        for flow_id, flow in outline["flows"].items():
+            flow_index.setdefault((pid, flow["source"], flow["target"]), []).append(flow_id)
+    # Outlines deployed before the "timer" key existed count as having timers.
+    has_timers = any(e.get("timer", True) for outline in processes.values()
+                     for e in outline["elements"].values() if e["type"].endswith("Event"))
+    has_sla = any(e.get("sla") for outline in processes.values() for e in outline["elements"].values())
+    return CompiledVersion(
+        id=row.id, process_id=row.process_id, name=row.name, version=row.version, content_hash=row.content_hash,
+        has_timers=has_timers, has_sla=has_sla,
+        spec=spec, subprocess_specs=subprocess_specs, rules=rules, forms=row.assets["forms"],
+        processes=processes, script_engine=SandboxedScriptEngine(helpers=_diagram_helpers(rules)),
+        flow_index=flow_index,
+    )
+
+
+class VersionCache:
+    """A small LRU of compiled versions; the spec JSON is read only on a miss."""
+
+    def __init__(self, size: int = 64):
+        self._size = size
+        self._by_hash: OrderedDict[str, CompiledVersion] = OrderedDict()
+        self._by_engine: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    def get(self, session: Session, version_id: int) -> CompiledVersion:
+        # Version rows never change, so an id seen on this database needs no query again.
+        known = self._by_engine.setdefault(session.get_bind(), {})
+        if version_id in known:
+            return known[version_id]
+        compiled = self._load(session, version_id)
+        known[version_id] = compiled
+        return compiled
+
+    def _load(self, session: Session, version_id: int) -> CompiledVersion:
+        content_hash = session.scalar(select(ProcessVersion.content_hash).where(ProcessVersion.id == version_id))
+        if content_hash is None:
+            raise NotFound(f"process version {version_id} does not exist")
+        with self._lock:
+            hit = self._by_hash.get(content_hash)
+            if hit is not None and hit.id == version_id:
+                self._by_hash.move_to_end(content_hash)
+                return hit
+        row = session.scalar(select(ProcessVersion).where(ProcessVersion.id == version_id)
+                             .options(load_only(ProcessVersion.id, ProcessVersion.process_id,
+                                                ProcessVersion.version, ProcessVersion.content_hash,
+                                                ProcessVersion.name,
+                                                ProcessVersion.spec_json, ProcessVersion.assets)))
+        compiled = compile_version(row)
+        with self._lock:
+            self._by_hash[content_hash] = compiled
+            self._by_hash.move_to_end(content_hash)
+            while len(self._by_hash) > self._size:
+                self._by_hash.popitem(last=False)
+        return compiled
+
+
+VERSIONS = VersionCache()
+
+
+def current_rules(session: Session) -> Rules | None:
+    """The rules of the newest deployed version (sites, roles, SLA targets), or None before any deploy."""
+    stmt = select(ProcessVersion.id).where(ProcessVersion.executable.is_(True)).order_by(ProcessVersion.id.desc())
+    version_id = session.scalar(stmt.limit(1))
+    return VERSIONS.get(session, version_id).rules if version_id is not None else None

@@ -1,0 +1,130 @@
+"""Task forms: JSON Schemas in `forms/`, and validation of submitted data per field.
+
+A property marked `x-price-list: true` offers the items of the price list
+(`processes/rules/prices.yaml`) ahead of its own `enum` values, labelled with name and
+unit price, so prices are written once and every form shows the same ones.
+"""
+
+from __future__ import annotations
+
+import re
+
+import jsonschema
+
+from engine.errors import DefinitionError, FieldError, Finding, FormInvalid
+from engine.yamlfile import load_yaml
+
+FORMAT_CHECKER = jsonschema.Draft202012Validator.FORMAT_CHECKER
+
+
+# Texts already checked against the JSON Schema meta-schema: checking is the slow part of
+# reading the library, and every lint, import and deploy reads all the forms again.
+_CHECKED_TEXTS: set[str] = set()
+
+
+def load_forms(texts: dict[str, str]) -> dict[str, dict]:
+    """Parse form files given as {"emergency_patient/choose_help.yaml": text}; key them by form id."""
+    forms, findings = {}, []
+    for name, text in sorted(texts.items()):
+        filename = f"forms/{name}"
+        try:
+            schema = load_yaml(text, filename)
+            if text not in _CHECKED_TEXTS:
+                jsonschema.Draft202012Validator.check_schema(schema)
+            if not isinstance(schema, dict) or schema.get("type") != "object":
+                raise jsonschema.SchemaError("a form schema must be an object with type: object")
+            _CHECKED_TEXTS.add(text)
+        except DefinitionError as exc:
+            findings.extend(exc.findings)
+            continue
+        except jsonschema.SchemaError as exc:
+            findings.append(Finding(filename, None, None, "error", f"not a valid JSON Schema: {exc.message}"))
+            continue
+        forms[name.removesuffix(".yaml")] = schema
+    if findings:
+        raise DefinitionError(findings)
+    return forms
+
+
+PRICE_LIST = "x-price-list"
+
+
+def fill_price_lists(forms: dict[str, dict], prices: dict[str, dict]) -> dict[str, dict]:
+    """Return `forms` with every `x-price-list` property listing the price-list items first."""
+    return {form_id: _with_prices(schema, prices) for form_id, schema in forms.items()}
+
+
+def _with_prices(schema: dict, prices: dict[str, dict]) -> dict:
+    properties = schema.get("properties") or {}
+    marked = [name for name, prop in properties.items() if isinstance(prop, dict) and prop.get(PRICE_LIST)]
+    if not marked:
+        return schema
+    zh = {item: f"{p['zh']}（{p['price']}元/{p['unit']}）" for item, p in prices.items()}
+    en = {item: f"{p['en']} ({p['price']} yuan {p['unit_en']})" for item, p in prices.items()}
+    filled = dict(properties)
+    for name in marked:
+        prop = properties[name]
+        own = [value for value in prop.get("enum", []) if value not in prices]
+        filled[name] = {**prop, "enum": [*prices, *own],
+                        "x-enum-labels": {**zh, **prop.get("x-enum-labels", {})},
+                        "x-enum-labels-en": {**en, **prop.get("x-enum-labels-en", {})}}
+    return {**schema, "properties": filled}
+
+
+# Form schemas live in cached, immutable versions, so the dict itself can key its validator;
+# the schema is kept beside it so a recycled id() is never mistaken for it.
+_VALIDATORS: dict[int, tuple[dict, jsonschema.Draft202012Validator]] = {}
+
+
+def _validator(schema: dict) -> jsonschema.Draft202012Validator:
+    cached = _VALIDATORS.get(id(schema))
+    if cached is None or cached[0] is not schema:
+        if len(_VALIDATORS) > 2048:
+            _VALIDATORS.clear()
+        cached = (schema, jsonschema.Draft202012Validator(schema, format_checker=FORMAT_CHECKER))
+        _VALIDATORS[id(schema)] = cached
+    return cached[1]
+
+
+def validate_form_data(schema: dict, data) -> dict:
+    """Return `data` if it matches `schema`; else raise `FormInvalid` with one error per field."""
+    if not isinstance(data, dict):
+        raise FormInvalid([FieldError("", "form data must be a JSON object")])
+    validator = _validator(schema)
+    errors: dict[str, str] = {}
+    for err in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+            for name in _unexpected(err):
+                errors.setdefault(".".join([*map(str, err.absolute_path), name]), "not a field of this form")
+            continue
+        errors.setdefault(_field_of(err), _message(err))
+    if errors:
+        raise FormInvalid([FieldError(f, m) for f, m in errors.items()])
+    return data
+
+
+def _message(err: jsonschema.ValidationError) -> str:
+    """What is wrong, for the person or program that sent it: a pattern by the form's own hint
+    and a length by its limit, not by a regular expression or the whole text quoted back."""
+    if err.validator == "pattern" and err.schema.get("x-pattern-hint-en"):
+        return err.schema["x-pattern-hint-en"]
+    if err.validator == "maxLength":
+        return f"at most {err.validator_value} characters"
+    return err.message
+
+
+def _field_of(err: jsonschema.ValidationError) -> str:
+    """Name the field an error belongs to; a missing required field is named, not its parent."""
+    path = [str(p) for p in err.absolute_path]
+    if err.validator == "required":
+        missing = err.message.split("'")[1] if "'" in err.message else ""
+        path.append(missing)
+    return ".".join(path)
+
+
+def _unexpected(err: jsonschema.ValidationError) -> list[str]:
+    """The properties an `additionalProperties: false` error is about, each named on its own."""
+    declared = set(err.schema.get("properties") or {})
+    patterns = list((err.schema.get("patternProperties") or {}))
+    return sorted(str(k) for k in err.instance
+                  if k not in declared and not any(re.search(p, str(k)) for p in patterns))

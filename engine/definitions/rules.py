@@ -1,0 +1,126 @@
+"""Site rules from `processes/rules/*.yaml`: roles, sites, SLA policy, demo staff, prices,
+follow-up visit rates.
+
+Rules are part of a deployed bundle, so a case keeps running under the policy it was
+started with; changing policy means deploying a new version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from engine.errors import DefinitionError, Finding, NotFound
+from engine.policy.followup import FollowupPolicy, load_followup_policy
+from engine.policy.sla import SlaBook, SlaPolicy, load_sla_book
+from engine.yamlfile import bundled_schema, load_yaml
+
+RULE_FILES = ("roles", "sites", "sla", "staff")
+# A library without paid services has no price list; one without follow-up visits no rates.
+OPTIONAL_RULE_FILES = ("prices", "followup")
+
+
+@dataclass(frozen=True)
+class Role:
+    id: str
+    zh: str
+    en: str
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    username: str
+    name: str
+    roles: tuple[str, ...]
+    site: str | None
+
+
+@dataclass
+class Rules:
+    """The validated rules of one bundle."""
+
+    roles: dict[str, Role]
+    sites: dict[str, dict]
+    default_site: str
+    sla: SlaBook
+    staff: list[StaffMember] = field(default_factory=list)
+    prices: dict[str, dict] = field(default_factory=dict)  # item -> zh, en, price, unit, unit_en
+    followup: FollowupPolicy = field(default_factory=lambda: FollowupPolicy({"rates": {}}))
+
+    @property
+    def sla_targets(self) -> dict[str, dict]:
+        return self.sla.targets
+
+    @cached_property  # rules never change once loaded, and every new task asks
+    def lane_roles(self) -> dict[str, str]:
+        """Map every name a lane may carry (id, Chinese name, alias) to its role id."""
+        names = {}
+        for role in self.roles.values():
+            for name in (role.id, role.zh, *role.aliases):
+                names[name] = role.id
+        return names
+
+    def role_for_lane(self, lane_name: str | None) -> str | None:
+        return self.lane_roles.get(lane_name) if lane_name else None
+
+    def sla_policy(self, key: str, site: str | None = None) -> SlaPolicy:
+        """Return SLA target `key` as it applies at `site` (the default site if None)."""
+        return self.sla.policy(key, site or self.default_site)
+
+    def sla_duration(self, key: str, site: str | None = None) -> str:
+        """Return the ISO-8601 duration of SLA target `key` at `site` (default site if None)."""
+        return self.sla_policy(key, site).duration
+
+    def price(self, item: str) -> int | float:
+        """Return the unit price of `item` on the paid-service price list."""
+        if item not in self.prices:
+            raise NotFound(f"{item!r} is not on the price list (processes/rules/prices.yaml)")
+        return self.prices[item]["price"]
+
+
+def load_rules(texts: dict[str, str]) -> Rules:
+    """Validate and combine rule files given as {"roles.yaml": text, ...}."""
+    data = {}
+    findings: list[Finding] = []
+    for name in RULE_FILES + OPTIONAL_RULE_FILES:
+        filename = f"processes/rules/{name}.yaml"
+        text = texts.get(f"{name}.yaml")
+        if text is None:
+            if name in RULE_FILES:
+                findings.append(Finding(filename, None, None, "error", "rules file is missing"))
+            continue
+        try:
+            data[name] = load_yaml(text, filename, bundled_schema(name))
+        except DefinitionError as exc:
+            findings.extend(exc.findings)
+    if findings:
+        raise DefinitionError(findings)
+    roles = {rid: Role(rid, r["zh"], r["en"], tuple(r.get("aliases", ()))) for rid, r in data["roles"]["roles"].items()}
+    rules = Rules(
+        roles=roles,
+        sites=data["sites"]["sites"],
+        default_site=data["sites"]["default_site"],
+        sla=load_sla_book(data["sla"], texts["sla.yaml"], roles, data["sites"]["sites"]),
+        staff=[StaffMember(s["username"], s["name"], tuple(s["roles"]), s.get("site")) for s in data["staff"]["staff"]],
+        prices=data.get("prices", {}).get("items") or {},
+    )
+    if "followup" in data:
+        rules.followup = load_followup_policy(data["followup"], texts["followup.yaml"], rules.sites)
+    _check_references(rules)
+    return rules
+
+
+def _check_references(rules: Rules) -> None:
+    """Cross-file checks the schemas cannot express."""
+    findings = []
+    if rules.default_site not in rules.sites:
+        findings.append(Finding("processes/rules/sites.yaml", None, "default_site", "error",
+                                f"default_site {rules.default_site!r} is not a site"))
+    for member in rules.staff:
+        for role in member.roles:
+            if role not in rules.roles:
+                findings.append(Finding("processes/rules/staff.yaml", None, member.username, "error",
+                                        f"unknown role {role!r}"))
+    if findings:
+        raise DefinitionError(findings)

@@ -1,0 +1,4 @@
+"""Site policy that varies by site and time: SLA targets, business calendars, follow-up sampling.
+
+Pure functions over policy files and dates. May import: the foundation and `store`.
+"""

@@ -1,0 +1,286 @@
+"""SLA policy: what a named target (`help.reply`) means at a site, from `sla.yaml`.
+
+A target has a duration and, optionally, a business calendar (the duration counts
+working time only), a pause rule (the clock stops while the case waits, e.g. for the
+resident) and an escalation chain (notify or reassign at a share of the time). A site
+may override any of these. A task's clock keeps a snapshot of its policy, so what was
+met or breached stays so when the policy changes later.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+from engine.errors import DefinitionError, Finding, NotFound
+from engine.policy.calendars import CONTINUOUS, BusinessCalendar, CalendarError, iso_seconds, split_duration
+from engine.yamlfile import line_at
+
+SLA_FILE = "processes/rules/sla.yaml"
+ASSIGNEE = "assignee"  # in `notify`: whoever holds the task (its role when nobody does)
+DEFAULT_CHANNEL = "web"
+
+
+@dataclass(frozen=True)
+class EscalationLevel:
+    """One step of a chain: at `percent` of the time (plus `plus`), notify and/or reassign."""
+
+    percent: float
+    plus: str | None = None
+    notify: tuple[str, ...] = ()
+    channel: str = DEFAULT_CHANNEL
+    reassign: str | None = None
+
+    @classmethod
+    def from_config(cls, config: dict) -> EscalationLevel:
+        return cls(float(config["at"].rstrip("%")), config.get("plus"), tuple(config.get("notify") or ()),
+                   config.get("channel") or DEFAULT_CHANNEL, config.get("reassign"))
+
+    def to_config(self) -> dict:
+        config = {"at": self.label_percent, "notify": list(self.notify), "channel": self.channel}
+        if self.plus:
+            config["plus"] = self.plus
+        if self.reassign:
+            config["reassign"] = self.reassign
+        return config
+
+    @property
+    def label_percent(self) -> str:
+        return f"{self.percent:g}%"
+
+    @property
+    def label(self) -> str:
+        """80% or 100% + PT10M, as written in sla.yaml."""
+        return self.label_percent + (f" + {self.plus}" if self.plus else "")
+
+    def offset(self, budget: timedelta) -> timedelta:
+        """How much working time after the clock starts this level falls due."""
+        _, plus = split_duration(self.plus) if self.plus else (0, timedelta(0))
+        return budget * (self.percent / 100) + plus
+
+
+@dataclass(frozen=True)
+class PauseRule:
+    """The clock stops while `when` holds over the case data or an element of `while_open` is open."""
+
+    when: str | None = None
+    while_open: tuple[str, ...] = ()
+
+    @classmethod
+    def from_config(cls, config: dict | None) -> PauseRule | None:
+        if not config:
+            return None
+        return cls(config.get("when"), tuple(config.get("while_open") or ()))
+
+    def to_config(self) -> dict:
+        return {"when": self.when, "while_open": list(self.while_open)}
+
+
+@dataclass(frozen=True)
+class SlaPolicy:
+    """A target as it applies at one site."""
+
+    key: str
+    duration: str
+    calendar_name: str | None = None
+    calendar: BusinessCalendar | None = None
+    pause: PauseRule | None = None
+    escalation_name: str | None = None
+    escalation: tuple[EscalationLevel, ...] = ()
+
+    @property
+    def clock(self):
+        """The calendar time is counted in (wall-clock time when the target has none)."""
+        return self.calendar or CONTINUOUS
+
+    def due(self, start: datetime) -> datetime:
+        """When the target falls due if the clock starts at `start` and never pauses."""
+        return self.clock.add_duration(start, self.duration)
+
+    def budget(self, start: datetime) -> timedelta:
+        """The working time the target allows, counted from `start`."""
+        return self.clock.working_time(start, self.due(start))
+
+    def snapshot(self) -> dict:
+        """Everything a running clock needs, as JSON; `from_snapshot` reads it back."""
+        return {
+            "key": self.key, "duration": self.duration, "calendar_name": self.calendar_name,
+            "calendar": self.calendar.to_config() if self.calendar else None,
+            "pause": self.pause.to_config() if self.pause else None,
+            "escalation_name": self.escalation_name,
+            "escalation": [level.to_config() for level in self.escalation],
+        }
+
+    @classmethod
+    def from_snapshot(cls, data: dict) -> SlaPolicy:
+        return cls(
+            key=data["key"], duration=data["duration"], calendar_name=data.get("calendar_name"),
+            calendar=BusinessCalendar.from_config(data["calendar"]) if data.get("calendar") else None,
+            pause=PauseRule.from_config(data.get("pause")), escalation_name=data.get("escalation_name"),
+            escalation=tuple(EscalationLevel.from_config(level) for level in data.get("escalation") or ()),
+        )
+
+
+def snapshot_policy(snapshot: dict) -> SlaPolicy:
+    """The policy a clock's snapshot describes, parsed once per distinct snapshot."""
+    return _parse_snapshot(json.dumps(snapshot, sort_keys=True))
+
+
+@lru_cache(maxsize=256)
+def _parse_snapshot(text: str) -> SlaPolicy:
+    return SlaPolicy.from_snapshot(json.loads(text))
+
+
+class SlaDuration(str):
+    """What `sla("key")` gives a diagram: an ISO-8601 duration that remembers its policy.
+
+    Without a calendar it is the target's duration as written. With one it is the
+    wall-clock time from now to the due moment (PT65H over a weekend), so a timer
+    falls due when the working time runs out; `before()`/`after()` read the policy
+    to count working days from a case date instead.
+    """
+
+    _policy: SlaPolicy
+
+    @classmethod
+    def of(cls, policy: SlaPolicy, now: datetime) -> SlaDuration:
+        text = policy.duration if policy.calendar is None else iso_seconds(policy.due(now) - now)
+        value = cls(text)
+        value._policy = policy
+        return value
+
+    def __reduce__(self):
+        # Copied or pickled (a script kept it in the case data) it is plain text.
+        return (str, (str(self),))
+
+
+def policy_of(duration) -> SlaPolicy | None:
+    """The policy behind a value `sla()` returned, or None for any other text."""
+    return getattr(duration, "_policy", None)
+
+
+class SlaBook:
+    """The targets, calendars and escalation chains of one `sla.yaml`, resolved per site."""
+
+    def __init__(self, data: dict):
+        self.targets: dict[str, dict] = data["targets"]
+        self.site_overrides: dict[str, dict] = data.get("site_overrides") or {}
+        self.calendars = {name: BusinessCalendar.from_config(config)
+                          for name, config in (data.get("calendars") or {}).items()}
+        self.escalations = {name: tuple(EscalationLevel.from_config(level) for level in levels)
+                            for name, levels in (data.get("escalations") or {}).items()}
+
+    def settings(self, key: str, site: str | None) -> dict:
+        """The target's own settings with the site's overrides laid over them."""
+        if key not in self.targets:
+            raise NotFound(f"unknown SLA target {key!r}")
+        merged = dict(self.targets[key])
+        override = self.site_overrides.get(site or "", {}).get(key)
+        if isinstance(override, str):
+            merged["duration"] = override
+        elif override:
+            merged.update(override)
+        return merged
+
+    def policy(self, key: str, site: str | None) -> SlaPolicy:
+        settings = self.settings(key, site)
+        calendar, escalation = settings.get("calendar"), settings.get("escalation")
+        return SlaPolicy(
+            key=key, duration=settings["duration"], calendar_name=calendar,
+            calendar=self.calendars[calendar] if calendar else None,
+            pause=PauseRule.from_config(settings.get("pause")),
+            escalation_name=escalation, escalation=self.escalations[escalation] if escalation else (),
+        )
+
+
+def check_sla(data: dict, text: str, roles, sites) -> list[Finding]:
+    """Cross-reference checks the schema cannot express, each pointing at its line."""
+    findings: list[Finding] = []
+
+    def report(path: tuple, message: str) -> None:
+        findings.append(Finding(SLA_FILE, line_at(text, path), ".".join(map(str, path)), "error", message))
+
+    calendars, chains = data.get("calendars") or {}, data.get("escalations") or {}
+    for name, config in calendars.items():
+        try:
+            BusinessCalendar.from_config(config)
+        except CalendarError as exc:
+            report(("calendars", name, *exc.path), exc.message)
+    for name, levels in chains.items():
+        for index, level in enumerate(levels):
+            for position, role in enumerate(level.get("notify") or ()):
+                if role not in roles and role != ASSIGNEE:
+                    report(("escalations", name, index, "notify", position), f"unknown role {role!r}")
+            if level.get("reassign") and level["reassign"] not in roles:
+                report(("escalations", name, index, "reassign"), f"unknown role {level['reassign']!r}")
+    layers = [(("targets", key), settings) for key, settings in data["targets"].items()]
+    for site, overrides in (data.get("site_overrides") or {}).items():
+        if site not in sites:
+            report(("site_overrides", site), f"unknown site {site!r}")
+        for key, override in overrides.items():
+            if key not in data["targets"]:
+                report(("site_overrides", site, key), f"override of unknown target {key!r}")
+            elif isinstance(override, dict):
+                layers.append((("site_overrides", site, key), override))
+    for path, settings in layers:
+        _check_settings(settings, path, calendars, chains, report)
+    if not findings:  # the book can be built: check what each site ends up with
+        _check_calendar_durations(SlaBook(data), report)
+    return findings
+
+
+def _check_settings(settings: dict, path: tuple, calendars, chains, report) -> None:
+    if settings.get("calendar") and settings["calendar"] not in calendars:
+        report((*path, "calendar"), f"unknown calendar {settings['calendar']!r}")
+    if settings.get("escalation") and settings["escalation"] not in chains:
+        report((*path, "escalation"), f"unknown escalation chain {settings['escalation']!r}")
+    when = (settings.get("pause") or {}).get("when")
+    if when:
+        from engine.definitions.lint_expr import source_problem
+
+        problem = source_problem(when, "eval")
+        if problem:
+            report((*path, "pause", "when"), f"pause condition: {problem}")
+
+
+def _check_calendar_durations(book: SlaBook, report) -> None:
+    """A target counted on a calendar says its duration in days and time, at every site."""
+    for site in (None, *book.site_overrides):
+        for key in book.targets:
+            settings = book.settings(key, site)
+            if not settings.get("calendar"):
+                continue
+            try:
+                split_duration(settings["duration"])
+            except ValueError as exc:
+                overridden = site is not None and "duration" in _as_settings(book.site_overrides[site].get(key))
+                report(("site_overrides", site, key) if overridden else ("targets", key, "duration"), str(exc))
+
+
+def _as_settings(override) -> dict:
+    return {"duration": override} if isinstance(override, str) else (override or {})
+
+
+def unknown_pause_elements(book: SlaBook, text: str, element_ids) -> list[Finding]:
+    """Warnings for `while_open` entries that name no element of any diagram in the library."""
+    layers = [(("targets", key), settings) for key, settings in book.targets.items()]
+    layers += [(("site_overrides", site, key), override) for site, overrides in book.site_overrides.items()
+               for key, override in overrides.items() if isinstance(override, dict)]
+    findings = []
+    for path, settings in layers:
+        for index, element_id in enumerate((settings.get("pause") or {}).get("while_open") or ()):
+            if element_id not in element_ids:
+                where = (*path, "pause", "while_open", index)
+                findings.append(Finding(SLA_FILE, line_at(text, where), ".".join(map(str, where)), "warning",
+                                        f"pause names {element_id!r}, which is no element of any diagram"))
+    return findings
+
+
+def load_sla_book(data: dict, text: str, roles, sites) -> SlaBook:
+    """Check and build the SLA book; raise `DefinitionError` with every finding."""
+    findings = check_sla(data, text, roles, sites)
+    if findings:
+        raise DefinitionError(list(dict.fromkeys(findings)))
+    return SlaBook(data)
