@@ -7,7 +7,6 @@ one line on stderr. No traceback reaches the user.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import logging
 import signal
@@ -301,12 +300,15 @@ def cmd_worker(args, db) -> int:
 
 def cmd_serve(args, db) -> int:
     # The web stack is loaded by name so the engine never imports Flask (see test_architecture).
-    return importlib.import_module("web.serve").main(args, db)
+    from web import serve  # imported on use: the other commands need no web app
+
+    return serve.main(args, db)
 
 
 def cmd_report(args, db) -> int:
-    # The report is an HTML page rendered by the web templates: loaded by name, as `serve` is.
-    return importlib.import_module("web.stats.report").main(args, db)
+    from cli import report  # imported on use: it loads the whole web app
+
+    return report.main(args, db)
 
 
 def _print_step(result) -> None:

@@ -5,10 +5,10 @@ layers, each importing only the ones below it (checked by tests/unit/test_archit
 
     errors, clock, yamlfile   the foundation every layer may use
     store                     database connection, tables, migrations
+    audit                     the hash-chained event log, appended to by every layer above
     policy                    site policy: SLA targets, business calendars, follow-up sampling
     definitions               the bundle: diagrams, forms, rules, lint, compiled versions, the sandbox
     accounts                  staff and API tokens
-    audit                     the hash-chained event log and what auditors read of it
     stats                     KPIs folded from the audit events
     scheduling                SLA clocks, escalation and the notification outbox, kept inside a step
     runtime                   the step transaction, queries, the timer worker

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 
-from engine.audit.case_diagram import CaseDiagram, case_diagram
 from engine.definitions.compiled import VERSIONS
+from engine.runtime.case_diagram import CaseDiagram, case_diagram
 from engine.runtime.queries import get_instance_row
 from web.auth import READER_ROLES, roles_required
 from web.i18n import event_label, pick

@@ -1,4 +1,4 @@
 """Staff accounts, their roles and sites, and API tokens.
 
-May import: the foundation, `store`, `policy`, `definitions`.
+May import: the foundation, `store`, `audit`, `policy`, `definitions`.
 """

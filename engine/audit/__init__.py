@@ -1,4 +1,4 @@
-"""The audit trail: append-only hash-chained events, and what auditors read of them.
+"""The audit trail: append-only hash-chained events, and the auditors' search over them.
 
-May import: the foundation, `store`, `policy`, `definitions`, `accounts`.
+Every layer above appends to it (deploys, tokens, steps). May import: the foundation and `store`.
 """

@@ -46,9 +46,9 @@ MIGRATED = "migrated"  # a running case moved to a newer version of its process
 TOKEN_CREATED = "token_created"
 TOKEN_REVOKED = "token_revoked"
 # Whether a closed case gets a follow-up visit; data is exactly category, rate, draw, sampled
-# (engine/followup.py), the rate as it stood when the draw was made.
+# (engine/policy/followup.py), the rate as it stood when the draw was made.
 FOLLOWUP_DECIDED = "followup_decided"
-COMMENT_ADDED = "comment_added"  # a note on a case (engine/comments.py); data is {"text": ...}
+COMMENT_ADDED = "comment_added"  # a note on a case (engine/runtime/comments.py); data is {"text": ...}
 
 
 @dataclass(frozen=True)
@@ -98,10 +98,11 @@ def lock_head(conn: Connection) -> tuple[int, str]:
     return head.last_event_id, head.last_hash
 
 
-def append_events(session: Session, events: list[NewEvent], at: datetime) -> None:
-    """Append `events` to the chain inside the caller's transaction (never commits)."""
+def append_events(session: Session, events: list[NewEvent], at: datetime) -> list[dict]:
+    """Append `events` to the chain inside the caller's transaction (never commits); return the
+    rows as written, for what folds them further (the statistics' case facts)."""
     if not events:
-        return
+        return []
     if not session.in_transaction():
         raise RuntimeError("append_events must run inside the step transaction")
     conn = session.connection()
@@ -118,9 +119,7 @@ def append_events(session: Session, events: list[NewEvent], at: datetime) -> Non
     # would answer one row at a time (the head takes the newest id instead).
     conn.execute(_EVENT_INSERT, rows)
     conn.execute(_HEAD_ADVANCE, {"last_hash": prev})
-    # The statistics' case facts move with the log, in this transaction, so they cannot drift.
-    from engine.stats.projection import project_rows
-    project_rows(conn, rows)
+    return rows
 
 
 @dataclass(frozen=True)

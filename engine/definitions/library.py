@@ -22,11 +22,11 @@ from engine.definitions.diagram import ProcessOutline, outline_processes
 from engine.definitions.forms import fill_price_lists, load_forms
 from engine.definitions.lint import lint_tree
 from engine.definitions.rules import Rules, load_rules
+from engine.definitions.sla_lint import unknown_pause_elements
 from engine.definitions.state import dump_spec
 from engine.definitions.traceability import CLAUSES_FILE, trace_findings
 from engine.definitions.xmlsafe import parse_xml
 from engine.errors import DefinitionError, Finding
-from engine.policy.sla import unknown_pause_elements
 from engine.store.models import ProcessVersion
 
 

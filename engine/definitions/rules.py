@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from engine.definitions.sla_lint import load_sla_book
 from engine.errors import DefinitionError, Finding, NotFound
 from engine.policy.followup import FollowupPolicy, load_followup_policy
-from engine.policy.sla import SlaBook, SlaPolicy, load_sla_book
+from engine.policy.sla import SlaBook, SlaPolicy
 from engine.yamlfile import bundled_schema, load_yaml
 
 RULE_FILES = ("roles", "sites", "sla", "staff")

@@ -1,4 +1,4 @@
 """Site policy that varies by site and time: SLA targets, business calendars, follow-up sampling.
 
-Pure functions over policy files and dates. May import: the foundation and `store`.
+Pure functions over policy files and dates. May import: the foundation, `store` and `audit`.
 """

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from engine.errors import DefinitionError, Finding, NotFound
-from engine.policy.calendars import CONTINUOUS, BusinessCalendar, CalendarError, iso_seconds, split_duration
-from engine.yamlfile import line_at
+from engine.errors import NotFound
+from engine.policy.calendars import CONTINUOUS, BusinessCalendar, iso_seconds, split_duration
 
 SLA_FILE = "processes/rules/sla.yaml"
 ASSIGNEE = "assignee"  # in `notify`: whoever holds the task (its role when nobody does)
@@ -193,94 +192,3 @@ class SlaBook:
             pause=PauseRule.from_config(settings.get("pause")),
             escalation_name=escalation, escalation=self.escalations[escalation] if escalation else (),
         )
-
-
-def check_sla(data: dict, text: str, roles, sites) -> list[Finding]:
-    """Cross-reference checks the schema cannot express, each pointing at its line."""
-    findings: list[Finding] = []
-
-    def report(path: tuple, message: str) -> None:
-        findings.append(Finding(SLA_FILE, line_at(text, path), ".".join(map(str, path)), "error", message))
-
-    calendars, chains = data.get("calendars") or {}, data.get("escalations") or {}
-    for name, config in calendars.items():
-        try:
-            BusinessCalendar.from_config(config)
-        except CalendarError as exc:
-            report(("calendars", name, *exc.path), exc.message)
-    for name, levels in chains.items():
-        for index, level in enumerate(levels):
-            for position, role in enumerate(level.get("notify") or ()):
-                if role not in roles and role != ASSIGNEE:
-                    report(("escalations", name, index, "notify", position), f"unknown role {role!r}")
-            if level.get("reassign") and level["reassign"] not in roles:
-                report(("escalations", name, index, "reassign"), f"unknown role {level['reassign']!r}")
-    layers = [(("targets", key), settings) for key, settings in data["targets"].items()]
-    for site, overrides in (data.get("site_overrides") or {}).items():
-        if site not in sites:
-            report(("site_overrides", site), f"unknown site {site!r}")
-        for key, override in overrides.items():
-            if key not in data["targets"]:
-                report(("site_overrides", site, key), f"override of unknown target {key!r}")
-            elif isinstance(override, dict):
-                layers.append((("site_overrides", site, key), override))
-    for path, settings in layers:
-        _check_settings(settings, path, calendars, chains, report)
-    if not findings:  # the book can be built: check what each site ends up with
-        _check_calendar_durations(SlaBook(data), report)
-    return findings
-
-
-def _check_settings(settings: dict, path: tuple, calendars, chains, report) -> None:
-    if settings.get("calendar") and settings["calendar"] not in calendars:
-        report((*path, "calendar"), f"unknown calendar {settings['calendar']!r}")
-    if settings.get("escalation") and settings["escalation"] not in chains:
-        report((*path, "escalation"), f"unknown escalation chain {settings['escalation']!r}")
-    when = (settings.get("pause") or {}).get("when")
-    if when:
-        from engine.definitions.lint_expr import source_problem
-
-        problem = source_problem(when, "eval")
-        if problem:
-            report((*path, "pause", "when"), f"pause condition: {problem}")
-
-
-def _check_calendar_durations(book: SlaBook, report) -> None:
-    """A target counted on a calendar says its duration in days and time, at every site."""
-    for site in (None, *book.site_overrides):
-        for key in book.targets:
-            settings = book.settings(key, site)
-            if not settings.get("calendar"):
-                continue
-            try:
-                split_duration(settings["duration"])
-            except ValueError as exc:
-                overridden = site is not None and "duration" in _as_settings(book.site_overrides[site].get(key))
-                report(("site_overrides", site, key) if overridden else ("targets", key, "duration"), str(exc))
-
-
-def _as_settings(override) -> dict:
-    return {"duration": override} if isinstance(override, str) else (override or {})
-
-
-def unknown_pause_elements(book: SlaBook, text: str, element_ids) -> list[Finding]:
-    """Warnings for `while_open` entries that name no element of any diagram in the library."""
-    layers = [(("targets", key), settings) for key, settings in book.targets.items()]
-    layers += [(("site_overrides", site, key), override) for site, overrides in book.site_overrides.items()
-               for key, override in overrides.items() if isinstance(override, dict)]
-    findings = []
-    for path, settings in layers:
-        for index, element_id in enumerate((settings.get("pause") or {}).get("while_open") or ()):
-            if element_id not in element_ids:
-                where = (*path, "pause", "while_open", index)
-                findings.append(Finding(SLA_FILE, line_at(text, where), ".".join(map(str, where)), "warning",
-                                        f"pause names {element_id!r}, which is no element of any diagram"))
-    return findings
-
-
-def load_sla_book(data: dict, text: str, roles, sites) -> SlaBook:
-    """Check and build the SLA book; raise `DefinitionError` with every finding."""
-    findings = check_sla(data, text, roles, sites)
-    if findings:
-        raise DefinitionError(list(dict.fromkeys(findings)))
-    return SlaBook(data)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 
-from engine.runtime.tracking import all_tasks
+from engine.definitions.task_kinds import all_tasks
 
 DEFAULT_SIZE = 256  # cases; a workflow of a finished case is never taken again and ages out
 

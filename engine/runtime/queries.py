@@ -13,9 +13,8 @@ from engine.definitions.compiled import VERSIONS, CompiledVersion
 from engine.definitions.state import load_task_data
 from engine.errors import NotFound
 from engine.runtime.views import EventView, InstanceView, TaskView
-from engine.store.models import HumanTask, Instance, TaskStatus
+from engine.store.models import OPEN_TASK_STATUSES, HumanTask, Instance
 
-OPEN_TASK_STATUSES = (TaskStatus.READY, TaskStatus.CLAIMED)
 _MAX_ROW_ID = 2**63 - 1  # beyond what a database integer holds, no row can have the id
 
 

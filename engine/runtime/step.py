@@ -36,6 +36,7 @@ from engine.definitions.compiled import VERSIONS, CompiledVersion
 from engine.definitions.forms import validate_form_data
 from engine.definitions.scripting import running_case
 from engine.definitions.state import dump_state, load_state
+from engine.definitions.task_kinds import all_tasks
 from engine.errors import (
     BadInput,
     ConflictError,
@@ -52,15 +53,24 @@ from engine.policy.moments import HELPERS as MOMENT_HELPERS
 from engine.runtime import comments, steprows
 from engine.runtime.live_workflows import LiveWorkflows, differences
 from engine.runtime.migration import apply_migration, plan_migration
-from engine.runtime.queries import OPEN_TASK_STATUSES, get_task_row, instance_view, task_view
+from engine.runtime.queries import get_task_row, instance_view, task_view
 from engine.runtime.references import next_reference
 from engine.runtime.steprows import RowCopy
-from engine.runtime.tracking import StepTracker, all_tasks
+from engine.runtime.tracking import StepTracker
 from engine.runtime.views import StepResult, TaskView
 from engine.scheduling import escalation, sla_clocks
 from engine.scheduling.outbox import LoggingSender, Sender
+from engine.stats.projection import record_events
 from engine.store.db import Database
-from engine.store.models import HumanTask, Instance, InstanceStatus, ProcessVersion, TaskStatus, Timer
+from engine.store.models import (
+    OPEN_TASK_STATUSES,
+    HumanTask,
+    Instance,
+    InstanceStatus,
+    ProcessVersion,
+    TaskStatus,
+    Timer,
+)
 
 SUMMARY_FIELDS = ("site", "category", "unit", "caller", "phone")
 # Diagram helpers, which data must not shadow, and the follow-up decision, which only a draw may set.
@@ -152,7 +162,7 @@ class Runtime:
         events += sla_clocks.sync_clocks(session, row, compiled, workflow, open_rows, now)  # SLA clocks
         if compiled.has_timers:
             steprows.sync_timers(session, row, workflow)
-        audit.append_events(session, events, now)
+        record_events(session, events, now)
         session.info[STORED_WORKFLOW] = (row, workflow)
         return open_rows
 
@@ -271,7 +281,7 @@ class Runtime:
         row.updated_at = clock.now()
         flag_modified(row, "updated_at")  # always bump lock_version: open forms on this case are now stale
         session.flush()
-        audit.append_events(session, [NewEvent(event_type, row.id, actor, task_row.element_id,
+        record_events(session, [NewEvent(event_type, row.id, actor, task_row.element_id,
                                                {"task_id": task_row.id, **data})], clock.now())
         return task_view(task_row, row)
 
@@ -284,7 +294,7 @@ class Runtime:
             row = steprows.load_instance(session, instance_id)
             comments.check_may_comment(who, row.started_by)
             at = clock.now()
-            audit.append_events(session, [NewEvent(audit.COMMENT_ADDED, row.id, actor, None, data)], at)
+            record_events(session, [NewEvent(audit.COMMENT_ADDED, row.id, actor, None, data)], at)
         return comments.Comment(row.reference, at, actor, data["text"])
 
     # -- events from outside --------------------------------------------------------

@@ -23,11 +23,11 @@ from sqlalchemy.orm import Session
 from engine.audit import chain as audit
 from engine.audit.chain import NewEvent
 from engine.definitions.compiled import CompiledVersion
+from engine.definitions.task_kinds import all_tasks, is_human, is_timer
 from engine.errors import ConflictError, NotFound
-from engine.runtime.queries import OPEN_TASK_STATUSES, is_instance_id, task_and_case_columns
-from engine.runtime.tracking import all_tasks, is_human, is_timer
+from engine.runtime.queries import is_instance_id, task_and_case_columns
 from engine.scheduling.sla_clocks import initial_due
-from engine.store.models import HumanTask, Instance, InstanceStatus, TaskStatus, Timer
+from engine.store.models import OPEN_TASK_STATUSES, HumanTask, Instance, InstanceStatus, TaskStatus, Timer
 
 # Session flag: this transaction wrote timer rows (Core statements bypass the ORM's `session.new`).
 TIMERS_WRITTEN = "wrote_timer"

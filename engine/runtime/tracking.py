@@ -10,48 +10,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
 from SpiffWorkflow.util.task import TaskState
 
 from engine.audit import chain as audit
 from engine.audit.chain import NewEvent
 from engine.definitions.compiled import CompiledVersion
+from engine.definitions.task_kinds import all_tasks, is_catching, is_element, is_human, is_timer, process_of
 from engine.policy.followup import DATA_NAME as FOLLOWUP_DATA
 from engine.policy.followup import FollowupDecision
 
 _DEFINITE = TaskState.WAITING | TaskState.READY | TaskState.STARTED
 _REACHED = _DEFINITE | TaskState.COMPLETED  # the flow into a task is taken once it is reached
-
-
-def all_tasks(workflow):
-    """Every task of the workflow and of its call activities and sub-processes."""
-    yield from workflow.tasks.values()
-    for sub in workflow.subprocesses.values():
-        yield from sub.tasks.values()
-
-
-def is_element(task) -> bool:
-    """True for tasks that stand for a BPMN element (not SpiffWorkflow's internal helpers)."""
-    return getattr(task.task_spec, "bpmn_id", None) is not None
-
-
-def is_human(task) -> bool:
-    return is_element(task) and bool(getattr(task.task_spec, "manual", False))
-
-
-def process_of(task) -> str:
-    return task.workflow.spec.name
-
-
-def is_catching(task) -> bool:
-    """Catching events (e.g. a boundary timer) are withdrawn, not cancelled, when their task ends first."""
-    return getattr(task.task_spec, "event_definition", None) is not None
-
-
-def is_timer(task) -> bool:
-    definition = getattr(task.task_spec, "event_definition", None)
-    return isinstance(definition, TimerEventDefinition)
 
 
 @dataclass

@@ -23,9 +23,9 @@ from engine.clock import LOCAL_TZ
 from engine.definitions.compiled import VERSIONS
 from engine.errors import ConflictError
 from engine.policy.sla import ASSIGNEE, EscalationLevel, SlaPolicy, snapshot_policy
-from engine.runtime.queries import OPEN_TASK_STATUSES
 from engine.scheduling import outbox
-from engine.store.models import HumanTask, Instance, SlaClock, SlaEscalation, TaskStatus
+from engine.stats.projection import record_events
+from engine.store.models import OPEN_TASK_STATUSES, HumanTask, Instance, SlaClock, SlaEscalation, TaskStatus
 
 BREACH_LEVEL = 0
 
@@ -68,7 +68,7 @@ def _fire_one(runtime, level_id: int, moment: datetime) -> int:
                 return 0
         clock, level = session.get(SlaClock, found.id), session.get(SlaEscalation, level_id)
         events = fire(session, level, clock, snapshot_policy(clock.policy), moment)
-        audit.append_events(session, events, moment)
+        record_events(session, events, moment)
         return 1
 
 

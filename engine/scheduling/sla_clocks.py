@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from engine.audit import chain as audit
 from engine.audit.chain import NewEvent
 from engine.definitions.rules import Rules
+from engine.definitions.task_kinds import all_tasks
 from engine.policy.sla import PauseRule, SlaPolicy, snapshot_policy
-from engine.runtime.tracking import all_tasks
 from engine.scheduling.escalation import BREACH_LEVEL, fire
 from engine.store.models import HumanTask, SlaClock, SlaEscalation, SlaOutcome, TaskStatus
 

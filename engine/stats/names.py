@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from engine.accounts.users import person_label, user_names
 from engine.definitions.categories import CATEGORIES
 from engine.definitions.compiled import current_rules
-from engine.stats.tables import Text
+from engine.stats.labels import Text
 from engine.stats.vocabulary import DEPARTMENTS
 from engine.store.models import ProcessVersion
 

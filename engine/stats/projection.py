@@ -1,15 +1,20 @@
 """The case facts: each case folded from its audit events into one `case_fact` row.
 
-`project_rows` runs inside `audit.append_events`, on the very rows being appended, so
-a fact can never disagree with the log it comes from; `rebuild` folds the whole log
+`record_events` appends a step's events to the audit chain and folds the very rows
+written into their facts, in the step transaction, so a fact can never disagree with
+the log it comes from; `rebuild` folds the whole log
 again and must give the same rows (a test holds it to that). `fold` is the one place
 that says what an event means for the statistics.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from datetime import datetime
 
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from engine.audit.chain import NewEvent, append_events, lock_head
 from engine.definitions.rules import load_rules
 from engine.stats import vocabulary as V
 from engine.stats.months import month_of
@@ -116,6 +121,12 @@ def _prices_of(assets: dict) -> dict:
         return {}
 
 
+def record_events(session: Session, events: list[NewEvent], at: datetime) -> None:
+    """Append a case's events to the audit chain and fold them into the case facts, inside the
+    caller's transaction: the one way steps and escalations write what happened to a case."""
+    project_rows(session.connection(), append_events(session, events, at))
+
+
 def project_rows(conn: Connection, rows: list[dict]) -> None:
     """Fold freshly appended event rows into their cases' facts (inside the step transaction)."""
     relevant = [r for r in rows if r["instance_id"] is not None and V.is_relevant(r)]
@@ -157,7 +168,6 @@ def rebuild(conn: Connection, batch: int = 5000) -> int:
 
     Holds the audit head's lock, so no step appends (and projects) events meanwhile.
     """
-    from engine.audit.chain import lock_head
     lock_head(conn)
     conn.execute(delete(_fact))
     facts: dict[int, dict] = {}

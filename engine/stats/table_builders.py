@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 
 from engine.stats import vocabulary as V
+from engine.stats.labels import Text
 from engine.stats.names import Names
 from engine.stats.sources import AGE_BUCKETS, BREACHED, CANCELLED, MET, RUNNING, ratio
-from engine.stats.tables import COUNT, LABEL, MONEY, PERCENT, SECONDS, TEXT, VALUE, Column, KpiTable, Text
+from engine.stats.tables import COUNT, LABEL, MONEY, PERCENT, SECONDS, TEXT, VALUE, Column, KpiTable
 
 CASES = Column("cases", "案件数", "Cases")
 OPEN = Column("open", "未结", "Open", drill={"state": V.OPEN})

@@ -14,23 +14,12 @@ from typing import TYPE_CHECKING
 
 from engine.stats.query import StatsQuery
 
-if TYPE_CHECKING:  # names.py builds `Text` labels from this module
+if TYPE_CHECKING:  # names.py reads the tables it names; only the type is needed here
     from engine.stats.names import Names
 
 # Column kinds: how a value is formatted. Values are None when there is nothing to divide by.
 TEXT, LABEL, COUNT, PERCENT, SECONDS, MONEY = "text", "label", "count", "percent", "seconds", "money"
 VALUE = "value"  # the kind is the row's own "kind" (a summary table mixes counts and rates)
-
-
-@dataclass(frozen=True)
-class Text:
-    """A label in both languages (a LABEL column's value)."""
-
-    zh: str
-    en: str
-
-    def __str__(self) -> str:
-        return self.zh
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,9 @@ class TaskStatus(str, enum.Enum):
     CANCELLED = "cancelled"
 
 
+OPEN_TASK_STATUSES = (TaskStatus.READY, TaskStatus.CLAIMED)
+
+
 class SlaOutcome(str, enum.Enum):
     MET = "met"
     BREACHED = "breached"

@@ -8,8 +8,8 @@ leads into the called process's path.
 import pytest
 from emergency_path import EP_HOSPITAL_ELEMENTS, EP_HOSPITAL_FLOWS, T, send_victims_to_hospital
 
-from engine.audit.case_diagram import case_diagram
 from engine.errors import NotFound
+from engine.runtime.case_diagram import case_diagram
 from engine.runtime.queries import get_instance_row
 
 

@@ -26,6 +26,7 @@ from engine.errors import (
 )
 from engine.runtime.queries import get_task
 from engine.runtime.step import Runtime
+from engine.stats import projection
 from engine.store.models import Event, HumanTask, Instance, ProcessVersion, Timer
 
 BUNDLE_DIR = Path(__file__).parent / "bundle"
@@ -339,7 +340,7 @@ def test_a_step_that_fails_while_writing_leaves_no_trace(rt, monkeypatch):
     def broken_append(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(audit, "append_events", broken_append)
+    monkeypatch.setattr(projection, "append_events", broken_append)  # the chain append the step makes
     with pytest.raises(RuntimeError, match="disk full"):
         rt.complete_task(task.id, {"divisor": 5, "wait_for_ambulance": False}, "reception1")
     with rt.db.session() as session:
@@ -387,7 +388,7 @@ def test_a_step_that_fails_leaves_no_workflow_behind(rt, monkeypatch):
     with pytest.raises(PermissionDenied):
         rt.complete_task(task.id, {"divisor": 5, "wait_for_ambulance": False}, "guard1")
     assert len(rt.live) == 1  # refused before the workflow was taken
-    monkeypatch.setattr(audit, "append_events", lambda *args, **kwargs: 1 / 0)
+    monkeypatch.setattr(projection, "append_events", lambda *args, **kwargs: 1 / 0)
     with pytest.raises(ZeroDivisionError):
         rt.complete_task(task.id, {"divisor": 5, "wait_for_ambulance": False}, "reception1")
     assert len(rt.live) == 0  # the workflow it changed is gone, not kept for the next step

@@ -3,32 +3,23 @@
 Help-request statistics (001/第6篇 4.10), complaint analysis with 及时率 = timely ÷ total
 × 100 % (001/第4篇 4.5, 003 5.5), follow-up visits for leadership (001/第2篇 2.4), and
 the SLA attainment and backlog behind them. `/stats/report` shows it in the browser;
-`estatedesk report` (engine/cli.py delegates here) writes it to a file, and a PDF
-through headless Chromium when asked.
+`estatedesk report` (cli/report.py) writes it to a file, and a PDF through headless
+Chromium when asked.
 """
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
 from dataclasses import dataclass, replace
 from datetime import datetime
-from pathlib import Path
 
 from flask import render_template
 
-from engine.definitions.compiled import current_rules
 from engine.errors import BadInput
 from engine.stats import KpiTable, MonthKpis, StatsQuery, month_kpis
 from web.i18n import gettext as _
 from web.i18n import pick
 from web.stats.cells import display
 from web.stats.page import ShownTable, shown_table
-
-CHROMIUM = "/usr/bin/chromium"
-PDF_SECONDS = 180
-EXIT_OK, EXIT_FAILED = 0, 1
 
 
 @dataclass(frozen=True)
@@ -112,75 +103,3 @@ def report_sites(rules, site: str | None) -> list[tuple[str, str]]:
 
 def render_report(pages: list[SitePage], printable_link: str | None = None) -> str:
     return render_template("stats_report.html", pages=pages, back=printable_link)
-
-
-# -- estatedesk report ----------------------------------------------------------------
-
-class Progress:
-    """A bar over the sites on a terminal; a plain line per site otherwise (logs, pipes)."""
-
-    WIDTH = 30
-
-    def __init__(self, total: int, stream=None):
-        self.total, self.done = total, 0
-        self.stream = stream or sys.stderr
-        self.bar = self.stream.isatty()
-
-    def step(self, label: str) -> None:
-        self.done += 1
-        if self.bar:
-            filled = self.WIDTH * self.done // max(self.total, 1)
-            self.stream.write(f"\r[{'#' * filled}{'.' * (self.WIDTH - filled)}] {self.done}/{self.total} {label}\033[K")
-            if self.done == self.total:
-                self.stream.write("\n")
-        else:
-            self.stream.write(f"report: {self.done}/{self.total} {label}\n")
-        self.stream.flush()
-
-
-def main(args, db=None) -> int:
-    """`estatedesk report --month 2026-11 [--site S] [--out FILE] [--pdf] [--lang en]`."""
-    from engine.stats.months import check_month
-    from engine.store.db import Database
-    from web import create_app
-
-    check_month(args.month)  # BadInput: the command exits 2 with the message
-    app = create_app({"DATABASE": db or Database()})
-    runtime = app.extensions["estatedesk"]
-    with app.test_request_context("/stats/report"):
-        from flask import session
-
-        session["lang"] = args.lang
-        now = runtime.clock.now()
-        with runtime.db.read_session() as db_session:
-            sites = report_sites(current_rules(db_session), args.site)
-            progress, pages = Progress(len(sites)), []
-            for site, name in sites:
-                pages.append(site_page(db_session, args.month, site, name, now))
-                progress.step(site)
-        html = render_report(pages)
-    out = Path(args.out or f"report-{args.month}{'-' + args.site if args.site else ''}.html")
-    out.write_text(html, encoding="utf-8")
-    print(f"report written: {out} ({len(pages)} page{'s' if len(pages) != 1 else ''})")
-    return print_pdf(out) if args.pdf else EXIT_OK
-
-
-def print_pdf(html_path: Path) -> int:
-    """Print the HTML to a PDF beside it with headless Chromium, or say why not."""
-    chromium = shutil.which(CHROMIUM) or shutil.which("chromium")
-    pdf = html_path.with_suffix(".pdf")
-    if chromium is None:
-        print(f"estatedesk: no PDF: {CHROMIUM} is not installed (apt-get install chromium); "
-              f"print {html_path} from a browser instead", file=sys.stderr)
-        return EXIT_FAILED
-    command = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
-               f"--print-to-pdf={pdf.resolve()}", html_path.resolve().as_uri()]
-    try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=PDF_SECONDS)
-    except subprocess.TimeoutExpired:
-        result = None
-    if result is None or result.returncode != 0 or not pdf.is_file():
-        print(f"estatedesk: Chromium could not print {html_path} to PDF", file=sys.stderr)
-        return EXIT_FAILED
-    print(f"PDF written: {pdf}")
-    return EXIT_OK
