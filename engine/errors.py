@@ -41,6 +41,11 @@ class ConflictError(EngineError):
     """The instance changed since it was read: reload and try again."""
 
 
+class StepRaced(ConflictError):
+    """Another step changed the case between this step's read and its write (or the
+    database chose this step as a deadlock's victim): the step may simply run again."""
+
+
 class NothingWaiting(EngineError):
     """A message or signal was sent that nothing in the instance waits for."""
 

@@ -10,7 +10,7 @@ from engine.definitions.compiled import VERSIONS, current_rules
 from engine.definitions.forms import validate_form_data
 from engine.errors import FormInvalid, NotFound, NothingWaiting
 from engine.runtime import comments
-from engine.runtime.queries import get_instance_row, instance_view, list_events, list_tasks
+from engine.runtime.queries import get_instance_row, instance_view, is_deployed, list_events, list_tasks
 from engine.runtime.views import InstanceView, TaskView
 from web.auth import DIRECT_START_ROLES, INTAKE_ROLES, READER_ROLES, STAFF_ROLES, roles_required
 from web.forms import describe_form, errors_by_field, parse_form
@@ -24,7 +24,7 @@ from web.intake import (
     direct_start_schema,
     intake_schema,
 )
-from web.runtime import is_deployed, now, reading, runtime
+from web.runtime import now, reading, runtime
 from web.tasks import next_task_for
 from web.timeline import TimelineRow, WaitingMessage, timeline, waiting_messages
 

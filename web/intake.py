@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from engine.definitions.categories import CATEGORIES  # the case pages and the API read it from here too
 from engine.definitions.rules import Rules
-from web.runtime import is_deployed
+from engine.runtime.queries import is_deployed
 
 INTAKE_PROCESS = "help_request"
 UNIT_PATTERN = r"^\d+-\d+-\d+$"

@@ -8,7 +8,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from engine.runtime.step import Runtime
-from engine.store.models import ProcessVersion, User, UserRole
+from engine.store.models import User
 
 
 def runtime() -> Runtime:
@@ -25,22 +25,6 @@ def reading():
 def now():
     """The engine clock's time (tests move a fake clock)."""
     return runtime().clock.now()
-
-
-def is_deployed(session, process_id: str) -> bool:
-    stmt = select(ProcessVersion.id).where(ProcessVersion.process_id == process_id,
-                                           ProcessVersion.executable.is_(True))
-    return session.scalar(stmt.limit(1)) is not None
-
-
-def users_by_role(session, roles) -> dict[str, list[tuple[str, str]]]:
-    """For each role, the active users holding it as (username, name), for the reassign select."""
-    stmt = (select(UserRole.role, User.username, User.name).join(User, User.id == UserRole.user_id)
-            .where(UserRole.role.in_(list(roles)), User.active.is_(True)).order_by(User.username))
-    found: dict[str, list[tuple[str, str]]] = {}
-    for role, username, name in session.execute(stmt):
-        found.setdefault(role, []).append((username, name))
-    return found
 
 
 def password_hash(session, username: str) -> str | None:

@@ -5,13 +5,15 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from jinja2.sandbox import SandboxedEnvironment
 
-from engine.accounts.users import SUPERVISOR_ROLES
-from engine.errors import ConflictError, FormInvalid, PermissionDenied, TaskNotReady
+from engine.accounts import permissions
+from engine.accounts.users import users_by_role
+from engine.errors import ConflictError, FormInvalid
 from engine.runtime.queries import get_instance_row, get_task, instance_view, list_tasks
+from engine.store.models import OPEN_TASK_STATUSES
 from web.auth import READER_ROLES, STAFF_ROLES, login_required, roles_required
 from web.forms import describe_form, errors_by_field, parse_form
 from web.i18n import gettext as _
-from web.runtime import reading, runtime, users_by_role
+from web.runtime import reading, runtime
 
 bp = Blueprint("tasks", __name__)
 
@@ -38,7 +40,7 @@ def _inbox() -> dict:
     with reading() as session:
         tasks = inbox_tasks(session, actor)
         cases = {t.instance_id: instance_view(session, get_instance_row(session, t.instance_id)) for t in tasks}
-        supervisor = bool(actor.roles & SUPERVISOR_ROLES)
+        supervisor = permissions.is_supervisor(actor)
         candidates = users_by_role(session, {t.role for t in tasks if t.role}) if supervisor else {}
     return {"tasks": tasks, "cases": cases, "supervisor": supervisor, "candidates": candidates}
 
@@ -55,7 +57,7 @@ def inbox_tasks(session, actor, instance_id: int | None = None) -> list:
 @roles_required(*READER_ROLES)
 def task_page(task_id: str):
     task, case = _load(task_id)
-    check_may_see(task)
+    permissions.check_may_see_task(g.actor, task)
     fields = describe_form(task.form_schema, data=task.data) if task.form_schema else []
     return _render(task, case, fields)
 
@@ -65,7 +67,7 @@ def task_page(task_id: str):
 def submit_task(task_id: str):
     """Check the form, complete the task, then go to the next task or back to the case."""
     task, case = _load(task_id)
-    check_may_work(task)
+    permissions.check_may_work_on(g.actor, task)  # before reading the form: 403, or 409 if closed
     schema = task.form_schema or {}
     try:
         data = parse_form(schema, request.form) if task.form_schema else {}
@@ -86,10 +88,7 @@ def submit_task(task_id: str):
 
 def next_task_for(actor, open_tasks):
     """The first open task this person can do now, if any."""
-    for task in open_tasks:
-        if task.assignee == actor.username or (task.status == "ready" and task.role in actor.roles):
-            return task
-    return None
+    return next((task for task in open_tasks if permissions.may_do_now(actor, task)), None)
 
 
 def _load(task_id: str):
@@ -97,22 +96,6 @@ def _load(task_id: str):
         task = get_task(session, task_id)
         case = instance_view(session, get_instance_row(session, task.instance_id))
     return task, case
-
-
-def check_may_see(task) -> None:
-    """Raise `PermissionDenied` (403) unless the actor works on, supervises or audits this task."""
-    roles = g.actor.roles
-    if task.role in roles or task.assignee == g.actor.username or roles & (SUPERVISOR_ROLES | {"auditor"}):
-        return
-    raise PermissionDenied(f"{g.actor.username} does not hold role {task.role!r} needed for this task")
-
-
-def check_may_work(task) -> None:
-    """Before reading the form: 403 if the actor may not do the task, 409 if it is closed."""
-    if task.role not in g.actor.roles and task.assignee != g.actor.username:
-        raise PermissionDenied(f"{g.actor.username} does not hold role {task.role!r} needed for this task")
-    if task.status not in ("ready", "claimed"):
-        raise TaskNotReady(f"task {task.name} is {task.status}")
 
 
 def render_instructions(template: str | None, data: dict) -> tuple[str | None, bool]:
@@ -127,7 +110,7 @@ def render_instructions(template: str | None, data: dict) -> tuple[str | None, b
 
 def _render(task, case, fields, form_invalid=False, conflict=False):
     instructions, failed = render_instructions(task.instructions, task.data)
-    is_open = task.status in ("ready", "claimed")
+    is_open = task.status in OPEN_TASK_STATUSES
     lock_version = request.form.get("lock_version", task.lock_version) if conflict else task.lock_version
     return render_template("task.html", task=task, case=case, fields=fields, instructions=instructions,
                            instructions_failed=failed, form_invalid=form_invalid, conflict=conflict,

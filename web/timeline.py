@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
-from engine.audit import chain as audit
+from engine.audit.events import EventType
 from engine.definitions.compiled import CompiledVersion
 from engine.runtime.views import EventView
 from web.forms import LOCAL_TZ
@@ -14,7 +14,7 @@ from web.i18n import event_label, pick
 from web.i18n import gettext as _
 
 CATCHING_TYPES = {"intermediateCatchEvent", "receiveTask"}
-HIDDEN_TYPES = {audit.FLOW_TAKEN}  # flows belong on the diagram, not in the list
+HIDDEN_TYPES = {EventType.FLOW_TAKEN}  # flows belong on the diagram, not in the list
 
 
 @dataclass(frozen=True)
@@ -39,17 +39,17 @@ def timeline(events: list[EventView], compiled: CompiledVersion, intake: dict) -
     rows = []
     for event in events:
         element = compiled.find_element(event.element_id)
-        if event.type in HIDDEN_TYPES or (event.type == audit.ELEMENT_COMPLETED and _is_plumbing(element)):
+        if event.type in HIDDEN_TYPES or (event.type == EventType.ELEMENT_COMPLETED and _is_plumbing(element)):
             continue
         details = []
-        if event.type == audit.INSTANCE_STARTED:
+        if event.type == EventType.INSTANCE_STARTED:
             details = labelled(intake, event.data.get("data") or {})
-        elif event.type == audit.TASK_COMPLETED:
+        elif event.type == EventType.TASK_COMPLETED:
             schema = compiled.forms.get(element.get("form") or "", {})
             details = labelled(schema, event.data.get("submitted") or {})
-        elif event.type == audit.COMMENT_ADDED:
+        elif event.type == EventType.COMMENT_ADDED:
             details = [(_("备注内容"), str(event.data.get("text", "")))]
-        elif event.type in (audit.SLA_BREACHED, audit.SLA_ESCALATED):
+        elif event.type in (EventType.SLA_BREACHED, EventType.SLA_ESCALATED):
             details = _sla_details(event.data, compiled)
         elif event.data.get("reason"):
             details = [(_("说明"), str(event.data["reason"]))]
@@ -112,9 +112,9 @@ def _shown(prop: dict, value) -> str:
 
 def waiting_messages(events: list[EventView], compiled: CompiledVersion) -> list[WaitingMessage]:
     """Message catch events reached (a flow into them taken) but not yet completed."""
-    reached = Counter(e.data.get("target") for e in events if e.type == audit.FLOW_TAKEN)
+    reached = Counter(e.data.get("target") for e in events if e.type == EventType.FLOW_TAKEN)
     done = Counter(e.element_id for e in events
-                   if e.type in (audit.ELEMENT_COMPLETED, audit.ELEMENT_CANCELLED, audit.TASK_COMPLETED))
+                   if e.type in (EventType.ELEMENT_COMPLETED, EventType.ELEMENT_CANCELLED, EventType.TASK_COMPLETED))
     waiting = []
     for outline in compiled.processes.values():
         for element_id, message in outline.get("messages", {}).items():

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.accounts.users import ACTIVE_ACTOR_ROWS, SYSTEM_ACTOR, Actor, actor_from_rows
 from engine.audit import chain as audit
+from engine.audit.events import EventType
 from engine.errors import BadInput, NotFound
 from engine.store.models import ApiToken, User
 
@@ -48,7 +49,7 @@ def create_token(session: Session, username: str, name: str) -> tuple[TokenView,
     row = ApiToken(user_id=user.id, name=name, token_hash=hash_token(secret), created_at=clock.now())
     session.add(row)
     session.flush()
-    audit.append_events(session, [audit.NewEvent(audit.TOKEN_CREATED, actor=SYSTEM_ACTOR,
+    audit.append_events(session, [audit.NewEvent(EventType.TOKEN_CREATED, actor=SYSTEM_ACTOR,
                                                  data={"token_id": row.id, "user": username, "name": name})],
                         clock.now())
     return TokenView(row.id, username, name, row.created_at, None), secret
@@ -65,7 +66,7 @@ def revoke_token(session: Session, token_id: int) -> TokenView:
         raise BadInput(f"token {token_id} was already revoked")
     row.revoked_at = clock.now()
     session.flush()
-    audit.append_events(session, [audit.NewEvent(audit.TOKEN_REVOKED, actor=SYSTEM_ACTOR,
+    audit.append_events(session, [audit.NewEvent(EventType.TOKEN_REVOKED, actor=SYSTEM_ACTOR,
                                                  data={"token_id": row.id, "user": username})], clock.now())
     return TokenView(row.id, username, row.name, row.created_at, row.revoked_at)
 

@@ -120,3 +120,13 @@ def load_demo_staff(session: Session, rules: Rules) -> list[str]:
     for member in rules.staff:
         upsert_user(session, member.username, member.name, member.roles, member.site, demo_password_hash())
     return [m.username for m in rules.staff]
+
+
+def users_by_role(session, roles) -> dict[str, list[tuple[str, str]]]:
+    """For each role, the active users holding it as (username, name), for the reassign select."""
+    stmt = (select(UserRole.role, User.username, User.name).join(User, User.id == UserRole.user_id)
+            .where(UserRole.role.in_(list(roles)), User.active.is_(True)).order_by(User.username))
+    found: dict[str, list[tuple[str, str]]] = {}
+    for role, username, name in session.execute(stmt):
+        found.setdefault(role, []).append((username, name))
+    return found

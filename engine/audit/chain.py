@@ -16,46 +16,16 @@ from datetime import datetime
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from engine.audit.events import EventType
 from engine.store.models import AuditHead, Event
 
 GENESIS_HASH = "0" * 64
-
-# What happened, in the words the audit trail uses.
-INSTANCE_STARTED = "instance_started"
-TASK_READY = "task_ready"
-TASK_CLAIMED = "task_claimed"
-TASK_UNCLAIMED = "task_unclaimed"
-TASK_REASSIGNED = "task_reassigned"
-TASK_COMPLETED = "task_completed"
-ELEMENT_COMPLETED = "element_completed"
-ELEMENT_CANCELLED = "element_cancelled"
-FLOW_TAKEN = "flow_taken"
-MESSAGE_RECEIVED = "message_received"
-SIGNAL_RECEIVED = "signal_received"
-TIMER_FIRED = "timer_fired"
-ERROR = "error"
-RETRIED = "retried"
-CANCELLED = "cancelled"
-INSTANCE_FINISHED = "instance_finished"
-DEPLOYED = "deployed"
-SLA_PAUSED = "sla_paused"
-SLA_RESUMED = "sla_resumed"
-SLA_BREACHED = "sla_breached"
-SLA_ESCALATED = "sla_escalated"
-MIGRATED = "migrated"  # a running case moved to a newer version of its process
-TOKEN_CREATED = "token_created"
-TOKEN_REVOKED = "token_revoked"
-# Whether a closed case gets a follow-up visit; data is exactly category, rate, draw, sampled
-# (engine/policy/followup.py), the rate as it stood when the draw was made.
-FOLLOWUP_DECIDED = "followup_decided"
-COMMENT_ADDED = "comment_added"  # a note on a case (engine/runtime/comments.py); data is {"text": ...}
-
 
 @dataclass(frozen=True)
 class NewEvent:
     """An event to append; the chain fields are filled in by `append_events`."""
 
-    type: str
+    type: EventType
     instance_id: int | None = None
     actor: str | None = None
     element_id: str | None = None
@@ -181,11 +151,11 @@ def executed_path(session: Session, instance_id: int, process_id: str | None = N
     for event in instance_events(session, instance_id):
         if process_id is not None and (event.data or {}).get("process") != process_id:
             continue
-        if event.type in (TASK_COMPLETED, ELEMENT_COMPLETED):
+        if event.type in (EventType.TASK_COMPLETED, EventType.ELEMENT_COMPLETED):
             elements.append(event.element_id)
             steps.append({"element": event.element_id, "process": (event.data or {}).get("process"),
                           "type": event.type, "actor": event.actor, "role": (event.data or {}).get("role"),
                           "at": event.at})
-        elif event.type == FLOW_TAKEN:
+        elif event.type == EventType.FLOW_TAKEN:
             flows.append(event.element_id)
     return ExecutedPath(elements, flows, steps)

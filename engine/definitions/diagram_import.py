@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.audit import chain as audit
+from engine.audit.events import EventType
 from engine.definitions.library import Bundle, check_bundle, deploy_bundle
 from engine.errors import BadInput, Finding
 from engine.store.models import ProcessVersion
@@ -70,7 +71,7 @@ def _keep_as_documentation(session: Session, name: str, data: bytes, process_id:
     ))
     session.flush()
     audit.append_events(session, [audit.NewEvent(
-        audit.DEPLOYED, actor=actor, element_id=process_id,
+        EventType.DEPLOYED, actor=actor, element_id=process_id,
         data={"version": number, "content_hash": content_hash, "note": note, "documentation": True,
               "findings": len(findings)})], clock.now())
     return ImportResult(name, process_id, number, True, False, findings)

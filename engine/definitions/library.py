@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.audit import chain as audit
+from engine.audit.events import EventType
 from engine.definitions.diagram import ProcessOutline, outline_processes
 from engine.definitions.forms import fill_price_lists, load_forms
 from engine.definitions.lint import lint_tree
@@ -194,7 +195,7 @@ def deploy_bundle(session: Session, bundle: Bundle, actor: str, note: str = "") 
         ))
         session.flush()
         audit.append_events(session, [audit.NewEvent(
-            audit.DEPLOYED, actor=actor, element_id=process.process_id,
+            EventType.DEPLOYED, actor=actor, element_id=process.process_id,
             data={"version": number, "content_hash": process.content_hash, "note": note})], clock.now())
         results.append(DeployResult(process.process_id, number, True))
     return results

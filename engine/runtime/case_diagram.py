@@ -18,15 +18,16 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.audit import chain as audit
+from engine.audit.events import EventType
 from engine.definitions.compiled import VERSIONS
 from engine.errors import NotFound
 from engine.store.models import HumanTask, Instance, InstanceStatus, ProcessVersion, TaskStatus
 
 # Events that belong in an element's history panel (flows are drawn, not listed).
 HISTORY_TYPES = {
-    audit.TASK_READY, audit.TASK_CLAIMED, audit.TASK_UNCLAIMED, audit.TASK_REASSIGNED,
-    audit.TASK_COMPLETED, audit.ELEMENT_COMPLETED, audit.ELEMENT_CANCELLED,
-    audit.MESSAGE_RECEIVED, audit.SIGNAL_RECEIVED, audit.TIMER_FIRED, audit.ERROR,
+    EventType.TASK_READY, EventType.TASK_CLAIMED, EventType.TASK_UNCLAIMED, EventType.TASK_REASSIGNED,
+    EventType.TASK_COMPLETED, EventType.ELEMENT_COMPLETED, EventType.ELEMENT_CANCELLED,
+    EventType.MESSAGE_RECEIVED, EventType.SIGNAL_RECEIVED, EventType.TIMER_FIRED, EventType.ERROR,
 }
 SLA_BREACHED = "sla_breached"
 
@@ -69,19 +70,19 @@ def case_diagram(session: Session, instance: Instance, process_id: str | None = 
     view = CaseDiagram(instance.reference, process_id, _bpmn_xml(session, instance, outline["file"]))
     events = audit.instance_events(session, instance.id)
     task_process = {e.data.get("task_id"): e.data.get("process") for e in events
-                    if e.type == audit.TASK_READY and e.data}
+                    if e.type == EventType.TASK_READY and e.data}
     reached = []  # flow targets: a call activity or a waiting event is "current" once reached
     for event in events:
         data = event.data or {}
         if data.get("process", process_id) != process_id or event.element_id is None:
             continue
-        if event.type == audit.FLOW_TAKEN:
+        if event.type == EventType.FLOW_TAKEN:
             view.flows.append(event.element_id)
             reached.append(data.get("target"))
             continue
-        if event.type in (audit.TASK_COMPLETED, audit.ELEMENT_COMPLETED) and event.element_id not in view.completed:
+        if event.type in (EventType.TASK_COMPLETED, EventType.ELEMENT_COMPLETED) and event.element_id not in view.completed:
             view.completed.append(event.element_id)
-        elif event.type == audit.ELEMENT_CANCELLED:
+        elif event.type == EventType.ELEMENT_CANCELLED:
             view.cancelled.append(event.element_id)
         elif event.type == SLA_BREACHED:
             view.breached.append(event.element_id)

@@ -13,7 +13,7 @@ from engine.definitions.compiled import VERSIONS, CompiledVersion
 from engine.definitions.state import load_task_data
 from engine.errors import NotFound
 from engine.runtime.views import EventView, InstanceView, TaskView
-from engine.store.models import OPEN_TASK_STATUSES, HumanTask, Instance
+from engine.store.models import OPEN_TASK_STATUSES, HumanTask, Instance, ProcessVersion
 
 _MAX_ROW_ID = 2**63 - 1  # beyond what a database integer holds, no row can have the id
 
@@ -75,7 +75,8 @@ def task_view(task: HumanTask, instance: Instance, compiled: CompiledVersion | N
     return TaskView(
         id=task.id, instance_id=task.instance_id, reference=instance.reference, process_id=instance.process_id,
         element_id=task.element_id, name=task.name, role=task.role, status=task.status.value,
-        assignee=task.assignee, form_id=task.form_id, created_at=task.created_at, due_at=task.due_at,
+        assignee=task.assignee, completed_by=task.completed_by, form_id=task.form_id,
+        created_at=task.created_at, due_at=task.due_at,
         lock_version=instance.lock_version, sla_key=task.sla_key, clause=element.get("clause"),
         documentation=element.get("documentation"), instructions=element.get("instructions"),
         form_schema=compiled.forms.get(task.form_id) if compiled is not None and task.form_id else None,
@@ -133,3 +134,10 @@ def get_task(session: Session, task_id: str, *, with_form: bool = True) -> TaskV
 def list_events(session: Session, instance_id: int) -> list[EventView]:
     return [EventView(e.id, e.at, e.type, e.actor, e.element_id, e.data or {})
             for e in instance_events(session, instance_id)]
+
+
+def is_deployed(session: Session, process_id: str) -> bool:
+    """Whether an executable version of the process is deployed."""
+    stmt = select(ProcessVersion.id).where(ProcessVersion.process_id == process_id,
+                                           ProcessVersion.executable.is_(True))
+    return session.scalar(stmt.limit(1)) is not None

@@ -24,37 +24,41 @@ from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition, SignalEventDefinition
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine import clock
-from engine.accounts.users import SUPERVISOR_ROLES, Actor, load_actor
-from engine.audit import chain as audit
+from engine.accounts import permissions
+from engine.accounts.users import Actor, load_actor
 from engine.audit.chain import NewEvent
+from engine.audit.events import EventType
 from engine.definitions.compiled import VERSIONS, CompiledVersion
-from engine.definitions.forms import validate_form_data
 from engine.definitions.scripting import running_case
 from engine.definitions.state import dump_state, load_state
 from engine.definitions.task_kinds import all_tasks
 from engine.errors import (
     BadInput,
     ConflictError,
-    FieldError,
-    FormInvalid,
     InstanceNotRunning,
-    NotFound,
     NothingWaiting,
     PermissionDenied,
+    StepRaced,
     TaskNotReady,
 )
-from engine.policy.followup import DATA_NAME as FOLLOWUP_DATA
-from engine.policy.moments import HELPERS as MOMENT_HELPERS
-from engine.runtime import comments, steprows
+from engine.runtime import assignment, comments, steprows
 from engine.runtime.live_workflows import LiveWorkflows, differences
 from engine.runtime.migration import apply_migration, plan_migration
-from engine.runtime.queries import get_task_row, instance_view, task_view
+from engine.runtime.preconditions import (
+    check_reserved,
+    check_running,
+    find_version,
+    validated_form_data,
+    waiting_catcher,
+)
+from engine.runtime.queries import instance_view, task_view
 from engine.runtime.references import next_reference
+from engine.runtime.retry import is_retryable, step
 from engine.runtime.steprows import RowCopy
 from engine.runtime.tracking import StepTracker
 from engine.runtime.views import StepResult, TaskView
@@ -62,19 +66,9 @@ from engine.scheduling import escalation, sla_clocks
 from engine.scheduling.outbox import LoggingSender, Sender
 from engine.stats.projection import record_events
 from engine.store.db import Database
-from engine.store.models import (
-    OPEN_TASK_STATUSES,
-    HumanTask,
-    Instance,
-    InstanceStatus,
-    ProcessVersion,
-    TaskStatus,
-    Timer,
-)
+from engine.store.models import InstanceStatus, TaskStatus, Timer
 
 SUMMARY_FIELDS = ("site", "category", "unit", "caller", "phone")
-# Diagram helpers, which data must not shadow, and the follow-up decision, which only a draw may set.
-RESERVED_NAMES = frozenset({"sla", "now", "price", "followup_decision", FOLLOWUP_DATA, *MOMENT_HELPERS})
 
 log = logging.getLogger(__name__)
 # Session key: the (row, workflow) a step stored, to keep alive once it has committed.
@@ -106,6 +100,10 @@ class Runtime:
                     yield session
             except StaleDataError:
                 raise ConflictError(steprows.CONFLICT_MESSAGE) from None
+            except DBAPIError as exc:  # a deadlock victim or serialization failure runs again
+                if is_retryable(exc):
+                    raise StepRaced(steprows.CONFLICT_MESSAGE) from None
+                raise
             stored = session.info.pop(STORED_WORKFLOW, None)
             if stored is not None:  # only now: a step rolled back must not leave its workflow
                 self.live.keep(*stored)
@@ -142,18 +140,18 @@ class Runtime:
         row.state_json = dump_state(workflow)
         row.updated_at = now
         if error is not None:
-            row.status = InstanceStatus.ERROR
+            row.status = row.status.becomes(InstanceStatus.ERROR)
             task = getattr(error, "task", None)
             row.error_element = task.task_spec.bpmn_id if task is not None else None
             row.error_line = getattr(error, "line_number", None) or None
             row.error_message = str(error)
-            events.append(NewEvent(audit.ERROR, row.id, "system", row.error_element,
+            events.append(NewEvent(EventType.ERROR, row.id, "system", row.error_element,
                                    {"line": row.error_line, "message": row.error_message}))
         elif workflow.completed and row.status != InstanceStatus.CANCELLED:
-            row.status = InstanceStatus.COMPLETED
-            events.append(NewEvent(audit.INSTANCE_FINISHED, row.id, "system", compiled.process_id, {}))
+            row.status = row.status.becomes(InstanceStatus.COMPLETED)
+            events.append(NewEvent(EventType.INSTANCE_FINISHED, row.id, "system", compiled.process_id, {}))
         elif row.status == InstanceStatus.ERROR or row.status == InstanceStatus.RUNNING:
-            row.status = InstanceStatus.RUNNING
+            row.status = row.status.becomes(InstanceStatus.RUNNING)
             row.error_element = row.error_line = row.error_message = None
         steprows.save_instance(session, row)  # first: a stale step stops here
         task_events, open_rows = steprows.sync_human_tasks(session, row, compiled, workflow,
@@ -174,13 +172,14 @@ class Runtime:
 
     # -- starting a case ------------------------------------------------------------
 
+    @step
     def start_instance(self, process_id: str, data: dict | None, actor: str, version: int | None = None) -> StepResult:
         """Start a case of the latest (or the given) version with initial data."""
         data = dict(data or {})
-        _check_reserved(data)
+        check_reserved(data)
         with self.transaction() as session:
             load_actor(session, actor)
-            version_row = _find_version(session, process_id, version)
+            version_row = find_version(session, process_id, version)
             compiled = VERSIONS.get(session, version_row.id)
             site = data.setdefault("site", compiled.rules.default_site)
             if site not in compiled.rules.sites:
@@ -193,7 +192,7 @@ class Runtime:
                 created_at=now, updated_at=now, **{f: _text(data.get(f)) for f in SUMMARY_FIELDS},
             )
             workflow = BpmnWorkflow(compiled.spec, compiled.subprocess_specs, script_engine=compiled.script_engine)
-            started = NewEvent(audit.INSTANCE_STARTED, row.id, actor, process_id,
+            started = NewEvent(EventType.INSTANCE_STARTED, row.id, actor, process_id,
                                {"reference": row.reference, "version": version_row.version, "data": data})
 
             def act(wf):
@@ -206,6 +205,7 @@ class Runtime:
 
     # -- human tasks ----------------------------------------------------------------
 
+    @step
     def complete_task(self, task_id: str, data: dict | None, actor: str | Actor,
                       expected_version: int | None = None) -> StepResult:
         """Complete a ready task with form data, validated against its form first.
@@ -217,10 +217,10 @@ class Runtime:
         with self.transaction() as session:
             who = actor if isinstance(actor, Actor) else load_actor(session, actor)
             task_row, row = steprows.load_task_and_instance(session, task_id)
-            _check_running(row, expected_version)
-            _check_can_work_on(task_row, who)
+            check_running(row, expected_version)
+            permissions.check_may_work_on(who, task_row)
             compiled = VERSIONS.get(session, row.version_id)
-            data = _validated_form_data(compiled, task_row, data)
+            data = validated_form_data(compiled, task_row, data)
 
             def act(wf):
                 task = wf.get_task_from_id(UUID(task_row.id))
@@ -235,56 +235,40 @@ class Runtime:
                                       completions={UUID(task_row.id): data})
             return self._result(session, row, open_rows)
 
+    @step
     def claim_task(self, task_id: str, actor: str) -> TaskView:
         """Take a ready task so that nobody else works on it."""
         with self.transaction() as session:
             who = load_actor(session, actor)
-            task_row = get_task_row(session, task_id)
-            if task_row.status != TaskStatus.READY:
-                raise TaskNotReady(_not_ready_message(task_row))
-            if task_row.role not in who.roles:
-                raise PermissionDenied(f"{actor} does not hold role {task_row.role!r} needed for this task")
-            return self._assign(session, task_row, actor, TaskStatus.CLAIMED, audit.TASK_CLAIMED, actor, {})
+            task_row, row = steprows.load_task_and_instance(session, task_id)
+            permissions.check_may_claim(who, task_row)
+            return assignment.assign(session, row, task_row, actor, TaskStatus.CLAIMED, EventType.TASK_CLAIMED,
+                                     actor, {})
 
+    @step
     def unclaim_task(self, task_id: str, actor: str) -> TaskView:
         """Give a claimed task back to its role (the holder or a supervisor)."""
         with self.transaction() as session:
             who = load_actor(session, actor)
-            task_row = get_task_row(session, task_id)
-            if task_row.status != TaskStatus.CLAIMED:
-                raise TaskNotReady("task is not claimed")
-            if task_row.assignee != actor and not (who.roles & SUPERVISOR_ROLES):
-                raise PermissionDenied(f"only {task_row.assignee} or a supervisor can release this task")
-            return self._assign(session, task_row, None, TaskStatus.READY, audit.TASK_UNCLAIMED, actor,
-                                {"previous": task_row.assignee})
+            task_row, row = steprows.load_task_and_instance(session, task_id)
+            permissions.check_may_release(who, task_row)
+            return assignment.assign(session, row, task_row, None, TaskStatus.READY, EventType.TASK_UNCLAIMED,
+                                     actor, {"previous": task_row.assignee})
 
+    @step
     def reassign_task(self, task_id: str, to_user: str, actor: str) -> TaskView:
         """Give an open task to `to_user` (supervisors only); they must hold its role."""
         with self.transaction() as session:
             who = load_actor(session, actor)
-            if not who.roles & SUPERVISOR_ROLES:
+            if not permissions.is_supervisor(who):  # before saying whether the other person exists
                 raise PermissionDenied("only a supervisor or manager can reassign tasks")
             target = load_actor(session, to_user)
-            task_row = get_task_row(session, task_id)
-            if task_row.status not in OPEN_TASK_STATUSES:
-                raise TaskNotReady(_not_ready_message(task_row))
-            if task_row.role not in target.roles:
-                raise BadInput(f"{to_user} does not hold role {task_row.role!r}")
-            return self._assign(session, task_row, to_user, TaskStatus.CLAIMED, audit.TASK_REASSIGNED, actor,
-                                {"previous": task_row.assignee, "to": to_user})
+            task_row, row = steprows.load_task_and_instance(session, task_id)
+            permissions.check_may_reassign(who, task_row, target)
+            return assignment.assign(session, row, task_row, to_user, TaskStatus.CLAIMED,
+                                     EventType.TASK_REASSIGNED, actor, {"previous": task_row.assignee, "to": to_user})
 
-    def _assign(self, session, task_row, assignee, status, event_type, actor, data) -> TaskView:
-        row = session.get(Instance, task_row.instance_id)
-        if row.status != InstanceStatus.RUNNING:
-            raise InstanceNotRunning(f"case {row.reference} is {row.status.value}")
-        task_row.assignee, task_row.status = assignee, status
-        row.updated_at = clock.now()
-        flag_modified(row, "updated_at")  # always bump lock_version: open forms on this case are now stale
-        session.flush()
-        record_events(session, [NewEvent(event_type, row.id, actor, task_row.element_id,
-                                               {"task_id": task_row.id, **data})], clock.now())
-        return task_view(task_row, row)
-
+    @step
     def add_comment(self, instance_id, data: dict, actor: str) -> comments.Comment:
         """Write a comment (`{"text": ...}`, 备注) into a case's record; the workflow and the
         case's version stay as they are."""
@@ -294,32 +278,34 @@ class Runtime:
             row = steprows.load_instance(session, instance_id)
             comments.check_may_comment(who, row.started_by)
             at = clock.now()
-            record_events(session, [NewEvent(audit.COMMENT_ADDED, row.id, actor, None, data)], at)
+            record_events(session, [NewEvent(EventType.COMMENT_ADDED, row.id, actor, None, data)], at)
         return comments.Comment(row.reference, at, actor, data["text"])
 
     # -- events from outside --------------------------------------------------------
 
+    @step
     def send_message(self, instance_id, name: str, payload: dict | None = None, actor: str = "system") -> StepResult:
         """Deliver a message or signal (e.g. `ambulance_arrived`) to a case waiting for it."""
         with self.transaction() as session:
             load_actor(session, actor)
             row = steprows.load_instance(session, instance_id)
-            _check_running(row)
+            check_running(row)
             compiled = VERSIONS.get(session, row.version_id)
 
             def act(wf):
-                catcher = _waiting_catcher(wf, name)
+                catcher = waiting_catcher(wf, name)
                 if catcher is None:
                     raise NothingWaiting(f"case {row.reference} is not waiting for {name!r}")
                 is_signal = catcher.task_spec.event_definition.__class__.__name__.startswith("Signal")
                 definition = SignalEventDefinition(name) if is_signal else MessageEventDefinition(name)
                 wf.send_event(BpmnEvent(definition, payload or {}))
-                kind = audit.SIGNAL_RECEIVED if is_signal else audit.MESSAGE_RECEIVED
+                kind = EventType.SIGNAL_RECEIVED if is_signal else EventType.MESSAGE_RECEIVED
                 return [NewEvent(kind, row.id, actor, catcher.task_spec.bpmn_id, {"name": name, "payload": payload})]
 
             open_rows = self._advance(session, row, compiled, act, actor)
             return self._result(session, row, open_rows)
 
+    @step
     def cancel_instance(self, instance_id, reason: str, actor: str) -> StepResult:
         """Cancel a case with a reason (supervisors, managers, or whoever started it)."""
         if not (reason or "").strip():
@@ -329,22 +315,22 @@ class Runtime:
             row = steprows.load_instance(session, instance_id)
             if row.status in (InstanceStatus.COMPLETED, InstanceStatus.CANCELLED):
                 raise InstanceNotRunning(f"case {row.reference} is already {row.status.value}")
-            if not (who.roles & SUPERVISOR_ROLES) and row.started_by != actor:
-                raise PermissionDenied("only a supervisor, a manager or the person who opened it can cancel a case")
+            permissions.check_may_cancel(who, row.started_by)
             compiled = VERSIONS.get(session, row.version_id)
-            row.status, row.cancel_reason = InstanceStatus.CANCELLED, reason
+            row.status, row.cancel_reason = row.status.becomes(InstanceStatus.CANCELLED), reason
 
             def act(wf):
                 wf.cancel()
-                return [NewEvent(audit.CANCELLED, row.id, actor, compiled.process_id, {"reason": reason})]
+                return [NewEvent(EventType.CANCELLED, row.id, actor, compiled.process_id, {"reason": reason})]
 
             open_rows = self._advance(session, row, compiled, act, actor)
             return self._result(session, row, open_rows)
 
+    @step
     def retry_instance(self, instance_id, data: dict | None, actor: str) -> StepResult:
         """Correct the data of the failed element and run it again."""
         data = dict(data or {})
-        _check_reserved(data)
+        check_reserved(data)
         with self.transaction() as session:
             load_actor(session, actor)
             row = steprows.load_instance(session, instance_id)
@@ -357,23 +343,24 @@ class Runtime:
                 for task in failed:
                     task.data.update(data)
                     task._set_state(TaskState.READY)
-                return [NewEvent(audit.RETRIED, row.id, actor, row.error_element,
+                return [NewEvent(EventType.RETRIED, row.id, actor, row.error_element,
                                  {"data": data, "previous_error": row.error_message})]
 
-            row.status = InstanceStatus.RUNNING
+            row.status = row.status.becomes(InstanceStatus.RUNNING)
             open_rows = self._advance(session, row, compiled, act, actor)
             return self._result(session, row, open_rows)
 
     # -- moving a case to a newer version -------------------------------------------
 
+    @step
     def migrate_instance(self, instance_id, to_version: int, actor: str) -> StepResult:
         """Move a running case onto `to_version` of its process when SpiffWorkflow's diff says it is safe."""
         with self.transaction() as session:
             load_actor(session, actor)
             row = steprows.load_instance(session, instance_id)
-            _check_running(row)
+            check_running(row)
             old = VERSIONS.get(session, row.version_id)
-            target = _find_version(session, old.process_id, to_version)
+            target = find_version(session, old.process_id, to_version)
             if target.version <= old.version:
                 raise BadInput(f"case {row.reference} is on v{old.version}; it can only move to a newer version")
             new = VERSIONS.get(session, target.id)
@@ -386,7 +373,7 @@ class Runtime:
             row.version_id = target.id
 
             def act(wf):
-                return [NewEvent(audit.MIGRATED, row.id, actor, old.process_id,
+                return [NewEvent(EventType.MIGRATED, row.id, actor, old.process_id,
                                  {"from_version": old.version, "to_version": new.version,
                                   "changed_steps": plan.changed})]
 
@@ -416,11 +403,15 @@ class Runtime:
 
     def _fire_instance_timers(self, instance_id: int, moment: datetime) -> int:
         with self.transaction() as session:
-            # SKIP LOCKED lets several workers share the table without firing a timer twice.
-            claimed = session.scalars(select(Timer.id).where(
-                Timer.instance_id == instance_id, Timer.due_at < moment).with_for_update(skip_locked=True)).all()
-            if not claimed:
+            # The case first, as every step locks it, so a worker and a step never wait on each
+            # other in a circle; SKIP LOCKED leaves a case someone is stepping to the next round,
+            # and lets several workers share the table without firing a timer twice.
+            if session.scalar(steprows.LOCK_INSTANCE, {"instance_id": instance_id}) is None:
                 return 0
+            due = session.scalar(select(func.count(Timer.id)).where(
+                Timer.instance_id == instance_id, Timer.due_at < moment))
+            if not due:
+                return 0  # another worker fired them while this one waited for its turn
             row = steprows.load_instance(session, instance_id)
             if row.status != InstanceStatus.RUNNING:
                 return 0
@@ -439,64 +430,6 @@ class Runtime:
 def _restore(row: RowCopy, compiled: CompiledVersion) -> BpmnWorkflow:
     """The case's workflow rebuilt from its stored state around the version's cached spec."""
     return load_state(row.state_json, compiled.spec, compiled.subprocess_specs, compiled.script_engine)
-
-
-def _find_version(session: Session, process_id: str, version: int | None) -> ProcessVersion:
-    stmt = select(ProcessVersion).where(ProcessVersion.process_id == process_id, ProcessVersion.executable.is_(True))
-    stmt = stmt.where(ProcessVersion.version == version) if version else stmt.order_by(ProcessVersion.version.desc())
-    found = session.scalars(stmt.limit(1)).first()
-    if found is None:
-        what = f"version {version} of process {process_id!r}" if version else f"process {process_id!r}"
-        raise NotFound(f"{what} is not deployed")
-    return found
-
-
-def _check_running(row: RowCopy, expected_version: int | None = None) -> None:
-    if expected_version is not None and row.lock_version != expected_version:
-        raise ConflictError(f"case {row.reference} was changed by someone else meanwhile; reload and try again")
-    if row.status != InstanceStatus.RUNNING:
-        raise InstanceNotRunning(f"case {row.reference} is {row.status.value}")
-
-
-def _check_can_work_on(task_row: RowCopy, who: Actor) -> None:
-    if task_row.status not in OPEN_TASK_STATUSES:
-        raise TaskNotReady(_not_ready_message(task_row))
-    if task_row.status == TaskStatus.CLAIMED and task_row.assignee != who.username:
-        raise TaskNotReady(f"task is claimed by {task_row.assignee}")
-    if task_row.status == TaskStatus.READY and task_row.role not in who.roles:
-        raise PermissionDenied(f"{who.username} does not hold role {task_row.role!r} needed for this task")
-
-
-def _not_ready_message(task_row: HumanTask | RowCopy) -> str:
-    if task_row.status == TaskStatus.COMPLETED:
-        return f"task {task_row.name} was already completed by {task_row.completed_by}"
-    return f"task {task_row.name} is {task_row.status.value}"
-
-
-def _validated_form_data(compiled: CompiledVersion, task_row: RowCopy, data: dict) -> dict:
-    """Validate against the task's form and keep only the fields the form declares."""
-    schema = compiled.forms.get(task_row.form_id) if task_row.form_id else None
-    if schema is None:
-        if data:
-            raise FormInvalid([FieldError("", "this task has no form; submit no data")])
-        return {}
-    validate_form_data(schema, data)
-    declared = schema.get("properties", {})
-    return {k: v for k, v in data.items() if k in declared and k not in RESERVED_NAMES}
-
-
-def _check_reserved(data: dict) -> None:
-    clash = sorted(RESERVED_NAMES & set(data))
-    if clash:
-        raise FormInvalid([FieldError(name, "this name is reserved for diagram helpers and the follow-up draw") for name in clash])
-
-
-def _waiting_catcher(workflow, name: str):
-    for task in all_tasks(workflow):
-        definition = getattr(task.task_spec, "event_definition", None)
-        if task.state == TaskState.WAITING and getattr(definition, "name", None) == name:
-            return task
-    return None
 
 
 def _update_summary(row: RowCopy, data: dict) -> None:

@@ -20,8 +20,8 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from engine.audit import chain as audit
 from engine.audit.chain import NewEvent
+from engine.audit.events import EventType
 from engine.definitions.compiled import CompiledVersion
 from engine.definitions.task_kinds import all_tasks, is_human, is_timer
 from engine.errors import ConflictError, NotFound
@@ -79,6 +79,9 @@ _TASK_INSERT = insert(_task)
 _TIMERS_DELETE = delete(_timer).where(_timer.c.instance_id == bindparam("instance_id"))
 _TIMER_INSERT = insert(_timer)
 _INSTANCE_KEYS = tuple(_instance.c.keys())
+# The case's row, locked for this transaction unless someone holds it (then: no row).
+LOCK_INSTANCE = (select(_instance.c.id).where(_instance.c.id == bindparam("instance_id"))
+                 .with_for_update(skip_locked=True))
 
 
 def load_instance(session: Session, instance_id: int | str) -> RowCopy:
@@ -145,7 +148,7 @@ def sync_human_tasks(session: Session, row: RowCopy, compiled: CompiledVersion, 
         element = compiled.element(process_id, task.task_spec.bpmn_id)
         new = _new_task_row(row, compiled, task, element, now)
         new_rows.append(new)
-        events.append(NewEvent(audit.TASK_READY, row.id, "system", new["element_id"],
+        events.append(NewEvent(EventType.TASK_READY, row.id, "system", new["element_id"],
                                {"task_id": task_id, "process": process_id, "role": new["role"],
                                 "name": element.get("name"),
                                 "due_at": new["due_at"].isoformat() if new["due_at"] else None}))

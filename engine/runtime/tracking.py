@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
 from SpiffWorkflow.util.task import TaskState
 
-from engine.audit import chain as audit
 from engine.audit.chain import NewEvent
+from engine.audit.events import EventType
 from engine.definitions.compiled import CompiledVersion
 from engine.definitions.task_kinds import all_tasks, is_catching, is_element, is_human, is_timer, process_of
 from engine.policy.followup import DATA_NAME as FOLLOWUP_DATA
@@ -57,16 +57,16 @@ class StepTracker:
             if task.state & _REACHED and not old & _REACHED:
                 events.extend(self._flow_events(task))
             if task.state == TaskState.CANCELLED and old & _DEFINITE and not is_catching(task):
-                events.append(self._event(audit.ELEMENT_CANCELLED, task, actor))
+                events.append(self._event(EventType.ELEMENT_CANCELLED, task, actor))
             elif task.state == TaskState.COMPLETED:
                 if is_timer(task):
-                    events.append(self._event(audit.TIMER_FIRED, task, "system"))
+                    events.append(self._event(EventType.TIMER_FIRED, task, "system"))
                 if task.id in completions:
-                    event = self._event(audit.TASK_COMPLETED, task, actor)
+                    event = self._event(EventType.TASK_COMPLETED, task, actor)
                     event.data["submitted"] = completions[task.id]
                     events.append(event)
                 else:
-                    events.append(self._event(audit.ELEMENT_COMPLETED, task, actor if is_human(task) else "system"))
+                    events.append(self._event(EventType.ELEMENT_COMPLETED, task, actor if is_human(task) else "system"))
                     events.extend(self._followup_decided(task))
         return events
 
@@ -77,7 +77,7 @@ class StepTracker:
         decision = FollowupDecision.from_data(task.data.get(FOLLOWUP_DATA))
         if decision is None or task.parent is None or task.parent.data.get(FOLLOWUP_DATA) == task.data[FOLLOWUP_DATA]:
             return []
-        return [NewEvent(audit.FOLLOWUP_DECIDED, self.instance_id, "system", task.task_spec.bpmn_id,
+        return [NewEvent(EventType.FOLLOWUP_DECIDED, self.instance_id, "system", task.task_spec.bpmn_id,
                          decision.as_data())]
 
     def _flow_events(self, task) -> list[NewEvent]:
@@ -87,7 +87,7 @@ class StepTracker:
             if is_element(ancestor):
                 flows = self.compiled.flows_between(pid, ancestor.task_spec.bpmn_id, task.task_spec.bpmn_id)
                 if flows:
-                    return [NewEvent(audit.FLOW_TAKEN, self.instance_id, "system", flow,
+                    return [NewEvent(EventType.FLOW_TAKEN, self.instance_id, "system", flow,
                                      {"process": pid, "source": ancestor.task_spec.bpmn_id,
                                       "target": task.task_spec.bpmn_id}) for flow in flows]
             ancestor = ancestor.parent

@@ -45,6 +45,7 @@ class TaskView:
     created_at: datetime
     due_at: datetime | None
     lock_version: int
+    completed_by: str | None = None
     sla_key: str | None = None  # with no due time, the task's SLA clock is paused
     clause: str | None = None
     documentation: str | None = None

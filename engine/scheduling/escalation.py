@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
-from engine.audit import chain as audit
 from engine.audit.chain import NewEvent
+from engine.audit.events import EventType
 from engine.clock import LOCAL_TZ
 from engine.definitions.compiled import VERSIONS
 from engine.errors import ConflictError
@@ -79,7 +79,7 @@ def fire(session: Session, level: SlaEscalation, clock: SlaClock, policy: SlaPol
     base = {"task_id": task.id, "target": clock.target}
     if level.level == BREACH_LEVEL:
         clock.breached_at = clock.due_at or now
-        return [NewEvent(audit.SLA_BREACHED, clock.instance_id, "system", task.element_id,
+        return [NewEvent(EventType.SLA_BREACHED, clock.instance_id, "system", task.element_id,
                          {**base, "due_at": _iso(clock.due_at), "duration": policy.duration})]
     step = policy.escalation[level.level - 1]
     instance = session.get(Instance, clock.instance_id)
@@ -88,7 +88,7 @@ def fire(session: Session, level: SlaEscalation, clock: SlaClock, policy: SlaPol
         _reassign(task, instance, step.reassign, now)
     recipients = _recipients(step, task, previous)
     _write_messages(session, step, task, instance, clock, recipients, now)
-    return [NewEvent(audit.SLA_ESCALATED, clock.instance_id, "system", task.element_id,
+    return [NewEvent(EventType.SLA_ESCALATED, clock.instance_id, "system", task.element_id,
                      {**base, "level": level.level, "at": step.label, "due_at": _iso(clock.due_at),
                       "notify": [f"{kind}:{name}" for kind, name in recipients], "channel": step.channel,
                       "reassign": step.reassign, "previous": previous if step.reassign else None})]

@@ -16,8 +16,8 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from engine.audit import chain as audit
 from engine.audit.chain import NewEvent
+from engine.audit.events import EventType
 from engine.definitions.rules import Rules
 from engine.definitions.task_kinds import all_tasks
 from engine.policy.sla import PauseRule, SlaPolicy, snapshot_policy
@@ -122,14 +122,14 @@ def _pause_or_resume(session, clock, task, policy, paused: bool, now) -> list[Ne
         if clock.worked_seconds < clock.budget_seconds:
             clock.due_at = None  # unknown until the clock runs again
         _schedule(clock, _levels(session, clock), policy)
-        return [NewEvent(audit.SLA_PAUSED, clock.instance_id, "system", task.element_id,
+        return [NewEvent(EventType.SLA_PAUSED, clock.instance_id, "system", task.element_id,
                          {**data, "worked_seconds": round(clock.worked_seconds, 3)})]
     clock.running_since = now
     left = timedelta(seconds=clock.budget_seconds - clock.worked_seconds)
     if left > timedelta(0):
         clock.due_at = policy.clock.add(now, left)
     _schedule(clock, _levels(session, clock), policy)
-    return [NewEvent(audit.SLA_RESUMED, clock.instance_id, "system", task.element_id,
+    return [NewEvent(EventType.SLA_RESUMED, clock.instance_id, "system", task.element_id,
                      {**data, "due_at": clock.due_at.isoformat() if clock.due_at else None})]
 
 

@@ -6,16 +6,16 @@ Kept in one place so that a diagram change that renames one of these shows up he
 
 from __future__ import annotations
 
-from engine.audit import chain as audit
+from engine.audit.events import EventType
 
-INSTANCE_STARTED = audit.INSTANCE_STARTED
-TASK_COMPLETED = audit.TASK_COMPLETED
-ELEMENT_COMPLETED = audit.ELEMENT_COMPLETED
-FLOW_TAKEN = audit.FLOW_TAKEN
-INSTANCE_FINISHED = audit.INSTANCE_FINISHED
-CANCELLED = audit.CANCELLED
-MIGRATED = audit.MIGRATED
-FOLLOWUP_DECIDED = audit.FOLLOWUP_DECIDED  # data: category, rate, draw, sampled (the follow-up policy)
+INSTANCE_STARTED = EventType.INSTANCE_STARTED
+TASK_COMPLETED = EventType.TASK_COMPLETED
+ELEMENT_COMPLETED = EventType.ELEMENT_COMPLETED
+FLOW_TAKEN = EventType.FLOW_TAKEN
+INSTANCE_FINISHED = EventType.INSTANCE_FINISHED
+CANCELLED = EventType.CANCELLED
+MIGRATED = EventType.MIGRATED
+FOLLOWUP_DECIDED = EventType.FOLLOWUP_DECIDED  # data: category, rate, draw, sampled (the follow-up policy)
 
 # Case states in the facts.
 OPEN, COMPLETED = "open", "completed"

@@ -53,6 +53,12 @@ class InstanceStatus(str, enum.Enum):
     CANCELLED = "cancelled"
     ERROR = "error"
 
+    def becomes(self, new: InstanceStatus) -> InstanceStatus:
+        """`new`, if a case in this status may move to it (INSTANCE_TRANSITIONS); else a bug."""
+        if new not in INSTANCE_TRANSITIONS[self]:
+            raise ValueError(f"a {self.value} case cannot become {new.value}")
+        return new
+
 
 class TaskStatus(str, enum.Enum):
     READY = "ready"
@@ -60,8 +66,26 @@ class TaskStatus(str, enum.Enum):
     COMPLETED = "completed"
     CANCELLED = "cancelled"
 
+    def check_transition(self, new: TaskStatus) -> None:
+        """Refuse a change TASK_TRANSITIONS does not declare (a closed task never reopens)."""
+        if new not in TASK_TRANSITIONS[self]:
+            raise ValueError(f"a {self.value} task cannot become {new.value}")
+
 
 OPEN_TASK_STATUSES = (TaskStatus.READY, TaskStatus.CLAIMED)
+# Every status change there is; anything else is a bug or a lost race, refused before it is written.
+INSTANCE_TRANSITIONS = {
+    InstanceStatus.RUNNING: frozenset(InstanceStatus),  # a step may leave it running
+    InstanceStatus.ERROR: frozenset({InstanceStatus.RUNNING, InstanceStatus.ERROR, InstanceStatus.CANCELLED}),
+    InstanceStatus.COMPLETED: frozenset(),
+    InstanceStatus.CANCELLED: frozenset(),
+}
+TASK_TRANSITIONS = {
+    TaskStatus.READY: frozenset({TaskStatus.CLAIMED, TaskStatus.COMPLETED, TaskStatus.CANCELLED}),
+    TaskStatus.CLAIMED: frozenset(TaskStatus),  # released, reassigned (claimed again), completed, cancelled
+    TaskStatus.COMPLETED: frozenset(),
+    TaskStatus.CANCELLED: frozenset(),
+}
 
 
 class SlaOutcome(str, enum.Enum):

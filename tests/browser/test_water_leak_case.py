@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.audit import chain as audit
+from engine.audit.events import EventType
 from engine.runtime.queries import get_instance_row, list_events
 
 pytestmark = pytest.mark.browser
@@ -130,7 +130,7 @@ def test_water_leak_case_from_intake_to_close(desk, live_app):
     # What the browser posted reached the audit trail typed, with local times kept as +08:00.
     with live_app.runtime.db.session() as session:
         events = list_events(session, get_instance_row(session, reference).id)
-    submitted = {e.element_id: e.data["submitted"] for e in events if e.type == audit.TASK_COMPLETED}
+    submitted = {e.element_id: e.data["submitted"] for e in events if e.type == EventType.TASK_COMPLETED}
     assert submitted["go_to_scene"]["switches_wet"] is True
     assert submitted["cut_power"] == {"power_cut": True, "power_cut_at": "2026-11-23T17:14:00+08:00",
                                       "breaker": "302户配电箱总闸"}

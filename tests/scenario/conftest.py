@@ -10,6 +10,7 @@ import pytest
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from engine.audit import chain as audit
+from engine.audit.events import EventType
 from engine.definitions.rules import load_rules
 from engine.policy import followup
 from engine.runtime.queries import get_instance_row, get_task, list_events, list_tasks
@@ -65,7 +66,7 @@ class Case:
         """(element, role, actor) of every task people completed, in order."""
         with self.runtime.db.session() as session:
             return [(e.element_id, e.data.get("role"), e.actor) for e in list_events(session, self.instance_id)
-                    if e.type == audit.TASK_COMPLETED]
+                    if e.type == EventType.TASK_COMPLETED]
 
     def events(self, type_: str | None = None):
         with self.runtime.db.session() as session:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.audit import chain as audit
+from engine.audit.events import EventType
 from engine.definitions.library import Bundle, deploy_bundle, read_bundle
 from engine.errors import FormInvalid
 from engine.policy import followup
@@ -109,7 +109,7 @@ def visit(kind, task, flow):
 
 def decisions(case):
     """The data of the case's `followup_decided` audit events."""
-    return [e.data for e in case.events(audit.FOLLOWUP_DECIDED)]
+    return [e.data for e in case.events(EventType.FOLLOWUP_DECIDED)]
 
 
 # -- classification (003 4.3) -------------------------------------------------------------

@@ -11,6 +11,7 @@ import pytest
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from engine.audit import chain as audit
+from engine.audit.events import EventType
 from engine.definitions.forms import load_forms
 from engine.definitions.rules import load_rules
 from engine.errors import FormInvalid, NothingWaiting, PermissionDenied
@@ -67,7 +68,7 @@ def minutes(delta: timedelta) -> float:
 
 def assert_audit_sound(case) -> None:
     """Every executed element names its SOP clause, and the hash chain is intact."""
-    completed = case.events(audit.ELEMENT_COMPLETED) + case.events(audit.TASK_COMPLETED)
+    completed = case.events(EventType.ELEMENT_COMPLETED) + case.events(EventType.TASK_COMPLETED)
     assert completed
     missing = [e.element_id for e in completed if not (e.data.get("clause") or "").strip()]
     assert missing == [], f"completed without a clause: {missing}"
@@ -130,7 +131,7 @@ def test_hospital_with_more_help_major_case_is_reported_to_manager_who_asks_lead
 
     # Reported in time: the overdue timer went with the report and never fires.
     assert case.wait(minutes=minutes(report_limit) + 1) == 0
-    assert case.events(audit.TIMER_FIRED) == []
+    assert case.events(EventType.TIMER_FIRED) == []
     assert [t.element_id for t in case.open_tasks()] == ["manager_review"]
 
     case.complete("manager_review", "manager1", **dict(MANAGER_REVIEW, notify_leadership=True,
@@ -159,7 +160,7 @@ def test_hospital_with_more_help_major_case_is_reported_to_manager_who_asks_lead
         ("report_manager", "reception", "reception1"),
         ("manager_review", "manager", "manager1"),
     ]
-    [review] = [e for e in case.events(audit.TASK_COMPLETED) if e.element_id == "manager_review"]
+    [review] = [e for e in case.events(EventType.TASK_COMPLETED) if e.element_id == "manager_review"]
     assert review.data["submitted"]["notify_leadership"] is True
     assert case.status == "completed"
     assert case.open_tasks() == []
@@ -184,7 +185,7 @@ def test_call_120_waits_for_the_ambulance_then_gate_guard_guides_it(start_case):
 
     arrival = {"plate": "粤B·12000", "crew": "市急救中心"}
     case.send("ambulance_arrived", arrival, as_user="guard2")
-    received = case.events(audit.MESSAGE_RECEIVED)
+    received = case.events(EventType.MESSAGE_RECEIVED)
     assert [(e.element_id, e.actor, e.data) for e in received] == [
         ("wait_ambulance", "guard2", {"name": "ambulance_arrived", "payload": arrival})]
     assert [t.element_id for t in case.open_tasks()] == ["guide_ambulance"]
@@ -279,14 +280,14 @@ def test_late_report_of_major_case_fires_overdue_timer_once_and_manager_chases(s
 
     assert case.wait(minutes=minutes(report_limit) - 1) == 0  # still within the limit
     assert case.wait(minutes=2) == 1  # past it
-    fired = case.events(audit.TIMER_FIRED)
+    fired = case.events(EventType.TIMER_FIRED)
     assert [(e.element_id, e.actor) for e in fired] == [("timer_report_overdue", "system")]
     # Non-interrupting: the report is still owed, and the manager now chases it.
     assert [(t.element_id, t.role) for t in case.open_tasks()] == [
         ("report_manager", "reception"), ("chase_overdue_report", "manager")]
 
     assert case.wait(minutes=minutes(report_limit)) == 0  # firing again does nothing
-    assert len(case.events(audit.TIMER_FIRED)) == 1
+    assert len(case.events(EventType.TIMER_FIRED)) == 1
     assert [t.element_id for t in case.open_tasks()] == ["report_manager", "chase_overdue_report"]
 
     case.complete("report_manager", "reception1", **REPORT_MANAGER)

@@ -14,6 +14,7 @@ import pytest
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from engine.audit import chain as audit
+from engine.audit.events import EventType
 from engine.definitions.rules import load_rules
 from engine.errors import FormInvalid
 
@@ -154,7 +155,7 @@ def owner_moves_in(case, documents=OWNER_DOCUMENTS):
 
 def assert_audit_sound(case) -> None:
     """Every executed element names its SOP clause, and the hash chain is intact."""
-    completed = case.events(audit.ELEMENT_COMPLETED) + case.events(audit.TASK_COMPLETED)
+    completed = case.events(EventType.ELEMENT_COMPLETED) + case.events(EventType.TASK_COMPLETED)
     missing = [e.element_id for e in completed if not (e.data.get("clause") or "").startswith("001/第3篇")]
     assert missing == [], f"completed without a 001/第3篇 clause: {missing}"
     with case.runtime.db.session() as session:
@@ -177,7 +178,7 @@ def test_owner_in_person_without_defects_takes_all_keys(start_case):
     assert path.elements == NOTICE_ELEMENTS + IN_PERSON_ELEMENTS
     assert path.flows == NOTICE_FLOWS + IN_PERSON_FLOWS
     assert case.human_trail() == NOTICE_TRAIL + IN_PERSON_TRAIL
-    assert case.events(audit.TIMER_FIRED) == []
+    assert case.events(EventType.TIMER_FIRED) == []
     assert case.status == "completed"
     assert case.open_tasks() == []
     assert_audit_sound(case)
@@ -283,7 +284,7 @@ def test_reminder_three_days_before_the_deadline(start_case, reminder_lead):
         + IN_PERSON_ELEMENTS
     assert path.flows == NOTICE_FLOWS + ["Flow_reminder", "Flow_send_reminder"] + IN_PERSON_FLOWS
     assert case.human_trail() == NOTICE_TRAIL + [("send_reminder", R, "reception1")] + IN_PERSON_TRAIL
-    assert [e.element_id for e in case.events(audit.TIMER_FIRED)] == ["timer_reminder"]
+    assert [e.element_id for e in case.events(EventType.TIMER_FIRED)] == ["timer_reminder"]
     assert case.status == "completed"
     assert_audit_sound(case)
 
@@ -326,7 +327,7 @@ def test_past_the_deadline_leadership_has_a_newspaper_notice_published(start_cas
         + IN_PERSON_FLOWS
     assert case.human_trail() == NOTICE_TRAIL + OVERDUE_TRAIL + [("publish_newspaper", SUP, "supervisor1")] \
         + IN_PERSON_TRAIL
-    assert [e.element_id for e in case.events(audit.TIMER_FIRED)] == ["timer_reminder", "timer_overdue"]
+    assert [e.element_id for e in case.events(EventType.TIMER_FIRED)] == ["timer_reminder", "timer_overdue"]
     assert case.status == "completed"
     assert_audit_sound(case)
 

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from engine.audit import chain as audit
+from engine.audit.events import EventType
 from engine.definitions.library import Bundle, deploy_bundle
 from engine.errors import FormInvalid
 from engine.policy import followup
@@ -131,7 +131,7 @@ def finish(case, quantity=1, charge=30):
 
 def decisions(case):
     """The data of the case's `followup_decided` audit events."""
-    return [e.data for e in case.events(audit.FOLLOWUP_DECIDED)]
+    return [e.data for e in case.events(EventType.FOLLOWUP_DECIDED)]
 
 
 def test_listed_item_now_charged_from_the_price_list(start_drawn_case, sla_limit, runtime, followup_rate):

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from engine.accounts.users import load_demo_staff
-from engine.audit import chain as audit
+from engine.audit.events import EventType
 from engine.definitions.diagram_import import import_diagram
 from engine.definitions.library import deploy_bundle
 from engine.definitions.rules import load_rules
@@ -54,7 +54,7 @@ def test_a_case_moves_to_a_version_with_changed_steps_and_goes_on_there(rt, libr
     assert result.instance.version == version
     assert [t.element_id for t in result.open_tasks] == ["go_to_scene"]
     with rt.db.session() as session:
-        [moved] = [e for e in list_events(session, case) if e.type == audit.MIGRATED]
+        [moved] = [e for e in list_events(session, case) if e.type == EventType.MIGRATED]
         assert (moved.actor, moved.data["from_version"], moved.data["to_version"]) == ("manager1", 1, version)
     rt.complete_task(open_task(rt, case, "go_to_scene").id, dict(arrived_at=T, switches_wet=False), "guard1")
     assert open_task(rt, case, "stop_water")
@@ -79,7 +79,7 @@ def test_a_case_that_passed_a_removed_step_stays_where_it_is(rt, library):
         rt.migrate_instance(case, version, "manager1")
     with rt.db.session() as session:
         assert get_instance_row(session, case).version_id != version
-        assert not [e for e in list_events(session, case) if e.type == audit.MIGRATED]
+        assert not [e for e in list_events(session, case) if e.type == EventType.MIGRATED]
 
 
 def test_only_newer_versions_are_targets(rt):

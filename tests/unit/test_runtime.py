@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 import engine.runtime.step as runtime_module
 from engine.accounts.users import load_demo_staff
 from engine.audit import chain as audit
+from engine.audit.events import EventType
 from engine.definitions.library import Bundle, deploy_bundle, read_bundle
 from engine.definitions.rules import load_rules
 from engine.errors import (
@@ -160,7 +161,7 @@ def test_stale_write_conflicts_and_exactly_one_wins(rt):
     with pytest.raises(ConflictError, match="changed by someone else"):
         rt.complete_task(task.id, {"divisor": 5, "wait_for_ambulance": False}, "reception2",
                          expected_version=seen_version)
-    assert count(rt, Event, Event.type == audit.TASK_COMPLETED) == 1
+    assert count(rt, Event, Event.type == EventType.TASK_COMPLETED) == 1
 
 
 def test_two_clerks_racing_on_one_task_exactly_one_wins(rt, monkeypatch):
@@ -193,7 +194,7 @@ def test_two_clerks_racing_on_one_task_exactly_one_wins(rt, monkeypatch):
     for thread in threads:
         thread.join(timeout=30)
     assert sorted(outcomes) == ["conflict", "won"]
-    assert count(rt, Event, Event.type == audit.TASK_COMPLETED) == 1
+    assert count(rt, Event, Event.type == EventType.TASK_COMPLETED) == 1
 
 
 # -- messages, timers, errors ------------------------------------------------------------------
@@ -231,7 +232,7 @@ def test_signal_from_outside_reaches_a_waiting_case(rt):
     done = rt.send_message(started.instance.id, "resident_cancels", {"reason": "已自行就医"}, "reception1")
     assert done.instance.status == "completed"
     with rt.db.session() as session:
-        received = [e for e in audit.instance_events(session, started.instance.id) if e.type == audit.SIGNAL_RECEIVED]
+        received = [e for e in audit.instance_events(session, started.instance.id) if e.type == EventType.SIGNAL_RECEIVED]
         path = audit.executed_path(session, started.instance.id)
     assert [(e.element_id, e.data["name"]) for e in received] == [("wait_cancel", "resident_cancels")]
     assert path.elements == ["signal_start", "wait_cancel", "signal_end"]
@@ -251,7 +252,7 @@ def test_timer_fires_once_from_site_policy_with_fake_clock(rt, clock):
         open_tasks = session.scalars(select(HumanTask).where(HumanTask.instance_id == result.instance.id)
                                      .order_by(HumanTask.created_at)).all()
         path = audit.executed_path(session, result.instance.id)
-        fired = session.scalars(select(Event).where(Event.type == audit.TIMER_FIRED)).all()
+        fired = session.scalars(select(Event).where(Event.type == EventType.TIMER_FIRED)).all()
     assert [(t.element_id, t.status.value) for t in open_tasks] == [
         ("register", "completed"), ("review", "cancelled"), ("escalate", "ready")]
     assert [e.element_id for e in fired] == ["review_overdue"]
@@ -273,7 +274,7 @@ def test_script_failure_puts_case_in_error_and_retry_recovers(rt):
     assert only_task(retried).element_id == "review"
     with rt.db.session() as session:
         types = [e.type for e in audit.instance_events(session, view.id)]
-        submitted = session.scalars(select(Event).where(Event.type == audit.TASK_COMPLETED)).one()
+        submitted = session.scalars(select(Event).where(Event.type == EventType.TASK_COMPLETED)).one()
     assert types.index("error") < types.index("retried")
     assert submitted.data["submitted"]["divisor"] == 0  # what the clerk typed is kept
 
@@ -304,7 +305,7 @@ def test_audit_chain_verifies_and_detects_tampering(rt):
     rt.complete_task(task.id, {"divisor": 5, "wait_for_ambulance": False}, "reception1")
     with rt.db.session() as session:
         assert audit.verify_chain(session).ok
-        target = session.scalars(select(Event).where(Event.type == audit.TASK_COMPLETED)).one()
+        target = session.scalars(select(Event).where(Event.type == EventType.TASK_COMPLETED)).one()
         target_id = target.id
     with rt.db.engine.begin() as conn:
         conn.exec_driver_sql(f"UPDATE event SET actor = 'someone_else' WHERE id = {target_id}")
@@ -378,7 +379,7 @@ def test_a_case_another_runtime_stepped_is_restored_from_its_stored_state(rt, mo
     rt.complete_task(review.id, {"approved": True}, "supervisor1")  # rt's kept workflow is one step behind
     assert restores == [1, 1]
     with rt.db.session() as session:
-        register = session.scalars(select(Event).where(Event.type == audit.TASK_COMPLETED)).first()
+        register = session.scalars(select(Event).where(Event.type == EventType.TASK_COMPLETED)).first()
     assert register.data["submitted"]["divisor"] == 4
 
 

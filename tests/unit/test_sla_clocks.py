@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from engine.accounts.users import load_actor, load_demo_staff
 from engine.audit import chain as audit
+from engine.audit.events import EventType
 from engine.clock import LOCAL_TZ
 from engine.definitions.library import Bundle, deploy_bundle, read_bundle
 from engine.definitions.rules import load_rules
@@ -193,22 +194,22 @@ def test_each_escalation_level_fires_once_even_when_the_worker_runs_twice(make_r
 
     clock.advance(minutes=7)
     work_twice(rt)
-    assert events(rt, case.id, audit.SLA_ESCALATED) == []
+    assert events(rt, case.id, EventType.SLA_ESCALATED) == []
     clock.advance(minutes=1, seconds=1)  # past 80 %
     work_twice(rt)
-    (first,) = events(rt, case.id, audit.SLA_ESCALATED)
+    (first,) = events(rt, case.id, EventType.SLA_ESCALATED)
     assert (first.data["level"], first.data["at"], first.data["notify"]) == (1, "80%", ["role:cs_supervisor"])
-    assert events(rt, case.id, audit.SLA_BREACHED) == []
+    assert events(rt, case.id, EventType.SLA_BREACHED) == []
 
     clock.advance(minutes=2)  # past 100 %
     work_twice(rt)
-    (breach,) = events(rt, case.id, audit.SLA_BREACHED)
+    (breach,) = events(rt, case.id, EventType.SLA_BREACHED)
     assert breach.data["target"] == "help.reply" and breach.element_id == "register"
-    assert len(events(rt, case.id, audit.SLA_ESCALATED)) == 1
+    assert len(events(rt, case.id, EventType.SLA_ESCALATED)) == 1
 
     clock.advance(minutes=10)  # past 100 % + 10 minutes
     work_twice(rt)
-    second = events(rt, case.id, audit.SLA_ESCALATED)[1]
+    second = events(rt, case.id, EventType.SLA_ESCALATED)[1]
     assert second.data["notify"] == ["role:manager", "user:reception1", "role:cs_supervisor"]
     assert second.data["reassign"] == "cs_supervisor"
     assert second.data["previous"] == {"role": "reception", "assignee": "reception1"}
@@ -217,7 +218,7 @@ def test_each_escalation_level_fires_once_even_when_the_worker_runs_twice(make_r
 
     clock.advance(hours=5)
     work_twice(rt)
-    assert len(events(rt, case.id, audit.SLA_ESCALATED)) == 2 and len(events(rt, case.id, audit.SLA_BREACHED)) == 1
+    assert len(events(rt, case.id, EventType.SLA_ESCALATED)) == 2 and len(events(rt, case.id, EventType.SLA_BREACHED)) == 1
     with rt.db.session() as session:
         assert audit.verify_chain(session).ok
         messages = session.scalars(select(Notification).order_by(Notification.id)).all()
@@ -253,8 +254,8 @@ def test_two_workers_at_once_fire_each_level_once(make_rt, clock):
     for thread in threads:
         thread.join()
     for case in cases:
-        assert len(events(rt, case.id, audit.SLA_BREACHED)) == 1
-        assert len(events(rt, case.id, audit.SLA_ESCALATED)) == 2
+        assert len(events(rt, case.id, EventType.SLA_BREACHED)) == 1
+        assert len(events(rt, case.id, EventType.SLA_ESCALATED)) == 2
 
 
 def test_finishing_late_before_the_worker_ran_records_the_breach_once(make_rt, clock):
@@ -264,8 +265,8 @@ def test_finishing_late_before_the_worker_ran_records_the_breach_once(make_rt, c
     clock.advance(minutes=10, seconds=30)
     rt.complete_task(task.id, REGISTER, "reception1")
     work_twice(rt)
-    assert len(events(rt, case.id, audit.SLA_BREACHED)) == 1
-    assert events(rt, case.id, audit.SLA_ESCALATED) == []  # the task is done: nobody is chased
+    assert len(events(rt, case.id, EventType.SLA_BREACHED)) == 1
+    assert events(rt, case.id, EventType.SLA_ESCALATED) == []  # the task is done: nobody is chased
     row = clock_row(rt, task.id)
     assert (row.outcome, row.breached_at) == (SlaOutcome.BREACHED, task.due_at)
 
@@ -280,7 +281,7 @@ def test_finishing_in_time_is_met_and_nothing_fires_later(make_rt, clock):
     rt.complete_task(task.id, REGISTER, "reception1")
     clock.advance(hours=3)
     work_twice(rt)
-    assert events(rt, case.id, audit.SLA_BREACHED) == [] and len(events(rt, case.id, audit.SLA_ESCALATED)) == 1
+    assert events(rt, case.id, EventType.SLA_BREACHED) == [] and len(events(rt, case.id, EventType.SLA_ESCALATED)) == 1
     row = clock_row(rt, task.id)
     assert (row.outcome, row.breached_at, row.stopped_at) == (SlaOutcome.MET, None, clock.now() - timedelta(hours=3))
     with rt.db.session() as session:
@@ -296,7 +297,7 @@ def test_cancelling_the_case_cancels_its_clocks(make_rt, clock):
     clock.advance(hours=1)
     work_twice(rt)
     assert clock_row(rt, task.id).outcome == SlaOutcome.CANCELLED
-    assert events(rt, case.id, audit.SLA_BREACHED) == []
+    assert events(rt, case.id, EventType.SLA_BREACHED) == []
 
 
 def test_a_policy_change_after_the_fact_does_not_rewrite_met_or_breached(make_rt, processes, clock):
@@ -321,7 +322,7 @@ def test_a_policy_change_after_the_fact_does_not_rewrite_met_or_breached(make_rt
     assert outcomes[breached.id].outcome == SlaOutcome.BREACHED  # 6 minutes, breached under its 5
     assert outcomes[running.id].outcome == SlaOutcome.BREACHED  # still its 5, not the new day
     assert all(row.policy["duration"] == "PT5M" for row in outcomes.values())
-    assert [len(events(rt, c.id, audit.SLA_BREACHED)) for c in (met_case, breached_case, running_case)] == [0, 1, 1]
+    assert [len(events(rt, c.id, EventType.SLA_BREACHED)) for c in (met_case, breached_case, running_case)] == [0, 1, 1]
 
 
 # -- pauses ----------------------------------------------------------------------------
@@ -333,20 +334,20 @@ def test_clock_pauses_while_the_resident_has_a_task_open(make_rt, clock):
     clock.advance(minutes=2)
     rt.complete_task(open_task(rt, case.id, "ask_resident").id, {"awaiting_resident": True}, "reception1")
     assert open_task(rt, case.id, "handle").due_at is None  # paused: no due time while we wait
-    assert len(events(rt, case.id, audit.SLA_PAUSED)) == 1
+    assert len(events(rt, case.id, EventType.SLA_PAUSED)) == 1
 
     clock.advance(hours=3)
     work_twice(rt)
-    assert events(rt, case.id, audit.SLA_BREACHED) == []
+    assert events(rt, case.id, EventType.SLA_BREACHED) == []
     rt.complete_task(open_task(rt, case.id, "resident_reply").id, {"awaiting_resident": False}, "resident1")
     resumed = open_task(rt, case.id, "handle")
     assert resumed.due_at == clock.now() + timedelta(minutes=8)  # 2 of its 10 minutes were used
-    (event,) = events(rt, case.id, audit.SLA_RESUMED)
+    (event,) = events(rt, case.id, EventType.SLA_RESUMED)
     assert event.data["due_at"] == resumed.due_at.isoformat()
 
     clock.advance(minutes=8, seconds=1)
     work_twice(rt)
-    assert len(events(rt, case.id, audit.SLA_BREACHED)) == 1
+    assert len(events(rt, case.id, EventType.SLA_BREACHED)) == 1
     assert clock_row(rt, handle.id).worked_seconds == 120
 
 
@@ -365,7 +366,7 @@ def test_a_condition_on_data_not_yet_there_does_not_pause(make_rt, clock):
     rt = make_rt(sla_yaml("PT10M", chain=False, pause="{when: awaiting_resident}"))
     case = start(rt, "sla_demo").instance
     assert open_task(rt, case.id, "handle").due_at == clock.now() + timedelta(minutes=10)
-    assert events(rt, case.id, audit.SLA_PAUSED) == []
+    assert events(rt, case.id, EventType.SLA_PAUSED) == []
 
 
 # -- the outbox ------------------------------------------------------------------------
@@ -451,4 +452,4 @@ def test_the_worker_skips_a_case_a_step_is_writing_instead_of_waiting(make_rt, c
         step.execute(select(Instance.id).where(Instance.id == case.id).with_for_update())
         assert fire_due_levels(rt, clock.now()) == 0  # returns at once: nothing waits, nothing fires
     assert fire_due_levels(rt, clock.now()) == 3
-    assert len(events(rt, case.id, audit.SLA_BREACHED)) == 1
+    assert len(events(rt, case.id, EventType.SLA_BREACHED)) == 1

@@ -18,7 +18,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import OperationalError
 
 from engine.accounts.users import load_demo_staff
-from engine.audit import chain as audit
+from engine.audit.events import EventType
 from engine.definitions.library import deploy_bundle, read_bundle
 from engine.definitions.rules import load_rules
 from engine.runtime.step import Runtime
@@ -72,7 +72,7 @@ def start(rt, divisor: int = 5) -> int:
 def fired_at(rt) -> dict[int, list[datetime]]:
     """When each case's `timer_fired` events were written, by case id."""
     with rt.db.session() as session:
-        rows = session.execute(select(Event.instance_id, Event.at).where(Event.type == audit.TIMER_FIRED)).all()
+        rows = session.execute(select(Event.instance_id, Event.at).where(Event.type == EventType.TIMER_FIRED)).all()
     fired: dict[int, list[datetime]] = {}
     for instance_id, at in rows:
         fired.setdefault(instance_id, []).append(at)

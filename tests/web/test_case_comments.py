@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from engine.audit import chain as audit
+from engine.audit.events import EventType
 from engine.runtime.comments import MAX_LENGTH
 
 
@@ -15,7 +16,7 @@ def test_a_comment_appears_in_the_timeline_with_its_author(web, cases):
     page = web.get_text(f"/cases/{case.reference}")
     assert "已添加备注" in page
     assert "<dt>备注内容</dt><dd>住户家门口有积水，已提醒物业保洁</dd>" in page  # blanks trimmed
-    [event] = cases.events(case.id, audit.COMMENT_ADDED)
+    [event] = cases.events(case.id, EventType.COMMENT_ADDED)
     assert event.actor == "guard1" and event.data == {"text": "住户家门口有积水，已提醒物业保洁"}
 
 
@@ -35,7 +36,7 @@ def test_an_empty_comment_is_refused_inline(web, cases):
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert "此项必填" in page and 'aria-invalid=true' in page
-    assert cases.events(case.id, audit.COMMENT_ADDED) == []
+    assert cases.events(case.id, EventType.COMMENT_ADDED) == []
 
 
 def test_a_too_long_comment_keeps_what_was_typed(web, cases):
@@ -47,7 +48,7 @@ def test_a_too_long_comment_keeps_what_was_typed(web, cases):
     page = response.get_data(as_text=True)
     assert f">{text}</textarea>" in page
     assert f"最多 {MAX_LENGTH} 个字" in page
-    assert cases.events(case.id, audit.COMMENT_ADDED) == []
+    assert cases.events(case.id, EventType.COMMENT_ADDED) == []
 
 
 def test_a_closed_case_can_still_be_commented(web, cases, runtime):
@@ -55,7 +56,7 @@ def test_a_closed_case_can_still_be_commented(web, cases, runtime):
     runtime.cancel_instance(case.id, "住户撤回求助", "supervisor1")
     web.login("reception1")
     assert web.post(f"/cases/{case.reference}/comments", {"text": "住户来电致谢"}).status_code == 302
-    assert len(cases.events(case.id, audit.COMMENT_ADDED)) == 1
+    assert len(cases.events(case.id, EventType.COMMENT_ADDED)) == 1
 
 
 def test_an_auditor_sees_comments_but_no_comment_box(web, cases, runtime):
@@ -82,4 +83,4 @@ def test_comments_keep_the_audit_chain_intact(cases, runtime):
     runtime.add_comment(case.reference, {"text": "第二条"}, "guard1")
     with runtime.db.session() as session:
         assert audit.verify_chain(session).ok
-    assert [e.data["text"] for e in cases.events(case.id, audit.COMMENT_ADDED)] == ["第一条", "第二条"]
+    assert [e.data["text"] for e in cases.events(case.id, EventType.COMMENT_ADDED)] == ["第一条", "第二条"]

@@ -11,7 +11,9 @@ from flask import Blueprint, jsonify
 
 from engine.definitions.compiled import current_rules
 from engine.runtime import comments
+from engine.store.models import InstanceStatus, TaskStatus
 from web.api.cases import api_intake_schema
+from web.api.tasks import SCOPES, STATUSES
 from web.runtime import reading
 
 bp = Blueprint("docs", __name__)
@@ -32,7 +34,7 @@ TASK_PROPERTIES = {
     "element_id": {"type": "string"},
     "name": {"type": "string"},
     "role": _nullable("string", description="the role whose members may do the task"),
-    "status": {"type": "string", "enum": ["ready", "claimed", "completed", "cancelled"]},
+    "status": {"type": "string", "enum": [s.value for s in TaskStatus]},
     "assignee": _nullable("string"),
     "form_id": _nullable("string"),
     "created_at": TIME,
@@ -47,7 +49,7 @@ CASE_PROPERTIES = {
     "process_id": {"type": "string"},
     "process_name": {"type": "string"},
     "process_version": {"type": "integer"},
-    "status": {"type": "string", "enum": ["running", "completed", "cancelled", "error"]},
+    "status": {"type": "string", "enum": [s.value for s in InstanceStatus]},
     "site": _nullable("string"),
     "category": _nullable("string"),
     "category_label": _nullable("string"),
@@ -214,9 +216,9 @@ def document(intake: dict) -> dict:
                 "operationId": "listTasks", "summary": "my tasks, then my roles' open tasks",
                 "parameters": [
                     _query("scope", "inbox (default): both; mine: held by me; roles: open tasks of my roles",
-                           enum=["inbox", "mine", "roles"]),
+                           enum=list(SCOPES)),
                     _query("role", "only this role's tasks (one the caller holds)"),
-                    _query("status", "only ready or only claimed tasks", enum=["ready", "claimed"]),
+                    _query("status", "only ready or only claimed tasks", enum=list(STATUSES)),
                     _query("case", "only this case's tasks (reference or id)"),
                 ],
                 "responses": _responses(200, "TaskList", (401, 403, 404, 422)),

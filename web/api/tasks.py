@@ -6,19 +6,21 @@ import re
 
 from flask import Blueprint, g, jsonify, request
 
+from engine.accounts import permissions
 from engine.accounts.users import SUPERVISOR_ROLES
 from engine.errors import BadInput, FieldError, FormInvalid, PermissionDenied
 from engine.runtime.queries import get_instance_row, get_task
+from engine.store.models import OPEN_TASK_STATUSES
 from web.api.access import roles
 from web.api.bodies import json_object, step_json, task_detail_json, task_json
 from web.auth import READER_ROLES, STAFF_ROLES
 from web.runtime import reading, runtime
-from web.tasks import check_may_see, inbox_tasks
+from web.tasks import inbox_tasks
 
 bp = Blueprint("tasks", __name__)
 
 SCOPES = ("inbox", "mine", "roles")
-STATUSES = ("ready", "claimed")
+STATUSES = tuple(s.value for s in OPEN_TASK_STATUSES)
 # An ETag as GET /tasks/{id} sends it ("7"), weak or bare; more digits than any version has are refused.
 IF_MATCH = re.compile(r'\s*(?:W/)?"?(\d{1,18})"?\s*')
 
@@ -57,7 +59,7 @@ def show_task(task_id: str):
     """One task with its JSON Schema form, instructions, SOP clause and due time; ETag is the case version."""
     with reading() as session:
         task = get_task(session, task_id)
-    check_may_see(task)
+    permissions.check_may_see_task(g.actor, task)
     response = jsonify(task_detail_json(task))
     response.headers["ETag"] = f'"{task.lock_version}"'
     return response

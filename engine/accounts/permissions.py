@@ -1,0 +1,81 @@
+"""Who may see, work on, claim, release and reassign a task, and who may cancel a case.
+
+The one home of these rules: the runtime enforces them inside the step, and the web app
+and the API ask the same functions before they show a form or a button. Each `check_*`
+raises `PermissionDenied` (the person may never do it) or `TaskNotReady` (the task is
+not in a state where anyone could); `may_*` answers the same question with a bool.
+"""
+
+from __future__ import annotations
+
+from engine.accounts.users import SUPERVISOR_ROLES, Actor
+from engine.errors import BadInput, PermissionDenied, TaskNotReady
+from engine.store.models import OPEN_TASK_STATUSES, TaskStatus
+
+AUDITOR_ROLE = "auditor"
+
+
+def may_see_task(actor: Actor, task) -> bool:
+    """People of the task's role, its holder, supervisors and auditors."""
+    return (task.role in actor.roles or task.assignee == actor.username
+            or bool(actor.roles & (SUPERVISOR_ROLES | {AUDITOR_ROLE})))
+
+
+def check_may_see_task(actor: Actor, task) -> None:
+    if not may_see_task(actor, task):
+        raise PermissionDenied(f"{actor.username} does not hold role {task.role!r} needed for this task")
+
+
+def check_may_work_on(actor: Actor, task) -> None:
+    """Complete the task: it is open, and ready for one of my roles or claimed by me."""
+    if task.role not in actor.roles and task.assignee != actor.username:
+        raise PermissionDenied(f"{actor.username} does not hold role {task.role!r} needed for this task")
+    if task.status not in OPEN_TASK_STATUSES:
+        raise TaskNotReady(not_ready_message(task))
+    if task.status == TaskStatus.CLAIMED and task.assignee != actor.username:
+        raise TaskNotReady(f"task is claimed by {task.assignee}")
+
+
+def may_do_now(actor: Actor, task) -> bool:
+    """Whether the task is this person's to do next: claimed by them, or ready for their role."""
+    return task.assignee == actor.username or (task.status == TaskStatus.READY and task.role in actor.roles)
+
+
+def check_may_claim(actor: Actor, task) -> None:
+    if task.status != TaskStatus.READY:
+        raise TaskNotReady(not_ready_message(task))
+    if task.role not in actor.roles:
+        raise PermissionDenied(f"{actor.username} does not hold role {task.role!r} needed for this task")
+
+
+def check_may_release(actor: Actor, task) -> None:
+    """Give a claimed task back to its role: its holder or a supervisor."""
+    if task.status != TaskStatus.CLAIMED:
+        raise TaskNotReady("task is not claimed")
+    if task.assignee != actor.username and not is_supervisor(actor):
+        raise PermissionDenied(f"only {task.assignee} or a supervisor can release this task")
+
+
+def check_may_reassign(actor: Actor, task, target: Actor) -> None:
+    """Supervisors give an open task to someone who holds its role."""
+    if not is_supervisor(actor):
+        raise PermissionDenied("only a supervisor or manager can reassign tasks")
+    if task.status not in OPEN_TASK_STATUSES:
+        raise TaskNotReady(not_ready_message(task))
+    if task.role not in target.roles:
+        raise BadInput(f"{target.username} does not hold role {task.role!r}")
+
+
+def check_may_cancel(actor: Actor, started_by: str | None) -> None:
+    if not is_supervisor(actor) and started_by != actor.username:
+        raise PermissionDenied("only a supervisor, a manager or the person who opened it can cancel a case")
+
+
+def is_supervisor(actor: Actor) -> bool:
+    return bool(actor.roles & SUPERVISOR_ROLES)
+
+
+def not_ready_message(task) -> str:
+    if task.status == TaskStatus.COMPLETED:
+        return f"task {task.name} was already completed by {task.completed_by}"
+    return f"task {task.name} is {TaskStatus(task.status).value}"

@@ -1,0 +1,40 @@
+"""What happened, in the words the audit trail uses: every event type, as one enum.
+
+Each value is what the `event.type` column holds; the enum is a `str`, so stored rows,
+JSON and comparisons with plain strings all agree.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class EventType(enum.StrEnum):
+    INSTANCE_STARTED = "instance_started"
+    TASK_READY = "task_ready"
+    TASK_CLAIMED = "task_claimed"
+    TASK_UNCLAIMED = "task_unclaimed"
+    TASK_REASSIGNED = "task_reassigned"
+    TASK_COMPLETED = "task_completed"
+    ELEMENT_COMPLETED = "element_completed"
+    ELEMENT_CANCELLED = "element_cancelled"
+    FLOW_TAKEN = "flow_taken"
+    MESSAGE_RECEIVED = "message_received"
+    SIGNAL_RECEIVED = "signal_received"
+    TIMER_FIRED = "timer_fired"
+    ERROR = "error"
+    RETRIED = "retried"
+    CANCELLED = "cancelled"
+    INSTANCE_FINISHED = "instance_finished"
+    DEPLOYED = "deployed"
+    SLA_PAUSED = "sla_paused"
+    SLA_RESUMED = "sla_resumed"
+    SLA_BREACHED = "sla_breached"
+    SLA_ESCALATED = "sla_escalated"
+    MIGRATED = "migrated"  # a running case moved to a newer version of its process
+    TOKEN_CREATED = "token_created"
+    TOKEN_REVOKED = "token_revoked"
+    # Whether a closed case gets a follow-up visit; data is exactly category, rate, draw, sampled
+    # (engine/policy/followup.py), the rate as it stood when the draw was made.
+    FOLLOWUP_DECIDED = "followup_decided"
+    COMMENT_ADDED = "comment_added"  # a note on a case (engine/runtime/comments.py); data is {"text": ...}
