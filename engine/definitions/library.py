@@ -26,7 +26,7 @@ from engine.definitions.state import dump_spec
 from engine.definitions.traceability import CLAUSES_FILE, trace_findings
 from engine.definitions.xmlsafe import parse_xml
 from engine.errors import DefinitionError, Finding
-from engine.policy.sla import unknown_pause_elements
+from engine.policy.sla import missing_holiday_years, unknown_pause_elements
 from engine.store.models import ProcessVersion
 
 
@@ -110,6 +110,8 @@ def check_bundle(bundle: Bundle, *, partial: bool = False, lint_only: set[str] |
     if rules:
         element_ids = {element_id for outline in outlines.values() for element_id in outline.elements}
         findings.extend(unknown_pause_elements(rules.sla, bundle.rules["sla.yaml"], element_ids))
+        today = clock.now().astimezone(clock.LOCAL_TZ).date()
+        findings.extend(missing_holiday_years(rules.sla, bundle.rules["sla.yaml"], today))
     return CheckedBundle(rules, forms, outlines, _unique(findings))
 
 
