@@ -3,13 +3,17 @@ this run when DATABASE_URL points at PostgreSQL), the process library, a fake cl
 
 from __future__ import annotations
 
+import hashlib
 import os
+import secrets
 import uuid
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher, profiles
 from sqlalchemy import create_engine, text
 
+from engine.accounts import users
 from engine.accounts.users import load_demo_staff
 from engine.clock import FakeClock
 from engine.definitions.library import Bundle, deploy_bundle, read_bundle
@@ -63,6 +67,25 @@ def _truncate_all(db: Database) -> None:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         conn.execute(text("INSERT INTO audit_head (id, last_event_id, last_hash) VALUES (1, 0, :h)"),
                      {"h": "0" * 64})
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes():
+    """Hash passwords with argon2's cheapest parameters: the tests log in hundreds of times, and
+    the production cost (a third of a second here) would add minutes. Production never sees it."""
+    production, users.PASSWORD_HASHER = users.PASSWORD_HASHER, PasswordHasher.from_parameters(profiles.CHEAPEST)
+    yield production
+    users.PASSWORD_HASHER = production
+
+
+@pytest.fixture
+def scrypt_hash():
+    """Hash a password as EstateDesk did before argon2: "scrypt$<salt>$<digest>", n=2^14, r=8, p=1."""
+    def make(password: str) -> str:
+        salt = secrets.token_bytes(16)
+        return f"scrypt${salt.hex()}${hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1).hex()}"
+
+    return make
 
 
 @pytest.fixture(autouse=True)

@@ -6,11 +6,11 @@ import functools
 
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 
-from engine.accounts.users import STAFF_ROLES, check_password, load_actor
+from engine.accounts.users import STAFF_ROLES, check_password, load_actor, rehashed, replace_password_hash
 from engine.errors import NotFound, PermissionDenied
 from web.i18n import gettext as _
 from web.i18n import safe_next
-from web.runtime import password_hash, reading
+from web.runtime import password_hash, reading, runtime
 
 bp = Blueprint("auth", __name__)
 
@@ -69,9 +69,7 @@ def login():
     error = None
     if request.method == "POST":
         username = request.form.get("username", "").strip()
-        with reading() as db_session:
-            stored = password_hash(db_session, username)
-        if stored is None or not check_password(request.form.get("password", ""), stored):
+        if not _password_matches(username, request.form.get("password", "")):
             error = _("用户名或密码不正确")
         else:
             lang = session.get("lang")
@@ -82,6 +80,19 @@ def login():
                 session["lang"] = lang
             return redirect(safe_next(request.args.get("next"), url_for("tasks.inbox")))
     return render_template("login.html", error=error), (401 if error else 200)
+
+
+def _password_matches(username: str, password: str) -> bool:
+    """Check the password; a match on an outdated hash (old parameters, or scrypt) stores a fresh one."""
+    with reading() as db_session:
+        stored = password_hash(db_session, username)
+    if stored is None or not check_password(password, stored):
+        return False
+    fresh = rehashed(password, stored)
+    if fresh is not None:  # hashed before the transaction: it holds the write lock only to store it
+        with runtime().transaction() as db_session:
+            replace_password_hash(db_session, username, stored, fresh)
+    return True
 
 
 @bp.route("/logout", methods=("POST",))

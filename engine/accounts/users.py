@@ -1,20 +1,27 @@
-"""Staff accounts and their roles; passwords stored as salted scrypt hashes."""
+"""Staff accounts and their roles; passwords stored as argon2 hashes (argon2-cffi)."""
 
 from __future__ import annotations
 
 import functools
 import hashlib
 import hmac
-import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, select
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from engine.definitions.rules import Rules
 from engine.errors import NotFound
 from engine.store.models import User, UserRole
 
+# argon2-cffi's defaults (RFC 9106's low-memory profile). Each hash records its parameters,
+# so they can be raised: a login on a hash made with others stores a fresh one. The tests
+# swap in a cheap hasher (tests/conftest.py); nothing else may.
+PASSWORD_HASHER = PasswordHasher()
+# Hashes made before argon2, "scrypt$<salt hex>$<digest hex>": they verify once, then are replaced.
+_SCRYPT_PREFIX = "scrypt$"
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 SYSTEM_ACTOR = "system"
 # Role groups the engine and the web app both check (role names from processes/rules/roles).
@@ -25,20 +32,42 @@ STAFF_ROLES = ("reception", "cs_supervisor", "manager", "security_lead", "guard"
 
 
 def hash_password(password: str) -> str:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, **_SCRYPT)
-    return f"scrypt${salt.hex()}${digest.hex()}"
+    return PASSWORD_HASHER.hash(password)
 
 
 def check_password(password: str, stored: str) -> bool:
+    """Whether `password` matches a stored hash (argon2, or scrypt from before); never raises."""
+    if stored.startswith(_SCRYPT_PREFIX):
+        return _check_scrypt(password, stored)
     try:
-        scheme, salt_hex, digest_hex = stored.split("$")
+        return PASSWORD_HASHER.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _check_scrypt(password: str, stored: str) -> bool:
+    try:
+        _, salt_hex, digest_hex = stored.split("$")
+        salt = bytes.fromhex(salt_hex)
     except ValueError:
         return False
-    if scheme != "scrypt":
-        return False
-    digest = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt_hex), **_SCRYPT)
+    digest = hashlib.scrypt(password.encode(), salt=salt, **_SCRYPT)
     return hmac.compare_digest(digest.hex(), digest_hex)
+
+
+def rehashed(password: str, stored: str) -> str | None:
+    """A fresh hash of `password`, just checked against `stored`, if `stored` is outdated; else None."""
+    if stored.startswith(_SCRYPT_PREFIX) or PASSWORD_HASHER.check_needs_rehash(stored):
+        return hash_password(password)
+    return None
+
+
+def replace_password_hash(session: Session, username: str, stored: str, fresh: str) -> None:
+    """Store `fresh` in place of `stored`, in the caller's transaction, unless the hash changed meanwhile."""
+    if not session.in_transaction():
+        raise RuntimeError("replace_password_hash must run inside a transaction")
+    session.execute(update(User).where(User.username == username, User.password_hash == stored)
+                    .values(password_hash=fresh))
 
 
 @dataclass(frozen=True)
@@ -110,7 +139,7 @@ def demo_password_hash() -> str:
     """One hash of the demo password, made once per process, for every demo account.
 
     The accounts share a published password, so separate salts would protect nothing,
-    while hashing it for each (scrypt, on purpose slow) cost most of a second per set-up.
+    while hashing it for each (argon2, on purpose slow) cost seconds per set-up.
     """
     return hash_password(DEMO_PASSWORD)
 

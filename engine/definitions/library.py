@@ -23,7 +23,7 @@ from engine.definitions.diagram import ProcessOutline, outline_processes
 from engine.definitions.forms import fill_price_lists, load_forms
 from engine.definitions.lint import lint_tree
 from engine.definitions.rules import Rules, load_rules
-from engine.definitions.sla_lint import unknown_pause_elements
+from engine.definitions.sla_lint import missing_holiday_years, unknown_pause_elements
 from engine.definitions.state import dump_spec
 from engine.definitions.traceability import CLAUSES_FILE, trace_findings
 from engine.definitions.xmlsafe import parse_xml
@@ -111,6 +111,8 @@ def check_bundle(bundle: Bundle, *, partial: bool = False, lint_only: set[str] |
     if rules:
         element_ids = {element_id for outline in outlines.values() for element_id in outline.elements}
         findings.extend(unknown_pause_elements(rules.sla, bundle.rules["sla.yaml"], element_ids))
+        today = clock.now().astimezone(clock.LOCAL_TZ).date()
+        findings.extend(missing_holiday_years(rules.sla, bundle.rules["sla.yaml"], today))
     return CheckedBundle(rules, forms, outlines, _unique(findings))
 
 

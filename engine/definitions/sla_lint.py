@@ -6,9 +6,12 @@ checks first, so a book in use never names an unknown calendar, chain, role or s
 
 from __future__ import annotations
 
+from datetime import date
+
 from engine.definitions.lint_expr import source_problem
 from engine.errors import DefinitionError, Finding
 from engine.policy.calendars import BusinessCalendar, CalendarError, split_duration
+from engine.policy.public_holidays import PACKAGE_VERSION, national_year
 from engine.policy.sla import ASSIGNEE, SLA_FILE, SlaBook
 from engine.yamlfile import line_at
 
@@ -91,6 +94,24 @@ def unknown_pause_elements(book: SlaBook, text: str, element_ids) -> list[Findin
                 where = (*path, "pause", "while_open", index)
                 findings.append(Finding(SLA_FILE, line_at(text, where), ".".join(map(str, where)), "warning",
                                         f"pause names {element_id!r}, which is no element of any diagram"))
+    return findings
+
+
+def missing_holiday_years(book: SlaBook, text: str, today: date) -> list[Finding]:
+    """Warnings for calendars whose country has no arrangement in the `holidays` package for
+    this year or the next: their make-up days would be missed without a word."""
+    findings = []
+    for name, calendar in book.calendars.items():
+        if not calendar.country:
+            continue
+        years = [year for year in (today.year, today.year + 1) if not national_year(calendar.country, year).arranged]
+        if years:
+            where = ("calendars", name, "country")
+            listed = " and ".join(map(str, years))
+            findings.append(Finding(SLA_FILE, line_at(text, where), ".".join(where), "warning",
+                                    f"the holidays package {PACKAGE_VERSION} has no {calendar.country} holiday "
+                                    f"arrangement for {listed}: upgrade it, or list the days under this "
+                                    "calendar's holidays and workdays"))
     return findings
 
 

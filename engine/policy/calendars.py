@@ -1,5 +1,9 @@
 """Business calendars: working hours per weekday, holidays, and time counted only in them.
 
+A calendar may name a country: its public holidays and 调休 make-up working days come
+from the `holidays` package (`engine/policy/public_holidays.py`), and the calendar's
+own `holidays` and `workdays` add this site's closures and extra working days.
+
 A calendar turns a wall-clock span into working time and back. An SLA target with a
 calendar counts its duration in working time: hours, minutes and seconds are working
 time; a day is a working day (the same time of day on the n-th working day after,
@@ -18,6 +22,8 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
+from engine.policy.public_holidays import is_known_country, national_year
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -81,12 +87,14 @@ def _parse_holidays(entries, path: tuple) -> frozenset[date]:
 
 @dataclass(frozen=True, eq=False, repr=False)
 class BusinessCalendar:
-    """Working hours per weekday (Monday first), holidays, and extra working days (调休)."""
+    """Working hours per weekday (Monday first), a country's holidays and make-up days, and the
+    site's own holidays and extra working days (which win over the country's)."""
 
     week: tuple[tuple[tuple[time, time | None], ...], ...]
     holidays: frozenset[date] = frozenset()
     extra_days: tuple[tuple[date, tuple], ...] = ()
     tz_name: str = DEFAULT_TIMEZONE
+    country: str | None = None
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -103,7 +111,10 @@ class BusinessCalendar:
             raise CalendarError(("hours",), "a calendar needs working hours on at least one weekday")
         extra = tuple(sorted((_parse_day(day, ("workdays", day)), parse_hours(ranges, ("workdays", day)))
                              for day, ranges in (config.get("workdays") or {}).items()))
-        return cls(week, _parse_holidays(config.get("holidays"), ("holidays",)), extra, tz_name)
+        country = config.get("country")
+        if country is not None and not is_known_country(country):
+            raise CalendarError(("country",), f"the holidays package knows no country {country!r}")
+        return cls(week, _parse_holidays(config.get("holidays"), ("holidays",)), extra, tz_name, country)
 
     def to_config(self) -> dict:
         """The mapping `from_config` reads, normalised (holidays one date each)."""
@@ -112,6 +123,7 @@ class BusinessCalendar:
 
         return {
             "timezone": self.tz_name,
+            **({"country": self.country} if self.country else {}),
             "hours": {day: ranges(pairs) for day, pairs in zip(WEEKDAYS, self.week, strict=True) if pairs},
             "holidays": sorted(d.isoformat() for d in self.holidays),
             "workdays": {d.isoformat(): ranges(pairs) for d, pairs in self.extra_days},
@@ -119,7 +131,8 @@ class BusinessCalendar:
 
     def __repr__(self) -> str:
         days = ",".join(day for day, pairs in zip(WEEKDAYS, self.week, strict=True) if pairs)
-        return f"BusinessCalendar({self.tz_name}, {days}, {len(self.holidays)} holidays)"
+        country = self.country or "no country"
+        return f"BusinessCalendar({self.tz_name}, {country}, {days}, {len(self.holidays)} holidays)"
 
     @property
     def tz(self) -> ZoneInfo:
@@ -131,7 +144,20 @@ class BusinessCalendar:
         extra = dict(self.extra_days)
         if day in extra:
             return extra[day]
-        return () if day in self.holidays else self.week[day.weekday()]
+        if day in self.holidays:
+            return ()
+        if self.country:
+            national = national_year(self.country, day.year)
+            if day in national.makeup:
+                return self.makeup_hours
+            if day in national.closed:
+                return ()
+        return self.week[day.weekday()]
+
+    @property
+    def makeup_hours(self) -> tuple:
+        """A make-up working day's hours: a full weekday's, the first of Monday to Friday that has hours."""
+        return next((pairs for pairs in self.week[:5] if pairs), ())
 
     def is_working_day(self, day: date) -> bool:
         return bool(self.hours_on(day))

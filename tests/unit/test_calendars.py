@@ -1,5 +1,6 @@
-"""Business calendars: working time, working days, holidays, make-up days, and the laws
-that keep SLA due dates sane (monotone, additive, inverse of each other)."""
+"""Business calendars: working time, working days, holidays, make-up days (a site's own and
+China's from the `holidays` package), and the laws that keep SLA due dates sane (monotone,
+additive, inverse of each other)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,14 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from engine.clock import LOCAL_TZ
-from engine.policy.calendars import CONTINUOUS, BusinessCalendar, CalendarError, iso_seconds, split_duration
+from engine.policy.calendars import (
+    CONTINUOUS,
+    BusinessCalendar,
+    CalendarError,
+    iso_seconds,
+    parse_hours,
+    split_duration,
+)
 
 WEEKDAY = ["08:30-12:00", "13:30-18:00"]
 OFFICE = BusinessCalendar.from_config({
@@ -19,6 +27,8 @@ OFFICE = BusinessCalendar.from_config({
     "holidays": ["2026-10-01..2026-10-07", "2027-01-01"],
     "workdays": {"2026-10-10": WEEKDAY},  # 调休: a Saturday worked in full
 })
+# The same office on China's public holidays and make-up days, with none of its own.
+NATIONAL = BusinessCalendar.from_config({"country": "CN", "hours": OFFICE.to_config()["hours"]})
 ROUND_THE_CLOCK = BusinessCalendar.from_config({"hours": {d: ["00:00-24:00"] for d in
                                                           ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}})
 NIGHTS = BusinessCalendar.from_config({"timezone": "Europe/Berlin",  # has daylight saving, unlike China
@@ -81,11 +91,52 @@ def test_holidays_and_make_up_days():
     assert not OFFICE.is_working_day(date(2026, 11, 29))  # Sunday
 
 
-def test_config_round_trips():
-    again = BusinessCalendar.from_config(OFFICE.to_config())
-    assert again.to_config() == OFFICE.to_config()
-    assert again.add_duration(local(2026, 9, 30, 17, 0), "P2DT3H") == OFFICE.add_duration(
+@pytest.mark.parametrize("calendar", [OFFICE, NATIONAL], ids=["own days", "country"])
+def test_config_round_trips(calendar):
+    again = BusinessCalendar.from_config(calendar.to_config())
+    assert again.to_config() == calendar.to_config()
+    assert again.add_duration(local(2026, 9, 30, 17, 0), "P2DT3H") == calendar.add_duration(
         local(2026, 9, 30, 17, 0), "P2DT3H")
+
+
+# -- China's holidays and make-up days, from the `holidays` package ------------------------
+
+# The State Council's notice for 2026: six weekend days worked in exchange for days off.
+MAKE_UP_DAYS_2026 = [date(2026, 1, 4), date(2026, 2, 14), date(2026, 2, 28), date(2026, 5, 9),
+                     date(2026, 9, 20), date(2026, 10, 10)]
+
+
+@pytest.mark.parametrize("day", MAKE_UP_DAYS_2026, ids=str)
+def test_the_make_up_days_of_2026_are_full_working_days(day):
+    assert day.weekday() in (5, 6)  # a Saturday or a Sunday
+    assert NATIONAL.hours_on(day) == NATIONAL.week[0]
+
+
+def test_a_break_closes_every_day_of_it_saturdays_included():
+    spring_festival = [date(2026, 2, 15) + timedelta(days=n) for n in range(9)]  # 2月15日至23日放假
+    assert not any(NATIONAL.is_working_day(day) for day in spring_festival)
+    assert NATIONAL.is_working_day(date(2026, 2, 24))
+    assert not NATIONAL.is_working_day(date(2026, 6, 20))  # the Saturday of 端午 6月19日至21日
+    assert not NATIONAL.is_working_day(date(2026, 1, 3))  # 元旦 1月1日至3日, a Saturday
+    assert NATIONAL.hours_on(date(2026, 11, 28)) == NATIONAL.week[5]  # an ordinary Saturday
+    # Over the National Day week, into the make-up Saturday 10 October.
+    assert NATIONAL.add(local(2026, 9, 30, 17, 0), timedelta(hours=2)) == local(2026, 10, 8, 9, 30)
+    assert NATIONAL.add_duration(local(2026, 10, 9, 17, 0), "P1D") == local(2026, 10, 10, 17, 0)
+
+
+def test_the_2027_spring_festival_is_a_holiday():
+    eve, third_day = date(2027, 2, 5), date(2027, 2, 8)  # 除夕 (a Friday) to 初三 (a Monday)
+    assert not any(NATIONAL.is_working_day(eve + timedelta(days=n)) for n in range(4))
+    assert OFFICE.is_working_day(eve) and OFFICE.is_working_day(third_day)  # no country: open
+    assert NATIONAL.add(local(2027, 2, 4, 17, 0), timedelta(hours=2)) > local(2027, 2, 8, 18, 0)
+
+
+def test_a_sites_own_days_win_over_the_countrys():
+    site = BusinessCalendar.from_config({**NATIONAL.to_config(), "holidays": ["2026-02-28"],
+                                         "workdays": {"2026-10-07": ["09:00-12:00"]}})
+    assert not site.is_working_day(date(2026, 2, 28))  # a make-up Saturday this centre stays closed
+    assert site.hours_on(date(2026, 10, 7)) == parse_hours(["09:00-12:00"])  # open on a holiday
+    assert site.is_working_day(date(2026, 1, 4)) and not site.is_working_day(date(2026, 10, 6))
 
 
 @pytest.mark.parametrize("config, path, message", [
@@ -97,6 +148,7 @@ def test_config_round_trips():
     ({"hours": {"mon": WEEKDAY}, "holidays": ["2026-02-30"]}, ("holidays", 0), "is not a date"),
     ({"hours": {"mon": WEEKDAY}, "holidays": ["2026-10-07..2026-10-01"]}, ("holidays", 0), "ends before"),
     ({"hours": {"mon": WEEKDAY}, "timezone": "Mars/Olympus"}, ("timezone",), "unknown time zone"),
+    ({"hours": {"mon": WEEKDAY}, "country": "XX"}, ("country",), "knows no country 'XX'"),
 ])
 def test_bad_calendars_name_the_entry(config, path, message):
     with pytest.raises(CalendarError) as caught:
@@ -133,7 +185,7 @@ def test_continuous_calendar_is_wall_clock_with_months():
 
 # -- laws -------------------------------------------------------------------------------
 
-CALENDARS = st.sampled_from([OFFICE, ROUND_THE_CLOCK, NIGHTS])
+CALENDARS = st.sampled_from([OFFICE, NATIONAL, ROUND_THE_CLOCK, NIGHTS])
 MOMENTS = st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31),
                        timezones=st.just(timezone.utc))
 WORK = st.integers(min_value=0, max_value=60 * 60 * 40).map(lambda s: timedelta(seconds=s))

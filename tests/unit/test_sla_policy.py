@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
@@ -75,6 +75,9 @@ def test_the_projects_policy_loads(library):
     followup = rules.sla_policy("complaint.followup")
     assert followup.calendar is not None and followup.escalation_name == "followup"
     assert followup.calendar.is_working_day(local(2026, 10, 10, 12).date())  # 调休: a Saturday worked
+    # China's days come from the `holidays` package: the make-up Sunday 4 January, 2027's Spring Festival
+    assert followup.calendar.hours_on(date(2026, 1, 4)) == followup.calendar.week[0]
+    assert not followup.calendar.is_working_day(date(2027, 2, 8))
 
 
 def test_sites_override_durations_and_calendars(library):
@@ -110,6 +113,8 @@ def test_a_snapshot_rebuilds_the_same_policy(library):
     ('      mon: ["08:30-12:00", "13:30-18:00"]', '      mon: ["08:30-12:00", "11:30-18:00"]', 4,
      "'11:30-18:00' overlaps or precedes the range before it"),
     ("    holidays: [2026-12-25]", "    holidays: [2026-12-32]", 9, "'2026-12-32' is not a date"),
+    ("    holidays: [2026-12-25]", "    country: XX\n    holidays: [2026-12-25]", 9,
+     "the holidays package knows no country 'XX'"),
     ("      notify: [manager, assignee]", "      notify: [manager, asignee]", 17, "unknown role 'asignee'"),
     ("      reassign: cs_supervisor", "      reassign: boss", 18, "unknown role 'boss'"),
     ("    duration: P3D\n", "    duration: P1M\n", 25, "months cannot be counted in working days"),
@@ -169,3 +174,22 @@ def test_lint_warns_when_a_pause_names_no_element(library):
     assert (finding.line, finding.severity) == (30, "warning") and "'resident_sing'" in finding.message
     bundle.rules["sla.yaml"] = VALID
     assert [f for f in check_bundle(bundle).findings if f.file.endswith("sla.yaml")] == []
+
+
+
+def sla_findings_on(library, today: datetime):
+    """The sla.yaml findings of the library with VALID's calendar on China's holidays, linted `today`."""
+    text = VALID.replace("    holidays: [2026-12-25]", "    country: CN\n    holidays: [2026-12-25]")
+    bundle = Bundle(library.bpmn, library.dmn, library.forms, {**library.rules, "sla.yaml": text})
+    with using_clock(FakeClock(today)):
+        return [f for f in check_bundle(bundle).findings if f.file.endswith("sla.yaml")]
+
+
+def test_lint_warns_when_the_holidays_package_lacks_this_year_or_the_next(library):
+    (finding,) = sla_findings_on(library, datetime(2150, 3, 1, tzinfo=timezone.utc))
+    assert (finding.line, finding.element_id, finding.severity) == (9, "calendars.office.country", "warning")
+    assert "no CN holiday arrangement for 2150 and 2151" in finding.message
+
+
+def test_lint_is_quiet_for_years_the_holidays_package_has(library):
+    assert sla_findings_on(library, datetime(2025, 3, 1, tzinfo=timezone.utc)) == []  # 2025 and 2026

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from itsdangerous import TimestampSigner
+from sqlalchemy import select, update
+
+from engine.accounts.users import check_password
+from engine.store.models import User
 
 
 def test_login_page_shows_a_form_with_a_csrf_token(web):
@@ -30,6 +34,30 @@ def test_login_with_a_wrong_password_is_refused(web, client):
 
 def test_login_for_an_unknown_user_is_refused(web):
     assert web.login("nobody").status_code == 401
+
+
+def stored_hash(runtime, username: str) -> str:
+    with runtime.db.read_session() as session:
+        return session.scalar(select(User.password_hash).where(User.username == username))
+
+
+def test_an_old_scrypt_hash_logs_in_and_is_replaced_by_an_argon2_hash(web, runtime, scrypt_hash):
+    old = scrypt_hash("s3cret")
+    with runtime.transaction() as session:
+        session.execute(update(User).where(User.username == "reception1").values(password_hash=old))
+    assert web.login("reception1", "wrong").status_code == 401
+    assert stored_hash(runtime, "reception1") == old  # a wrong password changes nothing
+
+    response = web.login("reception1", "s3cret")
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    fresh = stored_hash(runtime, "reception1")
+    assert fresh.startswith("$argon2id$") and check_password("s3cret", fresh)
+    assert not check_password("wrong", fresh)
+
+    web.logout()
+    assert web.login("reception1", "wrong").status_code == 401
+    assert web.login("reception1", "s3cret").status_code == 302
+    assert stored_hash(runtime, "reception1") == fresh  # a current hash is kept
 
 
 def test_logout_ends_the_session(web, client):
