@@ -145,3 +145,13 @@ def test_every_engine_status_has_words():
     assert set(CASE_STATUSES) == {s.value for s in InstanceStatus}
     assert set(TASK_STATUSES) == {s.value for s in TaskStatus}
 
+
+def test_counts_read_in_the_plural_forms_of_each_language(web, client, cases):
+    cases.start()
+    web.login("auditor1")
+    assert "共 1 条" in web.get_text("/audit?type=instance_started")
+    client.get("/lang/en")
+    assert "1 event ·" in web.get_text("/audit?type=instance_started")
+    page = web.get_text("/audit")
+    total = int(re.search(r"(\d+) events ·", page).group(1))
+    assert total > 1 and f"{total} events verified" in web.get_text("/audit/verify")
