@@ -13,7 +13,12 @@ ASSETS_STAMP = $(VENDOR)/.installed-stamp
 CHROMIUM = /usr/bin/chromium
 CJK_FONT = /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
 
-.PHONY: install assets browser run test test-postgres lint bench clean
+# The gettext catalogues (docs/translations.md): .po committed, .mo compiled here, never committed.
+CATALOGUES = web/translations
+PO_FILES = $(wildcard $(CATALOGUES)/*/LC_MESSAGES/messages.po)
+MO_FILES = $(PO_FILES:.po=.mo)
+
+.PHONY: install assets browser run test test-postgres lint bench clean translations
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +26,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP) $(ASSETS_STAMP)
+install: $(STAMP) $(ASSETS_STAMP) $(MO_FILES)
+
+# Flask-Babel reads the compiled catalogue; without it English pages would show the Chinese msgids.
+$(CATALOGUES)/%/LC_MESSAGES/messages.mo: $(CATALOGUES)/%/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile --statistics -i $< -o $@
+
+# After adding or changing a UI string: extract the strings again and merge them into each
+# catalogue, then write the English of every new or fuzzy entry (tests/web/test_i18n.py lists gaps).
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg --add-location=file -o $(CATALOGUES)/messages.pot web
+	$(BIN)/pybabel update -i $(CATALOGUES)/messages.pot -d $(CATALOGUES) --ignore-obsolete --ignore-pot-creation-date
 
 # Front-end libraries (bpmn-js, ECharts) from npm, copied where Flask serves them; never committed.
 $(ASSETS_STAMP): package.json package-lock.json
@@ -77,4 +92,4 @@ bench: install
 	$(BIN)/python benchmarks/stats_bench.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache node_modules $(VENDOR)
+	rm -rf $(VENV) var .pytest_cache node_modules $(VENDOR) $(MO_FILES)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher, profiles
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from sqlalchemy import create_engine, text
 
 from engine.accounts import users
@@ -40,6 +42,20 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres_only" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_catalogues():
+    """Compile each gettext catalogue whose .mo is missing or older than its .po, as `make install` does.
+
+    So a plain `pytest` after a `git clean` or an edit of a .po shows the English the .po has."""
+    for po in (ROOT / "web" / "translations").glob("*/LC_MESSAGES/messages.po"):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            with po.open("rb") as source:
+                catalog = read_po(source)
+            with mo.open("wb") as target:
+                write_mo(target, catalog)
 
 
 @pytest.fixture(scope="session")

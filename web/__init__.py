@@ -45,6 +45,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(config or {})
     app.extensions["estatedesk"] = _runtime(app.config)
     csrf.init_app(app)
+    i18n.init_app(app)
 
     for module in (auth, i18n, tasks, claims, cases, notifications, diagrams, audit_log, designer, stats):
         app.register_blueprint(module.bp)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 
 from flask import Blueprint, Response, render_template, request, stream_with_context
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from engine.audit.chain import verify_chain
@@ -19,7 +20,6 @@ from engine.store.models import Event
 from web.auth import AUDIT_ROLES, roles_required
 from web.forms import LOCAL_TZ
 from web.i18n import EVENT_TYPES, event_label
-from web.i18n import gettext as _
 from web.runtime import reading
 from web.templating import localtime
 

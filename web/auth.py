@@ -5,10 +5,10 @@ from __future__ import annotations
 import functools
 
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 
 from engine.accounts.users import STAFF_ROLES, check_password, load_actor, rehashed, replace_password_hash
 from engine.errors import NotFound, PermissionDenied
-from web.i18n import gettext as _
 from web.i18n import safe_next
 from web.runtime import password_hash, reading, runtime
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from engine.definitions.compiled import VERSIONS, current_rules
 from engine.definitions.forms import validate_form_data
@@ -14,7 +15,6 @@ from engine.runtime.queries import get_instance_row, instance_view, is_deployed,
 from engine.runtime.views import InstanceView, TaskView
 from web.auth import DIRECT_START_ROLES, INTAKE_ROLES, READER_ROLES, STAFF_ROLES, roles_required
 from web.forms import describe_form, errors_by_field, parse_form
-from web.i18n import gettext as _
 from web.i18n import pick
 from web.intake import (
     CATEGORIES,

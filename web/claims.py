@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, request, url_for
+from flask_babel import gettext as _
 
 from engine.errors import BadInput
 from web.auth import STAFF_ROLES, roles_required
-from web.i18n import gettext as _
 from web.i18n import safe_next
 from web.runtime import runtime
 

@@ -17,6 +17,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 
 from engine.definitions.designs import (
     cases_on_older_versions,
@@ -32,7 +33,6 @@ from engine.definitions.library import Bundle, read_bundle
 from engine.errors import BadInput, ConflictError, NotFound
 from web.auth import roles_required
 from web.diagrams import VIEWER
-from web.i18n import gettext as _
 from web.runtime import reading, runtime
 
 bp = Blueprint("designer", __name__)
@@ -80,7 +80,7 @@ def migrate(process_id: str):
     for reference in request.form.getlist("cases"):
         try:
             runtime().migrate_instance(reference, to_version, g.actor.username)
-            flash(f"{reference}: {_('已迁移到')} v{to_version}")
+            flash(_("%(reference)s: 已迁移到 v%(version)s", reference=reference, version=to_version))
         except (BadInput, NotFound, ConflictError) as exc:
             flash(f"{reference}: {exc}")
     return redirect(url_for("designer.versions", process_id=process_id))

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify, render_template, request
+from flask_babel import lazy_gettext
 
 from engine.definitions.compiled import VERSIONS
 from engine.runtime.case_diagram import CaseDiagram, case_diagram
 from engine.runtime.queries import get_instance_row
 from web.auth import READER_ROLES, roles_required
 from web.i18n import event_label, pick
-from web.i18n import gettext as _
 from web.runtime import now, reading
 from web.templating import localtime
 from web.timeline import labelled
@@ -72,8 +72,8 @@ def _role_label(roles, role_id: str | None) -> str | None:
     return pick(role.zh, role.en) if role else role_id
 
 
-NOTE_LABELS = {"message": "错误信息", "reason": "说明", "assignee": "处理人"}
+NOTE_LABELS = {"message": lazy_gettext("错误信息"), "reason": lazy_gettext("说明"), "assignee": lazy_gettext("处理人")}
 
 
 def _notes(event: dict) -> list[tuple[str, str]]:
-    return [(_(label), str(event[key])) for key, label in NOTE_LABELS.items() if event.get(key)]
+    return [(str(label), str(event[key])) for key, label in NOTE_LABELS.items() if event.get(key)]

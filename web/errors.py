@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app, render_template
+from flask_babel import lazy_gettext
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import (
@@ -35,8 +36,9 @@ STATUS_OF = (
     (EngineError, 400),
 )
 
-TITLES = {400: "请求有误", 401: "请先登录", 403: "没有权限", 404: "找不到", 405: "方法不允许",
-          409: "状态冲突", 500: "系统出错"}
+TITLES = {400: lazy_gettext("请求有误"), 401: lazy_gettext("请先登录"), 403: lazy_gettext("没有权限"),
+          404: lazy_gettext("找不到"), 405: lazy_gettext("方法不允许"), 409: lazy_gettext("状态冲突"),
+          500: lazy_gettext("系统出错")}
 
 
 def status_for(error: EngineError) -> int:
@@ -44,7 +46,7 @@ def status_for(error: EngineError) -> int:
 
 
 def _page(status: int, detail: str | None):
-    return render_template("error.html", status=status, title=TITLES.get(status, "请求有误"),
+    return render_template("error.html", status=status, title=TITLES.get(status, TITLES[400]),
                            detail=detail), status
 
 

@@ -11,9 +11,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask_babel import gettext as _
+
 from engine.clock import LOCAL_TZ
 from engine.errors import FieldError, FormInvalid
-from web.i18n import gettext as _
 from web.i18n import pick
 
 RADIO_LIMIT = 4  # up to this many options read best as radio buttons; more go in a select
@@ -205,7 +206,7 @@ def _parse_value(prop: dict, name: str, posted):
     if kind == "datetime":
         return _parse_datetime(text)
     if len(text) > prop.get("maxLength", len(text)):
-        raise _Invalid(_("最多 {n} 个字").format(n=prop["maxLength"]))
+        raise _Invalid(_("最多 %(n)d 个字", n=prop["maxLength"]))
     pattern = prop.get("pattern")
     if pattern and not re.search(pattern, text):
         raise _Invalid(pick(prop.get("x-pattern-hint"), prop.get("x-pattern-hint-en")) or _("格式不正确"))

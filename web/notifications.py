@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from engine.errors import BadInput
 from engine.scheduling.outbox import list_notifications, mark_read
 from web.auth import login_required
-from web.i18n import gettext as _
 from web.runtime import reading, runtime
 
 bp = Blueprint("notifications", __name__)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from jinja2.sandbox import SandboxedEnvironment
 
 from engine.accounts import permissions
@@ -12,7 +13,6 @@ from engine.runtime.queries import get_instance_row, get_task, instance_view, li
 from engine.store.models import OPEN_TASK_STATUSES
 from web.auth import READER_ROLES, STAFF_ROLES, login_required, roles_required
 from web.forms import describe_form, errors_by_field, parse_form
-from web.i18n import gettext as _
 from web.runtime import reading, runtime
 
 bp = Blueprint("tasks", __name__)

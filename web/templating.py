@@ -1,4 +1,4 @@
-"""What every template can use: `_()`, the current actor and language, time filters."""
+"""What every template can use besides Flask-Babel's `_()`: the current actor and language, time filters."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ import math
 from datetime import datetime, timedelta
 
 from flask import g
+from flask_babel import gettext as _
 
 from engine.accounts.users import person_label, user_names
 from engine.definitions.compiled import current_rules
 from engine.scheduling.outbox import unread_count
 from web.auth import STAFF_ROLES
 from web.forms import LOCAL_TZ
-from web.i18n import case_status, current_language, event_label, gettext, pick, task_status
+from web.i18n import case_status, current_language, event_label, pick, task_status
 from web.runtime import now, reading
 
 
@@ -34,8 +35,13 @@ def remaining(until: datetime | None) -> str:
 def _span(minutes: int) -> str:
     days, rest = divmod(max(0, minutes), 24 * 60)
     hours, mins = divmod(rest, 60)
-    parts = [(days, "天"), (hours, "小时")] if days else [(hours, "小时"), (mins, "分钟")] if hours else [(mins, "分钟")]
-    return " ".join(f"{n} {gettext(unit)}" for n, unit in parts)
+    if days:
+        parts = [(days, _("天")), (hours, _("小时"))]
+    elif hours:
+        parts = [(hours, _("小时")), (mins, _("分钟"))]
+    else:
+        parts = [(mins, _("分钟"))]
+    return " ".join(f"{n} {unit}" for n, unit in parts)
 
 
 def is_overdue(due: datetime | None) -> bool:
@@ -73,7 +79,7 @@ def person(username: str | None) -> str:
     if not username:
         return ""
     if username == "system":
-        return gettext("系统")
+        return _("系统")
     if "user_names" not in g:
         with reading() as session:
             g.user_names = user_names(session)
@@ -86,7 +92,7 @@ def has_role(*roles) -> bool:
 
 
 def register(app) -> None:
-    app.jinja_env.globals.update(_=gettext, pick=pick, event_label=event_label, has_role=has_role,
+    app.jinja_env.globals.update(pick=pick, event_label=event_label, has_role=has_role,
                                  staff_roles=STAFF_ROLES, case_status=case_status, task_status=task_status,
                                  site_name=site_name, person=person, unread_notifications=unread_notifications)
     app.jinja_env.filters.update(localtime=localtime, waited=waited, remaining=remaining, event_label=event_label)

@@ -6,12 +6,13 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import gettext as _
+
 from engine.audit.events import EventType
 from engine.definitions.compiled import CompiledVersion
 from engine.runtime.views import EventView
 from web.forms import LOCAL_TZ
 from web.i18n import event_label, pick
-from web.i18n import gettext as _
 
 CATCHING_TYPES = {"intermediateCatchEvent", "receiveTask"}
 HIDDEN_TYPES = {EventType.FLOW_TAKEN}  # flows belong on the diagram, not in the list

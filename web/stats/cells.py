@@ -9,9 +9,11 @@ Three renderings of the same value:
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+
 from engine.stats import Column, KpiTable, Text
 from engine.stats.tables import COUNT, LABEL, MONEY, PERCENT, SECONDS, TEXT, VALUE
-from web.i18n import gettext, pick
+from web.i18n import pick
 
 NOTHING = "—"  # None: nothing to divide by
 EXCEL_FORMATS = {COUNT: "0", PERCENT: "0.0%", SECONDS: "[h]:mm:ss", MONEY: "#,##0.00"}
@@ -58,8 +60,8 @@ def duration(seconds: float) -> str:
     days, rest = divmod(total, SECONDS_PER_DAY)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
-    parts = [(n, unit) for n, unit in ((days, "天"), (hours, "小时"), (minutes, "分钟"), (secs, "秒")) if n]
-    return " ".join(f"{n} {gettext(unit)}" for n, unit in parts[:2]) or f"0 {gettext('秒')}"
+    parts = [(n, unit) for n, unit in ((days, _("天")), (hours, _("小时")), (minutes, _("分钟")), (secs, _("秒"))) if n]
+    return " ".join(f"{n} {unit}" for n, unit in parts[:2]) or f"0 {_('秒')}"
 
 
 def csv_text(value, kind: str) -> str:

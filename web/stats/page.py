@@ -7,11 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import request, url_for
+from flask_babel import gettext as _
 
 from engine.errors import BadInput
 from engine.stats import Histogram, KpiTable, MonthKpis, StatsQuery, TrendPoint, cell_drill
 from engine.stats.months import month_of
-from web.i18n import gettext as _
 from web.i18n import pick
 from web.stats.cells import display, heading, kind_of, label, title
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from flask import render_template
+from flask_babel import gettext as _
 
 from engine.errors import BadInput
 from engine.stats import KpiTable, MonthKpis, StatsQuery, month_kpis
-from web.i18n import gettext as _
 from web.i18n import pick
 from web.stats.cells import display
 from web.stats.page import ShownTable, shown_table
@@ -46,8 +46,8 @@ def site_page(session, month: str, site: str, site_name: str, now: datetime) -> 
 
 
 def help_section(k: MonthKpis) -> Section:
-    summary = _("本月受理 {cases} 件，已结 {completed} 件，未结 {open} 件，返工 {reopened} 件；"
-                "时限及时率 {rate}，响应用时中位数 {p50}。").format(
+    summary = _("本月受理 %(cases)s 件，已结 %(completed)s 件，未结 %(open)s 件，返工 %(reopened)s 件；"
+                "时限及时率 %(rate)s，响应用时中位数 %(p50)s。",
         cases=k.cases, completed=k.completed, open=k.open, reopened=k.reopened,
         rate=display(k.timeliness_rate, "percent"), p50=display(k.durations["response"].p50_seconds, "seconds"))
     return Section(_("求助统计与分析"), "001/第6篇 4.10", summary,
@@ -58,8 +58,8 @@ def complaint_section(k: MonthKpis) -> Section:
     sla = k.table("sla")
     rows = [r for r in sla.rows if r["drill"]["target"].startswith("complaint.")]
     met, breached = sum(r["met"] for r in rows), sum(r["breached"] for r in rows)
-    summary = _("本月投诉 {total} 件：有效投诉 {valid} 件（有效投诉率 {valid_rate}），协办事项 {assistance} 件，"
-                "过高要求 {excessive} 件；及时率 = 及时 {met} ÷ 总数 {clocks} × 100% = {rate}。").format(
+    summary = _("本月投诉 %(total)s 件：有效投诉 %(valid)s 件（有效投诉率 %(valid_rate)s），协办事项 %(assistance)s 件，"
+                "过高要求 %(excessive)s 件；及时率 = 及时 %(met)s ÷ 总数 %(clocks)s × 100%% = %(rate)s。",
         total=sum(k.complaints.values()), valid=k.complaints["valid"],
         valid_rate=display(k.valid_complaint_rate, "percent"), assistance=k.complaints["assistance"],
         excessive=k.complaints["excessive"], met=met, clocks=met + breached,
@@ -70,8 +70,8 @@ def complaint_section(k: MonthKpis) -> Section:
 
 def followup_section(k: MonthKpis) -> Section:
     f = k.followup
-    summary = _("应回访 {decided} 件，已回访 {visited} 件（回访率 {visit_rate}，规定回访率 {policy_rate}）；"
-                "回访 {visits} 次，满意 {satisfied} 次（满意率 {satisfaction}）。").format(
+    summary = _("应回访 %(decided)s 件，已回访 %(visited)s 件（回访率 %(visit_rate)s，规定回访率 %(policy_rate)s）；"
+                "回访 %(visits)s 次，满意 %(satisfied)s 次（满意率 %(satisfaction)s）。",
         decided=f.decided, visited=f.visited, visit_rate=display(f.visit_rate, "percent"),
         policy_rate=display(f.policy_rate, "percent"), visits=f.visits, satisfied=f.satisfied,
         satisfaction=display(f.satisfaction, "percent"))
@@ -80,8 +80,8 @@ def followup_section(k: MonthKpis) -> Section:
 
 def sla_section(k: MonthKpis) -> Section:
     met, breached = sum(s.met for s in k.sla), sum(s.breached for s in k.sla)
-    summary = _("时限目标及时 {met} 项、超时 {breached} 项（及时率 {rate}）；月末积压 {backlog} 件，"
-                "其中超过 30 天 {old} 件。").format(
+    summary = _("时限目标及时 %(met)s 项、超时 %(breached)s 项（及时率 %(rate)s）；月末积压 %(backlog)s 件，"
+                "其中超过 30 天 %(old)s 件。",
         met=met, breached=breached, rate=display(k.timeliness_rate, "percent"),
         backlog=sum(k.backlog.values()), old=k.backlog.get("gt30d", 0))
     return Section(_("时限达成与积压"), "001/第6篇 4.10", summary,
