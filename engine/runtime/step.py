@@ -385,10 +385,9 @@ class Runtime:
 
     # -- timers ---------------------------------------------------------------------
 
-    def fire_due_timers(self, now: datetime | None = None, limit: int = 200) -> int:
-        """Advance every instance with a timer due before `now`, each in its own transaction."""
-        moment = now or self.clock.now()
-        runner = self if now is None else Runtime(self.db, clock.FakeClock(moment), self.sender)
+    def fire_due_timers(self, limit: int = 200) -> int:
+        """Advance every instance with a timer due by this runtime's clock, each in its own transaction."""
+        moment = self.clock.now()
         with self.db.read_session() as session:
             due_ids = session.scalars(
                 select(Timer.instance_id).where(Timer.due_at < moment).group_by(Timer.instance_id)
@@ -396,7 +395,7 @@ class Runtime:
         fired = 0
         for instance_id in due_ids:
             try:
-                fired += runner._fire_instance_timers(instance_id, moment)
+                fired += self._fire_instance_timers(instance_id, moment)
             except ConflictError:
                 continue  # another step advanced this case first; its timers were rewritten
             except Exception:  # one case's unexpected failure must not hold up the others' timers

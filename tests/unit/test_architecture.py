@@ -33,3 +33,14 @@ def test_only_the_runtime_commits():
     """One place commits: the step transaction (`session.begin()` blocks), never ad-hoc commit() calls."""
     offenders = [p.name for p in (ROOT / "engine").rglob("*.py") if ".commit()" in p.read_text(encoding="utf-8")]
     assert offenders == []
+
+
+@pytest.mark.parametrize("path", sorted(p for package in ("engine", "web", "cli") for p in (ROOT / package).rglob("*.py")),
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_production_code_never_runs_on_the_test_clock(path):
+    """`FakeClock` stands still until a test moves it: a server running on one would never fire a timer."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    used = [node.lineno for node in ast.walk(tree)
+            if (isinstance(node, ast.Name) and node.id == "FakeClock")
+            or (isinstance(node, ast.Attribute) and node.attr == "FakeClock")]
+    assert used == [], f"{path.name} uses FakeClock on line(s) {used}"
