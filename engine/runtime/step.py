@@ -301,7 +301,7 @@ class Runtime:
                 catcher = _waiting_catcher(wf, name)
                 if catcher is None:
                     raise NothingWaiting(f"case {row.reference} is not waiting for {name!r}")
-                is_signal = catcher.task_spec.event_definition.__class__.__name__.startswith("Signal")
+                is_signal = isinstance(catcher.task_spec.event_definition, SignalEventDefinition)
                 definition = SignalEventDefinition(name) if is_signal else MessageEventDefinition(name)
                 wf.send_event(BpmnEvent(definition, payload or {}))
                 kind = audit.SIGNAL_RECEIVED if is_signal else audit.MESSAGE_RECEIVED
@@ -345,8 +345,10 @@ class Runtime:
             def act(wf):
                 failed = [t for t in all_tasks(wf) if t.state == TaskState.ERROR]
                 for task in failed:
+                    # SpiffWorkflow's reset: the task is reached again (its pre-script runs again)
+                    # and re-inherits its parent's data, so the corrections go on again after it.
+                    task.reset_branch({**task.data, **data})
                     task.data.update(data)
-                    task._set_state(TaskState.READY)
                 return [NewEvent(audit.RETRIED, row.id, actor, row.error_element,
                                  {"data": data, "previous_error": row.error_message})]
 
@@ -483,7 +485,9 @@ def _check_reserved(data: dict) -> None:
 def _waiting_catcher(workflow, name: str):
     for task in all_tasks(workflow):
         definition = getattr(task.task_spec, "event_definition", None)
-        if task.state == TaskState.WAITING and getattr(definition, "name", None) == name:
+        # Only message and signal catchers take what is sent in; a timer bears its element's name too.
+        if (task.state == TaskState.WAITING and isinstance(definition, (MessageEventDefinition, SignalEventDefinition))
+                and definition.name == name):
             return task
     return None
 
