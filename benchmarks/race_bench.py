@@ -27,7 +27,6 @@ import os
 import sys
 import tempfile
 import uuid
-from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,6 +37,7 @@ from sqlalchemy import create_engine, select, text  # noqa: E402
 from engine.accounts.users import demo_password_hash, load_demo_staff, upsert_user  # noqa: E402
 from engine.audit.chain import verify_chain  # noqa: E402
 from engine.audit.events import EventType  # noqa: E402
+from engine.clock import SystemClock  # noqa: E402
 from engine.definitions.library import deploy_bundle, read_bundle  # noqa: E402
 from engine.definitions.rules import load_rules  # noqa: E402
 from engine.errors import EngineError  # noqa: E402
@@ -84,7 +84,7 @@ def set_up(url: str, schema: str | None) -> Database:
     return db
 
 
-def act(runtime: Runtime, action: str, who: str, task_id: str, instance_id: int, fire_at) -> None:
+def act(runtime: Runtime, action: str, who: str, task_id: str) -> None:
     if action == "claim":
         runtime.claim_task(task_id, who)
     elif action == "unclaim":
@@ -95,8 +95,8 @@ def act(runtime: Runtime, action: str, who: str, task_id: str, instance_id: int,
         runtime.complete_task(task_id, REGISTER, who)
     elif action == "approve":
         runtime.complete_task(task_id, {"approved": True}, who)
-    elif action == "fire":
-        runtime.fire_due_timers(now=fire_at)
+    elif action == "fire":  # on a clock an hour ahead, by which the review's timer is due
+        Runtime(runtime.db, SystemClock(offset=3600)).fire_due_timers()
 
 
 def worker(index: int, url: str, schema: str | None, rounds: int, barrier, plan, results) -> None:
@@ -113,7 +113,7 @@ def worker(index: int, url: str, schema: str | None, rounds: int, barrier, plan,
             if action is not None and plan.get("task_id"):
                 tally["attempts"] += 1
                 try:
-                    act(runtime, action[0], action[1], plan["task_id"], plan["instance_id"], plan["fire_at"])
+                    act(runtime, action[0], action[1], plan["task_id"])
                     tally["ok"] += 1
                 except EngineError:
                     tally["conflicts"] += 1
@@ -218,12 +218,11 @@ def run(url: str, rounds: int, schema: str | None = None) -> dict:
         started = runtime.start_instance("mini", {"caller": "林先生", "unit": "3-2-1201"}, CLERKS[0])
         instance_id = started.instance.id
         cases.append(instance_id)
-        plan.update(instance_id=instance_id, task_id=started.open_tasks[0].id, fire_at=None)
+        plan.update(task_id=started.open_tasks[0].id)
         barrier.wait()
         barrier.wait()
         finish_first_task(runtime, open_task(db, instance_id, "register"))
-        plan.update(task_id=open_task(db, instance_id, "review"),
-                    fire_at=runtime.clock.now() + timedelta(hours=1))
+        plan.update(task_id=open_task(db, instance_id, "review"))
         barrier.wait()
         barrier.wait()
     totals = {"attempts": 0, "ok": 0, "conflicts": 0, "errors": 0}

@@ -280,7 +280,7 @@ def cmd_worker(args, db) -> int:
     from engine.runtime.timers import Wakeup, fire_all_due, run_worker
 
     _log_to_stderr()
-    runtime = Runtime(db, clock.OffsetClock(args.clock_offset) if args.clock_offset else None)
+    runtime = Runtime(db, clock.SystemClock(offset=args.clock_offset))
     if args.once:
         print(f"fired timers on {fire_all_due(runtime)} case(s)")
         return EXIT_OK

@@ -113,32 +113,33 @@ def compile_version(row: ProcessVersion) -> CompiledVersion:
 
 
 class VersionCache:
-    """A small LRU of compiled versions; the spec JSON is read only on a miss."""
+    """A small LRU of compiled versions; the spec JSON is read only on a miss.
+
+    The LRU, keyed by content hash, is the only place a compiled version is kept, so
+    `size` bounds the memory whatever the number of databases. Each database (engine)
+    adds only a map from version id to content hash, dropped with the engine.
+    """
 
     def __init__(self, size: int = 64):
         self._size = size
         self._by_hash: OrderedDict[str, CompiledVersion] = OrderedDict()
-        self._by_engine: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._hashes: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # engine -> {id: hash}
         self._lock = threading.Lock()
 
     def get(self, session: Session, version_id: int) -> CompiledVersion:
         # Version rows never change, so an id seen on this database needs no query again.
-        known = self._by_engine.setdefault(session.get_bind(), {})
-        if version_id in known:
-            return known[version_id]
-        compiled = self._load(session, version_id)
-        known[version_id] = compiled
-        return compiled
-
-    def _load(self, session: Session, version_id: int) -> CompiledVersion:
-        content_hash = session.scalar(select(ProcessVersion.content_hash).where(ProcessVersion.id == version_id))
-        if content_hash is None:
-            raise NotFound(f"process version {version_id} does not exist")
         with self._lock:
-            hit = self._by_hash.get(content_hash)
-            if hit is not None and hit.id == version_id:
-                self._by_hash.move_to_end(content_hash)
-                return hit
+            hashes = self._hashes.setdefault(session.get_bind(), {})
+            hit = self._hit(hashes.get(version_id), version_id)
+        if hit is not None:
+            return hit
+        content_hash = hashes.get(version_id) or _content_hash(session, version_id)
+        with self._lock:
+            hashes[version_id] = content_hash
+            hit = self._hit(content_hash, version_id)  # compiled for another database with the same content
+        return hit or self._compile(session, version_id, content_hash)
+
+    def _compile(self, session: Session, version_id: int, content_hash: str) -> CompiledVersion:
         row = session.scalar(select(ProcessVersion).where(ProcessVersion.id == version_id)
                              .options(load_only(ProcessVersion.id, ProcessVersion.process_id,
                                                 ProcessVersion.version, ProcessVersion.content_hash,
@@ -151,6 +152,21 @@ class VersionCache:
             while len(self._by_hash) > self._size:
                 self._by_hash.popitem(last=False)
         return compiled
+
+    def _hit(self, content_hash: str | None, version_id: int) -> CompiledVersion | None:
+        """The kept version with this content and id, now the most recently used; called under the lock."""
+        hit = self._by_hash.get(content_hash) if content_hash is not None else None
+        if hit is None or hit.id != version_id:  # the same content deployed under another id elsewhere
+            return None
+        self._by_hash.move_to_end(content_hash)
+        return hit
+
+
+def _content_hash(session: Session, version_id: int) -> str:
+    content_hash = session.scalar(select(ProcessVersion.content_hash).where(ProcessVersion.id == version_id))
+    if content_hash is None:
+        raise NotFound(f"process version {version_id} does not exist")
+    return content_hash
 
 
 VERSIONS = VersionCache()

@@ -12,6 +12,7 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.helpers import DefaultRegistry
 from SpiffWorkflow.bpmn.serializer.helpers.encoder import create_encoder
 from SpiffWorkflow.bpmn.serializer.migration.version_migration import MIGRATIONS
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION, BpmnWorkflowSerializer
@@ -39,24 +40,36 @@ class _SpecFreeWorkflowConverter(BpmnWorkflowConverter):
         return workflow
 
 
+class _EncoderRegistry(DefaultRegistry):
+    """A registry that converts only the objects it knows and leaves the rest to the JSON encoder.
+
+    SpiffWorkflow's serializer gets this by flipping a mode flag on a shared registry
+    for the length of a dump, which other threads see: a spec converted meanwhile keeps
+    objects inside its lists, and its JSON fails. Here the behaviour is this registry's
+    own, so no call ever switches it.
+    """
+
+    def convert(self, obj):
+        typename = self.typenames.get(obj.__class__)
+        if typename in self.convert_to_dict:
+            return self.convert_to_dict[typename](obj)
+        return self.clean(obj) if isinstance(obj, dict) else obj
+
+
 _config = dict(SPIFF_CONFIG)
 _config.pop(BpmnWorkflow)
-_registry = BpmnWorkflowSerializer.configure(_config)
-_workflow_converter = _SpecFreeWorkflowConverter(BpmnWorkflow, _registry)
-#: the serializer's converters, which SpiffWorkflow's spec diff uses to compare task specs
-SPEC_REGISTRY = _registry
-_encoder = create_encoder(_registry, None)
+#: converts specs and task data fully; SpiffWorkflow's spec diff uses it to compare task specs
+SPEC_REGISTRY = _registry = BpmnWorkflowSerializer.configure(_config)
+_state_registry = BpmnWorkflowSerializer.configure(_config, _EncoderRegistry())
+_workflow_converter = _SpecFreeWorkflowConverter(BpmnWorkflow, _state_registry)
+_encoder = create_encoder(_state_registry, None)
 
 
 def dump_state(workflow: BpmnWorkflow) -> str:
     """Serialize a workflow's runtime state (tasks, data, events), not its spec."""
-    _registry._encoder_mode = True
-    try:
-        dct = _registry.convert(workflow)
-        dct[VERSION_KEY] = VERSION
-        return json.dumps(dct, cls=_encoder, ensure_ascii=False, separators=(",", ":"))
-    finally:
-        _registry._encoder_mode = False
+    dct = _state_registry.convert(workflow)
+    dct[VERSION_KEY] = VERSION
+    return json.dumps(dct, cls=_encoder, ensure_ascii=False, separators=(",", ":"))
 
 
 def load_state(state_json: str, spec, subprocess_specs, script_engine) -> BpmnWorkflow:

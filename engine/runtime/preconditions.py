@@ -3,6 +3,7 @@ caller saw, the data is valid for the task's form and uses no reserved name."""
 
 from __future__ import annotations
 
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition, SignalEventDefinition
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -58,8 +59,11 @@ def check_reserved(data: dict) -> None:
 
 
 def waiting_catcher(workflow, name: str):
+    """The task waiting for the message or signal `name`, if any."""
     for task in all_tasks(workflow):
         definition = getattr(task.task_spec, "event_definition", None)
-        if task.state == TaskState.WAITING and getattr(definition, "name", None) == name:
+        # Only message and signal catchers take what is sent in; a timer bears its element's name too.
+        if (task.state == TaskState.WAITING and isinstance(definition, (MessageEventDefinition, SignalEventDefinition))
+                and definition.name == name):
             return task
     return None

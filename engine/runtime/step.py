@@ -1,41 +1,27 @@
-"""The runtime: every change to a case is one step, and every step one transaction.
+"""The runtime's steps: start a case, complete, claim, release and reassign its tasks,
+comment, deliver messages, cancel, retry, migrate, and fire due timers.
 
-A step loads the instance, rebuilds the workflow around the cached spec (or takes
-the one its last step in this process left, when the row is still what that stored), acts
-(start, complete a task, deliver a message, fire timers, cancel, retry), runs the
-engine, and writes back state, human tasks, timers and audit events together — or
-nothing. This module is the only place that commits.
-
-Concurrency is optimistic: the instance row carries `lock_version`; a stale write
-raises `ConflictError`. A diagram expression that fails leaves the instance in the
-`error` status with element, line and message, its state saved, ready for `retry`.
+Each public method is one step in one transaction (engine/runtime/transaction.py), run
+again when it lost a race with another step (engine/runtime/retry.py).
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from datetime import datetime
-from typing import Callable
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
-from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition, SignalEventDefinition
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from engine import clock
 from engine.accounts import permissions
 from engine.accounts.users import Actor, load_actor
 from engine.audit.chain import NewEvent
 from engine.audit.events import EventType
-from engine.definitions.compiled import VERSIONS, CompiledVersion
-from engine.definitions.scripting import running_case
-from engine.definitions.state import dump_state, load_state
+from engine.definitions.compiled import VERSIONS
 from engine.definitions.task_kinds import all_tasks
 from engine.errors import (
     BadInput,
@@ -43,11 +29,9 @@ from engine.errors import (
     InstanceNotRunning,
     NothingWaiting,
     PermissionDenied,
-    StepRaced,
     TaskNotReady,
 )
 from engine.runtime import assignment, comments, steprows
-from engine.runtime.live_workflows import LiveWorkflows, differences
 from engine.runtime.migration import apply_migration, plan_migration
 from engine.runtime.preconditions import (
     check_reserved,
@@ -56,119 +40,22 @@ from engine.runtime.preconditions import (
     validated_form_data,
     waiting_catcher,
 )
-from engine.runtime.queries import instance_view, task_view
 from engine.runtime.references import next_reference
-from engine.runtime.retry import is_retryable, step
+from engine.runtime.retry import step
 from engine.runtime.steprows import RowCopy
-from engine.runtime.tracking import StepTracker
+from engine.runtime.transaction import StepTransactions, restore_workflow
 from engine.runtime.views import StepResult, TaskView
-from engine.scheduling import escalation, sla_clocks
-from engine.scheduling.outbox import LoggingSender, Sender
+from engine.scheduling import escalation
 from engine.stats.projection import record_events
-from engine.store.db import Database
 from engine.store.models import InstanceStatus, TaskStatus, Timer
 
 SUMMARY_FIELDS = ("site", "category", "unit", "caller", "phone")
-
 log = logging.getLogger(__name__)
-# Session key: the (row, workflow) a step stored, to keep alive once it has committed.
-STORED_WORKFLOW = "stored_workflow"
-
-Action = Callable[[BpmnWorkflow], list[NewEvent]]
 
 
-class Runtime:
-    """Start and advance cases on one database, under one (injectable) clock."""
-
-    # Tests turn this on: every kept workflow a step takes is compared with its stored state.
-    check_live_workflows = False
-
-    def __init__(self, db: Database, clock_=None, sender: Sender | None = None):
-        self.db = db
-        self.clock = clock_ or clock.SystemClock()
-        self.sender = sender or LoggingSender()  # delivers the notification outbox (engine/outbox.py)
-        self.live = LiveWorkflows()  # saves the next step on a case restoring its workflow
-
-    # -- the step transaction -------------------------------------------------------
-
-    @contextlib.contextmanager
-    def transaction(self):
-        """Open the one transaction a step runs in; map a stale write to `ConflictError`."""
-        with clock.using_clock(self.clock), self.db.session() as session:
-            try:
-                with session.begin():
-                    yield session
-            except StaleDataError:
-                raise ConflictError(steprows.CONFLICT_MESSAGE) from None
-            except DBAPIError as exc:  # a deadlock victim or serialization failure runs again
-                if is_retryable(exc):
-                    raise StepRaced(steprows.CONFLICT_MESSAGE) from None
-                raise
-            stored = session.info.pop(STORED_WORKFLOW, None)
-            if stored is not None:  # only now: a step rolled back must not leave its workflow
-                self.live.keep(*stored)
-
-    def _advance(self, session: Session, row: RowCopy, compiled: CompiledVersion, act: Action, actor: str,
-                 completions: dict | None = None, workflow: BpmnWorkflow | None = None) -> list[RowCopy]:
-        """Run one step on a loaded instance; return the task rows left open."""
-        if workflow is None:
-            workflow = self._workflow_of(row, compiled)
-        tracker = StepTracker.snapshot(compiled, row.id, workflow)
-        error = None
-        with running_case(row.reference):  # helpers such as followup_decision() read it
-            events = act(workflow)
-            try:
-                workflow.do_engine_steps()
-            except WorkflowException as exc:
-                error = exc
-        events += tracker.events_after(workflow, actor, completions)
-        return self._write_back(session, row, compiled, workflow, tracker, events, error, actor)
-
-    def _workflow_of(self, row: RowCopy, compiled: CompiledVersion) -> BpmnWorkflow:
-        """The case's workflow: the one its last step here left, if the row is still what that step stored."""
-        live = self.live.take(row)
-        if live is None or live.spec is not compiled.spec:
-            return _restore(row, compiled)
-        if self.check_live_workflows:
-            found = differences(live, _restore(row, compiled))
-            if found:
-                raise RuntimeError(f"case {row.reference}: the kept workflow is not its stored state: {found}")
-        return live
-
-    def _write_back(self, session, row, compiled, workflow, tracker, events, error, actor) -> list[RowCopy]:
-        now = clock.now()
-        row.state_json = dump_state(workflow)
-        row.updated_at = now
-        if error is not None:
-            row.status = row.status.becomes(InstanceStatus.ERROR)
-            task = getattr(error, "task", None)
-            row.error_element = task.task_spec.bpmn_id if task is not None else None
-            row.error_line = getattr(error, "line_number", None) or None
-            row.error_message = str(error)
-            events.append(NewEvent(EventType.ERROR, row.id, "system", row.error_element,
-                                   {"line": row.error_line, "message": row.error_message}))
-        elif workflow.completed and row.status != InstanceStatus.CANCELLED:
-            row.status = row.status.becomes(InstanceStatus.COMPLETED)
-            events.append(NewEvent(EventType.INSTANCE_FINISHED, row.id, "system", compiled.process_id, {}))
-        elif row.status == InstanceStatus.ERROR or row.status == InstanceStatus.RUNNING:
-            row.status = row.status.becomes(InstanceStatus.RUNNING)
-            row.error_element = row.error_line = row.error_message = None
-        steprows.save_instance(session, row)  # first: a stale step stops here
-        task_events, open_rows = steprows.sync_human_tasks(session, row, compiled, workflow,
-                                                            tracker.open_before, now, actor)
-        events += task_events
-        events += sla_clocks.sync_clocks(session, row, compiled, workflow, open_rows, now)  # SLA clocks
-        if compiled.has_timers:
-            steprows.sync_timers(session, row, workflow)
-        record_events(session, events, now)
-        session.info[STORED_WORKFLOW] = (row, workflow)
-        return open_rows
-
-    def _result(self, session, row: RowCopy, open_rows: list[RowCopy]) -> StepResult:
-        """The step's outcome, from the rows the step just wrote (no second query)."""
-        compiled = VERSIONS.get(session, row.version_id)
-        open_rows = sorted(open_rows, key=lambda t: t.created_at)  # stable: ties keep workflow order
-        return StepResult(instance_view(session, row), [task_view(t, row, compiled) for t in open_rows])
+class Runtime(StepTransactions):
+    """Start and advance cases on one database, under one (injectable) clock: every public
+    method is one step (see engine/runtime/transaction.py), run again when it lost a race."""
 
     # -- starting a case ------------------------------------------------------------
 
@@ -296,7 +183,7 @@ class Runtime:
                 catcher = waiting_catcher(wf, name)
                 if catcher is None:
                     raise NothingWaiting(f"case {row.reference} is not waiting for {name!r}")
-                is_signal = catcher.task_spec.event_definition.__class__.__name__.startswith("Signal")
+                is_signal = isinstance(catcher.task_spec.event_definition, SignalEventDefinition)
                 definition = SignalEventDefinition(name) if is_signal else MessageEventDefinition(name)
                 wf.send_event(BpmnEvent(definition, payload or {}))
                 kind = EventType.SIGNAL_RECEIVED if is_signal else EventType.MESSAGE_RECEIVED
@@ -341,8 +228,10 @@ class Runtime:
             def act(wf):
                 failed = [t for t in all_tasks(wf) if t.state == TaskState.ERROR]
                 for task in failed:
+                    # SpiffWorkflow's reset: the task is reached again (its pre-script runs again)
+                    # and re-inherits its parent's data, so the corrections go on again after it.
+                    task.reset_branch({**task.data, **data})
                     task.data.update(data)
-                    task._set_state(TaskState.READY)
                 return [NewEvent(EventType.RETRIED, row.id, actor, row.error_element,
                                  {"data": data, "previous_error": row.error_message})]
 
@@ -364,7 +253,7 @@ class Runtime:
             if target.version <= old.version:
                 raise BadInput(f"case {row.reference} is on v{old.version}; it can only move to a newer version")
             new = VERSIONS.get(session, target.id)
-            workflow = _restore(row, old)
+            workflow = restore_workflow(row, old)
             plan = plan_migration(workflow, new.spec, new.subprocess_specs)
             if not plan.safe:
                 raise BadInput(f"case {row.reference} cannot move to v{new.version}: " + "; ".join(plan.problems))
@@ -382,10 +271,9 @@ class Runtime:
 
     # -- timers ---------------------------------------------------------------------
 
-    def fire_due_timers(self, now: datetime | None = None, limit: int = 200) -> int:
-        """Advance every instance with a timer due before `now`, each in its own transaction."""
-        moment = now or self.clock.now()
-        runner = self if now is None else Runtime(self.db, clock.FakeClock(moment), self.sender)
+    def fire_due_timers(self, limit: int = 200) -> int:
+        """Advance every instance with a timer due by this runtime's clock, each in its own transaction."""
+        moment = self.clock.now()
         with self.db.read_session() as session:
             due_ids = session.scalars(
                 select(Timer.instance_id).where(Timer.due_at < moment).group_by(Timer.instance_id)
@@ -393,7 +281,7 @@ class Runtime:
         fired = 0
         for instance_id in due_ids:
             try:
-                fired += runner._fire_instance_timers(instance_id, moment)
+                fired += self._fire_instance_timers(instance_id, moment)
             except ConflictError:
                 continue  # another step advanced this case first; its timers were rewritten
             except Exception:  # one case's unexpected failure must not hold up the others' timers
@@ -425,11 +313,6 @@ class Runtime:
             return 1
 
 
-
-
-def _restore(row: RowCopy, compiled: CompiledVersion) -> BpmnWorkflow:
-    """The case's workflow rebuilt from its stored state around the version's cached spec."""
-    return load_state(row.state_json, compiled.spec, compiled.subprocess_specs, compiled.script_engine)
 
 
 def _update_summary(row: RowCopy, data: dict) -> None:

@@ -183,3 +183,14 @@ def test_no_module_is_over_400_lines():
     long = [f"{module_name(p)}: {n}" for package in OUR_PACKAGES for p in (ROOT / package).rglob("*.py")
             if "vendor" not in p.parts and (n := len(p.read_text(encoding="utf-8").splitlines())) > 400]
     assert long == []
+
+
+@pytest.mark.parametrize("path", sorted(p for package in ("engine", "web", "cli") for p in (ROOT / package).rglob("*.py")),
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_production_code_never_runs_on_the_test_clock(path):
+    """`FakeClock` stands still until a test moves it: a server running on one would never fire a timer."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    used = [node.lineno for node in ast.walk(tree)
+            if (isinstance(node, ast.Name) and node.id == "FakeClock")
+            or (isinstance(node, ast.Attribute) and node.attr == "FakeClock")]
+    assert used == [], f"{path.name} uses FakeClock on line(s) {used}"

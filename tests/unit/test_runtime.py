@@ -10,7 +10,7 @@ from uuid import UUID
 import pytest
 from sqlalchemy import func, select
 
-import engine.runtime.step as runtime_module
+import engine.runtime.transaction as runtime_module
 from engine.accounts.users import load_demo_staff
 from engine.audit import chain as audit
 from engine.audit.events import EventType
@@ -31,6 +31,7 @@ from engine.stats import projection
 from engine.store.models import Event, HumanTask, Instance, ProcessVersion, Timer
 
 BUNDLE_DIR = Path(__file__).parent / "bundle"
+RETRY_BUNDLE_DIR = Path(__file__).parent / "retry_bundle"
 
 
 @pytest.fixture(scope="module")
@@ -239,6 +240,18 @@ def test_signal_from_outside_reaches_a_waiting_case(rt):
     assert path.flows == ["Flow_signal_start", "Flow_cancelled"]
 
 
+def test_a_timer_is_not_waiting_for_a_message_of_its_name(rt):
+    """Sending the name of a waiting timer (its element's name) must not pass for a message delivered."""
+    review = only_task(rt.complete_task(only_task(start(rt)).id, {"divisor": 5, "wait_for_ambulance": False},
+                                        "reception1"))
+    with pytest.raises(NothingWaiting):
+        rt.send_message(review.instance_id, "审核超时", {}, "reception1")  # review_overdue's name
+    assert count(rt, Event, Event.type.in_([audit.MESSAGE_RECEIVED, audit.SIGNAL_RECEIVED])) == 0
+    assert count(rt, Timer) == 1
+    with rt.db.session() as session:
+        assert get_task(session, review.id, with_form=False).status == "ready"
+
+
 def test_timer_fires_once_from_site_policy_with_fake_clock(rt, clock):
     result = start(rt, site="binhai")  # help.reply is 10 minutes at Binhai
     rt.complete_task(only_task(result).id, {"divisor": 5, "wait_for_ambulance": False}, "reception1")
@@ -277,6 +290,34 @@ def test_script_failure_puts_case_in_error_and_retry_recovers(rt):
         submitted = session.scalars(select(Event).where(Event.type == EventType.TASK_COMPLETED)).one()
     assert types.index("error") < types.index("retried")
     assert submitted.data["submitted"]["divisor"] == 0  # what the clerk typed is kept
+
+
+def test_retry_runs_the_failed_element_again_with_the_corrected_data(rt):
+    task = only_task(start(rt))
+    failed = rt.complete_task(task.id, {"divisor": 0, "wait_for_ambulance": False}, "reception1").instance
+    retried = rt.retry_instance(failed.id, {"divisor": 4}, "supervisor1")
+    with rt.db.session() as session:
+        review = get_task(session, only_task(retried).id)
+        path = audit.executed_path(session, failed.id)
+    assert (review.data["divisor"], review.data["priority"]) == (4, 25)  # the script ran on the correction
+    assert path.elements == ["start", "register", "compute", "gw_wait"]  # review is open, not yet run
+    assert (retried.instance.error_element, retried.instance.error_message) == (None, None)
+
+
+def test_retry_runs_a_failed_pre_script_again_before_the_task_opens(db, mini_bundle, clock):
+    bundle = read_bundle(RETRY_BUNDLE_DIR / "processes", BUNDLE_DIR / "forms")
+    bundle.rules = dict(mini_bundle.rules)
+    rt = Runtime(db, clock)
+    with rt.transaction() as session:
+        load_demo_staff(session, load_rules(bundle.rules))
+        deploy_bundle(session, bundle, actor="designer1")
+    failed = rt.start_instance("prepared_review", {"caller": "林先生"}, "reception1")
+    assert (failed.instance.status, failed.instance.error_element, failed.open_tasks) == ("error", "review", [])
+    retried = rt.retry_instance(failed.instance.id, {"title": "leak"}, "supervisor1")
+    assert retried.instance.status == "running"
+    with rt.db.session() as session:
+        review = get_task(session, only_task(retried).id)
+    assert (review.data["title"], review.data["label"]) == ("leak", "LEAK")
 
 
 def test_cancel_needs_reason_and_closes_open_tasks(rt):

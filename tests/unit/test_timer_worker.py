@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import threading
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,7 @@ from sqlalchemy.exc import OperationalError
 
 from engine.accounts.users import load_demo_staff
 from engine.audit.events import EventType
+from engine.clock import SystemClock
 from engine.definitions.library import deploy_bundle, read_bundle
 from engine.definitions.rules import load_rules
 from engine.runtime.step import Runtime
@@ -232,6 +233,15 @@ def _run_once(db_url: str, offset: float) -> subprocess.Popen:
 def _offset_to(moment: datetime) -> float:
     """The --clock-offset that makes a worker started now believe it is `moment`."""
     return (moment - datetime.now(timezone.utc)).total_seconds()
+
+
+def test_the_clock_offset_runs_at_the_wall_clock_pace_but_later():
+    ahead = SystemClock(offset=3600)
+    before = datetime.now(timezone.utc)
+    moment = ahead.now()
+    after = datetime.now(timezone.utc)
+    assert before + timedelta(hours=1) <= moment <= after + timedelta(hours=1)
+    assert moment.tzinfo is not None
 
 
 def test_worker_once_fires_what_is_due_by_its_clock(rt, db_url, clock):
