@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from cli.main import OneLineLogFormatter, main
+from cli.main import main
+from cli.serve import OneLineLogFormatter
 
 ROOT = Path(__file__).resolve().parents[2]
 DIAGRAMS = Path(__file__).parent / "diagrams"
@@ -118,6 +119,19 @@ def test_bad_input_prints_one_line_and_exits_two(initialised, args, message):
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
+@pytest.mark.parametrize("failure, code, message", [
+    (RuntimeError("disk full"), 2, "estatedesk: unexpected error: RuntimeError: disk full"),
+    (KeyboardInterrupt(), 130, "estatedesk: interrupted"),
+])
+def test_a_failure_inside_a_command_is_one_line_without_traceback(initialised, monkeypatch, failure, code, message):
+    def fail(*_args):
+        raise failure
+
+    monkeypatch.setattr("cli.cases.Runtime.start_instance", fail)
+    exit_code, _, err = initialised("start", "emergency_patient", "--as", "reception1")
+    assert exit_code == code and err.strip() == message
+
+
 def test_invalid_form_data_names_the_fields(initialised):
     cli = initialised
     cli("start", "emergency_patient", "--as", "reception1")
@@ -150,7 +164,35 @@ def test_a_comment_goes_into_the_case_record(initialised):
 def test_usage_errors_exit_two():
     result = subprocess.run([sys.executable, "-m", "cli", "start"], capture_output=True, text=True,
                             cwd=ROOT)
-    assert result.returncode == 2 and "usage:" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == ["usage: estatedesk start [OPTIONS] PROCESS",
+                                          "estatedesk start: error: Missing argument 'PROCESS'."]
+
+
+@pytest.mark.parametrize("args, message", [
+    ((), "estatedesk: error: Missing command."),
+    (("bogus",), "estatedesk: error: No such command 'bogus'."),
+    (("audit",), "estatedesk audit: error: Missing command."),
+    (("claim", "some-task"), "estatedesk claim: error: Missing option '--as'."),
+    (("cancel", "JJ-20261123-0001", "--as", "manager1"), "Missing option '--reason'."),
+    (("start", "emergency_patient", "--as", "reception1", "--version", "two"), "'two' is not a valid integer"),
+    (("token", "revoke", "one"), "'one' is not a valid integer"),
+    (("report", "--month", "2026-11", "--lang", "fr"), "'fr' is not one of 'zh', 'en'"),
+])
+def test_usage_error_prints_the_usage_and_what_is_wrong(cli, args, message):
+    code, out, err = cli(*args)
+    assert code == 2 and out == ""
+    usage, error = err.splitlines()
+    assert usage.startswith("usage: estatedesk") and message in error
+
+
+def test_help_lists_every_command_in_working_order(cli):
+    code, out, _ = cli("--help")
+    assert code == 0
+    listed = re.findall(r"^  ([a-z]+) ", out.split("Commands:")[1], re.M)
+    assert listed == ["init", "lint", "deploy", "import", "start", "tasks", "complete", "claim", "send",
+                      "cancel", "retry", "comment", "show", "audit", "stats", "token", "worker", "report",
+                      "serve"]
 
 
 def test_console_script_is_installed():
@@ -218,3 +260,4 @@ def test_token_revoke_marks_it_revoked_and_audits_both(initialised):
 def test_token_bad_input_exits_two(initialised, args, message):
     code, _, err = initialised(*args)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
