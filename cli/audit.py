@@ -18,7 +18,7 @@ def audit() -> None:
 @pass_env
 def verify(env: Env) -> int:
     """Check the hash chain; exit 1 if broken."""
-    with env.db.session() as session:
+    with env.db.read_session() as session:  # reads only: it need not wait for a step in progress
         result = verify_chain(session)
     click.echo(str(result))
     return EXIT_OK if result.ok else EXIT_FINDINGS

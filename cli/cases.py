@@ -1,4 +1,8 @@
-"""Working on cases: `start`, `tasks`, `complete`, `claim`, `send`, `cancel`, `retry`, `comment`, `show`."""
+"""Working on cases: `start`, `tasks`, `complete`, `claim`, `send`, `cancel`, `retry`, `comment`, `show`.
+
+Commands that only read (`tasks`, `show`) use read-only sessions: on SQLite they take no
+write lock, so they answer while a step or the worker is writing.
+"""
 
 from __future__ import annotations
 
@@ -32,7 +36,7 @@ def start(env: Env, process: str, data: dict, version: int | None, actor: str) -
 @pass_env
 def tasks(env: Env, role: str | None, instance: str | None, actor: str | None) -> None:
     """List open tasks."""
-    with env.db.session() as session:
+    with env.db.read_session() as session:
         roles = [role] if role else None
         if actor and not role:
             roles = sorted(load_actor(session, actor).roles)
@@ -120,7 +124,7 @@ def show(env: Env, instance: str) -> None:
 
     INSTANCE is a case id or reference.
     """
-    with env.db.session() as session:
+    with env.db.read_session() as session:
         row = get_instance_row(session, instance)
         view = instance_view(session, row)
         path = executed_path(session, row.id)

@@ -40,7 +40,7 @@ def revoke(env: Env, token_id: int) -> None:
 @pass_env
 def list_(env: Env) -> None:
     """List tokens (never their secrets)."""
-    with env.db.session() as session:
+    with env.db.read_session() as session:
         found = list_tokens(session)
     for t in found:
         state = f"revoked {t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "active"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -261,3 +262,28 @@ def test_token_bad_input_exits_two(initialised, args, message):
     code, _, err = initialised(*args)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
 
+
+def test_read_only_commands_answer_while_another_connection_holds_the_write_lock(initialised, tmp_path):
+    """`show`, `tasks`, `token list`, `audit verify` and `report` never ask for SQLite's write lock, so
+    a long step or a busy worker does not make them wait (for 30 seconds, then fail)."""
+    cli = initialised
+    reference = cli("start", "emergency_patient", "--as", "reception1")[1].split()[0]
+    cli("token", "create", "reception1")
+    writer, step = (sqlite3.connect(tmp_path / "cli.db", isolation_level=None, timeout=0) for _ in range(2))
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # holds the write lock, as a step in progress does
+        writer.execute("UPDATE instance SET unit = unit")
+        with pytest.raises(sqlite3.OperationalError, match="locked"):  # a step would have to wait
+            step.execute("BEGIN IMMEDIATE")
+        for args, expected in [(("show", reference), f"{reference}  急救病人 v1  running"),
+                               (("tasks", "--as", "reception1"), reference),
+                               (("token", "list"), "1  reception1  api  created"),
+                               (("audit", "verify"), "audit chain intact"),
+                               (("report", "--month", "2026-11", "--out", str(tmp_path / "r.html")),
+                                "report written")]:
+            code, out, err = cli(*args)
+            assert code == 0 and expected in out and "locked" not in err, args
+    finally:
+        writer.rollback()
+        writer.close()
+        step.close()
