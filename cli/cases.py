@@ -11,7 +11,7 @@ import json
 import click
 
 from cli.context import Env, actor_option, command, data_option, pass_env
-from cli.output import print_error, print_step
+from cli.output import SECONDS, local_time, print_error, print_step
 from engine.accounts.users import load_actor
 from engine.audit.chain import executed_path
 from engine.runtime.queries import get_instance_row, instance_view, list_events, list_tasks
@@ -44,7 +44,7 @@ def tasks(env: Env, role: str | None, instance: str | None, actor: str | None) -
         found = list_tasks(session, roles=roles, instance_id=instance_id)
     for task in found:
         holder = f" [{task.assignee}]" if task.assignee else ""
-        due = f" due {task.due_at:%Y-%m-%d %H:%M}" if task.due_at else ""
+        due = f" due {local_time(task.due_at)}" if task.due_at else ""
         click.echo(f"{task.id}  {task.reference}  {task.role}  {task.name}{holder}{due}")
 
 
@@ -113,7 +113,7 @@ def comment(env: Env, instance: str, text: str, actor: str) -> None:
     INSTANCE is a case id or reference.
     """
     added = Runtime(env.db).add_comment(instance, {"text": text}, actor)
-    click.echo(f"{added.reference}: comment by {added.actor} at {added.at:%Y-%m-%d %H:%M:%S}")
+    click.echo(f"{added.reference}: comment by {added.actor} at {local_time(added.at, SECONDS)}")
 
 
 @command()
@@ -139,7 +139,7 @@ def show(env: Env, instance: str) -> None:
         click.echo(f"open task {task.id}: {task.name} ({task.role}{', ' + task.assignee if task.assignee else ''})")
     for event in events:
         data = json.dumps(event.data, ensure_ascii=False, default=str) if event.data else ""
-        click.echo(f"{event.at:%Y-%m-%d %H:%M:%S}  {event.type:<18} {event.actor or '-':<12} "
+        click.echo(f"{local_time(event.at, SECONDS)}  {event.type:<18} {event.actor or '-':<12} "
                    f"{event.element_id or '-'}  {data}")
 
 

@@ -1,8 +1,19 @@
-"""How commands print what the engine hands back: step results."""
+"""How commands print what the engine hands back: times in the service centres' zone, step results."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import click
+
+from engine.clock import LOCAL_TZ
+
+MINUTES, SECONDS = "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"
+
+
+def local_time(moment: datetime, fmt: str = MINUTES) -> str:
+    """`moment` (stored in UTC) as the staff read it, in China Standard Time like the web app."""
+    return moment.astimezone(LOCAL_TZ).strftime(fmt)
 
 
 def print_step(result) -> None:

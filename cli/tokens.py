@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from cli.context import Env, group, pass_env
+from cli.output import local_time
 from engine.accounts.tokens import create_token, list_tokens, revoke_token
 from engine.runtime.step import Runtime
 
@@ -43,8 +44,8 @@ def list_(env: Env) -> None:
     with env.db.read_session() as session:
         found = list_tokens(session)
     for t in found:
-        state = f"revoked {t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "active"
-        click.echo(f"{t.id}  {t.username}  {t.name}  created {t.created_at:%Y-%m-%d %H:%M}  {state}")
+        state = f"revoked {local_time(t.revoked_at)}" if t.revoked_at else "active"
+        click.echo(f"{t.id}  {t.username}  {t.name}  created {local_time(t.created_at)}  {state}")
 
 
 COMMANDS = [token]

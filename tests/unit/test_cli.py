@@ -10,12 +10,14 @@ import re
 import sqlite3
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
 from cli.main import main
 from cli.serve import OneLineLogFormatter
+from engine import clock
 
 ROOT = Path(__file__).resolve().parents[2]
 DIAGRAMS = Path(__file__).parent / "diagrams"
@@ -261,6 +263,26 @@ def test_token_revoke_marks_it_revoked_and_audits_both(initialised):
 def test_token_bad_input_exits_two(initialised, args, message):
     code, _, err = initialised(*args)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_times_are_printed_in_china_standard_time(initialised, monkeypatch):
+    """Staff read the times the web app shows: 23:23 UTC on the 6th is 07:23 on the 7th in Shenzhen."""
+    cli = initialised
+    monkeypatch.setattr(clock.SystemClock, "now", lambda self: datetime(2026, 12, 6, 23, 23, 5, tzinfo=timezone.utc))
+    intake = {"caller": "林先生", "unit": "3-2-1201", "phone": "13800000000", "description": "厨房水龙头漏水"}
+    reference = cli("start", "repair", "--as", "reception1", "--data", json.dumps(intake))[1].split()[0]
+    code, out, _ = cli("tasks", "--as", "reception1")
+    assert code == 0 and re.search(r" due 2026-12-07 07:\d\d$", out, re.M)  # the repair form's deadline
+    code, out, _ = cli("comment", reference, "--text", "住户不在家", "--as", "reception1")
+    assert out.strip() == f"{reference}: comment by reception1 at 2026-12-07 07:23:05"
+    code, out, _ = cli("show", reference)
+    events = [line for line in out.splitlines() if re.match(r"\d{4}-", line)]
+    assert events and all(line.startswith("2026-12-07 07:23:05  ") for line in events)
+    cli("token", "create", "reception1")
+    cli("token", "revoke", "1")
+    code, out, _ = cli("token", "list")
+    assert out.strip() == "1  reception1  api  created 2026-12-07 07:23  revoked 2026-12-07 07:23"
+    assert "2026-12-06" not in out
 
 
 def test_read_only_commands_answer_while_another_connection_holds_the_write_lock(initialised, tmp_path):
