@@ -3,7 +3,7 @@
 Help-request statistics (001/第6篇 4.10), complaint analysis with 及时率 = timely ÷ total
 × 100 % (001/第4篇 4.5, 003 5.5), follow-up visits for leadership (001/第2篇 2.4), and
 the SLA attainment and backlog behind them. `/stats/report` shows it in the browser;
-`estatedesk report` (engine/cli.py delegates here) writes it to a file, and a PDF
+`estatedesk report` (cli/serve.py hands over here) writes it to a file, and a PDF
 through headless Chromium when asked.
 """
 
