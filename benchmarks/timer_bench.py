@@ -18,7 +18,7 @@ Part 1, step cost: fresh cases are driven on both stores in alternating rounds (
     cases' own timers (at most one a case) wait in both stores alike.
 Part 2, lateness: on the 10,000-waiting store, cases are started whose timers fall due
     one after another, ten a second (--quick: 60 over 6 s, full: 300 over 30 s). Then
-    the real worker runs as its own process, `python -m engine.cli worker --clock-offset
+    the real worker runs as its own process, `python -m cli worker --clock-offset
     S`, on the system clock shifted so that the first of these timers falls due a few
     seconds after it starts (start-up is not counted). Lateness of a timer = the time of
     its `timer_fired` audit event (the worker's clock when its step wrote back) minus

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sqlite3
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -14,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from cli.main import OneLineLogFormatter, main
+from cli.main import main
+from cli.serve import OneLineLogFormatter
+from engine import clock
 from engine.clock import FakeClock, using_clock
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -123,6 +126,19 @@ def test_bad_input_prints_one_line_and_exits_two(initialised, args, message):
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
+@pytest.mark.parametrize("failure, code, message", [
+    (RuntimeError("disk full"), 2, "estatedesk: unexpected error: RuntimeError: disk full"),
+    (KeyboardInterrupt(), 130, "estatedesk: interrupted"),
+])
+def test_a_failure_inside_a_command_is_one_line_without_traceback(initialised, monkeypatch, failure, code, message):
+    def fail(*_args):
+        raise failure
+
+    monkeypatch.setattr("cli.cases.Runtime.start_instance", fail)
+    exit_code, _, err = initialised("start", "emergency_patient", "--as", "reception1")
+    assert exit_code == code and err.strip() == message
+
+
 def test_invalid_form_data_names_the_fields(initialised):
     cli = initialised
     cli("start", "emergency_patient", "--as", "reception1")
@@ -155,7 +171,35 @@ def test_a_comment_goes_into_the_case_record(initialised):
 def test_usage_errors_exit_two():
     result = subprocess.run([sys.executable, "-m", "cli", "start"], capture_output=True, text=True,
                             cwd=ROOT)
-    assert result.returncode == 2 and "usage:" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == ["usage: estatedesk start [OPTIONS] PROCESS",
+                                          "estatedesk start: error: Missing argument 'PROCESS'."]
+
+
+@pytest.mark.parametrize("args, message", [
+    ((), "estatedesk: error: Missing command."),
+    (("bogus",), "estatedesk: error: No such command 'bogus'."),
+    (("audit",), "estatedesk audit: error: Missing command."),
+    (("claim", "some-task"), "estatedesk claim: error: Missing option '--as'."),
+    (("cancel", "JJ-20261123-0001", "--as", "manager1"), "Missing option '--reason'."),
+    (("start", "emergency_patient", "--as", "reception1", "--version", "two"), "'two' is not a valid integer"),
+    (("token", "revoke", "one"), "'one' is not a valid integer"),
+    (("report", "--month", "2026-11", "--lang", "fr"), "'fr' is not one of 'zh', 'en'"),
+])
+def test_usage_error_prints_the_usage_and_what_is_wrong(cli, args, message):
+    code, out, err = cli(*args)
+    assert code == 2 and out == ""
+    usage, error = err.splitlines()
+    assert usage.startswith("usage: estatedesk") and message in error
+
+
+def test_help_lists_every_command_in_working_order(cli):
+    code, out, _ = cli("--help")
+    assert code == 0
+    listed = re.findall(r"^  ([a-z]+) ", out.split("Commands:")[1], re.M)
+    assert listed == ["init", "lint", "deploy", "import", "start", "tasks", "complete", "claim", "send",
+                      "cancel", "retry", "comment", "show", "audit", "stats", "token", "worker", "report",
+                      "serve"]
 
 
 def test_console_script_is_installed():
@@ -223,3 +267,49 @@ def test_token_revoke_marks_it_revoked_and_audits_both(initialised):
 def test_token_bad_input_exits_two(initialised, args, message):
     code, _, err = initialised(*args)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_times_are_printed_in_china_standard_time(initialised, monkeypatch):
+    """Staff read the times the web app shows: 23:23 UTC on the 6th is 07:23 on the 7th in Shenzhen."""
+    cli = initialised
+    monkeypatch.setattr(clock.SystemClock, "now", lambda self: datetime(2026, 12, 6, 23, 23, 5, tzinfo=timezone.utc))
+    intake = {"caller": "林先生", "unit": "3-2-1201", "phone": "13800000000", "description": "厨房水龙头漏水"}
+    reference = cli("start", "repair", "--as", "reception1", "--data", json.dumps(intake))[1].split()[0]
+    code, out, _ = cli("tasks", "--as", "reception1")
+    assert code == 0 and re.search(r" due 2026-12-07 07:\d\d$", out, re.M)  # the repair form's deadline
+    code, out, _ = cli("comment", reference, "--text", "住户不在家", "--as", "reception1")
+    assert out.strip() == f"{reference}: comment by reception1 at 2026-12-07 07:23:05"
+    code, out, _ = cli("show", reference)
+    events = [line for line in out.splitlines() if re.match(r"\d{4}-", line)]
+    assert events and all(line.startswith("2026-12-07 07:23:05  ") for line in events)
+    cli("token", "create", "reception1")
+    cli("token", "revoke", "1")
+    code, out, _ = cli("token", "list")
+    assert out.strip() == "1  reception1  api  created 2026-12-07 07:23  revoked 2026-12-07 07:23"
+    assert "2026-12-06" not in out
+
+
+def test_read_only_commands_answer_while_another_connection_holds_the_write_lock(initialised, tmp_path):
+    """`show`, `tasks`, `token list`, `audit verify` and `report` never ask for SQLite's write lock, so
+    a long step or a busy worker does not make them wait (for 30 seconds, then fail)."""
+    cli = initialised
+    reference = cli("start", "emergency_patient", "--as", "reception1")[1].split()[0]
+    cli("token", "create", "reception1")
+    writer, step = (sqlite3.connect(tmp_path / "cli.db", isolation_level=None, timeout=0) for _ in range(2))
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # holds the write lock, as a step in progress does
+        writer.execute("UPDATE instance SET unit = unit")
+        with pytest.raises(sqlite3.OperationalError, match="locked"):  # a step would have to wait
+            step.execute("BEGIN IMMEDIATE")
+        for args, expected in [(("show", reference), f"{reference}  急救病人 v1  running"),
+                               (("tasks", "--as", "reception1"), reference),
+                               (("token", "list"), "1  reception1  api  created"),
+                               (("audit", "verify"), "audit chain intact"),
+                               (("report", "--month", "2026-11", "--out", str(tmp_path / "r.html")),
+                                "report written")]:
+            code, out, err = cli(*args)
+            assert code == 0 and expected in out and "locked" not in err, args
+    finally:
+        writer.rollback()
+        writer.close()
+        step.close()

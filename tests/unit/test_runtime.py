@@ -246,7 +246,7 @@ def test_a_timer_is_not_waiting_for_a_message_of_its_name(rt):
                                         "reception1"))
     with pytest.raises(NothingWaiting):
         rt.send_message(review.instance_id, "审核超时", {}, "reception1")  # review_overdue's name
-    assert count(rt, Event, Event.type.in_([audit.MESSAGE_RECEIVED, audit.SIGNAL_RECEIVED])) == 0
+    assert count(rt, Event, Event.type.in_([EventType.MESSAGE_RECEIVED, EventType.SIGNAL_RECEIVED])) == 0
     assert count(rt, Timer) == 1
     with rt.db.session() as session:
         assert get_task(session, review.id, with_form=False).status == "ready"

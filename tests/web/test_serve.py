@@ -8,7 +8,10 @@ import os
 import signal
 import threading
 
-from cli.main import build_parser
+import pytest
+
+import cli.context
+from cli.main import main
 from web import serve
 
 
@@ -28,6 +31,12 @@ class FakeServer:
         self.closed = True
 
 
+@pytest.fixture(autouse=True)
+def cli_database(monkeypatch, db):
+    """The command opens the test's database, wherever DATABASE_URL points."""
+    monkeypatch.setattr(cli.context, "Database", lambda: db)
+
+
 def fake_server(monkeypatch, on_run=None) -> list[FakeServer]:
     made = []
     monkeypatch.setattr(serve, "make_http_server",
@@ -38,8 +47,7 @@ def fake_server(monkeypatch, on_run=None) -> list[FakeServer]:
 def test_serve_runs_the_app_and_the_worker(monkeypatch, db):
     made, worker_started = fake_server(monkeypatch), threading.Event()
     monkeypatch.setattr(serve, "run_worker", lambda runtime, stop: worker_started.set())
-    args = build_parser().parse_args(["serve", "--host", "127.0.0.1", "--port", "8765"])
-    assert serve.main(args, db) == 0
+    assert main(["serve", "--host", "127.0.0.1", "--port", "8765"]) == 0
     [server] = made
     assert (server.host, server.port, server.ran, server.closed) == ("127.0.0.1", 8765, True, True)
     assert server.app.extensions["estatedesk"].db is db
@@ -70,11 +78,10 @@ def test_the_server_answers_http(app):
 
 def test_serve_without_worker(monkeypatch, db):
     started = []
-    fake_server(monkeypatch)
     monkeypatch.setattr(serve, "run_worker", lambda *a: started.append(a))
-    args = build_parser().parse_args(["serve", "--no-worker"])
-    assert (args.host, args.port) == ("127.0.0.1", 8000)
-    assert serve.main(args, db) == 0
+    made = fake_server(monkeypatch)
+    assert main(["serve", "--no-worker"]) == 0
+    assert (made[0].host, made[0].port) == ("127.0.0.1", 8000)
     assert started == []
 
 
@@ -89,6 +96,6 @@ def test_sigterm_stops_the_server_and_then_the_worker(monkeypatch, db):
     monkeypatch.setattr(serve, "run_worker", worker)
     made = fake_server(monkeypatch, on_run=lambda: os.kill(os.getpid(), signal.SIGTERM))
     previous = signal.getsignal(signal.SIGTERM)
-    assert serve.main(build_parser().parse_args(["serve"]), db) == 0
+    assert main(["serve"]) == 0
     assert stopped == [True] and made[0].closed
     assert signal.getsignal(signal.SIGTERM) is previous

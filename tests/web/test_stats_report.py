@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from lxml import html
 
-from cli import report as stats_report
+from cli import report_file as stats_report
 from cli.main import main
-from cli.report import Progress
+from cli.report_file import Progress
 
 STATS_MONTH = "2026-09"  # the month the stats_month fixture plays
 CLAUSES = ("001/第6篇 4.10", "001/第4篇 4.5；003 5.5", "001/第2篇 2.4")
