@@ -56,10 +56,12 @@ class InstanceNotRunning(EngineError):
 
 @dataclass
 class FieldError:
-    """One invalid form field: the JSON path of the field and what is wrong with it."""
+    """One invalid form field: the JSON path of the field and what is wrong with it, in
+    English (`message`, for programs and the CLI) and, where the engine knows it, Chinese (`zh`)."""
 
     field: str
     message: str
+    zh: str | None = None
 
 
 class FormInvalid(EngineError):

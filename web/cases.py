@@ -8,7 +8,6 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask_babel import gettext as _
 
 from engine.definitions.compiled import VERSIONS, current_rules
-from engine.definitions.forms import validate_form_data
 from engine.errors import FormInvalid, NotFound, NothingWaiting
 from engine.runtime import comments
 from engine.runtime.queries import get_instance_row, instance_view, is_deployed, list_events, list_tasks
@@ -62,7 +61,7 @@ def _start_form(process_id: str, schema: dict, defaults: dict, template: str, **
     if request.method == "GET":
         return render_template(template, fields=describe_form(schema, data=defaults), **context)
     try:
-        data = validate_form_data(schema, parse_form(schema, request.form))
+        data = parse_form(schema, request.form)
     except FormInvalid as exc:
         fields = describe_form(schema, posted=request.form, errors=errors_by_field(exc.errors))
         return render_template(template, fields=fields, form_invalid=True, **context), 400

@@ -14,6 +14,7 @@ from datetime import datetime
 from flask_babel import gettext as _
 
 from engine.clock import LOCAL_TZ
+from engine.definitions.forms import validate_form_data
 from engine.errors import FieldError, FormInvalid
 from web.i18n import pick
 
@@ -153,8 +154,22 @@ class _Invalid(Exception):
 
 
 def parse_form(schema: dict, posted, prefix: str = "") -> dict:
-    """Turn posted values into typed JSON for `schema`; raise `FormInvalid` per bad field."""
-    required = set(schema.get("required", []))
+    """Turn posted values into typed JSON for `schema`, and check it with the engine's
+    validation (the one home of the form rules); raise `FormInvalid` with every bad field:
+    what could not be read as its kind, and what the schema refuses."""
+    data, errors = _typed_values(schema, posted, prefix)
+    if not prefix:  # a repeated group's rows are checked with the whole form
+        try:
+            validate_form_data(schema, data)
+        except FormInvalid as exc:
+            unread = {e.field.split(".")[0] for e in errors}
+            errors += [e for e in exc.errors if e.field.split(".")[0] not in unread]
+    if errors:
+        raise FormInvalid(errors)
+    return data
+
+
+def _typed_values(schema: dict, posted, prefix: str) -> tuple[dict, list[FieldError]]:
     data, errors = {}, []
     for name, prop in (schema.get("properties") or {}).items():
         try:
@@ -163,19 +178,11 @@ def parse_form(schema: dict, posted, prefix: str = "") -> dict:
             errors.append(FieldError(name, str(exc)))
             continue
         except FormInvalid as exc:  # a row of a repeated group
-            errors.extend(FieldError(f"{name}.{e.field}", e.message) for e in exc.errors)
+            errors.extend(FieldError(f"{name}.{e.field}", e.message, e.zh) for e in exc.errors)
             continue
-        if value is _MISSING:
-            if name in required:
-                errors.append(FieldError(name, _("此项必填")))
-            continue
-        if prop.get("const") is True and value is not True:
-            errors.append(FieldError(name, _("提交前必须勾选")))
-            continue
-        data[name] = value
-    if errors:
-        raise FormInvalid(errors)
-    return data
+        if value is not _MISSING:
+            data[name] = value
+    return data, errors
 
 
 def _parse_value(prop: dict, name: str, posted):
@@ -205,11 +212,6 @@ def _parse_value(prop: dict, name: str, posted):
             raise _Invalid(_("请输入数字")) from None
     if kind == "datetime":
         return _parse_datetime(text)
-    if len(text) > prop.get("maxLength", len(text)):
-        raise _Invalid(_("最多 %(n)d 个字", n=prop["maxLength"]))
-    pattern = prop.get("pattern")
-    if pattern and not re.search(pattern, text):
-        raise _Invalid(pick(prop.get("x-pattern-hint"), prop.get("x-pattern-hint-en")) or _("格式不正确"))
     return text
 
 
@@ -224,15 +226,16 @@ def _parse_datetime(text: str) -> str:
 
 
 def _parse_rows(items: dict, name: str, posted):
-    rows = []
+    rows, errors = [], []
     for index in _row_indices(posted, name):
         prefix = f"{name}-{index}-"
         if not any(posted.get(key, "").strip() for key in posted.keys() if key.startswith(prefix)):
             continue  # an untouched row (the empty one offered for adding) is not data
-        try:
-            rows.append(parse_form(items, posted, prefix))
-        except FormInvalid as exc:
-            raise FormInvalid([FieldError(f"{len(rows)}.{e.field}", e.message) for e in exc.errors]) from None
+        row, row_errors = _typed_values(items, posted, prefix)
+        errors += [FieldError(f"{len(rows)}.{e.field}", e.message, e.zh) for e in row_errors]
+        rows.append(row)
+    if errors:
+        raise FormInvalid(errors)
     return rows or _MISSING
 
 
@@ -241,5 +244,6 @@ def errors_by_field(errors: list[FieldError]) -> dict[str, str]:
     grouped: dict[str, list[str]] = {}
     for error in errors:
         top, _sep, rest = error.field.partition(".")
-        grouped.setdefault(top, []).append(f"{rest}: {error.message}" if rest else error.message)
+        message = pick(error.zh, error.message)
+        grouped.setdefault(top, []).append(f"{rest}: {message}" if rest else message)
     return {name: "; ".join(messages) for name, messages in grouped.items()}

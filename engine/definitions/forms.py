@@ -87,30 +87,57 @@ def _validator(schema: dict) -> jsonschema.Draft202012Validator:
 
 
 def validate_form_data(schema: dict, data) -> dict:
-    """Return `data` if it matches `schema`; else raise `FormInvalid` with one error per field."""
+    """Return `data` if it matches `schema`; else raise `FormInvalid` with one error per field.
+
+    The one place form data is checked, for the web, the API and the CLI alike: each error
+    says what is wrong in English and in Chinese, by the form's own hints where it has them.
+    """
     if not isinstance(data, dict):
-        raise FormInvalid([FieldError("", "form data must be a JSON object")])
+        raise FormInvalid([FieldError("", "form data must be a JSON object", "表单数据必须是一个对象")])
     validator = _validator(schema)
-    errors: dict[str, str] = {}
+    errors: dict[str, FieldError] = {}
     for err in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
         if err.validator == "additionalProperties" and isinstance(err.instance, dict):
             for name in _unexpected(err):
-                errors.setdefault(".".join([*map(str, err.absolute_path), name]), "not a field of this form")
+                field = ".".join([*map(str, err.absolute_path), name])
+                errors.setdefault(field, FieldError(field, "not a field of this form", "不是本表单的字段"))
             continue
-        errors.setdefault(_field_of(err), _message(err))
+        field = _field_of(err)
+        errors.setdefault(field, FieldError(field, *_messages(err)))
     if errors:
-        raise FormInvalid([FieldError(f, m) for f, m in errors.items()])
+        raise FormInvalid(list(errors.values()))
     return data
 
 
-def _message(err: jsonschema.ValidationError) -> str:
-    """What is wrong, for the person or program that sent it: a pattern by the form's own hint
-    and a length by its limit, not by a regular expression or the whole text quoted back."""
+# What each kind of failed check means in Chinese; `{n}` is the schema's value. The English
+# is jsonschema's own, which names the allowed values and types for the programs that read it.
+_CHINESE = {
+    "required": "此项必填",
+    "maxLength": "最多 {n} 个字",
+    "minLength": "至少 {n} 个字",
+    "minimum": "不能小于 {n}",
+    "maximum": "不能大于 {n}",
+    "minItems": "至少选择或填写 {n} 项",
+    "maxItems": "最多 {n} 项",
+    "enum": "请从给出的选项中选择",
+    "type": "填写的类型不正确",
+    "pattern": "格式不正确",
+}
+_FORMATS = {"date-time": "时间格式不正确", "date": "日期格式不正确"}
+
+
+def _messages(err: jsonschema.ValidationError) -> tuple[str, str]:
+    """What is wrong, in English and Chinese: a pattern by the form's own hint and a length by
+    its limit, not by a regular expression or the whole text quoted back."""
     if err.validator == "pattern" and err.schema.get("x-pattern-hint-en"):
-        return err.schema["x-pattern-hint-en"]
+        return err.schema["x-pattern-hint-en"], err.schema.get("x-pattern-hint") or _CHINESE["pattern"]
     if err.validator == "maxLength":
-        return f"at most {err.validator_value} characters"
-    return err.message
+        return f"at most {err.validator_value} characters", _CHINESE["maxLength"].format(n=err.validator_value)
+    if err.validator == "const" and err.validator_value is True:
+        return "must be ticked before submitting", "提交前必须勾选"
+    if err.validator == "format":
+        return err.message, _FORMATS.get(err.validator_value, "格式不正确")
+    return err.message, _CHINESE.get(err.validator, "填写不正确").format(n=err.validator_value)
 
 
 def _field_of(err: jsonschema.ValidationError) -> str:
