@@ -56,12 +56,14 @@ class InstanceNotRunning(EngineError):
 
 @dataclass
 class FieldError:
-    """One invalid form field: the JSON path of the field and what is wrong with it, in
-    English (`message`, for programs and the CLI) and, where the engine knows it, Chinese (`zh`)."""
+    """One invalid form field: the JSON path of the field and what is wrong with it: `message`
+    for programs (the API, the CLI), and where the engine knows them, the words for a person
+    in Chinese (`zh`) and English (`en`)."""
 
     field: str
     message: str
     zh: str | None = None
+    en: str | None = None
 
 
 class FormInvalid(EngineError):

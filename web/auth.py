@@ -14,9 +14,6 @@ from web.runtime import password_hash, reading, runtime
 
 bp = Blueprint("auth", __name__)
 
-INTAKE_ROLES = ("reception", "cs_supervisor", "manager")
-# Patrol emergencies are started by whoever finds them, guards included.
-DIRECT_START_ROLES = INTAKE_ROLES + ("security_lead", "guard")
 READER_ROLES = STAFF_ROLES + ("auditor",)
 # Who may search and export the whole audit log.
 AUDIT_ROLES = ("auditor", "manager")

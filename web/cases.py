@@ -7,22 +7,17 @@ from dataclasses import dataclass
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from engine.definitions.catalogue import procedures as online_procedures
+from engine.definitions.catalogue import start_form_of
 from engine.definitions.compiled import VERSIONS, current_rules
-from engine.errors import FormInvalid, NotFound, NothingWaiting
+from engine.errors import FormInvalid, NotFound, NothingWaiting, PermissionDenied
 from engine.runtime import comments
-from engine.runtime.queries import get_instance_row, instance_view, is_deployed, list_events, list_tasks
+from engine.runtime.queries import get_instance_row, instance_view, list_events, list_tasks
 from engine.runtime.views import InstanceView, TaskView
-from web.auth import DIRECT_START_ROLES, INTAKE_ROLES, READER_ROLES, STAFF_ROLES, roles_required
+from web.auth import READER_ROLES, STAFF_ROLES, roles_required
 from web.forms import describe_form, errors_by_field, parse_form
 from web.i18n import pick
-from web.intake import (
-    CATEGORIES,
-    DIRECT_PROCEDURES,
-    INTAKE_PROCESS,
-    default_site,
-    direct_start_schema,
-    intake_schema,
-)
+from web.intake import default_site, start_schema, startable, triage_of
 from web.runtime import now, reading, runtime
 from web.tasks import next_task_for
 from web.timeline import TimelineRow, WaitingMessage, timeline, waiting_messages
@@ -31,43 +26,57 @@ bp = Blueprint("cases", __name__)
 
 
 @bp.route("/cases/new", methods=("GET", "POST"))
-@roles_required(*INTAKE_ROLES)
+@roles_required(*STAFF_ROLES)
 def new_case():
-    """Take a request for help and start help_request, which registers and routes it."""
+    """What I may start: the triage's form (求助受理) when it is mine, and every other procedure."""
     with reading() as session:
-        rules = current_rules(session)
-        deployed = is_deployed(session, INTAKE_PROCESS)
-    defaults = {"site": default_site(rules, g.actor.site), "received_at": now().isoformat()}
-    if request.method == "POST" and not deployed:
-        flash(_("求助受理流程尚未上线"))
-        return render_template("case_new.html", fields=describe_form(intake_schema(rules), posted=request.form))
-    return _start_form(INTAKE_PROCESS, intake_schema(rules), defaults, "case_new.html", direct=_direct_links())
+        procedures = startable(session, g.actor)
+        triage = triage_of(session)
+        offline = triage not in online_procedures(session)
+    if not procedures:
+        raise PermissionDenied(f"{g.actor.username} may start no procedure")
+    if triage not in {p.process_id for p in procedures}:
+        if request.method == "POST":
+            raise PermissionDenied(f"{g.actor.username} may not start {triage}")
+        return render_template("case_new.html", fields=None, triage_offline=offline, others=_links(procedures))
+    others = [p for p in procedures if p.process_id != triage]
+    return _start_form(triage, "case_new.html", others=_links(others))
 
 
 @bp.route("/cases/new/<process_id>", methods=("GET", "POST"))
-@roles_required(*DIRECT_START_ROLES)
+@roles_required(*STAFF_ROLES)
 def start_procedure(process_id: str):
-    """Start a procedure that is not reached through help_request (浸水, 漏气, 入伙, 交接班)."""
-    if process_id not in DIRECT_PROCEDURES:
-        raise NotFound(f"{process_id} is not started from this page")
+    """Start any procedure of the catalogue I may start (浸水, 漏气, 入伙, 交接班, a designer's new one)."""
     with reading() as session:
+        procedure = next((p for p in startable(session, g.actor) if p.process_id == process_id), None)
+    if procedure is None:
+        raise NotFound(f"{process_id} is no procedure {g.actor.username} may start")
+    return _start_form(process_id, "case_start.html", title=pick(procedure.name, procedure.name_en))
+
+
+def _links(procedures) -> list[tuple[str, str]]:
+    return [(url_for("cases.start_procedure", process_id=p.process_id), pick(p.name, p.name_en)) for p in procedures]
+
+
+def _start_form(process_id: str, template: str, **context):
+    """Show the start form; on POST start the case (the engine checks the form) and go on to my
+    first task, if any."""
+    with reading() as session:
+        schema = start_schema(session, process_id)
         rules = current_rules(session)
-    return _start_form(process_id, direct_start_schema(rules), {"site": default_site(rules, g.actor.site)},
-                       "case_start.html", title=pick(*DIRECT_PROCEDURES[process_id]))
-
-
-def _start_form(process_id: str, schema: dict, defaults: dict, template: str, **context):
-    """Show the start form; on POST validate it, start the case and go on to my first task, if any."""
+    defaults = {"site": default_site(rules, g.actor.site)}
+    if "received_at" in schema["properties"]:
+        defaults["received_at"] = now().isoformat()
     if request.method == "GET":
         return render_template(template, fields=describe_form(schema, data=defaults), **context)
     try:
         data = parse_form(schema, request.form)
+        if "received_at" in schema["properties"]:
+            data.setdefault("received_at", now().isoformat())
+        result = runtime().start_instance(process_id, data, g.actor.username)
     except FormInvalid as exc:
         fields = describe_form(schema, posted=request.form, errors=errors_by_field(exc.errors))
         return render_template(template, fields=fields, form_invalid=True, **context), 400
-    if "received_at" in schema["properties"]:
-        data.setdefault("received_at", now().isoformat())
-    result = runtime().start_instance(process_id, data, g.actor.username)
     nxt = next_task_for(g.actor, result.open_tasks)
     if nxt is not None:
         return redirect(url_for("tasks.task_page", task_id=nxt.id))
@@ -84,9 +93,8 @@ def case_view(ref: str):
 def _case_page(ref: str, comment_fields: list, status: int = 200):
     details = load_case(ref)
     case = details.case
-    category = CATEGORIES.get(case.category or case.process_id)
     return render_template("case.html", case=case, tasks=details.tasks, waiting=details.waiting,
-                           category=pick(*category) if category else case.category,
+                           category=pick(*case.category_label) if case.category_label else case.category,
                            timeline=details.timeline, can_act=bool(g.actor.roles & set(STAFF_ROLES)),
                            comment_fields=comment_fields), status
 
@@ -121,12 +129,16 @@ def load_case(ref: str) -> CaseDetails:
         compiled = VERSIONS.get(session, row.version_id)
         tasks = list_tasks(session, instance_id=row.id)
         events = list_events(session, row.id)
+        # A case started without a start form of its own (by the CLI, or called by the triage)
+        # carries the triage's fields: the triage's form names them.
+        start_form = start_form_of(compiled) or _triage_form(session)
     waiting = waiting_messages(events, compiled) if case.status == "running" else []
-    return CaseDetails(case, tasks, waiting, timeline(events, compiled, intake_schema(compiled.rules)))
+    return CaseDetails(case, tasks, waiting, timeline(events, compiled, start_form))
 
 
-def _direct_links() -> list[tuple[str, str]]:
-    return [(url_for("cases.start_procedure", process_id=pid), pick(*labels)) for pid, labels in DIRECT_PROCEDURES.items()]
+def _triage_form(session) -> dict:
+    triage = triage_of(session)
+    return start_schema(session, triage) if triage in online_procedures(session) else {}
 
 
 @bp.route("/cases/<ref>/messages/<name>", methods=("POST",))

@@ -178,7 +178,7 @@ def _typed_values(schema: dict, posted, prefix: str) -> tuple[dict, list[FieldEr
             errors.append(FieldError(name, str(exc)))
             continue
         except FormInvalid as exc:  # a row of a repeated group
-            errors.extend(FieldError(f"{name}.{e.field}", e.message, e.zh) for e in exc.errors)
+            errors.extend(FieldError(f"{name}.{e.field}", e.message, e.zh, e.en) for e in exc.errors)
             continue
         if value is not _MISSING:
             data[name] = value
@@ -232,7 +232,7 @@ def _parse_rows(items: dict, name: str, posted):
         if not any(posted.get(key, "").strip() for key in posted.keys() if key.startswith(prefix)):
             continue  # an untouched row (the empty one offered for adding) is not data
         row, row_errors = _typed_values(items, posted, prefix)
-        errors += [FieldError(f"{len(rows)}.{e.field}", e.message, e.zh) for e in row_errors]
+        errors += [FieldError(f"{len(rows)}.{e.field}", e.message, e.zh, e.en) for e in row_errors]
         rows.append(row)
     if errors:
         raise FormInvalid(errors)
@@ -244,6 +244,6 @@ def errors_by_field(errors: list[FieldError]) -> dict[str, str]:
     grouped: dict[str, list[str]] = {}
     for error in errors:
         top, _sep, rest = error.field.partition(".")
-        message = pick(error.zh, error.message)
+        message = pick(error.zh, error.en or error.message)
         grouped.setdefault(top, []).append(f"{rest}: {message}" if rest else message)
     return {name: "; ".join(messages) for name, messages in grouped.items()}

@@ -9,6 +9,7 @@ from flask import g
 from flask_babel import gettext as _
 
 from engine.accounts.users import person_label, user_names
+from engine.definitions.catalogue import startable_by
 from engine.definitions.compiled import current_rules
 from engine.scheduling.outbox import unread_count
 from web.auth import STAFF_ROLES
@@ -86,13 +87,24 @@ def person(username: str | None) -> str:
     return person_label(username, g.user_names.get(username))
 
 
+def may_start() -> bool:
+    """Whether the header offers 新建求助: the signed-in staff member may start some procedure."""
+    actor = g.get("actor")
+    if actor is None or not actor.roles & set(STAFF_ROLES):
+        return False
+    if "startable" not in g:
+        with reading() as session:
+            g.startable = startable_by(session, actor.roles)
+    return bool(g.startable)
+
+
 def has_role(*roles) -> bool:
     actor = g.get("actor")
     return actor is not None and bool(actor.roles & set(roles))
 
 
 def register(app) -> None:
-    app.jinja_env.globals.update(pick=pick, event_label=event_label, has_role=has_role,
+    app.jinja_env.globals.update(pick=pick, event_label=event_label, has_role=has_role, may_start=may_start,
                                  staff_roles=STAFF_ROLES, case_status=case_status, task_status=task_status,
                                  site_name=site_name, person=person, unread_notifications=unread_notifications)
     app.jinja_env.filters.update(localtime=localtime, waited=waited, remaining=remaining, event_label=event_label)

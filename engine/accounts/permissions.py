@@ -1,4 +1,4 @@
-"""Who may see, work on, claim, release and reassign a task, and who may cancel a case.
+"""Who may start a procedure, see, work on, claim, release and reassign a task, and cancel a case.
 
 The one home of these rules: the runtime enforces them inside the step, and the web app
 and the API ask the same functions before they show a form or a button. Each `check_*`
@@ -64,6 +64,13 @@ def check_may_reassign(actor: Actor, task, target: Actor) -> None:
         raise TaskNotReady(not_ready_message(task))
     if task.role not in target.roles:
         raise BadInput(f"{target.username} does not hold role {task.role!r}")
+
+
+def check_may_start(actor: Actor, process_id: str, start_roles) -> None:
+    """Start a case of a procedure: a role its `start_roles` names (a process that names none
+    is started through another procedure, or by the CLI of whoever runs the server)."""
+    if start_roles and not actor.roles & set(start_roles):
+        raise PermissionDenied(f"{actor.username} may not start {process_id}")
 
 
 def check_may_cancel(actor: Actor, started_by: str | None) -> None:

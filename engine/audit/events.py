@@ -37,4 +37,5 @@ class EventType(enum.StrEnum):
     # Whether a closed case gets a follow-up visit; data is exactly category, rate, draw, sampled
     # (engine/policy/followup.py), the rate as it stood when the draw was made.
     FOLLOWUP_DECIDED = "followup_decided"
+    CASE_HANDED_OVER = "case_handed_over"  # the triage opened a case of another procedure; data: process, reference
     COMMENT_ADDED = "comment_added"  # a note on a case (engine/runtime/comments.py); data is {"text": ...}

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session, load_only
 
 from engine.clock import now as clock_now
 from engine.definitions.rules import Rules, load_rules
-from engine.definitions.scripting import SandboxedScriptEngine, case_reference
+from engine.definitions.scripting import SandboxedScriptEngine, case_reference, request_case
 from engine.definitions.state import load_spec
-from engine.errors import NotFound
+from engine.errors import NotFound, ScriptError
 from engine.policy.followup import DATA_NAME as FOLLOWUP_DATA
 from engine.policy.followup import FollowupDecision, decide
 from engine.policy.moments import HELPERS as moment_helpers
@@ -68,6 +68,10 @@ class CompiledVersion:
         return self.flow_index.get((process_id, source, target), [])
 
 
+# What a hand-over carries into the new case: the request as the desk registered it.
+HAND_OVER_FIELDS = ("site", "category", "caller", "unit", "phone", "description", "received_at", "incident_type")
+
+
 def _diagram_helpers(rules: Rules):
     """Build the helper functions diagrams may call, bound to a case's site."""
 
@@ -85,8 +89,25 @@ def _diagram_helpers(rules: Rules):
                 return held.as_data()
             return decide(case_reference(), category, rules.followup.rate(site or rules.default_site, category)).as_data()
 
+        def category_process(category: str) -> str | None:
+            found = rules.categories.get(category)
+            return found.process if found else None
+
+        def category_is_special(category: str) -> bool:
+            found = rules.categories.get(category)
+            return bool(found and found.special)
+
+        def open_case(process_id: str) -> str:
+            # Hand the case's data over to a new case of `process_id`, which the step opens.
+            if not isinstance(process_id, str) or not process_id:
+                raise ScriptError("open_case() needs the id of a procedure")
+            data = {k: v for k, v in task_data.items() if k in HAND_OVER_FIELDS} if isinstance(task_data, dict) else {}
+            request_case(process_id, data)
+            return process_id
+
         return {"sla": sla, "now": clock_now, "price": rules.price, "followup_decision": followup_decision,
-                **moment_helpers}
+                "category_process": category_process, "category_is_special": category_is_special,
+                "open_case": open_case, **moment_helpers}
 
     return helpers
 

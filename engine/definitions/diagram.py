@@ -33,6 +33,12 @@ class ProcessOutline:
     name: str | None
     executable: bool
     reference_prefix: str = "QZ"
+    # The catalogue (docs/process-conventions.md "Adding a procedure"): who may start it, with
+    # which start form, its department for the statistics and its English name.
+    start_roles: list[str] = field(default_factory=list)
+    start_form: str | None = None
+    department: str | None = None
+    name_en: str | None = None
     elements: dict[str, dict] = field(default_factory=dict)
     flows: dict[str, dict] = field(default_factory=dict)
     called_processes: list[str] = field(default_factory=list)
@@ -67,6 +73,9 @@ def outline_processes(tree: etree._ElementTree, filename: str) -> dict[str, Proc
             process_id=pid, file=filename, name=process.get("name"),
             executable=process.get("isExecutable") == "true",
             reference_prefix=props.get("reference_prefix", "QZ"),
+            start_roles=[r.strip() for r in props.get("start_roles", "").split(",") if r.strip()],
+            start_form=props.get("start_form") or None, department=props.get("department") or None,
+            name_en=props.get("name_en") or None,
         )
         for node in process.iter(f"{{{BPMN_NS}}}*"):
             tag = local_name(node)

@@ -2,7 +2,8 @@
 
 A property marked `x-price-list: true` offers the items of the price list
 (`processes/rules/prices.yaml`) ahead of its own `enum` values, labelled with name and
-unit price, so prices are written once and every form shows the same ones.
+unit price, so prices are written once and every form shows the same ones; likewise
+`x-category-list` the triage categories and `x-site-list` the sites.
 """
 
 from __future__ import annotations
@@ -47,28 +48,41 @@ def load_forms(texts: dict[str, str]) -> dict[str, dict]:
 
 
 PRICE_LIST = "x-price-list"
+CATEGORY_LIST = "x-category-list"
+SITE_LIST = "x-site-list"
 
 
-def fill_price_lists(forms: dict[str, dict], prices: dict[str, dict]) -> dict[str, dict]:
-    """Return `forms` with every `x-price-list` property listing the price-list items first."""
-    return {form_id: _with_prices(schema, prices) for form_id, schema in forms.items()}
+def fill_lists(forms: dict[str, dict], rules) -> dict[str, dict]:
+    """Return `forms` with the lists the rules hold filled in: every `x-price-list` property
+    offers the price-list items first, `x-category-list` the triage categories, `x-site-list`
+    the sites (each with its Chinese and English labels)."""
+    if rules is None:
+        return forms
+    prices = rules.prices
+    lists = {
+        PRICE_LIST: (list(prices), {i: f"{p['zh']}（{p['price']}元/{p['unit']}）" for i, p in prices.items()},
+                     {i: f"{p['en']} ({p['price']} yuan {p['unit_en']})" for i, p in prices.items()}),
+        CATEGORY_LIST: (list(rules.categories), {c.id: c.zh for c in rules.categories.values()},
+                        {c.id: c.en for c in rules.categories.values()}),
+        SITE_LIST: (list(rules.sites), {k: v.get("zh", k) for k, v in rules.sites.items()},
+                    {k: v.get("en", k) for k, v in rules.sites.items()}),
+    }
+    return {form_id: _with_lists(schema, lists) for form_id, schema in forms.items()}
 
 
-def _with_prices(schema: dict, prices: dict[str, dict]) -> dict:
+def _with_lists(schema: dict, lists: dict) -> dict:
     properties = schema.get("properties") or {}
-    marked = [name for name, prop in properties.items() if isinstance(prop, dict) and prop.get(PRICE_LIST)]
-    if not marked:
-        return schema
-    zh = {item: f"{p['zh']}（{p['price']}元/{p['unit']}）" for item, p in prices.items()}
-    en = {item: f"{p['en']} ({p['price']} yuan {p['unit_en']})" for item, p in prices.items()}
     filled = dict(properties)
-    for name in marked:
-        prop = properties[name]
-        own = [value for value in prop.get("enum", []) if value not in prices]
-        filled[name] = {**prop, "enum": [*prices, *own],
+    for name, prop in properties.items():
+        marker = next((m for m in lists if isinstance(prop, dict) and prop.get(m)), None)
+        if marker is None:
+            continue
+        values, zh, en = lists[marker]
+        own = [value for value in prop.get("enum", []) if value not in values]  # e.g. "unlisted"
+        filled[name] = {**prop, "enum": [*values, *own],
                         "x-enum-labels": {**zh, **prop.get("x-enum-labels", {})},
                         "x-enum-labels-en": {**en, **prop.get("x-enum-labels-en", {})}}
-    return {**schema, "properties": filled}
+    return {**schema, "properties": filled} if filled != properties else schema
 
 
 # Form schemas live in cached, immutable versions, so the dict itself can key its validator;
@@ -93,14 +107,16 @@ def validate_form_data(schema: dict, data) -> dict:
     says what is wrong in English and in Chinese, by the form's own hints where it has them.
     """
     if not isinstance(data, dict):
-        raise FormInvalid([FieldError("", "form data must be a JSON object", "表单数据必须是一个对象")])
+        raise FormInvalid([FieldError("", "form data must be a JSON object", "表单数据必须是一个对象",
+                                      "The form data must be an object")])
     validator = _validator(schema)
     errors: dict[str, FieldError] = {}
     for err in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
         if err.validator == "additionalProperties" and isinstance(err.instance, dict):
             for name in _unexpected(err):
                 field = ".".join([*map(str, err.absolute_path), name])
-                errors.setdefault(field, FieldError(field, "not a field of this form", "不是本表单的字段"))
+                errors.setdefault(field, FieldError(field, "not a field of this form", "不是本表单的字段",
+                                                    "Not a field of this form"))
             continue
         field = _field_of(err)
         errors.setdefault(field, FieldError(field, *_messages(err)))
@@ -109,35 +125,37 @@ def validate_form_data(schema: dict, data) -> dict:
     return data
 
 
-# What each kind of failed check means in Chinese; `{n}` is the schema's value. The English
-# is jsonschema's own, which names the allowed values and types for the programs that read it.
-_CHINESE = {
-    "required": "此项必填",
-    "maxLength": "最多 {n} 个字",
-    "minLength": "至少 {n} 个字",
-    "minimum": "不能小于 {n}",
-    "maximum": "不能大于 {n}",
-    "minItems": "至少选择或填写 {n} 项",
-    "maxItems": "最多 {n} 项",
-    "enum": "请从给出的选项中选择",
-    "type": "填写的类型不正确",
-    "pattern": "格式不正确",
+# What each kind of failed check means to a person, in Chinese and English; `{n}` is the
+# schema's value. Programs get jsonschema's own message, which names allowed values and types.
+_WORDS = {
+    "required": ("此项必填", "This field is required"),
+    "maxLength": ("最多 {n} 个字", "At most {n} characters"),
+    "minLength": ("至少 {n} 个字", "At least {n} characters"),
+    "minimum": ("不能小于 {n}", "At least {n}"),
+    "maximum": ("不能大于 {n}", "At most {n}"),
+    "minItems": ("至少选择或填写 {n} 项", "Choose or fill in at least {n}"),
+    "maxItems": ("最多 {n} 项", "At most {n} entries"),
+    "enum": ("请从给出的选项中选择", "Choose one of the options"),
+    "type": ("填写的类型不正确", "Not the right kind of value"),
+    "pattern": ("格式不正确", "Not in the expected format"),
+    "format": ("格式不正确", "Not in the expected format"),
 }
-_FORMATS = {"date-time": "时间格式不正确", "date": "日期格式不正确"}
+_FORMATS = {"date-time": ("时间格式不正确", "Not a date and time"), "date": ("日期格式不正确", "Not a date")}
 
 
-def _messages(err: jsonschema.ValidationError) -> tuple[str, str]:
-    """What is wrong, in English and Chinese: a pattern by the form's own hint and a length by
-    its limit, not by a regular expression or the whole text quoted back."""
+def _messages(err: jsonschema.ValidationError) -> tuple[str, str, str]:
+    """(for programs, Chinese, English): a pattern by the form's own hint and a length by its
+    limit, not by a regular expression or the whole text quoted back."""
     if err.validator == "pattern" and err.schema.get("x-pattern-hint-en"):
-        return err.schema["x-pattern-hint-en"], err.schema.get("x-pattern-hint") or _CHINESE["pattern"]
-    if err.validator == "maxLength":
-        return f"at most {err.validator_value} characters", _CHINESE["maxLength"].format(n=err.validator_value)
+        hint = err.schema["x-pattern-hint-en"]
+        return hint, err.schema.get("x-pattern-hint") or _WORDS["pattern"][0], hint
     if err.validator == "const" and err.validator_value is True:
-        return "must be ticked before submitting", "提交前必须勾选"
-    if err.validator == "format":
-        return err.message, _FORMATS.get(err.validator_value, "格式不正确")
-    return err.message, _CHINESE.get(err.validator, "填写不正确").format(n=err.validator_value)
+        return "must be ticked before submitting", "提交前必须勾选", "Tick this before submitting"
+    if err.validator == "format" and err.validator_value in _FORMATS:
+        return (err.message, *_FORMATS[err.validator_value])
+    zh, en = _WORDS.get(err.validator, ("填写不正确", "Not valid"))
+    message = f"at most {err.validator_value} characters" if err.validator == "maxLength" else err.message
+    return message, zh.format(n=err.validator_value), en.format(n=err.validator_value)
 
 
 def _field_of(err: jsonschema.ValidationError) -> str:

@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.audit import chain as audit
 from engine.audit.events import EventType
+from engine.definitions.catalogue_lint import catalogue_findings
 from engine.definitions.diagram import ProcessOutline, outline_processes
-from engine.definitions.forms import fill_price_lists, load_forms
+from engine.definitions.forms import fill_lists, load_forms
 from engine.definitions.lint import lint_tree
 from engine.definitions.rules import Rules, load_rules
 from engine.definitions.sla_lint import missing_holiday_years, unknown_pause_elements
@@ -81,7 +82,7 @@ def check_bundle(bundle: Bundle, *, partial: bool = False, lint_only: set[str] |
     except DefinitionError as exc:
         findings.extend(exc.findings)
     try:
-        forms = fill_price_lists(load_forms(bundle.forms), rules.prices if rules else {})
+        forms = fill_lists(load_forms(bundle.forms), rules)
     except DefinitionError as exc:
         findings.extend(exc.findings)
     outlines: dict[str, ProcessOutline] = {}
@@ -109,11 +110,19 @@ def check_bundle(bundle: Bundle, *, partial: bool = False, lint_only: set[str] |
                                   sla_keys=sla_keys, known_process_ids=set(outlines), dmn_trees=dmn_trees))
     findings.extend(trace_findings(bundle.rules.get(CLAUSES_FILE), outlines, check_requirements=not partial))
     if rules:
+        checked = {n: t for n, t in trees.items() if lint_only is None or n in lint_only}
+        findings.extend(catalogue_findings(checked, outlines, rules, set(forms), bundle.rules.get("categories.yaml"),
+                                           set(outlines) if not partial else set(outlines) | _all_categorised(rules)))
         element_ids = {element_id for outline in outlines.values() for element_id in outline.elements}
         findings.extend(unknown_pause_elements(rules.sla, bundle.rules["sla.yaml"], element_ids))
         today = clock.now().astimezone(clock.LOCAL_TZ).date()
         findings.extend(missing_holiday_years(rules.sla, bundle.rules["sla.yaml"], today))
     return CheckedBundle(rules, forms, outlines, _unique(findings))
+
+
+def _all_categorised(rules: Rules) -> set[str]:
+    """Linting part of a library, the processes the categories route to count as known."""
+    return {c.process for c in rules.categories.values() if c.process} | ({rules.triage} if rules.triage else set())
 
 
 def _unique(findings: list[Finding]) -> list[Finding]:
@@ -226,7 +235,8 @@ def _called_closure(process_id: str, outlines: dict[str, ProcessOutline]) -> lis
 
 def _assets(bundle: Bundle, checked: CheckedBundle, process_id: str, related: list[str]) -> dict:
     outlines = {pid: checked.outlines[pid] for pid in related}
-    form_ids = sorted({e["form"] for o in outlines.values() for e in o.elements.values() if e.get("form")})
+    form_ids = sorted({e["form"] for o in outlines.values() for e in o.elements.values() if e.get("form")}
+                      | {o.start_form for o in outlines.values() if o.start_form and o.start_form in checked.forms})
     own_file = checked.outlines[process_id].file
     return {
         "processes": {pid: o.to_dict() for pid, o in outlines.items()},

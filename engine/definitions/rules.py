@@ -1,5 +1,5 @@
-"""Site rules from `processes/rules/*.yaml`: roles, sites, SLA policy, demo staff, prices,
-follow-up visit rates.
+"""Site rules from `processes/rules/*.yaml`: roles, departments, sites, SLA policy, staff,
+triage categories, prices, follow-up visit rates.
 
 Rules are part of a deployed bundle, so a case keeps running under the policy it was
 started with; changing policy means deploying a new version.
@@ -14,11 +14,12 @@ from engine.definitions.sla_lint import load_sla_book
 from engine.errors import DefinitionError, Finding, NotFound
 from engine.policy.followup import FollowupPolicy, load_followup_policy
 from engine.policy.sla import SlaBook, SlaPolicy
-from engine.yamlfile import bundled_schema, load_yaml
+from engine.yamlfile import bundled_schema, line_at, load_yaml
 
 RULE_FILES = ("roles", "sites", "sla", "staff")
-# A library without paid services has no price list; one without follow-up visits no rates.
-OPTIONAL_RULE_FILES = ("prices", "followup")
+# A library without paid services has no price list; one without follow-up visits no rates;
+# one without a triage no categories; one without statistics by department no departments.
+OPTIONAL_RULE_FILES = ("prices", "followup", "departments", "categories")
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,26 @@ class Role:
     zh: str
     en: str
     aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Department:
+    id: str
+    zh: str
+    en: str
+    roles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Category:
+    """A kind of help request: the procedure the triage routes it to (None: the triage handles
+    it), and whether it is special (danger to life, property or public order)."""
+
+    id: str
+    zh: str
+    en: str
+    process: str | None
+    special: bool
 
 
 @dataclass(frozen=True)
@@ -48,6 +69,14 @@ class Rules:
     staff: list[StaffMember] = field(default_factory=list)
     prices: dict[str, dict] = field(default_factory=dict)  # item -> zh, en, price, unit, unit_en
     followup: FollowupPolicy = field(default_factory=lambda: FollowupPolicy({"rates": {}}))
+    departments: dict[str, Department] = field(default_factory=dict)
+    categories: dict[str, Category] = field(default_factory=dict)  # in the order the intake offers them
+    triage: str | None = None  # the procedure that routes requests by these categories
+
+    @cached_property
+    def role_departments(self) -> dict[str, str]:
+        """Each role's department id (roles no department lists have none)."""
+        return {role: department.id for department in self.departments.values() for role in department.roles}
 
     @property
     def sla_targets(self) -> dict[str, dict]:
@@ -105,14 +134,19 @@ def load_rules(texts: dict[str, str]) -> Rules:
         sla=load_sla_book(data["sla"], texts["sla.yaml"], roles, data["sites"]["sites"]),
         staff=[StaffMember(s["username"], s["name"], tuple(s["roles"]), s.get("site")) for s in data["staff"]["staff"]],
         prices=data.get("prices", {}).get("items") or {},
+        departments={did: Department(did, d["zh"], d["en"], tuple(d["roles"]))
+                     for did, d in (data.get("departments") or {}).get("departments", {}).items()},
+        categories={c["id"]: Category(c["id"], c["zh"], c["en"], c.get("process"), c["special"])
+                    for c in (data.get("categories") or {}).get("categories", [])},
+        triage=(data.get("categories") or {}).get("triage"),
     )
     if "followup" in data:
         rules.followup = load_followup_policy(data["followup"], texts["followup.yaml"], rules.sites)
-    _check_references(rules)
+    _check_references(rules, data, texts)
     return rules
 
 
-def _check_references(rules: Rules) -> None:
+def _check_references(rules: Rules, data: dict, texts: dict[str, str]) -> None:
     """Cross-file checks the schemas cannot express."""
     findings = []
     if rules.default_site not in rules.sites:
@@ -123,5 +157,16 @@ def _check_references(rules: Rules) -> None:
             if role not in rules.roles:
                 findings.append(Finding("processes/rules/staff.yaml", None, member.username, "error",
                                         f"unknown role {role!r}"))
+    for department in rules.departments.values():
+        for index, role in enumerate(department.roles):
+            if role not in rules.roles:
+                where = ("departments", department.id, "roles", index)
+                findings.append(Finding("processes/rules/departments.yaml", line_at(texts.get("departments.yaml"), where),
+                                        department.id, "error", f"unknown role {role!r}"))
+    listed = [c["id"] for c in (data.get("categories") or {}).get("categories", [])]
+    for index, category in enumerate(listed):
+        if category in listed[:index]:
+            findings.append(Finding("processes/rules/categories.yaml", line_at(texts.get("categories.yaml"),
+                                    ("categories", index, "id")), category, "error", f"category {category!r} is listed twice"))
     if findings:
         raise DefinitionError(findings)

@@ -167,16 +167,31 @@ def validate_source(source: str, mode: Literal["eval", "exec"]) -> str | None:
 
 
 _case_reference = contextvars.ContextVar("estatedesk_case_reference", default=None)
+_cases_to_open = contextvars.ContextVar("estatedesk_cases_to_open", default=None)
 
 
 @contextlib.contextmanager
 def running_case(reference: str):
-    """Run a block as a step of case `reference`: helpers that depend on the case read it here."""
-    token = _case_reference.set(reference)
+    """Run a block as a step of case `reference`: helpers that depend on the case read it here.
+
+    Yields the list of cases the step's scripts asked to open (`request_case`): the step
+    opens them in its own transaction once the case's engine steps are done.
+    """
+    requested: list[tuple[str, dict]] = []
+    token, requests_token = _case_reference.set(reference), _cases_to_open.set(requested)
     try:
-        yield
+        yield requested
     finally:
         _case_reference.reset(token)
+        _cases_to_open.reset(requests_token)
+
+
+def request_case(process_id: str, data: dict) -> None:
+    """Ask the running step to open a case of `process_id` with `data` (a hand-over)."""
+    requested = _cases_to_open.get()
+    if requested is None:
+        raise ScriptError("open_case() needs a running case")
+    requested.append((process_id, data))
 
 
 def case_reference() -> str:

@@ -62,8 +62,14 @@ def instance_view(session: Session, row: Instance) -> InstanceView:
         unit=row.unit, caller=row.caller, phone=row.phone, summary=row.summary, started_by=row.started_by,
         created_at=row.created_at, updated_at=row.updated_at, lock_version=row.lock_version,
         error_element=row.error_element, error_line=row.error_line, error_message=row.error_message,
-        cancel_reason=row.cancel_reason,
+        cancel_reason=row.cancel_reason, process_name_en=version.outline.get("name_en"),
+        category_label=_category_label(version, row.category),
     )
+
+
+def _category_label(version: CompiledVersion, category: str | None) -> tuple[str, str] | None:
+    found = version.rules.categories.get(category or "")
+    return (found.zh, found.en) if found else None
 
 
 def task_view(task: HumanTask, instance: Instance, compiled: CompiledVersion | None = None,

@@ -11,7 +11,7 @@ import logging
 from datetime import datetime
 from uuid import UUID
 
-from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition, SignalEventDefinition
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
@@ -21,7 +21,9 @@ from engine.accounts import permissions
 from engine.accounts.users import Actor, load_actor
 from engine.audit.chain import NewEvent
 from engine.audit.events import EventType
+from engine.definitions.catalogue import start_form_of
 from engine.definitions.compiled import VERSIONS
+from engine.definitions.forms import validate_form_data
 from engine.definitions.task_kinds import all_tasks
 from engine.errors import (
     BadInput,
@@ -40,16 +42,14 @@ from engine.runtime.preconditions import (
     validated_form_data,
     waiting_catcher,
 )
-from engine.runtime.references import next_reference
 from engine.runtime.retry import step
 from engine.runtime.steprows import RowCopy
-from engine.runtime.transaction import StepTransactions, restore_workflow
+from engine.runtime.transaction import SUMMARY_FIELDS, StepTransactions, restore_workflow, text_or_none
 from engine.runtime.views import StepResult, TaskView
 from engine.scheduling import escalation
 from engine.stats.projection import record_events
 from engine.store.models import InstanceStatus, TaskStatus, Timer
 
-SUMMARY_FIELDS = ("site", "category", "unit", "caller", "phone")
 log = logging.getLogger(__name__)
 
 
@@ -65,29 +65,14 @@ class Runtime(StepTransactions):
         data = dict(data or {})
         check_reserved(data)
         with self.transaction() as session:
-            load_actor(session, actor)
+            who = load_actor(session, actor)
             version_row = find_version(session, process_id, version)
             compiled = VERSIONS.get(session, version_row.id)
-            site = data.setdefault("site", compiled.rules.default_site)
-            if site not in compiled.rules.sites:
-                raise BadInput(f"unknown site {site!r}; known sites: {', '.join(compiled.rules.sites)}")
-            now = clock.now()
-            row = steprows.insert_instance(
-                session, reference=next_reference(session, compiled.reference_prefix, now),
-                process_id=process_id, version_id=version_row.id, status=InstanceStatus.RUNNING,
-                summary=data.get("description"), state_json="{}", started_by=actor,
-                created_at=now, updated_at=now, **{f: _text(data.get(f)) for f in SUMMARY_FIELDS},
-            )
-            workflow = BpmnWorkflow(compiled.spec, compiled.subprocess_specs, script_engine=compiled.script_engine)
-            started = NewEvent(EventType.INSTANCE_STARTED, row.id, actor, process_id,
-                               {"reference": row.reference, "version": version_row.version, "data": data})
-
-            def act(wf):
-                for task in wf.get_tasks(state=TaskState.READY):
-                    task.data.update(data)
-                return [started]
-
-            open_rows = self._advance(session, row, compiled, act, actor, workflow=workflow)
+            permissions.check_may_start(who, process_id, compiled.outline.get("start_roles"))
+            start_form = start_form_of(compiled)
+            if start_form is not None:  # the one check of a start form, for the web, the API and the CLI
+                validate_form_data(start_form, {"site": compiled.rules.default_site, **data})
+            row, open_rows = self._start_case(session, version_row, compiled, data, actor)
             return self._result(session, row, open_rows)
 
     # -- human tasks ----------------------------------------------------------------
@@ -318,10 +303,6 @@ class Runtime(StepTransactions):
 def _update_summary(row: RowCopy, data: dict) -> None:
     for field in SUMMARY_FIELDS:
         if field in data and field != "site":
-            setattr(row, field, _text(data[field]))
+            setattr(row, field, text_or_none(data[field]))
     if "description" in data:
-        row.summary = _text(data["description"])
-
-
-def _text(value) -> str | None:
-    return None if value is None else str(value)
+        row.summary = text_or_none(data["description"])

@@ -21,6 +21,7 @@ from typing import Callable
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.exceptions import WorkflowException
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -31,10 +32,12 @@ from engine.audit.events import EventType
 from engine.definitions.compiled import VERSIONS, CompiledVersion
 from engine.definitions.scripting import running_case
 from engine.definitions.state import dump_state, load_state
-from engine.errors import ConflictError, StepRaced
+from engine.errors import BadInput, ConflictError, ScriptError, StepRaced
 from engine.runtime import steprows
 from engine.runtime.live_workflows import LiveWorkflows, differences
+from engine.runtime.preconditions import find_version
 from engine.runtime.queries import instance_view, task_view
+from engine.runtime.references import next_reference
 from engine.runtime.retry import is_retryable
 from engine.runtime.steprows import RowCopy
 from engine.runtime.tracking import StepTracker
@@ -47,6 +50,11 @@ from engine.store.models import InstanceStatus
 
 # Session key: the (row, workflow) a step stored, to keep alive once it has committed.
 STORED_WORKFLOW = "stored_workflow"
+# Columns of the instance row a case's start data fills, for lists and search.
+SUMMARY_FIELDS = ("site", "category", "unit", "caller", "phone")
+# Session key and bound: cases opened by hand-over may hand over again, but not without end.
+HAND_OVER_DEPTH = "hand_over_depth"
+MAX_HAND_OVERS = 3
 
 Action = Callable[[BpmnWorkflow], list[NewEvent]]
 
@@ -89,14 +97,57 @@ class StepTransactions:
             workflow = self._workflow_of(row, compiled)
         tracker = StepTracker.snapshot(compiled, row.id, workflow)
         error = None
-        with running_case(row.reference):  # helpers such as followup_decision() read it
+        with running_case(row.reference) as handed_over:  # helpers such as followup_decision() read it
             events = act(workflow)
             try:
                 workflow.do_engine_steps()
             except WorkflowException as exc:
                 error = exc
         events += tracker.events_after(workflow, actor, completions)
-        return self._write_back(session, row, compiled, workflow, tracker, events, error, actor)
+        open_rows = self._write_back(session, row, compiled, workflow, tracker, events, error, actor)
+        if handed_over and error is None:
+            self._hand_over(session, row, handed_over, actor)
+        return open_rows
+
+    def _start_case(self, session: Session, version_row, compiled: CompiledVersion, data: dict, actor: str,
+                    handed_over_from: str | None = None) -> tuple[RowCopy, list[RowCopy]]:
+        """Insert a new case of `compiled` with its start data and run it to its first wait."""
+        site = data.setdefault("site", compiled.rules.default_site)
+        if site not in compiled.rules.sites:
+            raise BadInput(f"unknown site {site!r}; known sites: {', '.join(compiled.rules.sites)}")
+        now = clock.now()
+        row = steprows.insert_instance(
+            session, reference=next_reference(session, compiled.reference_prefix, now),
+            process_id=compiled.process_id, version_id=version_row.id, status=InstanceStatus.RUNNING,
+            summary=data.get("description"), state_json="{}", started_by=actor,
+            created_at=now, updated_at=now, **{f: text_or_none(data.get(f)) for f in SUMMARY_FIELDS},
+        )
+        workflow = BpmnWorkflow(compiled.spec, compiled.subprocess_specs, script_engine=compiled.script_engine)
+        started = NewEvent(EventType.INSTANCE_STARTED, row.id, actor, compiled.process_id,
+                           {"reference": row.reference, "version": version_row.version, "data": data,
+                            "department": compiled.outline.get("department"),
+                            **({"handed_over_from": handed_over_from} if handed_over_from else {})})
+
+        def act(wf):
+            for task in wf.get_tasks(state=TaskState.READY):
+                task.data.update(data)
+            return [started]
+
+        return row, self._advance(session, row, compiled, act, actor, workflow=workflow)
+
+    def _hand_over(self, session: Session, row: RowCopy, requested: list[tuple[str, dict]], actor: str) -> None:
+        """Open the cases a step's scripts asked for (open_case), each citing the case it came from."""
+        if session.info.get(HAND_OVER_DEPTH, 0) >= MAX_HAND_OVERS:
+            raise ScriptError(f"case {row.reference} hands over more than {MAX_HAND_OVERS} cases deep")
+        session.info[HAND_OVER_DEPTH] = session.info.get(HAND_OVER_DEPTH, 0) + 1
+        for process_id, data in requested:
+            version_row = find_version(session, process_id, None)
+            compiled = VERSIONS.get(session, version_row.id)
+            child, _open = self._start_case(session, version_row, compiled, dict(data), actor,
+                                            handed_over_from=row.reference)
+            record_events(session, [NewEvent(EventType.CASE_HANDED_OVER, row.id, actor, process_id,
+                                             {"process": process_id, "reference": child.reference})], clock.now())
+        session.info[HAND_OVER_DEPTH] -= 1
 
     def _workflow_of(self, row: RowCopy, compiled: CompiledVersion) -> BpmnWorkflow:
         """The case's workflow: the one its last step here left, if the row is still what that step stored."""
@@ -143,6 +194,10 @@ class StepTransactions:
         compiled = VERSIONS.get(session, row.version_id)
         open_rows = sorted(open_rows, key=lambda t: t.created_at)  # stable: ties keep workflow order
         return StepResult(instance_view(session, row), [task_view(t, row, compiled) for t in open_rows])
+
+
+def text_or_none(value) -> str | None:
+    return None if value is None else str(value)
 
 
 def restore_workflow(row: RowCopy, compiled: CompiledVersion) -> BpmnWorkflow:

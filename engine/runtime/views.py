@@ -28,6 +28,9 @@ class InstanceView:
     error_line: int | None = None
     error_message: str | None = None
     cancel_reason: str | None = None
+    # Its kind of request and procedure as people read them (the version's catalogue), zh and en.
+    category_label: tuple[str, str] | None = None
+    process_name_en: str | None = None
 
 
 @dataclass(frozen=True)

@@ -17,22 +17,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.accounts.users import person_label, user_names
-from engine.definitions.categories import CATEGORIES
+from engine.definitions.catalogue import procedures
 from engine.definitions.compiled import current_rules
 from engine.stats.labels import Text
-from engine.stats.vocabulary import DEPARTMENTS
-from engine.store.models import ProcessVersion
 
 
 @dataclass(frozen=True)
 class Names:
     """The names behind the ids of one month's tables, as `Text` in both languages."""
 
-    processes: dict[str, str] = field(default_factory=dict)  # process id -> BPMN name
+    processes: dict[str, Text] = field(default_factory=dict)  # process id -> its names (the catalogue's)
+    categories: dict[str, Text] = field(default_factory=dict)  # categories.yaml
+    departments: dict[str, Text] = field(default_factory=dict)  # departments.yaml
+    role_departments: dict[str, str] = field(default_factory=dict)  # role -> department id
     sla_targets: dict[str, str] = field(default_factory=dict)  # target key -> zh (sla.yaml has no English)
     people: dict[str, str] = field(default_factory=dict)  # username -> name
 
@@ -41,14 +41,16 @@ class Names:
         return {"process": self.process, "category": self.category, "department": self.department}[key](value)
 
     def process(self, process_id: str) -> Text:
-        # A diagram's name reads as the diagram says in both languages, as on the case pages.
-        return _same_in_both(self.processes.get(process_id) or process_id)
+        return self.processes.get(process_id) or _same_in_both(process_id)
 
     def category(self, category: str) -> Text | str:
-        return _from_vocabulary(CATEGORIES, category)
+        return _named(self.categories, category)
 
     def department(self, department: str) -> Text | str:
-        return _from_vocabulary(DEPARTMENTS, department)
+        return _named(self.departments, department)
+
+    def department_of_role(self, role: str | None) -> Text | str:
+        return self.department(self.role_departments.get(role or "", ""))
 
     def sla_target(self, key: str) -> Text:
         return Text(self.sla_targets.get(key) or key, key)
@@ -57,10 +59,10 @@ class Names:
         return _same_in_both(person_label(username, self.people.get(username)))
 
 
-def _from_vocabulary(words: dict[str, tuple[str, str]], value: str) -> Text | str:
-    """The word for an id; an unknown id as itself; none ("": no category) stays "" (shown as —)."""
-    if value in words:
-        return Text(*words[value])
+def _named(names: dict[str, Text], value: str) -> Text | str:
+    """The name of an id; an unknown id as itself; none ("": no category) stays "" (shown as —)."""
+    if value in names:
+        return names[value]
     return _same_in_both(value) if value else ""
 
 
@@ -69,17 +71,16 @@ def _same_in_both(text: str) -> Text:
 
 
 def load_names(session: Session, usernames=()) -> Names:
-    """The names of every deployed process and SLA target, and of the accounts `usernames`."""
+    """The names of every deployed process, category, department and SLA target, and of the
+    accounts `usernames`: all from the deployed bundle."""
     rules = current_rules(session)
-    sla_targets = {key: settings.get("zh") for key, settings in rules.sla_targets.items()} if rules else {}
     usernames = list(usernames)
-    return Names(processes=process_names(session), sla_targets=sla_targets,
-                 people=user_names(session, usernames) if usernames else {})
-
-
-def process_names(session: Session) -> dict[str, str]:
-    """process id -> the name in its newest deployed version (one row per process)."""
-    newest = (select(func.max(ProcessVersion.id)).where(ProcessVersion.executable.is_(True))
-              .group_by(ProcessVersion.process_id))
-    stmt = select(ProcessVersion.process_id, ProcessVersion.name).where(ProcessVersion.id.in_(newest))
-    return {process_id: name for process_id, name in session.execute(stmt)}
+    if rules is None:
+        return Names(people=user_names(session, usernames) if usernames else {})
+    return Names(
+        processes={p.process_id: Text(p.name, p.name_en) for p in procedures(session).values()},
+        categories={c.id: Text(c.zh, c.en) for c in rules.categories.values()},
+        departments={d.id: Text(d.zh, d.en) for d in rules.departments.values()},
+        role_departments=rules.role_departments,
+        sla_targets={key: settings.get("zh") for key, settings in rules.sla_targets.items()},
+        people=user_names(session, usernames) if usernames else {})

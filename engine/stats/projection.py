@@ -35,7 +35,7 @@ def _new_fact(instance_id: int, event: dict) -> dict:
     return {"instance_id": instance_id, "reference": data.get("reference") or str(instance_id),
             "process_id": process_id, "version": data.get("version") or 1,
             "site": start.get("site"), "category": _text(start.get("category")),
-            "department": _text(start.get("department")) or V.PROCESS_DEPARTMENTS.get(process_id),
+            "department": _text(start.get("department")) or _text(data.get("department")),  # the procedure's
             "opened_at": event["at"], "opened_month": month_of(event["at"]), "state": V.OPEN,
             "closed_at": None, "response_seconds": None, "arrival_seconds": None, "resolution_seconds": None,
             "reopened": 0, "complaint_class": None, "repair": {}, "charge": None, "fee_collected": False,

@@ -100,7 +100,7 @@ def sla_table(k, names: Names) -> KpiTable:
 
 def staff_table(clocks, names: Names) -> KpiTable:
     rows = [_row(names.staff(user), {"staff": user},
-                 department=names.department(V.ROLE_DEPARTMENTS.get(clocks.staff_role[user], "")),
+                 department=names.department_of_role(clocks.staff_role[user]),
                  tasks=c[MET] + c[BREACHED], met=c[MET], breached=c[BREACHED],
                  timeliness_rate=ratio(c[MET], c[MET] + c[BREACHED]))
             for user, c in sorted(clocks.staff.items())]

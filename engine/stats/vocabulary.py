@@ -40,35 +40,6 @@ UNLISTED = "unlisted"
 
 SATISFIED = "satisfied"  # 满意; basically_satisfied (基本满意) is a visit but not 满意
 
-# The departments of a service centre as the SOPs name them (PROCEDURES.md roles): id -> (zh, en).
-DEPARTMENTS = {
-    "engineering": ("工程部", "Engineering"),
-    "customer_service": ("客服部", "Customer service"),
-    "security": ("护管部", "Security"),
-    "management": ("管理处", "Management"),
-    "environment": ("环境部", "Environment"),
-    "finance": ("财务部", "Finance"),
-}
-# The department answerable for a case when its forms do not name one (complaints do).
-PROCESS_DEPARTMENTS = {
-    "repair": "engineering",
-    "water_leak": "engineering",
-    "complaint": "customer_service",
-    "consultation": "customer_service",
-    "help_request": "customer_service",
-    "move_in": "customer_service",
-    "emergency_patient": "security",
-    "incident": "security",
-    "gas_leak": "security",
-    "shift_handover": "security",
-}
-# The department of the role that did a task (for SLA results by department).
-ROLE_DEPARTMENTS = {
-    "reception": "customer_service", "cs_supervisor": "customer_service", "manager": "management",
-    "security_lead": "security", "guard": "security", "engineering_supervisor": "engineering",
-    "technician": "engineering", "environment": "environment", "finance": "finance",
-}
-
 _ALWAYS = frozenset({INSTANCE_STARTED, TASK_COMPLETED, INSTANCE_FINISHED, CANCELLED, MIGRATED, FOLLOWUP_DECIDED})
 
 

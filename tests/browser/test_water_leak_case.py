@@ -22,7 +22,7 @@ def test_water_leak_case_from_intake_to_close(desk, live_app):
     desk.login("reception1")
     desk.shot("reception-inbox")
     page.get_by_role("link", name="新建求助").click()
-    page.get_by_role("link", name="浸水", exact=True).click()
+    page.get_by_role("link", name="浸水处理", exact=True).click()
     desk.loaded()
     desk.fill("求助人", "林先生")
     desk.fill("联系电话", "13800000000")

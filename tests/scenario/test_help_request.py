@@ -40,8 +40,9 @@ SPECIAL_FLOWS = HEAD_FLOWS + ["Flow_special", "Flow_special_manager", "Flow_spec
 MANAGER = ["manager_arrange", "end_manager"]
 TAIL = ["gw_done", "end"]
 REGISTERED = [("register_request", R, "reception1")]
-OTHER = GENERAL + ["handle_other", "gw_reply_now"]
-OTHER_FLOWS = GENERAL_FLOWS + ["Flow_other", "Flow_handle_other"]
+# Other help: no procedure of its own in categories.yaml, so the desk handles it here.
+OTHER = GENERAL + ["gw_other_kind", "handle_other", "gw_reply_now"]
+OTHER_FLOWS = GENERAL_FLOWS + ["Flow_other", "Flow_other_own", "Flow_handle_other"]
 RECORD = ["gw_other_merge", "record_result"] + TAIL
 RECORD_FLOWS = ["Flow_other_merge", "Flow_record_result", "Flow_done"]
 

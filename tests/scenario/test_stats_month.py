@@ -184,8 +184,8 @@ def test_tables_name_what_they_count_and_drill_by_id(runtime, month):
     def labels(table_id):
         return {row["label"]: row["drill"] for row in k.table(table_id).rows}
 
-    assert labels("by_process") == {Text("报修处理", "报修处理"): {"process": "repair"},
-                                    Text("投诉处理", "投诉处理"): {"process": "complaint"}}
+    assert labels("by_process") == {Text("报修处理", "Repair"): {"process": "repair"},
+                                    Text("投诉处理", "Complaint"): {"process": "complaint"}}
     assert labels("by_department")[Text("工程部", "Engineering")] == {"department": "engineering"}
     assert labels("by_category") == {"": {"category": ""}}  # no category: shown as —
     assert labels("sla")[Text("维修人员到场", "repair.arrive_now")] == {"target": "repair.arrive_now"}
@@ -193,14 +193,14 @@ def test_tables_name_what_they_count_and_drill_by_id(runtime, month):
     assert staff["engsup1"]["label"] == Text("周工 (engsup1)", "周工 (engsup1)")
     assert staff["engsup1"]["department"] == Text("工程部", "Engineering")
     assert staff["reception1"]["department"] == Text("客服部", "Customer service")
-    assert k.names.process("repair") == Text("报修处理", "报修处理")
+    assert k.names.process("repair") == Text("报修处理", "Repair")  # name and name_en of its diagram
 
 
 def test_ids_without_a_name_show_as_themselves():
     names = Names()  # nothing deployed, no accounts
     assert names.process("retired_process") == Text("retired_process", "retired_process")
     assert names.category("burst_pipe") == Text("burst_pipe", "burst_pipe")
-    assert names.category("repair") == Text("报修", "Repair")
+    assert names.category("repair") == Text("repair", "repair")  # categories come from the deployed rules
     assert names.department("marketing") == Text("marketing", "marketing")
     assert names.sla_target("gone.target") == Text("gone.target", "gone.target")
     assert names.staff("temp1") == Text("temp1", "temp1")

@@ -1,9 +1,11 @@
 """The paid-service price list (processes/rules/prices.yaml): validated like every rules
 file, read by diagrams through price("item"), and offered by forms marked x-price-list."""
 
+from types import SimpleNamespace
+
 import pytest
 
-from engine.definitions.forms import fill_price_lists
+from engine.definitions.forms import fill_lists
 from engine.definitions.rules import load_rules
 from engine.errors import DefinitionError, NotFound
 
@@ -66,7 +68,7 @@ def test_marked_properties_offer_the_price_list_ahead_of_their_own_values():
             "note": {"type": "string"},
         },
     }
-    filled = fill_price_lists({"repair/order": form}, PRICES)["repair/order"]
+    filled = fill_lists({"repair/order": form}, _rules())["repair/order"]
     item = filled["properties"]["item"]
     assert item["enum"] == ["replace_faucet", "unclog_drain", "unlisted"]
     assert item["x-enum-labels"] == {
@@ -81,4 +83,9 @@ def test_marked_properties_offer_the_price_list_ahead_of_their_own_values():
 
 def test_forms_without_a_price_list_are_left_as_they_are():
     form = {"type": "object", "properties": {"note": {"type": "string"}}}
-    assert fill_price_lists({"a/b": form}, PRICES)["a/b"] is form
+    assert fill_lists({"a/b": form}, _rules())["a/b"] is form
+
+
+def _rules():
+    """Rules with the price list above and no categories or sites."""
+    return SimpleNamespace(prices=PRICES, categories={}, sites={})

@@ -245,8 +245,8 @@ def test_names_in_english(web, client, stats_month, stats_table):
     assert staff["王敏 (reception1)"][1] == "Customer service" and staff["吴师傅 (tech1)"][1] == "Engineering"
     # sla.yaml names its targets in Chinese only: English shows the key
     assert "repair.arrive_now" in first_cells(page, stats_table, "sla")
-    # a procedure reads as its diagram names it, as on the case pages
-    assert list(first_cells(page, stats_table, "by_process")) == ["投诉处理", "报修处理"]
+    # a procedure reads as its diagram names it in English (its name_en)
+    assert list(first_cells(page, stats_table, "by_process")) == ["Complaint", "Repair"]
     assert "Time used · repair.arrive_now" in page
 
 

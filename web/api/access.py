@@ -15,7 +15,7 @@ from werkzeug.exceptions import Unauthorized
 
 from engine.accounts.tokens import actor_for_token
 from engine.errors import NotFound, PermissionDenied
-from web.auth import INTAKE_ROLES, READER_ROLES
+from web.auth import READER_ROLES
 from web.runtime import reading
 
 bp = Blueprint("access", __name__)
@@ -23,7 +23,6 @@ bp = Blueprint("access", __name__)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # A resident opens requests for their own home (the mini-program) and follows them.
 REQUESTER_ROLES = ("resident",)
-API_INTAKE_ROLES = INTAKE_ROLES + REQUESTER_ROLES
 CASE_READER_ROLES = READER_ROLES + REQUESTER_ROLES
 PUBLIC_ENDPOINTS = {"api.docs.openapi"}
 

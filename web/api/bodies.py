@@ -10,7 +10,6 @@ from engine.errors import BadInput, FieldError, FormInvalid
 from engine.runtime.comments import Comment
 from engine.runtime.views import InstanceView, StepResult, TaskView
 from web.i18n import pick
-from web.intake import CATEGORIES
 from web.tasks import next_task_for, render_instructions
 from web.templating import is_overdue, seconds_left
 from web.timeline import TimelineRow, WaitingMessage
@@ -60,11 +59,10 @@ def _time(moment):
 
 
 def case_json(case: InstanceView) -> dict:
-    category = CATEGORIES.get(case.category or case.process_id)
     return {
         "id": case.id, "reference": case.reference, "process_id": case.process_id,
         "process_name": case.process_name, "process_version": case.version, "status": case.status,
-        "site": case.site, "category": case.category, "category_label": pick(*category) if category else None,
+        "site": case.site, "category": case.category, "category_label": pick(*case.category_label) if case.category_label else None,
         "unit": case.unit, "caller": case.caller, "phone": case.phone, "summary": case.summary,
         "started_by": case.started_by, "created_at": _time(case.created_at), "updated_at": _time(case.updated_at),
         "version": case.lock_version, "cancel_reason": case.cancel_reason,

@@ -6,11 +6,12 @@ import copy
 
 from flask import Blueprint, g, jsonify, url_for
 
+from engine.definitions.catalogue import procedures
 from engine.definitions.compiled import current_rules
 from engine.definitions.forms import validate_form_data
 from engine.errors import FieldError, FormInvalid
 from engine.runtime.queries import get_instance_row
-from web.api.access import API_INTAKE_ROLES, CASE_READER_ROLES, REQUESTER_ROLES, check_may_read_case, roles
+from web.api.access import CASE_READER_ROLES, REQUESTER_ROLES, check_may_read_case, roles
 from web.api.bodies import (
     case_json,
     comment_json,
@@ -22,29 +23,35 @@ from web.api.bodies import (
 )
 from web.auth import STAFF_ROLES
 from web.cases import load_case
-from web.intake import default_site, intake_schema, request_process
+from web.intake import default_site, start_schema, triage_of
 from web.runtime import reading, runtime
 
 bp = Blueprint("cases", __name__)
 
-NOT_ONLINE = "this kind of request has no procedure online yet"
 NO_NUL = "^[^\\x00]*$"
 
 
 @bp.route("/cases", methods=("POST",))
-@roles(*API_INTAKE_ROLES)
+@roles(*STAFF_ROLES, *REQUESTER_ROLES)  # which procedure each may start is the catalogue's to say
 def open_case():
-    """Take a request for help (the new-request form's fields) and start its procedure."""
-    data = json_object()
+    """Start a procedure: `{"process": id, "data": {...}}`, or without `process` a request for
+    help in the triage's start form (the new-request form's fields)."""
+    body = json_object()
+    extra = sorted(set(body) - {"process", "data"}) if "process" in body else []
+    if extra:
+        raise FormInvalid([FieldError(name, "not a field of this body: put the start form under data",
+                                      "不是请求体的字段：开始表单请放在 data 中") for name in extra])
     with reading() as session:
-        rules = current_rules(session)
-        schema = api_intake_schema(session, rules)
-    data.setdefault("site", default_site(rules, g.actor.site))
-    validate_form_data(schema, data)
-    with reading() as session:
-        process_id = request_process(session, data)
-    if process_id is None:  # taken offline since the check above
-        raise FormInvalid([FieldError("category", NOT_ONLINE)])
+        process_id = body.get("process") if "process" in body else triage_of(session)
+        if not isinstance(process_id, str) or process_id not in procedures(session):
+            raise FormInvalid([FieldError("process", "not a procedure that is online", "不是已上线的流程")])
+        data = body.get("data", {}) if "process" in body else body
+        if not isinstance(data, dict):
+            raise FormInvalid([FieldError("data", "must be a JSON object", "必须是一个对象")])
+        schema = api_start_schema(start_schema(session, process_id))
+        site = default_site(current_rules(session), g.actor.site)
+    data = {**data, "site": data.get("site", site)} if "site" in schema["properties"] else data
+    validate_form_data(schema, data)  # the API's stricter shape; the engine checks the start form itself
     result = runtime().start_instance(process_id, data, g.actor.username)
     response = jsonify(step_json(result))
     response.status_code = 201
@@ -52,24 +59,25 @@ def open_case():
     return response
 
 
-def api_intake_schema(session, rules) -> dict:
-    """The new-request form as the API takes it and documents it.
-
-    Only kinds of request that can be opened now are offered; the site may be left out
-    (the caller's own); unknown fields are refused rather than dropped unseen; and text
-    may not hold NUL, which PostgreSQL cannot store.
-    """
-    schema = copy.deepcopy(intake_schema(rules))
+def api_start_schema(start_form: dict) -> dict:
+    """A start form as the API takes it and documents it: the site may be left out (the
+    caller's own); unknown fields are refused rather than dropped unseen; and text may not
+    hold NUL, which PostgreSQL cannot store."""
+    schema = copy.deepcopy(start_form)
     schema["additionalProperties"] = False
-    schema["required"] = [name for name in schema["required"] if name != "site"]
-    properties = schema["properties"]
-    properties["category"]["enum"] = [c for c in properties["category"]["enum"]
-                                      if request_process(session, {"category": c}) is not None]
-    properties["site"]["description"] = "default: the caller's own site"
+    schema["required"] = [name for name in schema.get("required", []) if name != "site"]
+    properties = schema.setdefault("properties", {})
+    if "site" in properties:
+        properties["site"]["description"] = "default: the caller's own site"
     for prop in properties.values():
         if prop.get("type") == "string" and "enum" not in prop:
             prop.setdefault("pattern", NO_NUL)
     return schema
+
+
+def api_start_schemas(session) -> dict[str, dict]:
+    """Each online procedure's start body as the API documents it."""
+    return {pid: api_start_schema(start_schema(session, pid)) for pid in procedures(session)}
 
 
 @bp.route("/cases/<ref>")

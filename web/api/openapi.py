@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from engine.definitions.compiled import current_rules
 from engine.runtime import comments
 from engine.store.models import InstanceStatus, TaskStatus
-from web.api.cases import api_intake_schema
+from web.api.cases import api_start_schemas
 from web.api.tasks import SCOPES, STATUSES
+from web.intake import triage_of
 from web.runtime import reading
 
 bp = Blueprint("docs", __name__)
@@ -165,8 +165,15 @@ CASE_REF = _path_param("ref", "the case's reference number (JJ-20261123-0001) or
 WRITE_ERRORS = (400, 401, 403, 404, 409)
 
 
-def document(intake: dict) -> dict:
-    """The whole document, with the intake body as the deployed library allows it."""
+def document(starts: dict[str, dict], triage: str | None) -> dict:
+    """The whole document, with each online procedure's start form as its body."""
+    intake = starts.get(triage) or {"type": "object"}
+    # One body per online procedure: its id, and its start form under "data".
+    new_cases = {f"NewCase_{pid}": {"type": "object", "additionalProperties": False,
+                                    "required": ["process", "data"] if schema.get("required") else ["process"],
+                                    "properties": {"process": {"type": "string", "const": pid},
+                                                   "data": _ref(f"StartForm_{pid}")}}
+                 for pid, schema in starts.items()}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -179,7 +186,8 @@ def document(intake: dict) -> dict:
         "security": [{"bearerAuth": []}],
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
-            "schemas": {**SCHEMAS, "Intake": intake, "NewComment": comments.SCHEMA},
+            "schemas": {**SCHEMAS, "Intake": intake, "NewComment": comments.SCHEMA, **new_cases,
+                        **{f"StartForm_{pid}": schema for pid, schema in starts.items()}},
         },
         "paths": {
             "/api/v1/openapi.json": {"get": {
@@ -192,7 +200,8 @@ def document(intake: dict) -> dict:
             }},
             "/api/v1/cases": {"post": {
                 "operationId": "openCase", "summary": "open a request for help and start its procedure",
-                "requestBody": {"required": True, "content": {JSON: {"schema": _ref("Intake")}}},
+                "requestBody": {"required": True, "content": {JSON: {"schema": {
+                    "oneOf": [_ref("Intake"), *(_ref(name) for name in new_cases)]}}}},
                 "responses": _responses(201, "StepResult", (400, 401, 403, 422), headers={
                     "Location": {"description": "the new case", "required": True, "schema": {"type": "string"}}}),
             }},
@@ -260,5 +269,6 @@ def document(intake: dict) -> dict:
 @bp.route("/openapi.json")
 def openapi():
     with reading() as session:
-        intake = api_intake_schema(session, current_rules(session))
-    return jsonify(document(intake))
+        starts = api_start_schemas(session)
+        triage = triage_of(session)
+    return jsonify(document(starts, triage))
