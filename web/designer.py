@@ -44,8 +44,7 @@ MODELER = "vendor/bpmn-js/bpmn-modeler.production.min.js"
 
 def library() -> Bundle:
     """The process library on disk: its rules, forms and other diagrams are the context of an edit."""
-    root = Path(current_app.config.get("LIBRARY_DIR", "."))
-    return read_bundle(root / "processes", root / "forms")
+    return read_bundle(Path(current_app.config["PROCESSES_DIR"]), Path(current_app.config["FORMS_DIR"]))
 
 
 @bp.route("/processes")
