@@ -7,10 +7,13 @@ from pathlib import Path
 import click
 
 from cli.context import EXIT_FINDINGS, EXIT_OK, Env, actor_option, command, pass_env
-from engine.accounts.users import load_actor, load_demo_staff
+from engine.accounts.staff import StaffChange, apply_staff
+from engine.accounts.users import demo_password_hash, load_actor
+from engine.audit.events import EventType
 from engine.definitions.diagram_import import import_diagram
 from engine.definitions.library import check_bundle, deploy_bundle
-from engine.errors import BadInput, DefinitionError, Finding
+from engine.definitions.rules import load_rules
+from engine.errors import BadInput, Finding
 from engine.runtime.step import Runtime
 
 
@@ -26,25 +29,41 @@ def _deployed(result) -> str:
     return f"{result.process_id} v{result.version} {'deployed' if result.created else 'unchanged'}"
 
 
+def _staff_line(change: StaffChange) -> str:
+    """One line per account made to match staff.yaml, saying what an operator must do next."""
+    who = f"{change.username} {change.name}"
+    if change.type == EventType.STAFF_ADDED:
+        data = change.data
+        line = f"staff: added {who} ({', '.join(data['roles'])} · {data['site'] or '-'})"
+        return line if data["password_set"] else f"{line}; no password yet: estatedesk user password {change.username}"
+    if change.type == EventType.STAFF_CHANGED:
+        fields = "; ".join(f"{field} {_shown(old)} → {_shown(new)}" for field, (old, new) in change.data["changes"].items())
+        return f"staff: changed {who}: {fields}"
+    return f"staff: deactivated {who} (no longer in staff.yaml; their history stays)"
+
+
+def _shown(value) -> str:
+    return ", ".join(value) if isinstance(value, list) else str(value if value is not None else "-")
+
+
 @command()
-@click.option("--no-demo", is_flag=True, help="do not create the demo staff accounts")
+@click.option("--no-demo", is_flag=True, help="give new accounts no password (the demo password is 'demo')")
 @pass_env
 def init(env: Env, no_demo: bool) -> None:
-    """Create or migrate the database, deploy the library, load demo staff."""
+    """Create or migrate the database, deploy the library, create the staff of staff.yaml."""
     env.db.migrate()
     bundle = env.library()
     with Runtime(env.db).transaction() as session:
-        checked = check_bundle(bundle)
-        if checked.errors:
-            raise DefinitionError(checked.findings)
-        if not no_demo:
-            load_demo_staff(session, checked.rules)
         results = deploy_bundle(session, bundle, actor="system", note="estatedesk init")
+        staff = apply_staff(session, bundle, "system", None if no_demo else demo_password_hash())
     click.echo(f"database ready: {env.db.url}")
     for result in results:
         click.echo(f"  {_deployed(result)}")
+    for change in staff:
+        if no_demo or change.type != EventType.STAFF_ADDED:  # the demo list below names the others
+            click.echo(f"  {_staff_line(change)}")
     if not no_demo:
-        _print_demo_staff(checked.rules)
+        _print_demo_staff(load_rules(bundle.rules))
 
 
 def _print_demo_staff(rules) -> None:
@@ -103,12 +122,16 @@ def _bpmn_paths(paths) -> list[Path]:
 @actor_option(default="system")
 @pass_env
 def deploy(env: Env, note: str | None, actor: str) -> None:
-    """Deploy changed processes as new versions."""
+    """Deploy changed processes as new versions; make the accounts match staff.yaml."""
+    bundle = env.library()
     with Runtime(env.db).transaction() as session:
         load_actor(session, actor)
-        results = deploy_bundle(session, env.library(), actor=actor, note=note or "")
+        results = deploy_bundle(session, bundle, actor=actor, note=note or "")
+        staff = apply_staff(session, bundle, actor)
     for result in results:
         click.echo(_deployed(result))
+    for change in staff:
+        click.echo(_staff_line(change))
 
 
 @command("import")

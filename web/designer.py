@@ -19,6 +19,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
+from engine.accounts.staff import apply_staff
 from engine.definitions.designs import (
     cases_on_older_versions,
     check_design,
@@ -156,13 +157,17 @@ def draft(process_id: str):
 @bp.route("/processes/<process_id>/deploy", methods=("POST",))
 @roles_required(*DESIGN_ROLES)
 def deploy(process_id: str):
+    """Deploy the edited diagram; a runnable deploy also applies the library's staff.yaml, as `estatedesk deploy` does."""
     body = request.get_json(silent=True) or {}
+    bundle = library()
     with runtime().transaction() as session:
-        results = deploy_design(session, library(), process_id, _posted_xml(), g.actor.username,
+        results = deploy_design(session, bundle, process_id, _posted_xml(), g.actor.username,
                                 str(body.get("note") or ""))
+        staff = apply_staff(session, bundle, g.actor.username) if any(r.runnable for r in results) else []
         shown = [{"process_id": r.process_id, "version": r.version, "created": r.created, "runnable": r.runnable,
                   "findings": [str(f) for f in r.findings]} for r in results]
-    return jsonify({"results": shown})
+    return jsonify({"results": shown,
+                    "staff": [{"type": c.type, "username": c.username, **c.data} for c in staff]})
 
 
 def _posted_xml() -> str:
