@@ -21,6 +21,7 @@ from engine.accounts.users import (
 )
 from engine.audit.chain import verify_chain
 from engine.audit.events import EventType
+from engine.definitions.library import deploy_bundle
 from engine.errors import BadInput, NotFound
 from engine.runtime.queries import list_events
 from engine.store.models import Event, User
@@ -137,3 +138,11 @@ def test_passwords_are_set_only_for_active_accounts(runtime, library):
     with runtime.transaction() as session, pytest.raises(NotFound):
         set_password(session, "nobody", "a-long-password", "system")
 
+
+def test_a_change_to_staff_yaml_alone_makes_no_new_process_version(runtime, library):
+    bundle = staff_changed(library, lambda text: text + NEW_PERSON)
+    with runtime.transaction() as session:
+        results = deploy_bundle(session, bundle, "system")
+        apply_staff(session, bundle, "system")
+    assert results and not any(r.created for r in results)
+    assert "tech2" in accounts(runtime)
