@@ -9,6 +9,7 @@ the rules), so redeploying unchanged content creates nothing.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,12 +68,15 @@ class CheckedBundle:
         return [f for f in self.findings if f.severity == "error"]
 
 
-def check_bundle(bundle: Bundle, *, partial: bool = False, lint_only: set[str] | None = None) -> CheckedBundle:
+def check_bundle(bundle: Bundle, *, partial: bool = False, lint_only: set[str] | None = None,
+                 deployed_process_ids: Collection[str] = frozenset()) -> CheckedBundle:
     """Validate rules, forms and every diagram; return all findings, never raise for content.
 
     `partial` means the diagrams are a selection (files named to `estatedesk lint`), so
     requirements whose processes are not among them are not reported as unimplemented.
     `lint_only` names the files to lint; the others are only read for their process ids.
+    `deployed_process_ids` (from the database, when there is one) name the calls into
+    processes that are deployed but missing from the library.
     """
     findings: list[Finding] = []
     rules, forms = None, {}
@@ -106,7 +110,8 @@ def check_bundle(bundle: Bundle, *, partial: bool = False, lint_only: set[str] |
         if lint_only is not None and name not in lint_only:
             continue
         findings.extend(lint_tree(tree, f"processes/{name}", lane_roles=lane_roles, form_ids=set(forms),
-                                  sla_keys=sla_keys, known_process_ids=set(outlines), dmn_trees=dmn_trees))
+                                  sla_keys=sla_keys, known_process_ids=set(outlines), dmn_trees=dmn_trees,
+                                  deployed_process_ids=deployed_process_ids))
     findings.extend(trace_findings(bundle.rules.get(CLAUSES_FILE), outlines, check_requirements=not partial))
     if rules:
         element_ids = {element_id for outline in outlines.values() for element_id in outline.elements}
