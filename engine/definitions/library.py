@@ -9,9 +9,11 @@ the rules), so redeploying unchanged content creates nothing.
 from __future__ import annotations
 
 import hashlib
+import os
+import tempfile
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from sqlalchemy import func, select
@@ -28,7 +30,7 @@ from engine.definitions.sla_lint import missing_holiday_years, unknown_pause_ele
 from engine.definitions.state import dump_spec
 from engine.definitions.traceability import CLAUSES_FILE, trace_findings
 from engine.definitions.xmlsafe import parse_xml
-from engine.errors import DefinitionError, Finding
+from engine.errors import BadInput, DefinitionError, Finding
 from engine.store.models import ProcessVersion
 
 
@@ -54,6 +56,19 @@ def read_bundle(processes_dir: Path = Path("processes"), forms_dir: Path = Path(
     for path in sorted(forms_dir.rglob("*.yaml")):
         bundle.forms[path.relative_to(forms_dir).as_posix()] = path.read_text(encoding="utf-8")
     return bundle
+
+
+def write_diagram(processes_dir: Path, name: str, xml: str) -> Path:
+    """Write a deployed diagram into the library folder as `name`, whole or not at all."""
+    if PurePath(name).name != name or not name.endswith(".bpmn"):
+        raise BadInput(f"{name!r} is not the name of a diagram file")
+    target = processes_dir / name
+    with tempfile.NamedTemporaryFile("wb", dir=processes_dir, prefix=f".{name}.", delete=False) as temporary:
+        temporary.write(xml.encode("utf-8"))
+    # A temporary file is private (0600): keep the mode the file had, so the repository's owner still reads it.
+    os.chmod(temporary.name, target.stat().st_mode if target.exists() else 0o644)
+    os.replace(temporary.name, target)  # atomic: a reader sees the old file or the new one
+    return target
 
 
 @dataclass
