@@ -63,17 +63,19 @@ def init(env: Env, no_demo: bool) -> None:
     click.echo(f"database ready: {env.db.url}")
     for result in results:
         click.echo(f"  {_deployed(result)}")
+    demo = set() if no_demo else {c.username for c in staff if c.type == EventType.STAFF_ADDED}
     for change in staff:
-        if no_demo or change.type != EventType.STAFF_ADDED:  # the demo list below names the others
+        if change.username not in demo:  # the demo list below names those
             click.echo(f"  {_staff_line(change)}")
-    if not no_demo:
-        _print_demo_staff(load_rules(bundle.rules))
+    if demo:
+        _print_demo_staff(load_rules(bundle.rules), demo)
 
 
-def _print_demo_staff(rules) -> None:
-    """One line per demo account, with its roles and site, so a new user knows whom to log in as."""
+def _print_demo_staff(rules, usernames: set[str]) -> None:
+    """One line per account just given the demo password, with its roles and site, so a new user
+    knows whom to log in as (accounts that existed keep their passwords)."""
     click.echo("demo users (password 'demo'):")
-    for member in rules.staff:
+    for member in (m for m in rules.staff if m.username in usernames):
         roles = "、".join(f"{rules.roles[r].zh} {rules.roles[r].en}" if r in rules.roles else r for r in member.roles)
         click.echo(f"  {member.username:<12} {member.name} · {roles} · {member.site}")
 

@@ -80,3 +80,11 @@ def test_init_without_demo_creates_the_staff_without_passwords(cli):
     assert code == 0 and "password 'demo'" not in out
     assert "staff: added reception1 王敏 (reception · nanshan); no password yet" in out
     assert all(line.endswith("no password") for line in cli("user", "list")[1].splitlines())
+
+
+def test_init_lists_as_demo_users_only_the_accounts_it_gave_the_demo_password(cli, processes):
+    assert cli("init", "--no-demo")[0] == 0
+    edit_staff(processes, lambda text: text + NEW_PERSON)
+    code, out, _ = cli("init")
+    assert code == 0
+    assert re.search(r"^demo users \(password 'demo'\):\n  tech2 +冯师傅 · 维修人员 Technician · binhai\n\Z", out, re.M), out
