@@ -11,7 +11,7 @@ import click
 
 from engine.definitions.library import Bundle, read_bundle
 from engine.errors import BadInput
-from engine.store.db import Database
+from engine.store.db import Database, existing_database_url
 
 EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -56,7 +56,7 @@ group = functools.partial(click.group, cls=Group)
 class Env:
     """The library folders named on the command line and the database, opened when first asked for.
 
-    `lint` never asks, so it runs without a database.
+    `lint` runs without one, and compares with the deployed versions when there is one.
     """
 
     def __init__(self, processes: Path, forms: Path):
@@ -67,6 +67,15 @@ class Env:
     def db(self) -> Database:
         if self._db is None:
             self._db = Database()
+        return self._db
+
+    def existing_db(self) -> Database | None:
+        """The database if there is one already (`lint` compares with it, and never creates one)."""
+        if self._db is None:
+            url = existing_database_url()
+            if url is None:
+                return None
+            self._db = Database(url)
         return self._db
 
     def library(self) -> Bundle:

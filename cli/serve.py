@@ -89,7 +89,7 @@ def serve(env: Env, **options) -> int:
     """Run the web app (and the timer worker)."""
     from web import serve as web_serve  # on use, as for `report`
 
-    return web_serve.main(SimpleNamespace(**options), env.db)
+    return web_serve.main(SimpleNamespace(**options, processes=env.processes, forms=env.forms), env.db)
 
 
 COMMANDS = [worker, report, serve]

@@ -41,6 +41,10 @@ def create_app(config: dict | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the 12-hour session
+        # The library folders (`estatedesk --processes/--forms`): the modeler checks an edit against
+        # them, and a deploy from the modeler writes its diagram into PROCESSES_DIR.
+        PROCESSES_DIR="processes",
+        FORMS_DIR="forms",
     )
     app.config.update(config or {})
     app.extensions["estatedesk"] = _runtime(app.config)

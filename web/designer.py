@@ -19,6 +19,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
+from engine.accounts.staff import apply_staff
 from engine.definitions.designs import (
     cases_on_older_versions,
     check_design,
@@ -29,7 +30,7 @@ from engine.definitions.designs import (
     list_versions,
     save_draft,
 )
-from engine.definitions.library import Bundle, read_bundle
+from engine.definitions.library import Bundle, read_bundle, write_diagram
 from engine.errors import BadInput, ConflictError, NotFound
 from web.auth import roles_required
 from web.diagrams import VIEWER
@@ -44,8 +45,7 @@ MODELER = "vendor/bpmn-js/bpmn-modeler.production.min.js"
 
 def library() -> Bundle:
     """The process library on disk: its rules, forms and other diagrams are the context of an edit."""
-    root = Path(current_app.config.get("LIBRARY_DIR", "."))
-    return read_bundle(root / "processes", root / "forms")
+    return read_bundle(Path(current_app.config["PROCESSES_DIR"]), Path(current_app.config["FORMS_DIR"]))
 
 
 @bp.route("/processes")
@@ -157,13 +157,24 @@ def draft(process_id: str):
 @bp.route("/processes/<process_id>/deploy", methods=("POST",))
 @roles_required(*DESIGN_ROLES)
 def deploy(process_id: str):
+    """Deploy the edited diagram and write it into the library folder, so the repository and the
+    database agree; a runnable deploy also applies the library's staff.yaml, as `estatedesk deploy` does."""
     body = request.get_json(silent=True) or {}
+    bundle, xml = library(), _posted_xml()
     with runtime().transaction() as session:
-        results = deploy_design(session, library(), process_id, _posted_xml(), g.actor.username,
-                                str(body.get("note") or ""))
+        results = deploy_design(session, bundle, process_id, xml, g.actor.username, str(body.get("note") or ""))
+        staff = apply_staff(session, bundle, g.actor.username) if any(r.runnable for r in results) else []
         shown = [{"process_id": r.process_id, "version": r.version, "created": r.created, "runnable": r.runnable,
                   "findings": [str(f) for f in r.findings]} for r in results]
-    return jsonify({"results": shown})
+    reply = {"results": shown, "staff": [{"type": c.type, "username": c.username, **c.data} for c in staff]}
+    if any(r.runnable and r.created for r in results):
+        # After the commit: a file written for a deploy that then failed would disagree with the
+        # database; a file that could not be written is named by `estatedesk lint` until it is.
+        try:
+            reply["written"] = str(write_diagram(Path(current_app.config["PROCESSES_DIR"]), results[0].file, xml))
+        except OSError as exc:
+            reply["write_error"] = f"{exc.strerror or exc}: {exc.filename or results[0].file}"
+    return jsonify(reply)
 
 
 def _posted_xml() -> str:

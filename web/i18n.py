@@ -44,6 +44,10 @@ EVENT_TYPES = {
     "sla_escalated": lazy_pgettext("event", "时限升级"),
     "migrated": lazy_pgettext("event", "迁移到新版本"),
     "comment_added": lazy_pgettext("event", "备注"),
+    "staff_added": lazy_pgettext("event", "人员加入"),
+    "staff_changed": lazy_pgettext("event", "人员信息变更"),
+    "staff_deactivated": lazy_pgettext("event", "人员停用"),
+    "password_set": lazy_pgettext("event", "设置密码"),
 }
 CASE_STATUSES = {
     "running": lazy_pgettext("case status", "办理中"),

@@ -30,7 +30,7 @@ def make_http_server(app, host: str, port: int):
 def main(args, db: Database | None = None) -> int:
     """Serve on args.host:args.port; run the timer worker in a daemon thread."""
     db = db or Database()
-    app = create_app({"DATABASE": db})
+    app = create_app({"DATABASE": db, "PROCESSES_DIR": str(args.processes), "FORMS_DIR": str(args.forms)})
     wakeup, worker = Wakeup(), None
     if not args.no_worker:
         # Its own Runtime so the worker's clock and sessions never mix with the app's; the

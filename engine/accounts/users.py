@@ -12,8 +12,11 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
+from engine import clock
+from engine.audit import chain as audit
+from engine.audit.events import EventType
 from engine.definitions.rules import Rules
-from engine.errors import NotFound
+from engine.errors import BadInput, NotFound
 from engine.store.models import User, UserRole
 
 # argon2-cffi's defaults (RFC 9106's low-memory profile). Each hash records its parameters,
@@ -24,6 +27,10 @@ PASSWORD_HASHER = PasswordHasher()
 _SCRYPT_PREFIX = "scrypt$"
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 SYSTEM_ACTOR = "system"
+# The stored hash of an account without a password: no password matches it (it is no argon2
+# hash), so the account cannot log in until `estatedesk user password` sets one.
+NO_PASSWORD = "!"
+MIN_PASSWORD_LENGTH = 8
 # Role groups the engine and the web app both check (role names from processes/rules/roles).
 SUPERVISOR_ROLES = frozenset({"cs_supervisor", "manager"})
 # People who work on cases; auditors only read, residents and designers use other pages.
@@ -53,6 +60,24 @@ def _check_scrypt(password: str, stored: str) -> bool:
         return False
     digest = hashlib.scrypt(password.encode(), salt=salt, **_SCRYPT)
     return hmac.compare_digest(digest.hex(), digest_hex)
+
+
+def has_password(stored: str) -> bool:
+    return stored != NO_PASSWORD
+
+
+def set_password(session: Session, username: str, password: str, actor: str) -> None:
+    """Give the active account `username` a new password, in the caller's transaction; audited."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise BadInput(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"unknown user {username!r}")
+    if not user.active:
+        raise BadInput(f"{username} is inactive (not in processes/rules/staff.yaml)")
+    user.password_hash = hash_password(password)
+    audit.append_events(session, [audit.NewEvent(EventType.PASSWORD_SET, actor=actor, element_id=username)],
+                        clock.now())
 
 
 def rehashed(password: str, stored: str) -> str | None:
@@ -149,6 +174,27 @@ def load_demo_staff(session: Session, rules: Rules) -> list[str]:
     for member in rules.staff:
         upsert_user(session, member.username, member.name, member.roles, member.site, demo_password_hash())
     return [m.username for m in rules.staff]
+
+
+@dataclass(frozen=True)
+class Account:
+    """An account as an operator lists it: never its password, only whether it has one."""
+
+    username: str
+    name: str
+    roles: tuple[str, ...]
+    site: str | None
+    active: bool
+    has_password: bool
+
+
+def list_accounts(session: Session) -> list[Account]:
+    """Every account, active or not, by username."""
+    roles: dict[int, list[str]] = {}
+    for user_id, role in session.execute(select(UserRole.user_id, UserRole.role).order_by(UserRole.role)):
+        roles.setdefault(user_id, []).append(role)
+    return [Account(u.username, u.name, tuple(roles.get(u.id, ())), u.site, u.active, has_password(u.password_hash))
+            for u in session.scalars(select(User).order_by(User.username))]
 
 
 def users_by_role(session, roles) -> dict[str, list[tuple[str, str]]]:

@@ -39,3 +39,9 @@ class EventType(enum.StrEnum):
     FOLLOWUP_DECIDED = "followup_decided"
     CASE_HANDED_OVER = "case_handed_over"  # the triage opened a case of another procedure; data: process, reference
     COMMENT_ADDED = "comment_added"  # a note on a case (engine/runtime/comments.py); data is {"text": ...}
+    # Accounts made to match the bundle's staff.yaml (engine/accounts/staff.py); element_id is the
+    # username. A person who left is deactivated, never deleted, so their history keeps naming them.
+    STAFF_ADDED = "staff_added"  # data: name, roles, site, password_set
+    STAFF_CHANGED = "staff_changed"  # data: {"changes": {field: [old, new]}}; field name, roles, site, active
+    STAFF_DEACTIVATED = "staff_deactivated"  # data: name
+    PASSWORD_SET = "password_set"  # `estatedesk user password`; data is empty, the hash is never logged

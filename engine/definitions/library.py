@@ -9,8 +9,11 @@ the rules), so redeploying unchanged content creates nothing.
 from __future__ import annotations
 
 import hashlib
+import os
+import tempfile
+from collections.abc import Collection
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from sqlalchemy import func, select
@@ -28,7 +31,7 @@ from engine.definitions.sla_lint import missing_holiday_years, unknown_pause_ele
 from engine.definitions.state import dump_spec
 from engine.definitions.traceability import CLAUSES_FILE, trace_findings
 from engine.definitions.xmlsafe import parse_xml
-from engine.errors import DefinitionError, Finding
+from engine.errors import BadInput, DefinitionError, Finding
 from engine.store.models import ProcessVersion
 
 
@@ -56,6 +59,19 @@ def read_bundle(processes_dir: Path = Path("processes"), forms_dir: Path = Path(
     return bundle
 
 
+def write_diagram(processes_dir: Path, name: str, xml: str) -> Path:
+    """Write a deployed diagram into the library folder as `name`, whole or not at all."""
+    if PurePath(name).name != name or not name.endswith(".bpmn"):
+        raise BadInput(f"{name!r} is not the name of a diagram file")
+    target = processes_dir / name
+    with tempfile.NamedTemporaryFile("wb", dir=processes_dir, prefix=f".{name}.", delete=False) as temporary:
+        temporary.write(xml.encode("utf-8"))
+    # A temporary file is private (0600): keep the mode the file had, so the repository's owner still reads it.
+    os.chmod(temporary.name, target.stat().st_mode if target.exists() else 0o644)
+    os.replace(temporary.name, target)  # atomic: a reader sees the old file or the new one
+    return target
+
+
 @dataclass
 class CheckedBundle:
     rules: Rules | None
@@ -68,12 +84,15 @@ class CheckedBundle:
         return [f for f in self.findings if f.severity == "error"]
 
 
-def check_bundle(bundle: Bundle, *, partial: bool = False, lint_only: set[str] | None = None) -> CheckedBundle:
+def check_bundle(bundle: Bundle, *, partial: bool = False, lint_only: set[str] | None = None,
+                 deployed_process_ids: Collection[str] = frozenset()) -> CheckedBundle:
     """Validate rules, forms and every diagram; return all findings, never raise for content.
 
     `partial` means the diagrams are a selection (files named to `estatedesk lint`), so
     requirements whose processes are not among them are not reported as unimplemented.
     `lint_only` names the files to lint; the others are only read for their process ids.
+    `deployed_process_ids` (from the database, when there is one) name the calls into
+    processes that are deployed but missing from the library.
     """
     findings: list[Finding] = []
     rules, forms = None, {}
@@ -107,7 +126,8 @@ def check_bundle(bundle: Bundle, *, partial: bool = False, lint_only: set[str] |
         if lint_only is not None and name not in lint_only:
             continue
         findings.extend(lint_tree(tree, f"processes/{name}", lane_roles=lane_roles, form_ids=set(forms),
-                                  sla_keys=sla_keys, known_process_ids=set(outlines), dmn_trees=dmn_trees))
+                                  sla_keys=sla_keys, known_process_ids=set(outlines), dmn_trees=dmn_trees,
+                                  deployed_process_ids=deployed_process_ids))
     findings.extend(trace_findings(bundle.rules.get(CLAUSES_FILE), outlines, check_requirements=not partial))
     if rules:
         checked = {n: t for n, t in trees.items() if lint_only is None or n in lint_only}
@@ -159,6 +179,7 @@ def bundle_digest(bundle: Bundle) -> str:
 
 
 _PREPARED: dict[str, list[PreparedProcess]] = {}
+STAFF_FILE = "staff.yaml"
 
 
 def prepare_bundle(bundle: Bundle) -> list[PreparedProcess]:
@@ -252,7 +273,9 @@ def _content_hash(bundle: Bundle, checked: CheckedBundle, related: list[str], fo
     files = {checked.outlines[pid].file for pid in related}
     parts = [("bpmn", name, bundle.bpmn[name]) for name in sorted(files)]
     parts += [("dmn", name, data) for name, data in sorted(bundle.dmn.items())]
-    parts += [("rules", name, text.encode()) for name, text in sorted(bundle.rules.items())]
+    # Not staff.yaml: no case runs under it (a deploy makes the accounts match it), so a person
+    # joining or leaving must not make a new version of every procedure.
+    parts += [("rules", name, text.encode()) for name, text in sorted(bundle.rules.items()) if name != STAFF_FILE]
     parts += [("form", fid, bundle.forms[f"{fid}.yaml"].encode()) for fid in sorted(form_ids)]
     for kind, name, data in parts:
         digest.update(f"{kind}\0{name}\0{len(data)}\0".encode())

@@ -5,7 +5,8 @@ missing or "true", as SpiffWorkflow reads it) get errors; non-executable process
 documentation and get warnings, so a third-party diagram never stops a lint run.
 Checks, in order: XML safety (`engine.xmlsafe`), SpiffWorkflow's own parser with its XSD
 validator, call-activity targets, sandbox compilation of conditions and scripts, timer
-expressions, reachability, lanes and forms of human tasks, and the clause/sla properties.
+expressions, reachability, lanes and forms of human tasks, the clause/sla properties, and
+for a document that will never run, one warning that says why.
 """
 
 from __future__ import annotations
@@ -98,16 +99,20 @@ def lint_files(paths: Iterable[str | Path], *, lane_roles: Mapping[str, str], fo
 def lint_tree(tree: etree._ElementTree, filename: str, *, lane_roles: Mapping[str, str],
               form_ids: Collection[str], sla_keys: Collection[str],
               known_process_ids: Collection[str] = frozenset(),
-              dmn_trees: Mapping[str, etree._ElementTree] | None = None) -> list[Finding]:
+              dmn_trees: Mapping[str, etree._ElementTree] | None = None,
+              deployed_process_ids: Collection[str] = frozenset()) -> list[Finding]:
     """Lint a diagram already parsed by `engine.definitions.xmlsafe.parse_xml`.
 
     `dmn_trees` are the library's decision tables, which business rule tasks may call.
+    `deployed_process_ids` are processes deployed in the database, so a call into one whose
+    file is missing from the library says so (a deploy needs the diagrams a process calls).
     """
     linter = _Linter(tree, filename, lane_roles, form_ids, sla_keys, known_process_ids)
     linter.dmn_trees = dmn_trees or {}
+    linter.deployed_process_ids = deployed_process_ids
     for check in (linter.check_spiff, linter.check_call_activities, linter.check_expressions,
                   linter.check_timers, linter.check_reachability, linter.check_lanes,
-                  linter.check_human_tasks, linter.check_properties):
+                  linter.check_human_tasks, linter.check_properties, linter.check_documentation):
         try:
             check()
         except Exception as exc:  # a linter bug must not hide the other findings
@@ -130,6 +135,7 @@ class _Linter:
                            if local(el) in FLOW_NODES and _process_of(el) is not None]
         self.any_executable = any(_executable(p) for p in self.root.iterfind(".//bpmn:process", NS))
         self.dmn_trees: Mapping[str, etree._ElementTree] = {}
+        self.deployed_process_ids: Collection[str] = frozenset()
 
     # -- reporting ---------------------------------------------------------------------
 
@@ -200,7 +206,12 @@ class _Linter:
         local_ids = process_ids(self.tree)
         for call in self.root.iterfind(".//bpmn:callActivity", NS):
             called = call.get("calledElement") or ""  # SpiffWorkflow reports a missing one
-            if called.strip() and called not in local_ids and called not in self.known_process_ids:
+            if not called.strip() or called in local_ids or called in self.known_process_ids:
+                continue
+            if called in self.deployed_process_ids:
+                self.add(call, f"calls process {called!r}, which is deployed but has no diagram in the library: "
+                               "put its .bpmn in processes/ (a deploy includes the diagrams a process calls)")
+            else:
                 self.add(call, f"calls process {called!r}, which is neither in this file nor a known process")
 
     def check_expressions(self):
@@ -292,6 +303,26 @@ class _Linter:
             sla = _property(node, "sla")
             if sla is not None and sla not in self.sla_keys:
                 self.add(node, f"{_label(node)}: unknown sla key {sla!r} (not a target in processes/rules/sla.yaml)")
+
+    def check_documentation(self):
+        """A document without an executable process is kept as documentation: say once why it never runs."""
+        if self.any_executable:
+            return
+        processes = list(self.root.iterfind(".//bpmn:process", NS))
+        if not processes:
+            reasons = ["it has no process (a collaboration, choreography or conversation only)"]
+        else:
+            reasons = ['isExecutable="false"']
+            if self.root.find(".//bpmn:lane", NS) is None:
+                reasons.append("no lanes (a lane names the role that does each task)")
+            human = [n for n in self.flow_nodes if local(n) in HUMAN_TASKS]
+            if formless := sum(not _property(n, "form") for n in human):
+                reasons.append(f"{formless} of {len(human)} human tasks without a form")
+            if unclaused := sum(not _property(n, "clause") for n in self.flow_nodes):
+                reasons.append(f"{unclaused} of {len(self.flow_nodes)} elements without a clause")
+        anchor = processes[0] if processes else self.root
+        self.findings.append(Finding(self.filename, anchor.sourceline, anchor.get("id"), "warning",
+                                     "kept as documentation, never run: " + "; ".join(reasons)))
 
 
 def _executable(process) -> bool:

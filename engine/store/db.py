@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -19,6 +19,18 @@ def database_url() -> str:
         return url
     DEFAULT_SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{DEFAULT_SQLITE_PATH}"
+
+
+def existing_database_url() -> str | None:
+    """The database to read if there is one already: DATABASE_URL, or the default SQLite file
+    when it exists. None otherwise; unlike `database_url`, nothing is created."""
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return f"sqlite:///{DEFAULT_SQLITE_PATH}" if DEFAULT_SQLITE_PATH.is_file() else None
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and not (parsed.database and Path(parsed.database).is_file()):
+        return None  # opening it would create an empty file
+    return url
 
 
 class Database:

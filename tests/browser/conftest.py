@@ -35,6 +35,7 @@ PHONE = {"width": 390, "height": 844}
 class LiveApp:
     url: str
     runtime: Runtime
+    processes_dir: Path  # the app's copy of processes/, which a deploy from the modeler writes
 
 
 @pytest.fixture
@@ -44,13 +45,14 @@ def clock():
 
 
 @pytest.fixture
-def live_app(runtime):
+def live_app(runtime, tmp_path):
     """The app as `estatedesk serve --no-worker` runs it after `init`, on 127.0.0.1:<free port>."""
-    app = create_app({"RUNTIME": runtime})
+    processes = Path(shutil.copytree(ROOT / "processes", tmp_path / "processes"))
+    app = create_app({"RUNTIME": runtime, "PROCESSES_DIR": str(processes), "FORMS_DIR": str(ROOT / "forms")})
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="browser-test-server", daemon=True)
     thread.start()
-    yield LiveApp(f"http://127.0.0.1:{server.server_port}", runtime)
+    yield LiveApp(f"http://127.0.0.1:{server.server_port}", runtime, processes)
     server.shutdown()
     thread.join(10)
     server.server_close()

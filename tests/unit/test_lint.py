@@ -15,7 +15,7 @@ from lxml import etree
 
 import engine.definitions.lint
 import engine.definitions.xmlsafe
-from engine.definitions.lint import lint_bpmn, lint_files
+from engine.definitions.lint import lint_bpmn, lint_files, lint_tree
 from engine.definitions.lint_expr import timer_problems
 from engine.definitions.xmlsafe import parse_xml
 from engine.errors import DefinitionError, Finding
@@ -145,6 +145,30 @@ def test_non_executable_process_is_linted_as_documentation():
     assert ("work", "userTask '询问求助方式' has no clause property") in messages
     assert ("orphan", "task '无人到达的任务' cannot be reached from a start event of process lint_documentation") in messages
     assert any(f.element_id == "Flow_3" and "condition does not compile" in f.message for f in findings)
+
+
+def test_a_call_into_a_process_deployed_but_not_in_the_library_says_what_to_do():
+    tree = parse_xml((DIAGRAMS / "call_activity.bpmn").read_bytes(), "call_activity.bpmn")
+    (finding,) = lint_tree(tree, "call_activity.bpmn", lane_roles=LANE_ROLES, form_ids=FORM_IDS, sla_keys=SLA_KEYS,
+                           deployed_process_ids={"complaint"})
+    assert (finding.element_id, finding.severity) == ("work", "error")
+    assert finding.message.startswith("calls process 'complaint', which is deployed but has no diagram in the library")
+
+
+def test_a_document_that_never_runs_says_why_once():
+    [why] = [f for f in lint("non_executable.bpmn") if f.message.startswith("kept as documentation")]
+    assert (why.element_id, why.line, why.severity) == ("lint_documentation", 3, "warning")
+    assert why.message == ('kept as documentation, never run: isExecutable="false"; 1 of 1 human tasks without '
+                           "a form; 3 of 4 elements without a clause")
+    assert not [f for f in lint("valid.bpmn") if f.message.startswith("kept as documentation")]
+
+
+def test_a_document_without_a_process_says_so():
+    data = (b'<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" '
+            b'targetNamespace="http://example.org"><bpmn:collaboration id="talk"/></bpmn:definitions>')
+    findings = lint_bpmn(data, "talk.bpmn", lane_roles=LANE_ROLES, form_ids=FORM_IDS, sla_keys=SLA_KEYS)
+    assert [f.message for f in findings if f.message.startswith("kept as documentation")] == [
+        "kept as documentation, never run: it has no process (a collaboration, choreography or conversation only)"]
 
 
 def test_findings_print_as_file_line_element_severity_message():

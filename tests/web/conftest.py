@@ -4,6 +4,7 @@ in, read the CSRF token from a page and play a case forward through the runtime.
 from __future__ import annotations
 
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -41,14 +42,21 @@ STEPS = {
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-def make_app(runtime):
+def make_app(runtime, processes_dir: Path):
     return create_app({"RUNTIME": runtime, "TESTING": True, "SECRET_KEY": "test-secret",
-                       "WTF_CSRF_ENABLED": True})
+                       "WTF_CSRF_ENABLED": True, "PROCESSES_DIR": str(processes_dir),
+                       "FORMS_DIR": str(Path(ROOT) / "forms")})
 
 
 @pytest.fixture
-def app(runtime):
-    return make_app(runtime)
+def processes_dir(tmp_path) -> Path:
+    """A copy of processes/ for the app: a deploy from the modeler writes its diagram there, not into the repository."""
+    return Path(shutil.copytree(Path(ROOT) / "processes", tmp_path / "processes"))
+
+
+@pytest.fixture
+def app(runtime, processes_dir):
+    return make_app(runtime, processes_dir)
 
 
 @pytest.fixture
@@ -104,9 +112,9 @@ def web(client) -> Web:
 
 
 @pytest.fixture
-def web_on():
+def web_on(processes_dir):
     """A browser on the app over another runtime, e.g. one with part of the library deployed."""
-    return lambda runtime: Web(make_app(runtime).test_client())
+    return lambda runtime: Web(make_app(runtime, processes_dir).test_client())
 
 
 class Cases:

@@ -118,3 +118,44 @@ def test_selected_running_cases_move_to_the_new_version_when_safe(designer, runt
     assert f"{case.reference}: 已迁移到 v2" in response.get_data(as_text=True)
     with runtime.db.session() as session:
         assert instance_view(session, get_instance_row(session, case.id)).version == 2
+
+
+# -- the repository and the database agree (issue #15) -------------------------------------
+
+
+def test_a_deploy_writes_the_diagram_into_the_library_folder(designer, runtime, processes_dir):
+    edited = water_leak_xml().replace('name="作好值班记录"', 'name="填写值班记录"', 1)
+    reply = posted(designer, "/processes/water_leak/deploy", {"xml": edited, "note": "改名"}).get_json()
+    assert reply["written"] == str(processes_dir / "water_leak.bpmn")
+    assert (processes_dir / "water_leak.bpmn").read_text(encoding="utf-8") == edited
+    with runtime.db.session() as session:
+        from engine.definitions.designs import get_version
+
+        assert get_version(session, "water_leak").bpmn_xml == edited
+    assert "填写值班记录" not in water_leak_xml()  # the repository's own file is the app's to leave alone
+    assert "基于 v2" in designer.get_text("/processes/water_leak/edit")
+
+
+def test_a_diagram_kept_as_documentation_is_not_written(designer, processes_dir):
+    before = (processes_dir / "water_leak.bpmn").read_bytes()
+    broken = water_leak_xml().replace('<spiffworkflow:property name="clause"', '<spiffworkflow:property name="c"')
+    reply = posted(designer, "/processes/water_leak/deploy", {"xml": broken, "note": "坏的"}).get_json()
+    assert "written" not in reply and (processes_dir / "water_leak.bpmn").read_bytes() == before
+
+
+def test_a_file_that_cannot_be_written_is_reported_and_the_deploy_stands(designer, runtime, monkeypatch):
+    def refuse(folder, name, _xml):  # as a read-only checkout does (the tests run as root, which may write anywhere)
+        raise PermissionError(13, "Permission denied", str(folder / name))
+
+    monkeypatch.setattr("web.designer.write_diagram", refuse)
+    edited = water_leak_xml().replace('name="作好值班记录"', 'name="填写值班记录"', 1)
+    reply = posted(designer, "/processes/water_leak/deploy", {"xml": edited, "note": "改名"}).get_json()
+    assert reply["write_error"].startswith("Permission denied: ") and reply["write_error"].endswith("water_leak.bpmn")
+    assert "written" not in reply
+    assert runtime.start_instance("water_leak", {}, "reception1").instance.version == 2
+
+
+def test_the_modeler_can_show_the_version_it_just_deployed(designer):
+    page = designer.get_text("/processes/water_leak/edit")
+    assert re.search(r'<small id="base-version">基于 v1</small>', page)
+    assert modeler_config(page)["text"]["based_on"] == "基于"

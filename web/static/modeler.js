@@ -184,6 +184,15 @@
     currentXml().then(function (xml) { return post(config.urls.deploy, { xml: xml, note: note }); })
       .then(function (data) {
         var runnable = data.results.filter(function (r) { return r.runnable; });
+        var own = runnable.filter(function (r) { return r.process_id === config.process; })[0];
+        if (own) {  // what is open now is the version just deployed (and no longer a draft)
+          config.base_version = own.version;
+          document.getElementById("base-version").textContent = config.text.based_on + " v" + own.version;
+        }
+        if (data.write_error) {
+          say(config.text.not_written + ": " + data.write_error, true);
+          return;
+        }
         say(runnable.length
           ? config.text.deployed + ": " + runnable.map(function (r) { return r.process_id + " v" + r.version; }).join(", ")
           : config.text.kept, !runnable.length);
