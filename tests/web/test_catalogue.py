@@ -77,13 +77,13 @@ def lift_runtime(db, clock, lift_bundle) -> Runtime:
 
 
 @pytest.fixture
-def web(lift_runtime) -> Web:
-    return Web(make_app(lift_runtime).test_client())
+def web(lift_runtime, processes_dir) -> Web:
+    return Web(make_app(lift_runtime, processes_dir).test_client())
 
 
 @pytest.fixture
-def api(lift_runtime) -> Api:
-    return Api(make_app(lift_runtime).test_client(), lift_runtime)
+def api(lift_runtime, processes_dir) -> Api:
+    return Api(make_app(lift_runtime, processes_dir).test_client(), lift_runtime)
 
 
 REPORT = {"location": "5栋2号梯", "trapped": 2, "site": "nanshan"}
