@@ -38,3 +38,10 @@ class EventType(enum.StrEnum):
     # (engine/policy/followup.py), the rate as it stood when the draw was made.
     FOLLOWUP_DECIDED = "followup_decided"
     COMMENT_ADDED = "comment_added"  # a note on a case (engine/runtime/comments.py); data is {"text": ...}
+    # A notification's delivery on one channel (engine/scheduling/delivery.py); data names the
+    # channel, its type, the people it was for and the attempt. Failed: to be tried again at `retry_at`;
+    # dead: no more tries; unconfirmed: the worker stopped mid-send, so it is never sent again.
+    NOTIFICATION_SENT = "notification_sent"
+    NOTIFICATION_FAILED = "notification_failed"
+    NOTIFICATION_DEAD = "notification_dead"
+    NOTIFICATION_UNCONFIRMED = "notification_unconfirmed"

@@ -1,5 +1,5 @@
-"""Site rules from `processes/rules/*.yaml`: roles, sites, SLA policy, demo staff, prices,
-follow-up visit rates.
+"""Site rules from `processes/rules/*.yaml`: roles, sites, SLA policy, staff and their contacts,
+prices, follow-up visit rates, notification channels and routes.
 
 Rules are part of a deployed bundle, so a case keeps running under the policy it was
 started with; changing policy means deploying a new version.
@@ -10,15 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from engine.definitions.notification_lint import load_notifications
 from engine.definitions.sla_lint import load_sla_book
 from engine.errors import DefinitionError, Finding, NotFound
 from engine.policy.followup import FollowupPolicy, load_followup_policy
+from engine.policy.notifications import NO_NOTIFICATIONS, NotificationPolicy, QuietHours
 from engine.policy.sla import SlaBook, SlaPolicy
 from engine.yamlfile import bundled_schema, load_yaml
 
 RULE_FILES = ("roles", "sites", "sla", "staff")
 # A library without paid services has no price list; one without follow-up visits no rates.
-OPTIONAL_RULE_FILES = ("prices", "followup")
+# Without notifications.yaml, messages stay in the app.
+OPTIONAL_RULE_FILES = ("prices", "followup", "notifications")
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,18 @@ class StaffMember:
     name: str
     roles: tuple[str, ...]
     site: str | None
+    language: str = "zh"
+    contacts: dict[str, str] = field(default_factory=dict)  # phone, email, wecom, dingtalk, feishu
+    channels: tuple[str, ...] | None = None  # the channel types they take messages on; None: all
+    quiet_hours: QuietHours | None | str = "default"  # "default": notifications.yaml's; None: never quiet
+
+    @classmethod
+    def from_config(cls, entry: dict) -> StaffMember:
+        quiet = entry.get("quiet_hours")
+        return cls(entry["username"], entry["name"], tuple(entry["roles"]), entry.get("site"),
+                   entry.get("language", "zh"), dict(entry.get("contacts") or {}),
+                   tuple(entry["channels"]) if "channels" in entry else None,
+                   "default" if quiet is None else (None if quiet == "none" else QuietHours.parse(quiet)))
 
 
 @dataclass
@@ -48,6 +63,11 @@ class Rules:
     staff: list[StaffMember] = field(default_factory=list)
     prices: dict[str, dict] = field(default_factory=dict)  # item -> zh, en, price, unit, unit_en
     followup: FollowupPolicy = field(default_factory=lambda: FollowupPolicy({"rates": {}}))
+    notifications: NotificationPolicy = NO_NOTIFICATIONS
+
+    @cached_property
+    def staff_by_username(self) -> dict[str, StaffMember]:
+        return {member.username: member for member in self.staff}
 
     @property
     def sla_targets(self) -> dict[str, dict]:
@@ -103,11 +123,13 @@ def load_rules(texts: dict[str, str]) -> Rules:
         sites=data["sites"]["sites"],
         default_site=data["sites"]["default_site"],
         sla=load_sla_book(data["sla"], texts["sla.yaml"], roles, data["sites"]["sites"]),
-        staff=[StaffMember(s["username"], s["name"], tuple(s["roles"]), s.get("site")) for s in data["staff"]["staff"]],
+        staff=[StaffMember.from_config(s) for s in data["staff"]["staff"]],
         prices=data.get("prices", {}).get("items") or {},
     )
     if "followup" in data:
         rules.followup = load_followup_policy(data["followup"], texts["followup.yaml"], rules.sites)
+    if "notifications" in data:
+        rules.notifications = load_notifications(data["notifications"], texts["notifications.yaml"], rules)
     _check_references(rules)
     return rules
 
