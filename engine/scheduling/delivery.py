@@ -148,14 +148,15 @@ def _claim_next(runtime) -> Outgoing | None:
 
 def _outgoing(session: Session, delivery: NotificationDelivery, rules: Rules | None) -> Outgoing:
     row = session.get(Notification, delivery.notification_id)
-    reference = session.scalar(select(Instance.reference).where(Instance.id == row.instance_id)) \
+    case = session.execute(select(Instance.reference, Instance.unit).where(Instance.id == row.instance_id)).first() \
         if row.instance_id is not None else None
     found = recipients.people(session, delivery.recipients, rules) if rules is not None else {}
     members = tuple(found[u].recipient if u in found else outbox.Recipient(u, u) for u in delivery.recipients)
     policy = _policy(rules)
     site = row.site or next((found[u].site for u in delivery.recipients if u in found), None)
     settings = {"type": LOG_CHANNEL} if delivery.channel == LOG_CHANNEL else policy.channel(site, delivery.channel)
-    return Outgoing(delivery.id, outbox.view_of(row, reference=reference), delivery.channel,
+    view = outbox.view_of(row, reference=case.reference if case else None, unit=case.unit if case else None)
+    return Outgoing(delivery.id, view, delivery.channel,
                     delivery.channel_type, settings or {}, members, policy.base_url(site), policy.secrets_file,
                     delivery.attempts)
 

@@ -48,6 +48,7 @@ class NotificationView:
     link: str | None = None
     read: bool = False
     reference: str | None = None  # the case's reference number, when listed for people
+    unit: str | None = None  # the case's unit, when handed to a sender
 
 
 @dataclass(frozen=True)
@@ -166,8 +167,9 @@ def mark_read(runtime, username: str, ids: list[int] | None = None) -> int:
         return len(unread)
 
 
-def view_of(row: Notification, read: bool = False, reference: str | None = None) -> NotificationView:
+def view_of(row: Notification, read: bool = False, reference: str | None = None,
+            unit: str | None = None) -> NotificationView:
     """The row as senders and pages see it."""
     return NotificationView(row.id, row.created_at, row.to_role, row.to_user, row.site, row.channel, row.text,
                             row.text_en, row.instance_id, row.task_id, row.kind, row.emergency, row.due_at,
-                            row.link, bool(read), reference)
+                            row.link, bool(read), reference, unit)
