@@ -44,6 +44,10 @@ EVENT_TYPES = {
     "sla_escalated": lazy_pgettext("event", "时限升级"),
     "migrated": lazy_pgettext("event", "迁移到新版本"),
     "comment_added": lazy_pgettext("event", "备注"),
+    "notification_sent": lazy_pgettext("event", "通知已送达"),
+    "notification_failed": lazy_pgettext("event", "通知发送失败"),
+    "notification_dead": lazy_pgettext("event", "通知未能送达"),
+    "notification_unconfirmed": lazy_pgettext("event", "通知未确认送达"),
 }
 CASE_STATUSES = {
     "running": lazy_pgettext("case status", "办理中"),

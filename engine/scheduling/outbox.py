@@ -20,9 +20,9 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.accounts.users import Actor, load_actor
-from engine.policy.notifications import NotificationKind
+from engine.policy.notifications import LOG_CHANNEL, NotificationKind
 from engine.policy.sla import DEFAULT_CHANNEL
-from engine.store.models import Instance, Notification, NotificationRead
+from engine.store.models import DeliveryState, Instance, Notification, NotificationDelivery, NotificationRead
 
 log = logging.getLogger("estatedesk.notifications")
 
@@ -165,6 +165,39 @@ def mark_read(runtime, username: str, ids: list[int] | None = None) -> int:
         now = runtime.clock.now()
         session.add_all(NotificationRead(notification_id=i, username=username, read_at=now) for i in unread)
         return len(unread)
+
+
+@dataclass(frozen=True)
+class DeliveryView:
+    """How one notification fared on one channel, for the case page."""
+
+    notification_id: int
+    created_at: datetime
+    kind: str
+    emergency: bool
+    text: str
+    text_en: str
+    channel: str
+    channel_type: str
+    recipients: tuple[str, ...]
+    state: DeliveryState
+    attempts: int
+    next_attempt_at: datetime | None
+    held_until: datetime | None
+    sent_at: datetime | None
+    last_error: str | None
+
+
+def case_deliveries(session: Session, instance_id: int) -> list[DeliveryView]:
+    """The deliveries of a case's notifications on real channels (not the log), oldest first."""
+    stmt = (select(Notification, NotificationDelivery)
+            .join(NotificationDelivery, NotificationDelivery.notification_id == Notification.id)
+            .where(Notification.instance_id == instance_id, NotificationDelivery.channel_type != LOG_CHANNEL)
+            .order_by(Notification.id, NotificationDelivery.id))
+    return [DeliveryView(n.id, n.created_at, n.kind, n.emergency, n.text, n.text_en, d.channel, d.channel_type,
+                         tuple(d.recipients), d.state, d.attempts, d.next_attempt_at, d.held_until, d.sent_at,
+                         d.last_error)
+            for n, d in session.execute(stmt)]
 
 
 def view_of(row: Notification, read: bool = False, reference: str | None = None,
