@@ -208,3 +208,14 @@ def test_a_worker_killed_mid_send_and_started_again_sends_nothing_twice(db, db_u
         events = [e for e in list_events(session, case_id) if e.type == EventType.NOTIFICATION_UNCONFIRMED]
     assert guard1_sms.state == DeliveryState.UNCONFIRMED and guard1_sms.attempts == 1
     assert [e.data["to"] for e in events] == [["guard1"]] and events[0].data["alerted"] == "cs_supervisor"
+
+
+def test_the_technician_is_told_when_their_arrival_is_overdue(start_drawn_case, sla_limit, runtime):
+    """overdue is routed to technicians (sms): the breach of 即时到场 tells them, besides the chase."""
+    from test_repair import open_order
+
+    case = open_order(start_drawn_case)
+    case.wait(seconds=sla_limit("repair.arrive_now").total_seconds() + 1)
+    with runtime.db.session() as session:
+        told = [n.text for n in list_notifications(session, load_actor(session, "tech1")) if n.kind == "overdue"]
+    assert told == [f"{case.reference}（5栋3楼302）：「即时到场」已超时，请尽快处理，期限 11-23 17:10"]
