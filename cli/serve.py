@@ -15,6 +15,7 @@ import click
 
 from cli.context import Env, command, pass_env
 from engine import clock
+from engine.channels.sender import ChannelSender
 from engine.runtime.step import Runtime
 from engine.runtime.timers import Wakeup, fire_all_due, run_worker
 
@@ -49,7 +50,7 @@ def _print_fired(count: int) -> None:
 def worker(env: Env, once: bool, clock_offset: float) -> None:
     """Run the timer worker."""
     _log_to_stderr()
-    runtime = Runtime(env.db, clock.SystemClock(offset=clock_offset))
+    runtime = Runtime(env.db, clock.SystemClock(offset=clock_offset), sender=ChannelSender())
     if once:
         _print_fired(fire_all_due(runtime))
         return

@@ -11,5 +11,6 @@ layers, each importing only the ones below it (checked by tests/unit/test_archit
     accounts                  staff and API tokens
     stats                     KPIs folded from the audit events
     scheduling                SLA clocks, escalation and the notification outbox, kept inside a step
+    channels                  the outbox's senders: SMTP email, group robots, an SMS gateway
     runtime                   the step transaction, queries, the timer worker
 """

@@ -110,3 +110,16 @@ class ScriptError(EngineError):
         self.line = line
         where = f"{element_id}" + (f" line {line}" if line else "") if element_id else "expression"
         super().__init__(f"{where}: {message}")
+
+
+class DeliveryFailed(Exception):
+    """A channel did not take a message (refused, timed out, answered with an error code).
+
+    Not an `EngineError`: nobody's input caused it, and it never reaches a page. The
+    worker retries it with backoff; `permanent` ones (no phone number, a refused
+    address) cannot succeed by trying again and are dead-lettered at once.
+    """
+
+    def __init__(self, message: str, permanent: bool = False):
+        super().__init__(message)
+        self.permanent = permanent

@@ -14,12 +14,15 @@ from engine.errors import FormInvalid, NotFound, NothingWaiting, PermissionDenie
 from engine.runtime import comments
 from engine.runtime.queries import get_instance_row, instance_view, list_events, list_tasks
 from engine.runtime.views import InstanceView, TaskView
+from engine.scheduling.outbox import DeliveryView, case_deliveries
+from engine.store.models import DeliveryState
 from web.auth import READER_ROLES, STAFF_ROLES, roles_required
 from web.forms import describe_form, errors_by_field, parse_form
 from web.i18n import pick
 from web.intake import default_site, start_schema, startable, triage_of
 from web.runtime import now, reading, runtime
 from web.tasks import next_task_for
+from web.templating import localtime
 from web.timeline import TimelineRow, WaitingMessage, timeline, waiting_messages
 
 bp = Blueprint("cases", __name__)
@@ -96,7 +99,8 @@ def _case_page(ref: str, comment_fields: list, status: int = 200):
     return render_template("case.html", case=case, tasks=details.tasks, waiting=details.waiting,
                            category=pick(*case.category_label) if case.category_label else case.category,
                            timeline=details.timeline, can_act=bool(g.actor.roles & set(STAFF_ROLES)),
-                           comment_fields=comment_fields), status
+                           comment_fields=comment_fields,
+                           deliveries=[(d, delivery_status(d)) for d in details.deliveries]), status
 
 
 @bp.route("/cases/<ref>/comments", methods=("POST",))
@@ -119,6 +123,7 @@ class CaseDetails:
     tasks: list[TaskView]
     waiting: list[WaitingMessage]
     timeline: list[TimelineRow]
+    deliveries: list[DeliveryView]
 
 
 def load_case(ref: str) -> CaseDetails:
@@ -132,8 +137,27 @@ def load_case(ref: str) -> CaseDetails:
         # A case started without a start form of its own (by the CLI, or called by the triage)
         # carries the triage's fields: the triage's form names them.
         start_form = start_form_of(compiled) or _triage_form(session)
+        deliveries = case_deliveries(session, row.id)
     waiting = waiting_messages(events, compiled) if case.status == "running" else []
-    return CaseDetails(case, tasks, waiting, timeline(events, compiled, start_form))
+    return CaseDetails(case, tasks, waiting, timeline(events, compiled, start_form), deliveries)
+
+
+def delivery_status(delivery: DeliveryView) -> str:
+    """How a notification fared on one channel, in words: sent when, held till when, failing, given up."""
+    state = delivery.state
+    if state == DeliveryState.SENT:
+        return _("已送达 %(time)s", time=localtime(delivery.sent_at, "%H:%M:%S"))
+    if state == DeliveryState.SENDING:
+        return _("发送中")
+    if state == DeliveryState.DEAD:
+        return _("未能送达（已尝试 %(n)s 次）", n=delivery.attempts)
+    if state == DeliveryState.UNCONFIRMED:
+        return _("未确认：发送中途中断，为免重复不再重发")
+    if delivery.attempts:
+        return _("第 %(n)s 次失败，%(time)s 重试", n=delivery.attempts, time=localtime(delivery.next_attempt_at, "%H:%M:%S"))
+    if delivery.held_until:
+        return _("静默时段，%(time)s 发送", time=localtime(delivery.held_until, "%m-%d %H:%M"))
+    return _("待发送")
 
 
 def _triage_form(session) -> dict:

@@ -48,6 +48,10 @@ EVENT_TYPES = {
     "staff_changed": lazy_pgettext("event", "人员信息变更"),
     "staff_deactivated": lazy_pgettext("event", "人员停用"),
     "password_set": lazy_pgettext("event", "设置密码"),
+    "notification_sent": lazy_pgettext("event", "通知已送达"),
+    "notification_failed": lazy_pgettext("event", "通知发送失败"),
+    "notification_dead": lazy_pgettext("event", "通知未能送达"),
+    "notification_unconfirmed": lazy_pgettext("event", "通知未确认送达"),
 }
 CASE_STATUSES = {
     "running": lazy_pgettext("case status", "办理中"),

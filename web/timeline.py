@@ -16,6 +16,8 @@ from web.i18n import event_label, pick
 
 CATCHING_TYPES = {"intermediateCatchEvent", "receiveTask"}
 HIDDEN_TYPES = {EventType.FLOW_TAKEN}  # flows belong on the diagram, not in the list
+DELIVERY_TYPES = {EventType.NOTIFICATION_SENT, EventType.NOTIFICATION_FAILED, EventType.NOTIFICATION_DEAD,
+                  EventType.NOTIFICATION_UNCONFIRMED}
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ def timeline(events: list[EventView], compiled: CompiledVersion, intake: dict) -
             details = [(_("备注内容"), str(event.data.get("text", "")))]
         elif event.type in (EventType.SLA_BREACHED, EventType.SLA_ESCALATED):
             details = _sla_details(event.data, compiled)
+        elif event.type in DELIVERY_TYPES:
+            details = _delivery_details(event.data)
         elif event.data.get("reason"):
             details = [(_("说明"), str(event.data["reason"]))]
         name = event.data.get("name") if isinstance(event.data.get("name"), str) else None
@@ -78,6 +82,16 @@ def _sla_details(data: dict, compiled: CompiledVersion) -> list[tuple[str, str]]
         details.append((_("已通知"), "、".join(told)))
     if data.get("reassign"):
         details.append((_("转给"), role(data["reassign"])))
+    return details
+
+
+def _delivery_details(data: dict) -> list[tuple[str, str]]:
+    """Which channel, to whom, what went wrong and when it is tried again."""
+    details = [(_("渠道"), str(data.get("channel"))), (_("接收人"), "、".join(data.get("to") or ()))]
+    if data.get("error"):
+        details.append((_("说明"), str(data["error"])))
+    if data.get("retry_at"):
+        details.append((_("下次重试"), datetime.fromisoformat(data["retry_at"]).astimezone(LOCAL_TZ).strftime("%H:%M:%S")))
     return details
 
 

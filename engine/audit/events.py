@@ -45,3 +45,10 @@ class EventType(enum.StrEnum):
     STAFF_CHANGED = "staff_changed"  # data: {"changes": {field: [old, new]}}; field name, roles, site, active
     STAFF_DEACTIVATED = "staff_deactivated"  # data: name
     PASSWORD_SET = "password_set"  # `estatedesk user password`; data is empty, the hash is never logged
+    # A notification's delivery on one channel (engine/scheduling/delivery.py); data names the
+    # channel, its type, the people it was for and the attempt. Failed: to be tried again at `retry_at`;
+    # dead: no more tries; unconfirmed: the worker stopped mid-send, so it is never sent again.
+    NOTIFICATION_SENT = "notification_sent"
+    NOTIFICATION_FAILED = "notification_failed"
+    NOTIFICATION_DEAD = "notification_dead"
+    NOTIFICATION_UNCONFIRMED = "notification_unconfirmed"

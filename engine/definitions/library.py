@@ -179,7 +179,6 @@ def bundle_digest(bundle: Bundle) -> str:
 
 
 _PREPARED: dict[str, list[PreparedProcess]] = {}
-STAFF_FILE = "staff.yaml"
 
 
 def prepare_bundle(bundle: Bundle) -> list[PreparedProcess]:
@@ -273,9 +272,9 @@ def _content_hash(bundle: Bundle, checked: CheckedBundle, related: list[str], fo
     files = {checked.outlines[pid].file for pid in related}
     parts = [("bpmn", name, bundle.bpmn[name]) for name in sorted(files)]
     parts += [("dmn", name, data) for name, data in sorted(bundle.dmn.items())]
-    # Not staff.yaml: no case runs under it (a deploy makes the accounts match it), so a person
-    # joining or leaving must not make a new version of every procedure.
-    parts += [("rules", name, text.encode()) for name, text in sorted(bundle.rules.items()) if name != STAFF_FILE]
+    # staff.yaml too: notifications read a person's contacts and language from the rules of a
+    # version, and compiled versions are cached by this hash.
+    parts += [("rules", name, text.encode()) for name, text in sorted(bundle.rules.items())]
     parts += [("form", fid, bundle.forms[f"{fid}.yaml"].encode()) for fid in sorted(form_ids)]
     for kind, name, data in parts:
         digest.update(f"{kind}\0{name}\0{len(data)}\0".encode())

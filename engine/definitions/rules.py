@@ -1,5 +1,5 @@
-"""Site rules from `processes/rules/*.yaml`: roles, departments, sites, SLA policy, staff,
-triage categories, prices, follow-up visit rates.
+"""Site rules from `processes/rules/*.yaml`: roles, departments, sites, SLA policy, staff and
+their contacts, triage categories, prices, follow-up visit rates, notification channels and routes.
 
 Rules are part of a deployed bundle, so a case keeps running under the policy it was
 started with; changing policy means deploying a new version.
@@ -10,16 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from engine.definitions.notification_lint import load_notifications
 from engine.definitions.sla_lint import load_sla_book
 from engine.errors import DefinitionError, Finding, NotFound
 from engine.policy.followup import FollowupPolicy, load_followup_policy
+from engine.policy.notifications import NO_NOTIFICATIONS, NotificationPolicy, QuietHours
 from engine.policy.sla import SlaBook, SlaPolicy
 from engine.yamlfile import bundled_schema, line_at, load_yaml
 
 RULE_FILES = ("roles", "sites", "sla", "staff")
 # A library without paid services has no price list; one without follow-up visits no rates;
 # one without a triage no categories; one without statistics by department no departments.
-OPTIONAL_RULE_FILES = ("prices", "followup", "departments", "categories")
+# Without notifications.yaml, messages stay in the app.
+OPTIONAL_RULE_FILES = ("prices", "followup", "departments", "categories", "notifications")
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,18 @@ class StaffMember:
     name: str
     roles: tuple[str, ...]
     site: str | None
+    language: str = "zh"
+    contacts: dict[str, str] = field(default_factory=dict)  # phone, email, wecom, dingtalk, feishu
+    channels: tuple[str, ...] | None = None  # the channel types they take messages on; None: all
+    quiet_hours: QuietHours | None | str = "default"  # "default": notifications.yaml's; None: never quiet
+
+    @classmethod
+    def from_config(cls, entry: dict) -> StaffMember:
+        quiet = entry.get("quiet_hours")
+        return cls(entry["username"], entry["name"], tuple(entry["roles"]), entry.get("site"),
+                   entry.get("language", "zh"), dict(entry.get("contacts") or {}),
+                   tuple(entry["channels"]) if "channels" in entry else None,
+                   "default" if quiet is None else (None if quiet == "none" else QuietHours.parse(quiet)))
 
 
 @dataclass
@@ -72,11 +87,16 @@ class Rules:
     departments: dict[str, Department] = field(default_factory=dict)
     categories: dict[str, Category] = field(default_factory=dict)  # in the order the intake offers them
     triage: str | None = None  # the procedure that routes requests by these categories
+    notifications: NotificationPolicy = NO_NOTIFICATIONS
 
     @cached_property
     def role_departments(self) -> dict[str, str]:
         """Each role's department id (roles no department lists have none)."""
         return {role: department.id for department in self.departments.values() for role in department.roles}
+
+    @cached_property
+    def staff_by_username(self) -> dict[str, StaffMember]:
+        return {member.username: member for member in self.staff}
 
     @property
     def sla_targets(self) -> dict[str, dict]:
@@ -132,7 +152,7 @@ def load_rules(texts: dict[str, str]) -> Rules:
         sites=data["sites"]["sites"],
         default_site=data["sites"]["default_site"],
         sla=load_sla_book(data["sla"], texts["sla.yaml"], roles, data["sites"]["sites"]),
-        staff=[StaffMember(s["username"], s["name"], tuple(s["roles"]), s.get("site")) for s in data["staff"]["staff"]],
+        staff=[StaffMember.from_config(s) for s in data["staff"]["staff"]],
         prices=data.get("prices", {}).get("items") or {},
         departments={did: Department(did, d["zh"], d["en"], tuple(d["roles"]))
                      for did, d in (data.get("departments") or {}).get("departments", {}).items()},
@@ -142,6 +162,8 @@ def load_rules(texts: dict[str, str]) -> Rules:
     )
     if "followup" in data:
         rules.followup = load_followup_policy(data["followup"], texts["followup.yaml"], rules.sites)
+    if "notifications" in data:
+        rules.notifications = load_notifications(data["notifications"], texts["notifications.yaml"], rules)
     _check_references(rules, data, texts)
     return rules
 

@@ -17,12 +17,14 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.audit.chain import NewEvent
 from engine.audit.events import EventType
+from engine.definitions.compiled import VERSIONS
 from engine.errors import StepRaced
 from engine.runtime import steprows
 from engine.runtime.preconditions import check_running
 from engine.runtime.queries import task_view
 from engine.runtime.steprows import RowCopy
 from engine.runtime.views import TaskView
+from engine.scheduling import announcements
 from engine.stats.projection import record_events
 from engine.store.models import HumanTask, TaskStatus
 
@@ -46,6 +48,9 @@ def assign(session: Session, row: RowCopy, task: RowCopy, assignee: str | None, 
     if written.rowcount != 1:
         raise StepRaced(steprows.CONFLICT_MESSAGE)
     task.status, task.assignee = status, assignee
+    if event_type == EventType.TASK_REASSIGNED and assignee:
+        announcements.announce_assigned(session, row, VERSIONS.get(session, row.version_id), task, assignee,
+                                        row.updated_at)
     record_events(session, [NewEvent(event_type, row.id, actor, task.element_id, {"task_id": task.id, **data})],
                   row.updated_at)
     return task_view(task, row)

@@ -2,9 +2,9 @@
 
 A sleeping worker learns of a new timer in one of two ways:
 
-- a timer written by this process (the web app beside the worker in `estatedesk serve`)
-  rings the worker's `Wakeup` when its transaction commits, so it is seen at once (the
-  worker reads the table after its own steps anyway);
+- a timer (or a notification to deliver) written by this process (the web app beside the
+  worker in `estatedesk serve`) rings the worker's `Wakeup` when its transaction commits,
+  so it is seen at once (the worker reads the table after its own steps anyway);
 - a timer written by another process or server is seen at the next look at the table:
   the worker never sleeps longer than `RECHECK_SECONDS` (one indexed `min(due_at)` a
   look). SOP limits are minutes long, so such a timer still fires within a second of
@@ -27,7 +27,7 @@ from sqlalchemy import event, func, select
 from engine.runtime.step import Runtime
 from engine.runtime.steprows import TIMERS_WRITTEN
 from engine.store.db import Database
-from engine.store.models import Timer
+from engine.store.models import Notification, Timer
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,8 @@ class Wakeup:
 
 @contextlib.contextmanager
 def ringing_on_new_timers(db: Database, wakeup: Wakeup):
-    """Ring `wakeup` after every commit on `db` in this process, from another thread, that wrote a timer row.
+    """Ring `wakeup` after every commit on `db` in this process, from another thread, that wrote a timer
+    or notification row (an emergency message should not wait for the next look at the tables).
 
     The calling thread's own commits do not ring: they are the worker's steps, and the
     worker reads the table after them anyway.
@@ -73,7 +74,7 @@ def ringing_on_new_timers(db: Database, wakeup: Wakeup):
     worker_thread = threading.get_ident()
 
     def note_timer(session, _flush_context):
-        if any(isinstance(obj, Timer) for obj in session.new):  # timer rows added through the ORM
+        if any(isinstance(obj, (Timer, Notification)) for obj in session.new):  # rows added through the ORM
             session.info[TIMERS_WRITTEN] = True
 
     def ring_if_timer(session):

@@ -42,8 +42,9 @@ from engine.runtime.retry import is_retryable
 from engine.runtime.steprows import RowCopy
 from engine.runtime.tracking import StepTracker
 from engine.runtime.views import StepResult
-from engine.scheduling import sla_clocks
+from engine.scheduling import announcements, sla_clocks
 from engine.scheduling.outbox import LoggingSender, Sender
+from engine.scheduling.recipients import RecipientResolver, RoleHolders
 from engine.stats.projection import record_events
 from engine.store.db import Database
 from engine.store.models import InstanceStatus
@@ -65,10 +66,14 @@ class StepTransactions:
     # Tests turn this on: every kept workflow a step takes is compared with its stored state.
     check_live_workflows = False
 
-    def __init__(self, db: Database, clock_=None, sender: Sender | None = None):
+    def __init__(self, db: Database, clock_=None, sender: Sender | None = None,
+                 recipients: RecipientResolver | None = None):
         self.db = db
         self.clock = clock_ or clock.SystemClock()
-        self.sender = sender or LoggingSender()  # delivers the notification outbox (engine/outbox.py)
+        # The outbox's deliveries go through `sender` (engine/channels for real ones) to the
+        # people `recipients` names for a role (engine/scheduling/recipients.py).
+        self.sender = sender or LoggingSender()
+        self.recipients = recipients or RoleHolders()
         self.live = LiveWorkflows()  # saves the next step on a case restoring its workflow
 
     # -- the step transaction -------------------------------------------------------
@@ -185,6 +190,7 @@ class StepTransactions:
         events += sla_clocks.sync_clocks(session, row, compiled, workflow, open_rows, now)  # SLA clocks
         if compiled.has_timers:
             steprows.sync_timers(session, row, workflow)
+        announcements.announce_step(session, row, compiled, events, now)  # tasks given, people sent out
         record_events(session, events, now)
         session.info[STORED_WORKFLOW] = (row, workflow)
         return open_rows

@@ -19,11 +19,11 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from engine.audit.chain import NewEvent
 from engine.audit.events import EventType
-from engine.clock import LOCAL_TZ
 from engine.definitions.compiled import VERSIONS
 from engine.errors import ConflictError
 from engine.policy.sla import ASSIGNEE, EscalationLevel, SlaPolicy, snapshot_policy
-from engine.scheduling import outbox
+from engine.scheduling import announcements, delivery, outbox
+from engine.scheduling.messages import compose
 from engine.stats.projection import record_events
 from engine.store.models import OPEN_TASK_STATUSES, HumanTask, Instance, SlaClock, SlaEscalation, TaskStatus
 
@@ -33,7 +33,7 @@ BREACH_LEVEL = 0
 def run_due(runtime, moment: datetime, limit: int = 200) -> int:
     """Fire the escalation levels due before `moment`, then send the outbox; return levels fired."""
     fired = fire_due_levels(runtime, moment, limit)
-    outbox.send_pending(runtime, moment)
+    delivery.send_pending(runtime, moment)
     return fired
 
 
@@ -79,6 +79,9 @@ def fire(session: Session, level: SlaEscalation, clock: SlaClock, policy: SlaPol
     base = {"task_id": task.id, "target": clock.target}
     if level.level == BREACH_LEVEL:
         clock.breached_at = clock.due_at or now
+        if task.status in OPEN_TASK_STATUSES:
+            instance = session.get(Instance, clock.instance_id)
+            announcements.announce_overdue(session, instance, VERSIONS.get(session, instance.version_id), task, now)
         return [NewEvent(EventType.SLA_BREACHED, clock.instance_id, "system", task.element_id,
                          {**base, "due_at": _iso(clock.due_at), "duration": policy.duration})]
     step = policy.escalation[level.level - 1]
@@ -115,21 +118,23 @@ def _recipients(step: EscalationLevel, task: HumanTask, previous: dict) -> list[
 
 
 def _write_messages(session, step, task, instance, clock, recipients, now) -> None:
-    roles = VERSIONS.get(session, instance.version_id).rules.roles
-    due = clock.due_at.astimezone(LOCAL_TZ).strftime("%m-%d %H:%M") if clock.due_at else "—"
+    rules = VERSIONS.get(session, instance.version_id).rules
     if step.percent < 100:
         zh, en = f"已用去时限的 {step.label}", f"{step.label} of its time limit used"
     else:
         zh, en = f"已超过时限（{step.label}）", f"past its time limit ({step.label})"
     if step.reassign:
-        role = roles.get(step.reassign)
+        role = rules.roles.get(step.reassign)
         zh += f"，已转给{role.zh if role else step.reassign}"
         en += f", reassigned to {role.en if role else step.reassign}"
-    text = f"{instance.reference}「{task.name}」{zh}，期限 {due}"
-    text_en = f"{instance.reference} “{task.name}”: {en}; due {due}"
+    emergency = announcements.is_emergency(rules.notifications, instance.process_id)
+    text, text_en = compose(instance.reference, instance.unit, (f"「{task.name}」{zh}，请跟进",
+                                                                f"“{task.name}” {en}: please follow up"),
+                            clock.due_at, emergency)
     for kind, name in recipients:
         outbox.notify(session, now, text=text, text_en=text_en, channel=step.channel, site=instance.site,
-                      instance_id=instance.id, task_id=task.id,
+                      instance_id=instance.id, task_id=task.id, emergency=emergency, due_at=clock.due_at,
+                      link=announcements.task_link(task.id),
                       **({"to_user": name} if kind == "user" else {"to_role": name}))
 
 

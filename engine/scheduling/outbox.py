@@ -1,11 +1,12 @@
-"""The notification outbox: messages to a role or a person, read in the app, sent by the worker.
+"""The notification outbox: messages to a role or a person, read in the app, delivered by the worker.
 
 Anything that should tell someone something writes a row with `notify` inside its
 own step transaction, so a message exists exactly when the step that caused it
-committed. The worker hands unsent rows to the runtime's `Sender` (the default one
-logs), so nothing external is needed to run; a real SMS or WeChat sender plugs in the same way.
-A role's message is shown to everyone holding the role at the case's site; each
-person marks it read for themselves.
+committed. The worker fans each row out into deliveries, one per channel and person
+(or group robot), and hands each to the runtime's `Sender` (engine/scheduling/delivery.py);
+the default sender logs, so nothing external is needed to run, and the channels of
+engine/channels plug in the same way. A role's message is shown to everyone holding the
+role at the case's site; each person marks it read for themselves.
 """
 
 from __future__ import annotations
@@ -19,11 +20,14 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.accounts.users import Actor, load_actor
-from engine.store.models import Instance, Notification, NotificationRead
+from engine.policy.notifications import LOG_CHANNEL, NotificationKind
+from engine.policy.sla import DEFAULT_CHANNEL
+from engine.store.models import DeliveryState, Instance, Notification, NotificationDelivery, NotificationRead
 
 log = logging.getLogger("estatedesk.notifications")
 
-MAX_ATTEMPTS = 5  # a message the sender refused this often stays unsent, with its last error
+# A message on DEFAULT_CHANNEL ("web") takes the channels notifications.yaml routes its kind to;
+# one naming a channel (an escalation level's `channel: sms`) takes that channel alone.
 
 
 @dataclass(frozen=True)
@@ -38,15 +42,52 @@ class NotificationView:
     text_en: str
     instance_id: int | None
     task_id: str | None
-    sent_at: datetime | None
+    kind: str = NotificationKind.ESCALATION
+    emergency: bool = False
+    due_at: datetime | None = None
+    link: str | None = None
     read: bool = False
     reference: str | None = None  # the case's reference number, when listed for people
+    unit: str | None = None  # the case's unit, when handed to a sender
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A person a delivery reaches, with what staff.yaml says about reaching them."""
+
+    username: str
+    name: str
+    language: str = "zh"
+    contacts: dict[str, str] | None = None
+
+    def contact(self, kind: str) -> str | None:
+        return (self.contacts or {}).get(kind)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One delivery as a sender gets it: the message, the channel's settings and who it reaches."""
+
+    delivery_id: int
+    message: NotificationView
+    channel: str  # the channel's name at the site ("log" for the log)
+    channel_type: str  # email, sms, wecom, dingtalk, feishu, log
+    settings: dict  # as notifications.yaml writes them: credentials are references
+    recipients: tuple[Recipient, ...]
+    base_url: str | None = None  # the web app's address at the site, for links
+    secrets_file: str | None = None
+    attempt: int = 1
 
 
 class Sender(Protocol):
-    """Delivers one message on its channel; raising leaves it in the outbox to try again."""
+    """Delivers one `Outgoing`; raising leaves it to be tried again (engine.errors.DeliveryFailed
+    with `permanent` dead-letters it at once).
 
-    def send(self, message: NotificationView) -> None: ...
+    A sender may also offer `unavailable(channel_type, settings, secrets_file) -> str | None`:
+    why a configured channel cannot be used here (a credential not set); such channels are skipped.
+    """
+
+    def send(self, outgoing: Outgoing) -> None: ...
 
 
 class LoggingSender:
@@ -63,21 +104,25 @@ class LoggingSender:
             log.addHandler(handler)
             log.setLevel(logging.INFO)
 
-    def send(self, message: NotificationView) -> None:
+    def send(self, outgoing: Outgoing) -> None:
+        message = outgoing.message
         to = f"user {message.to_user}" if message.to_user else f"role {message.to_role}@{message.site or '*'}"
-        log.info("notification %s via %s to %s: %s", message.id, message.channel, to, message.text)
+        log.info("notification %s via %s to %s: %s", message.id, outgoing.channel, to, message.text)
 
 
 def notify(session: Session, now: datetime, *, text: str, text_en: str, to_role: str | None = None,
-           to_user: str | None = None, site: str | None = None, channel: str = "web",
-           instance_id: int | None = None, task_id: str | None = None) -> Notification:
+           to_user: str | None = None, site: str | None = None, channel: str = DEFAULT_CHANNEL,
+           instance_id: int | None = None, task_id: str | None = None,
+           kind: str = NotificationKind.ESCALATION, emergency: bool = False, due_at: datetime | None = None,
+           link: str | None = None) -> Notification:
     """Put a message in the outbox inside the caller's transaction (never commits)."""
     if (to_role is None) == (to_user is None):
         raise ValueError("a notification goes to a role or to a user")
     if not session.in_transaction():
         raise RuntimeError("notify must run inside a step transaction")
-    row = Notification(created_at=now, to_role=to_role, to_user=to_user, site=site, channel=channel, text=text,
-                       text_en=text_en, instance_id=instance_id, task_id=task_id, attempts=0)
+    row = Notification(created_at=now, kind=str(kind), emergency=emergency, to_role=to_role, to_user=to_user,
+                       site=site, channel=channel, text=text, text_en=text_en, due_at=due_at, link=link,
+                       instance_id=instance_id, task_id=task_id)
     session.add(row)
     return row
 
@@ -106,7 +151,7 @@ def list_notifications(session: Session, actor: Actor, limit: int = 100) -> list
     stmt = (select(Notification, _read_by(actor.username).label("read"), Instance.reference)
             .outerjoin(Instance, Instance.id == Notification.instance_id)
             .where(_addressed_to(actor)).order_by(Notification.id.desc()).limit(limit))
-    return [_view(row, read, reference) for row, read, reference in session.execute(stmt)]
+    return [view_of(row, read, reference) for row, read, reference in session.execute(stmt)]
 
 
 def mark_read(runtime, username: str, ids: list[int] | None = None) -> int:
@@ -122,33 +167,42 @@ def mark_read(runtime, username: str, ids: list[int] | None = None) -> int:
         return len(unread)
 
 
-def send_pending(runtime, now: datetime, limit: int = 100) -> int:
-    """Hand unsent messages to the runtime's sender; return how many went out.
+@dataclass(frozen=True)
+class DeliveryView:
+    """How one notification fared on one channel, for the case page."""
 
-    Rows are taken with SKIP LOCKED, so several workers never send one message twice;
-    a quick read first keeps an idle worker from taking SQLite's write lock.
-    """
-    with runtime.db.read_session() as session:
-        unsent = select(Notification.id).where(Notification.sent_at.is_(None), Notification.attempts < MAX_ATTEMPTS)
-        if session.scalar(unsent.limit(1)) is None:
-            return 0
-    stmt = (select(Notification).where(Notification.sent_at.is_(None), Notification.attempts < MAX_ATTEMPTS)
-            .order_by(Notification.id).limit(limit).with_for_update(skip_locked=True))
-    sent = 0
-    with runtime.transaction() as session:
-        for row in session.scalars(stmt).all():
-            row.attempts += 1
-            try:
-                runtime.sender.send(_view(row))
-            except Exception as exc:  # noqa: BLE001 - any sender failure is kept on the row and retried
-                row.last_error = f"{type(exc).__name__}: {exc}"[:1000]
-                log.warning("notification %s not sent (attempt %s): %s", row.id, row.attempts, row.last_error)
-                continue
-            row.sent_at, row.last_error = now, None
-            sent += 1
-    return sent
+    notification_id: int
+    created_at: datetime
+    kind: str
+    emergency: bool
+    text: str
+    text_en: str
+    channel: str
+    channel_type: str
+    recipients: tuple[str, ...]
+    state: DeliveryState
+    attempts: int
+    next_attempt_at: datetime | None
+    held_until: datetime | None
+    sent_at: datetime | None
+    last_error: str | None
 
 
-def _view(row: Notification, read: bool = False, reference: str | None = None) -> NotificationView:
+def case_deliveries(session: Session, instance_id: int) -> list[DeliveryView]:
+    """The deliveries of a case's notifications on real channels (not the log), oldest first."""
+    stmt = (select(Notification, NotificationDelivery)
+            .join(NotificationDelivery, NotificationDelivery.notification_id == Notification.id)
+            .where(Notification.instance_id == instance_id, NotificationDelivery.channel_type != LOG_CHANNEL)
+            .order_by(Notification.id, NotificationDelivery.id))
+    return [DeliveryView(n.id, n.created_at, n.kind, n.emergency, n.text, n.text_en, d.channel, d.channel_type,
+                         tuple(d.recipients), d.state, d.attempts, d.next_attempt_at, d.held_until, d.sent_at,
+                         d.last_error)
+            for n, d in session.execute(stmt)]
+
+
+def view_of(row: Notification, read: bool = False, reference: str | None = None,
+            unit: str | None = None) -> NotificationView:
+    """The row as senders and pages see it."""
     return NotificationView(row.id, row.created_at, row.to_role, row.to_user, row.site, row.channel, row.text,
-                            row.text_en, row.instance_id, row.task_id, row.sent_at, bool(read), reference)
+                            row.text_en, row.instance_id, row.task_id, row.kind, row.emergency, row.due_at,
+                            row.link, bool(read), reference, unit)

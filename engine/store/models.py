@@ -7,44 +7,25 @@ are the current shape, not a way to create tables.
 from __future__ import annotations
 
 import enum
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlalchemy import (
-    JSON,
     Boolean,
-    DateTime,
-    Enum,
     Float,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
+# Every table is reached from here, so Alembic and the tests see the whole schema.
+from engine.store.base import Base, UTCDateTime, enum_type  # noqa: F401
+from engine.store.deliveries import DELIVERY_TRANSITIONS, DeliveryState, NotificationDelivery  # noqa: F401
 
-class UTCDateTime(TypeDecorator):
-    """Store datetimes as UTC and always hand back aware UTC values (SQLite drops tzinfo)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value, dialect):
-        if value is not None and value.tzinfo is None:
-            raise ValueError("naive datetime given; the engine works in aware UTC")
-        return value.astimezone(timezone.utc) if value is not None else None
-
-    def process_result_value(self, value, dialect):
-        if value is None:
-            return None
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-
-
-class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UTCDateTime(), dict: JSON, list: JSON}
+_enum = enum_type
 
 
 class InstanceStatus(str, enum.Enum):
@@ -92,10 +73,6 @@ class SlaOutcome(str, enum.Enum):
     MET = "met"
     BREACHED = "breached"
     CANCELLED = "cancelled"
-
-
-def _enum(cls):
-    return Enum(cls, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
 
 
 class ProcessVersion(Base):
@@ -227,28 +204,34 @@ class SlaEscalation(Base):
 
 
 class Notification(Base):
-    """A message in the outbox, to a role (at a site) or to one person, sent by the worker."""
+    """A message in the outbox, to a role (at a site) or to one person.
+
+    Everyone it is addressed to sees it in the app; the worker fans it out once
+    (`fanned_out_at`) into the deliveries its kind is routed to (notifications.yaml).
+    """
 
     __tablename__ = "notification"
     __table_args__ = (
         Index("ix_notification_user", "to_user", "id"),
         Index("ix_notification_role", "to_role", "id"),
-        Index("ix_notification_unsent", "sent_at", "id"),
+        Index("ix_notification_fanout", "fanned_out_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(30))  # engine.policy.notifications.NotificationKind
+    emergency: Mapped[bool] = mapped_column(Boolean, default=False)  # quiet hours never hold it
     to_role: Mapped[str | None] = mapped_column(String(50))
     to_user: Mapped[str | None] = mapped_column(String(100))
     site: Mapped[str | None] = mapped_column(String(50))
     channel: Mapped[str] = mapped_column(String(20))
     text: Mapped[str] = mapped_column(Text)
     text_en: Mapped[str] = mapped_column(Text)
+    due_at: Mapped[datetime | None]
+    link: Mapped[str | None] = mapped_column(String(300))  # a path in the web app: /tasks/<id>, /cases/<ref>
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("instance.id"))
     task_id: Mapped[str | None] = mapped_column(String(36))
-    sent_at: Mapped[datetime | None]
-    attempts: Mapped[int] = mapped_column(default=0)
-    last_error: Mapped[str | None] = mapped_column(Text)
+    fanned_out_at: Mapped[datetime | None]
 
 
 class NotificationRead(Base):

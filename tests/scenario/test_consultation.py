@@ -208,7 +208,8 @@ def test_the_supervisors_reply_limit_escalates_once_per_level(start_case, runtim
         told = {u: [n.text for n in list_notifications(session, load_actor(session, u))]
                 for u in ("supervisor1", "manager1", "reception1")}
     assert [len(told[u]) for u in ("supervisor1", "manager1", "reception1")] == [1, 1, 0]
-    assert told["supervisor1"][0].startswith(f"{case.reference}「主管答复请示」已用去时限的 80%")
+    # The case, the unit, what happened and what to do, and the due time (China time).
+    assert told["supervisor1"][0] == f"{case.reference}（3栋12楼1203）：「主管答复请示」已用去时限的 80%，请跟进，期限 11-23 17:05"
     case.complete("chase_overdue_reply", "manager1", followup_notes="主管在开会，已督促立即答复")
     finish_oral_escalated(case)
     assert case.status == "completed"

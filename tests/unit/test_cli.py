@@ -198,7 +198,7 @@ def test_help_lists_every_command_in_working_order(cli):
     assert code == 0
     listed = re.findall(r"^  ([a-z]+) ", out.split("Commands:")[1], re.M)
     assert listed == ["init", "lint", "deploy", "import", "start", "tasks", "complete", "claim", "send",
-                      "cancel", "retry", "comment", "show", "audit", "stats", "token", "user", "worker", "report",
+                      "cancel", "retry", "comment", "show", "audit", "stats", "token", "user", "notify", "worker", "report",
                       "serve"]
 
 
@@ -313,3 +313,46 @@ def test_read_only_commands_answer_while_another_connection_holds_the_write_lock
         writer.rollback()
         writer.close()
         step.close()
+
+
+@pytest.fixture
+def robots(monkeypatch):
+    """The site's robot and SMS gateway played on loopback, their addresses in the environment."""
+    from notify_peers import DINGTALK_SECRET, RobotPeer
+
+    peer = RobotPeer().start()
+    monkeypatch.setenv("NANSHAN_DINGTALK_WEBHOOK", peer.url("/dingtalk") + "?access_token=t")
+    monkeypatch.setenv("NANSHAN_DINGTALK_SECRET", DINGTALK_SECRET)
+    monkeypatch.setenv("NANSHAN_SMS_URL", peer.url("/sms"))
+    monkeypatch.setenv("NANSHAN_SMS_TOKEN", "Bearer t")
+    yield peer
+    peer.stop()
+
+
+def test_notify_test_sends_on_each_channel_of_the_person_and_says_how_it_went(initialised, robots):
+    code, out, _ = initialised("notify", "test", "guard1")
+    assert code == 0
+    assert out.splitlines() == ["security_group (dingtalk): ok - sent", "sms (sms): ok - sent"]
+    (post,) = robots.requests("/dingtalk")
+    assert "测试消息" in post.json["text"]["content"] and post.json["at"]["atUserIds"] == ["guard1"]
+    assert robots.requests("/sms")[0].json["phone"] == "13800000006"
+
+
+def test_notify_test_exits_nonzero_when_a_channel_fails_or_is_not_configured(initialised, robots, monkeypatch):
+    from notify_peers import Reply
+
+    robots.then("/sms", Reply(500, "down"))
+    monkeypatch.delenv("NANSHAN_DINGTALK_SECRET")
+    code, out, _ = initialised("notify", "test", "guard1")
+    assert code == 1
+    assert out.splitlines() == [
+        "security_group (dingtalk): FAILED - not configured: environment variable NANSHAN_DINGTALK_SECRET is not set",
+        "sms (sms): FAILED - http://127.0.0.1:%d/sms answered HTTP 500: down" % robots.server_address[1]]
+    assert robots.requests("/dingtalk") == []
+
+
+def test_notify_test_of_someone_without_channels_or_account(initialised):
+    code, out, err = initialised("notify", "test", "env1")
+    assert code == 1 and out == "" and "env1 has no channel to test" in err
+    code, _, err = initialised("notify", "test", "nobody")
+    assert code == 2 and "unknown user 'nobody'" in err

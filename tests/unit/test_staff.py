@@ -37,7 +37,17 @@ def staff_changed(library, text: str):
 
 
 def without(username: str):
-    return lambda text: "".join(line for line in text.splitlines(True) if f"username: {username}," not in line)
+    """staff.yaml without `username`'s entry (its first line and the lines continuing it)."""
+    def edit(text: str) -> str:
+        kept, dropping = [], False
+        for line in text.splitlines(True):
+            if line.startswith("  - "):
+                dropping = f"username: {username}," in line
+            if not dropping:
+                kept.append(line)
+        return "".join(kept)
+
+    return edit
 
 
 def accounts(runtime) -> dict:
@@ -53,8 +63,8 @@ def staff_events(runtime) -> list[tuple]:
 
 def test_a_deploy_adds_changes_and_deactivates_people_as_staff_yaml_says(runtime, library):
     bundle = staff_changed(library, lambda text: without("env1")(text).replace(
-        "{username: guard2, name: 孙伟, roles: [guard], site: nanshan}",
-        "{username: guard2, name: 孙伟, roles: [guard, security_lead], site: binhai}") + NEW_PERSON)
+        "{username: guard2, name: 孙伟, roles: [guard], site: nanshan,",
+        "{username: guard2, name: 孙伟, roles: [guard, security_lead], site: binhai,") + NEW_PERSON)
     with runtime.transaction() as session:
         changes = apply_staff(session, bundle, "designer1")
     assert [(c.type, c.username) for c in changes] == [
@@ -139,10 +149,12 @@ def test_passwords_are_set_only_for_active_accounts(runtime, library):
         set_password(session, "nobody", "a-long-password", "system")
 
 
-def test_a_change_to_staff_yaml_alone_makes_no_new_process_version(runtime, library):
+def test_a_change_to_staff_yaml_makes_new_versions_that_carry_it(runtime, library):
+    """Notifications read a person's contacts and language from the version's rules, and compiled
+    versions are cached by content: a staff change must change the content."""
     bundle = staff_changed(library, lambda text: text + NEW_PERSON)
     with runtime.transaction() as session:
         results = deploy_bundle(session, bundle, "system")
         apply_staff(session, bundle, "system")
-    assert results and not any(r.created for r in results)
+    assert results and all(r.created for r in results)
     assert "tech2" in accounts(runtime)

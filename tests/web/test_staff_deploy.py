@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from cli.main import main
+from tests.unit.test_staff import without
 
 NEW_GUARD = "  - {username: guard3, name: 韩磊, roles: [guard], site: nanshan}\n"
 
@@ -48,8 +49,7 @@ def test_a_new_staff_member_logs_in_after_deploy_and_a_password(web, estatedesk,
 
 def test_a_person_taken_out_of_staff_yaml_is_logged_out_and_cannot_log_in(web, estatedesk, processes_dir):
     assert web.login("guard2").status_code == 302
-    edit_staff(processes_dir, lambda text: "".join(
-        line for line in text.splitlines(True) if "username: guard2," not in line))
+    edit_staff(processes_dir, without("guard2"))
     assert "staff: deactivated guard2 孙伟" in estatedesk("deploy")
     assert web.client.get("/").headers["Location"].startswith("/login")  # the session ended with the account
     assert web.login("guard2").status_code == 401
