@@ -4,11 +4,13 @@ schema when DATABASE_URL points at PostgreSQL) copied from a template made once 
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
 import pytest
 
+from engine.accounts.users import check_password
 from engine.clock import FakeClock
 from engine.definitions.library import Bundle, read_bundle
 from engine.runtime.step import Runtime
@@ -39,6 +41,17 @@ def pytest_collection_modifyitems(config, items):
 def check_live_workflows(monkeypatch):
     """Every step that reuses a kept workflow also restores its stored state and compares the two."""
     monkeypatch.setattr(Runtime, "check_live_workflows", True)
+
+
+# scrypt is slow on purpose (some 50 ms a check) and the demo staff share one hash, so a run
+# checked the same few (password, hash) pairs at hundreds of logins. The check is a pure
+# function: remembering its answers changes no outcome, and scrypt still checks each pair once.
+_check_password_once = functools.lru_cache(maxsize=None)(check_password)
+
+
+@pytest.fixture(autouse=True)
+def check_each_password_once(monkeypatch):
+    monkeypatch.setattr("web.auth.check_password", _check_password_once)
 
 
 @pytest.fixture(scope="session")
