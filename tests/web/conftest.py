@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from jinja2 import BytecodeCache
 
 from engine.runtime.queries import get_instance_row, list_events, list_tasks
 from tests.databases import DEPLOYED, Seed, seeds_fixture
@@ -43,9 +44,32 @@ STEPS = {
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
+class CompiledTemplates(BytecodeCache):
+    """Jinja's compiled templates, kept for every app the tests make (a server makes one app).
+
+    Jinja keys each by the template's name and checks its source, so an edited template
+    is compiled anew; each test's app still renders with its own globals and runtime.
+    """
+
+    def __init__(self):
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket) -> None:
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = CompiledTemplates()
+
+
 def make_app(runtime):
-    return create_app({"RUNTIME": runtime, "TESTING": True, "SECRET_KEY": "test-secret",
-                       "WTF_CSRF_ENABLED": True})
+    app = create_app({"RUNTIME": runtime, "TESTING": True, "SECRET_KEY": "test-secret",
+                      "WTF_CSRF_ENABLED": True})
+    app.jinja_env.bytecode_cache = COMPILED_TEMPLATES
+    return app
 
 
 @pytest.fixture
