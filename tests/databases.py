@@ -73,9 +73,9 @@ def deploy_library(runtime: Runtime, library: Bundle) -> None:
 DEPLOYED = seeds_fixture("runtime", Seed("deployed", deploy_library))
 
 
-def seed_for(fixture_names) -> Seed | None:
+def seed_for(fixture_names, seeds: dict[str, Seed] = SEEDS) -> Seed | None:
     """The richest seed among the fixtures a test uses; the others must lie under it."""
-    used = [SEEDS[name] for name in fixture_names if name in SEEDS]
+    used = [seeds[name] for name in fixture_names if name in seeds]
     richest = max(used, key=lambda seed: len(seed.chain()), default=None)
     for seed in used:
         if seed.name not in richest.chain():
