@@ -1,28 +1,25 @@
-"""Shared fixtures: a fresh database per test (SQLite file, or a PostgreSQL schema of
-this run when DATABASE_URL points at PostgreSQL), the process library, a fake clock."""
+"""Shared fixtures: a clean database for each test (an SQLite file, or this run's test
+schema when DATABASE_URL points at PostgreSQL) copied from a template made once per run
+(tests/databases.py), the process library, a fake clock."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import secrets
-import uuid
 from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher, profiles
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from sqlalchemy import create_engine, text
 
 from engine.accounts import users
-from engine.accounts.users import load_demo_staff
 from engine.clock import FakeClock
-from engine.definitions.library import Bundle, deploy_bundle, read_bundle
-from engine.definitions.rules import load_rules
+from engine.definitions.library import Bundle, read_bundle
 from engine.runtime.step import Runtime
 from engine.store.db import Database
-from engine.store.models import Base
+from tests.databases import DEPLOYED, CopiedDatabase, Templates, seed_for
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -31,7 +28,7 @@ ON_POSTGRES = POSTGRES_URL.startswith("postgresql")
 
 
 def pytest_report_header(config):
-    return f"database: {'PostgreSQL ' + POSTGRES_URL if ON_POSTGRES else 'SQLite (per-test file)'}"
+    return f"database: {'PostgreSQL ' + POSTGRES_URL if ON_POSTGRES else 'SQLite'} (a copy of a template per test)"
 
 
 def pytest_collection_modifyitems(config, items):
@@ -56,33 +53,6 @@ def compiled_catalogues():
                 catalog = read_po(source)
             with mo.open("wb") as target:
                 write_mo(target, catalog)
-
-
-@pytest.fixture(scope="session")
-def pg_schema():
-    """Create this run's own PostgreSQL schema, migrated once, and drop it at the end."""
-    if not ON_POSTGRES:
-        yield None
-        return
-    name = f"test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{name}"'))
-    db = Database(POSTGRES_URL, schema=name)
-    db.migrate()
-    db.dispose()
-    yield name
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
-    admin.dispose()
-
-
-def _truncate_all(db: Database) -> None:
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    with db.engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        conn.execute(text("INSERT INTO audit_head (id, last_event_id, last_hash) VALUES (1, 0, :h)"),
-                     {"h": "0" * 64})
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -110,17 +80,26 @@ def check_live_workflows(monkeypatch):
     monkeypatch.setattr(Runtime, "check_live_workflows", True)
 
 
+@pytest.fixture(scope="session")
+def templates(tmp_path_factory, library):
+    """The run's template databases (see tests/databases.py), removed at the end."""
+    made = Templates(tmp_path_factory.mktemp("templates"), library, POSTGRES_URL if ON_POSTGRES else "")
+    yield made
+    made.close()
+
+
 @pytest.fixture
-def db(tmp_path, pg_schema):
-    """An empty, migrated database for one test."""
-    if pg_schema:
-        database = Database(POSTGRES_URL, schema=pg_schema)
-        _truncate_all(database)
-    else:
-        database = Database(f"sqlite:///{tmp_path / 'test.db'}")
-        database.migrate()
-    yield database
-    database.dispose()
+def db_copy(request, templates, clock, tmp_path) -> CopiedDatabase:
+    """This test's own database: a copy of the template of the richest seed its fixtures use."""
+    copied = templates.copy(seed_for(request.fixturenames), clock, tmp_path)
+    yield copied
+    templates.release(copied)
+
+
+@pytest.fixture
+def db(db_copy) -> Database:
+    """A clean database for one test: migrated, and seeded when a fixture it uses asks (`runtime`)."""
+    return db_copy.db
 
 
 @pytest.fixture
@@ -141,13 +120,10 @@ def clock():
 
 
 @pytest.fixture
-def runtime(db, library, clock) -> Runtime:
+def runtime(db_copy, clock) -> Runtime:
     """A runtime on a fresh database with the library deployed and the demo staff loaded."""
-    rt = Runtime(db, clock)
-    with rt.transaction() as session:
-        load_demo_staff(session, load_rules(library.rules))
-        deploy_bundle(session, library, actor="system", note="test")
-    return rt
+    assert DEPLOYED.name in db_copy.seeds, "ask for `runtime` as an argument, so the database starts deployed"
+    return Runtime(db_copy.db, clock)
 
 
 @pytest.fixture

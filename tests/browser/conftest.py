@@ -4,11 +4,13 @@ staff loaded) on the wall clock, and Debian's headless Chromium driven by Playwr
 
 Playwright never downloads a browser here: it launches /usr/bin/chromium, which
 `make test` installs with apt-get where it can. Without it these tests skip, saying why.
-Screenshots of every step go to test-artifacts/browser/<test name>/.
+Screenshots of every step go to test-artifacts/browser/<test name>/ (on PostgreSQL to
+test-artifacts/browser/postgresql/<test name>/, so CI's two runs side by side keep apart).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import threading
@@ -24,6 +26,8 @@ from web import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
+if os.environ.get("DATABASE_URL", "").startswith("postgresql"):
+    ARTIFACTS = ARTIFACTS / "postgresql"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]

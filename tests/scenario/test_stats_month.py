@@ -22,6 +22,8 @@ from engine.stats import (
 )
 from engine.stats.names import Names
 from engine.store.models import CaseFact
+from tests.databases import DEPLOYED, Seed, seeds_fixture
+from tests.scenario.conftest import Case
 
 NOV = StatsQuery("2026-11", site="nanshan")
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=timezone.utc)  # Monday 09:00 in Shenzhen
@@ -76,9 +78,14 @@ def complaint(start_case, clock, basis, **fields):
     return case
 
 
-@pytest.fixture
-def month(runtime, start_case, clock, library):
+def play_november(runtime, library) -> dict:
     """A known November at nanshan, a case in October still open, one in December, one at binhai."""
+    clock = runtime.clock
+
+    def start_case(process_id, data, as_user):
+        result = runtime.start_instance(process_id, data, as_user)
+        return Case(runtime, result.instance.id, result.instance.reference)
+
     with runtime.transaction() as session:
         deploy_bundle(session, visiting_every_case(library), actor="system", note="visit every case")
     cases = {}
@@ -111,7 +118,18 @@ def month(runtime, start_case, clock, library):
     clock.set(datetime(2026, 12, 2, 1, 0, tzinfo=timezone.utc))
     cases["december"] = start_case("repair", {}, as_user="reception1")
     clock.set(LATER)
-    return cases
+    return {name: (case.instance_id, case.reference) for name, case in cases.items()}
+
+
+NOVEMBER = seeds_fixture("november_cases", Seed("november", play_november, base=DEPLOYED))
+
+
+@pytest.fixture
+def november_cases(db_copy, runtime, clock) -> dict:
+    """The cases of `play_november`, by name, on the clock it ends on (played once per run)."""
+    clock.set(LATER)
+    return {name: Case(runtime, instance_id, reference)
+            for name, (instance_id, reference) in db_copy.played[NOVEMBER.name].items()}
 
 
 def kpis(runtime, query=NOV):
@@ -119,7 +137,7 @@ def kpis(runtime, query=NOV):
         return month_kpis(session, query, LATER)
 
 
-def test_month_kpis_counted_exactly(runtime, month):
+def test_month_kpis_counted_exactly(runtime, november_cases):
     k = kpis(runtime)
     assert (k.cases, k.completed, k.cancelled, k.open, k.reopened) == (7, 5, 1, 1, 1)
     assert k.as_of == datetime(2026, 11, 30, 16, 0, tzinfo=timezone.utc)  # month end in Shenzhen
@@ -150,13 +168,13 @@ def test_month_kpis_counted_exactly(runtime, month):
     assert (k.paid_repairs, k.revenue) == (2, 90.0)  # 2 × 30 + 1 × 30 from the price list
 
 
-def test_every_number_names_its_cases(runtime, month):
+def test_every_number_names_its_cases(runtime, november_cases):
     k = kpis(runtime)
     with runtime.db.session() as session:
         def refs(drill):
             return {c.reference for c in cases_behind(session, NOV, drill, LATER)}
 
-        names = {ref: key for key, case in month.items() for ref in [case.reference]}
+        names = {ref: key for key, case in november_cases.items() for ref in [case.reference]}
         assert {names[r] for r in refs({"sla": "breached", "target": "repair.arrive_now"})} == {"late"}
         assert {names[r] for r in refs({"reopened": "1"})} == {"late"}
         assert {names[r] for r in refs({"backlog": "gt30d"})} == {"october_open"}
@@ -178,7 +196,7 @@ def test_every_number_names_its_cases(runtime, month):
             cases_behind(session, NOV, {"colour": "red"}, LATER)
 
 
-def test_tables_name_what_they_count_and_drill_by_id(runtime, month):
+def test_tables_name_what_they_count_and_drill_by_id(runtime, november_cases):
     k = kpis(runtime)
 
     def labels(table_id):
@@ -207,7 +225,7 @@ def test_ids_without_a_name_show_as_themselves():
     assert names.category("") == "" and names.department("") == ""  # nothing to name: the tables show —
 
 
-def test_rebuild_from_the_log_equals_the_incremental_facts(runtime, month):
+def test_rebuild_from_the_log_equals_the_incremental_facts(runtime, november_cases):
     with runtime.db.session() as session:
         incremental = [dict(r._mapping) for r in session.execute(select(CaseFact.__table__).order_by(CaseFact.instance_id))]
     with runtime.db.session() as session, session.begin():
@@ -218,7 +236,7 @@ def test_rebuild_from_the_log_equals_the_incremental_facts(runtime, month):
     assert sum(1 for f in rebuilt if f["charge"]) == 2 and sum(f["visits"] for f in rebuilt) == 4  # not empty
 
 
-def test_a_later_policy_change_does_not_rewrite_the_past(runtime, month, library, start_case):
+def test_a_later_policy_change_does_not_rewrite_the_past(runtime, november_cases, library, start_case):
     before = kpis(runtime)
     sla = library.rules["sla.yaml"].replace("  repair.arrive_now:\n    duration: PT10M",
                                        "  repair.arrive_now:\n    duration: PT30M")
@@ -240,7 +258,7 @@ def test_a_later_policy_change_does_not_rewrite_the_past(runtime, month, library
     assert [(s.met, s.breached) for s in december.sla if s.target == "repair.arrive_now"] == [(1, 0)]
 
 
-def test_trend_and_histogram(runtime, month):
+def test_trend_and_histogram(runtime, november_cases):
     with runtime.db.session() as session:
         trend = monthly_trend(session, "nanshan", LATER, months=3)
         histogram = response_histogram(session, NOV, "repair.arrive_now", LATER, bins=4)

@@ -5,14 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.accounts.users import load_demo_staff
 from engine.audit.events import EventType
 from engine.definitions.diagram_import import import_diagram
-from engine.definitions.library import deploy_bundle
-from engine.definitions.rules import load_rules
 from engine.errors import BadInput
 from engine.runtime.queries import get_instance_row, list_events, list_tasks
-from engine.runtime.step import Runtime
 
 ROOT = Path(__file__).resolve().parents[2]
 T = "2026-11-23T09:05:00+00:00"
@@ -20,11 +16,7 @@ REPORT = dict(caller="林先生", unit="5栋3楼302", phone="13800000000", descr
 
 
 @pytest.fixture
-def rt(db, library, clock):
-    runtime = Runtime(db, clock)
-    with runtime.transaction() as session:
-        load_demo_staff(session, load_rules(library.rules))
-        deploy_bundle(session, library, actor="system")
+def rt(runtime):
     return runtime
 
 

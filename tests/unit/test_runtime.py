@@ -166,18 +166,39 @@ def test_stale_write_conflicts_and_exactly_one_wins(rt):
 
 
 def test_two_clerks_racing_on_one_task_exactly_one_wins(rt, monkeypatch):
-    """Both read the task, both submit at once: one completes it, the other gets a conflict."""
+    """Both submit at once: one completes the task, the other gets a conflict.
+
+    The first step to hold the case waits until the other clerk's step is as far as the
+    database lets it go meanwhile: on PostgreSQL it has read the row too; SQLite takes
+    the write lock at BEGIN, so there the other step has started and waits at its BEGIN.
+    """
     task = only_task(start(rt))
-    barrier = threading.Barrier(2, timeout=3)
-    original = Runtime._advance
+    clerks = ("reception1", "reception2")
+    meeting = "read" if rt.db.is_postgres else "started"
+    reached = {"started": set(), "read": set()}
+    together = threading.Condition()
+    waited_in_vain = []
+
+    def arrive(stage: str) -> None:
+        with together:
+            reached[stage].add(threading.current_thread().name)
+            together.notify_all()
+
+    original_transaction, original_advance = Runtime.transaction, Runtime._advance
+
+    def transaction(self):
+        if threading.current_thread().name in clerks:
+            arrive("started")
+        return original_transaction(self)
 
     def advance_together(self, *args, **kwargs):
-        try:
-            barrier.wait()  # on PostgreSQL both have read the row; SQLite serialises at BEGIN
-        except threading.BrokenBarrierError:
-            pass
-        return original(self, *args, **kwargs)
+        arrive("read")
+        with together:
+            if not together.wait_for(lambda: len(reached[meeting]) == 2, timeout=10):
+                waited_in_vain.append(threading.current_thread().name)
+        return original_advance(self, *args, **kwargs)
 
+    monkeypatch.setattr(Runtime, "transaction", transaction)
     monkeypatch.setattr(Runtime, "_advance", advance_together)
     outcomes = []
 
@@ -189,11 +210,12 @@ def test_two_clerks_racing_on_one_task_exactly_one_wins(rt, monkeypatch):
         except ConflictError:
             outcomes.append("conflict")
 
-    threads = [threading.Thread(target=submit, args=(u,)) for u in ("reception1", "reception2")]
+    threads = [threading.Thread(target=submit, args=(user,), name=user) for user in clerks]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=30)
+    assert waited_in_vain == [], f"the other clerk's step never reached its {meeting}"
     assert sorted(outcomes) == ["conflict", "won"]
     assert count(rt, Event, Event.type == EventType.TASK_COMPLETED) == 1
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 import re
 import shutil
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from jinja2 import BytecodeCache
 
 from engine.runtime.queries import get_instance_row, list_events, list_tasks
+from tests.databases import DEPLOYED, Seed, seeds_fixture
 
 # pytest puts tests/ first on sys.path, where this folder would pass for a namespace
 # package named `web`; the project root must come first so `web` is the app.
@@ -42,10 +45,33 @@ STEPS = {
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
+class CompiledTemplates(BytecodeCache):
+    """Jinja's compiled templates, kept for every app the tests make (a server makes one app).
+
+    Jinja keys each by the template's name and checks its source, so an edited template
+    is compiled anew; each test's app still renders with its own globals and runtime.
+    """
+
+    def __init__(self):
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket) -> None:
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = CompiledTemplates()
+
+
 def make_app(runtime, processes_dir: Path):
-    return create_app({"RUNTIME": runtime, "TESTING": True, "SECRET_KEY": "test-secret",
-                       "WTF_CSRF_ENABLED": True, "PROCESSES_DIR": str(processes_dir),
-                       "FORMS_DIR": str(Path(ROOT) / "forms")})
+    app = create_app({"RUNTIME": runtime, "TESTING": True, "SECRET_KEY": "test-secret",
+                      "WTF_CSRF_ENABLED": True, "PROCESSES_DIR": str(processes_dir),
+                      "FORMS_DIR": str(Path(ROOT) / "forms")})
+    app.jinja_env.bytecode_cache = COMPILED_TEMPLATES
+    return app
 
 
 @pytest.fixture
@@ -209,21 +235,24 @@ def start_case(runtime):
     return start
 
 
-@pytest.fixture
-def stats_month(runtime, clock, library, start_case) -> dict:
+def play_september(runtime, library) -> dict:
     """September 2026 at nanshan, played as tests/scenario/test_stats_month.py plays its
     November: a paid repair on time, a late one (reopened after a dissatisfied visit), an
     excessive-demand complaint, a cancelled and an open repair; beside it an August case
     still open, one at binhai and one in October. The clock ends on 5 October."""
-    from datetime import datetime, timedelta, timezone
-
     from engine.definitions.library import deploy_bundle
+    from tests.scenario.conftest import Case
     from tests.scenario.test_stats_month import DOOR_OK as DOOR_OK_VISIT
     from tests.scenario.test_stats_month import PHONE_BAD, complaint, repair, visiting_every_case
+
+    def start_case(process_id, data=None, as_user="reception1"):
+        result = runtime.start_instance(process_id, data or {}, as_user)
+        return Case(runtime, result.instance.id, result.instance.reference)
 
     with runtime.transaction() as session:  # every closed repair and complaint drawn for a visit
         deploy_bundle(session, visiting_every_case(library), actor="system", note="visit every case")
 
+    clock = runtime.clock
     monday = datetime(2026, 9, 7, 1, 0, tzinfo=timezone.utc)  # 09:00 in Shenzhen
     cases = {}
     clock.set(datetime(2026, 8, 20, 1, 0, tzinfo=timezone.utc))
@@ -244,8 +273,25 @@ def stats_month(runtime, clock, library, start_case) -> dict:
     cases["binhai"] = start_case("repair", {"site": "binhai"})
     clock.set(datetime(2026, 10, 2, 1, 0, tzinfo=timezone.utc))
     cases["october"] = start_case("repair")
-    clock.set(datetime(2026, 10, 5, 1, 0, tzinfo=timezone.utc))
-    return cases
+    clock.set(SEPTEMBER_PLAYED_UNTIL)
+    return {name: (case.instance_id, case.reference) for name, case in cases.items()}
+
+
+SEPTEMBER_PLAYED_UNTIL = datetime(2026, 10, 5, 1, 0, tzinfo=timezone.utc)
+SEPTEMBER = seeds_fixture("stats_month", Seed("september", play_september, base=DEPLOYED))
+
+
+@pytest.fixture
+def stats_month(db_copy, runtime, clock) -> dict:
+    """The cases of September 2026 (`play_september`), by name, on the clock it ends on.
+
+    The month is played once per run; each test starts from a copy of the database it left.
+    """
+    from tests.scenario.conftest import Case
+
+    clock.set(SEPTEMBER_PLAYED_UNTIL)
+    return {name: Case(runtime, instance_id, reference)
+            for name, (instance_id, reference) in db_copy.played[SEPTEMBER.name].items()}
 
 
 def read_stats_table(page: str, table_id: str) -> list[list[tuple[str, str | None]]]:

@@ -3,11 +3,12 @@ optimistic lock that turns a stale completion into 409."""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from engine.runtime.queries import get_task
+
+# A well-formed task id that no case has; fixed, so the test ids are alike in every run.
+NO_SUCH_TASK = "3f1c2a9e-6b7d-4e0f-8a51-9c2d7e4b6a10"
 
 
 def open_case(api, user="reception1", **changes) -> dict:
@@ -98,7 +99,7 @@ def test_task_shows_when_its_time_limit_runs_out(api, cases, clock):
     assert api.get("/tasks", "reception1").json["tasks"][0]["time_left_seconds"] == -(3600 - 330)
 
 
-@pytest.mark.parametrize("task_id", [str(uuid.uuid4()), "not-a-task"])
+@pytest.mark.parametrize("task_id", [NO_SUCH_TASK, "not-a-task"])
 def test_unknown_task_is_404(api, task_id):
     response = api.get(f"/tasks/{task_id}", "reception1")
     assert response.status_code == 404 and "does not exist" in response.json["error"]

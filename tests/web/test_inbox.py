@@ -50,8 +50,15 @@ def test_claiming_a_task_twice_is_a_conflict(web, cases):
     case = cases.start()
     task = cases.task(case.id, "choose_help")
     web.login("reception1")
-    web.post(f"/tasks/{task.id}/claim")
-    assert web.post(f"/tasks/{task.id}/claim").status_code == 409
+    first = web.post(f"/tasks/{task.id}/claim")
+    assert first.status_code == 302 and first.headers["Location"] == "/"
+    assert cases.task(case.id, "choose_help").assignee == "reception1"
+    again = web.post(f"/tasks/{task.id}/claim")
+    assert again.status_code == 409
+    page = again.get_data(as_text=True)
+    assert "状态冲突" in page and task.name in page  # which task could not be claimed
+    assert cases.task(case.id, "choose_help").assignee == "reception1"
+    assert len(cases.events(case.id, "task_claimed")) == 1  # the refused claim left no trace
 
 
 def test_task_claimed_by_someone_else_shows_the_holder_and_no_claim_button(web, cases, runtime):

@@ -90,11 +90,23 @@ def test_mark_all_read_and_english(web, client, cases, runtime, clock):
     assert bell_count(web.get_text("/")) == 0
 
 
-def test_mark_read_refuses_a_bad_id_and_needs_login(web, client):
-    assert client.post("/notifications/read").status_code in (302, 400)  # no session: login or CSRF first
+def test_mark_read_needs_this_sessions_csrf_token_and_a_login(web, client):
+    refused = client.post("/notifications/read")  # a form posted from elsewhere carries no token
+    assert refused.status_code == 400 and "The CSRF token is missing." in refused.get_data(as_text=True)
+    logged_out = web.post("/notifications/read")  # the session's own token, but nobody logged in
+    assert logged_out.status_code == 302
+    assert logged_out.headers["Location"] == "/login?next=/notifications/read"
+
+
+def test_mark_read_refuses_a_bad_id_and_marks_nothing_read(web, cases, runtime, clock):
+    major_case(cases)
+    clock.advance(minutes=10, seconds=1)
+    runtime.fire_due_timers()
     web.login("manager1")
-    assert web.post("/notifications/read", {"id": "x"}).status_code == 400
-    assert client.get("/notifications").status_code == 200
+    response = web.post("/notifications/read", {"id": "x"})
+    assert response.status_code == 400
+    assert "id must be a notification number" in response.get_data(as_text=True)
+    assert bell_count(web.get_text("/notifications")) == 1
 
 
 def test_the_case_timeline_tells_of_the_breach_and_the_escalation(web, cases, runtime, clock):
