@@ -82,7 +82,7 @@ test-postgres: install browser
 
 lint: install
 	$(BIN)/estatedesk lint
-	$(BIN)/ruff check engine web tests benchmarks
+	$(BIN)/ruff check engine web tests benchmarks cli
 
 # Every benchmark, full runs (several minutes); each prints its figures and targets.
 bench: install
