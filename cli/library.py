@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from cli.context import EXIT_FINDINGS, EXIT_OK, Env, actor_option, command, pass_env
+from cli.context import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, Env, actor_option, command, pass_env
 from engine.accounts.users import load_actor, load_demo_staff
 from engine.definitions.diagram_import import import_diagram
 from engine.definitions.library import check_bundle, deploy_bundle
-from engine.errors import BadInput, DefinitionError, Finding
+from engine.errors import BadInput, DefinitionError, Finding, NotADiagram
 from engine.runtime.step import Runtime
 
 
@@ -116,24 +116,32 @@ def deploy(env: Env, note: str | None, actor: str) -> None:
 @_note_option("where the files come from")
 @actor_option(default="system")
 @pass_env
-def import_(env: Env, paths: tuple[str, ...], note: str | None, actor: str) -> None:
+def import_(env: Env, paths: tuple[str, ...], note: str | None, actor: str) -> int:
     """Deploy BPMN files from other tools, or keep them as documentation versions.
 
-    PATH... are BPMN files or folders.
+    PATH... are BPMN files or folders. A file that is not a BPMN diagram is refused and the
+    others go on; the command then exits 2.
     """
     env.db.migrate()
     runtime = Runtime(env.db)
     library = env.library()
+    refused = 0
     for path in _bpmn_paths(paths):
-        with runtime.transaction() as session:
-            load_actor(session, actor)
-            results = import_diagram(session, library, str(path), path.read_bytes(), actor, note or "")
+        try:
+            with runtime.transaction() as session:
+                load_actor(session, actor)
+                results = import_diagram(session, library, str(path), path.read_bytes(), actor, note or "")
+        except (NotADiagram, DefinitionError) as exc:
+            refused += 1
+            click.echo(f"{path}: refused: {exc}", err=True)
+            continue
         for r in results:
             if r.runnable:
                 click.echo(f"{path}: {_deployed(r)}")
             else:
                 click.echo(f"{path}: {r.process_id} v{r.version} kept as documentation "
                            f"({len(r.findings)} findings; see estatedesk lint {path})")
+    return EXIT_BAD_INPUT if refused else EXIT_OK
 
 
 COMMANDS = [init, lint, deploy, import_]

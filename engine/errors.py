@@ -106,3 +106,12 @@ class ScriptError(EngineError):
         self.line = line
         where = f"{element_id}" + (f" line {line}" if line else "") if element_id else "expression"
         super().__init__(f"{where}: {message}")
+
+
+class NotADiagram(BadInput):
+    """A file brought in as a diagram whose root is not BPMN (or DMN) definitions: an SVG or
+    XHTML page, say, which a browser would run scripts in. Nothing of it is kept."""
+
+    def __init__(self, filename: str, root: str, expected: str):
+        self.filename, self.root, self.expected = filename, root, expected
+        super().__init__(f"{filename}: not a {expected} diagram (its root element is <{root}>); nothing was kept")

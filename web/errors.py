@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import current_app, render_template
+from flask import current_app, jsonify, render_template, request
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from werkzeug.exceptions import HTTPException
 
@@ -13,6 +14,7 @@ from engine.errors import (
     EngineError,
     FormInvalid,
     InstanceNotRunning,
+    NotADiagram,
     NotFound,
     NothingWaiting,
     PermissionDenied,
@@ -46,8 +48,22 @@ def status_for(error: EngineError) -> int:
 
 
 def _page(status: int, detail: str | None):
-    return render_template("error.html", status=status, title=TITLES.get(status, TITLES[400]),
-                           detail=detail), status
+    title = TITLES.get(status, TITLES[400])
+    if _wants_json():  # the modeler's fetch calls show `detail` beside the diagram
+        return jsonify({"error": str(title), "detail": detail}), status
+    return render_template("error.html", status=status, title=title, detail=detail), status
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+def _detail(error: EngineError) -> str:
+    """What the page says about an engine error: in the UI's language where the engine says more than English."""
+    if isinstance(error, NotADiagram):
+        return _("%(file)s 不是 %(kind)s 流程图（根元素是 <%(root)s>），未保存", file=error.filename,
+                 kind=error.expected, root=error.root)
+    return str(error)
 
 
 def handle_engine_error(error: EngineError):
@@ -57,7 +73,7 @@ def handle_engine_error(error: EngineError):
     if status >= 500:
         current_app.logger.error("engine error: %s", error)
         return _page(status, None)
-    return _page(status, str(error))
+    return _page(status, _detail(error))
 
 
 def handle_http_error(error: HTTPException):

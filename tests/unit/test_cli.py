@@ -313,3 +313,14 @@ def test_read_only_commands_answer_while_another_connection_holds_the_write_lock
         writer.rollback()
         writer.close()
         step.close()
+
+
+def test_import_refuses_a_file_that_is_not_bpmn_and_imports_the_others(initialised, tmp_path):
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    (folder / "a_page.bpmn").write_text('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>')
+    (folder / "b_valid.bpmn").write_bytes((DIAGRAMS / "non_executable.bpmn").read_bytes())
+    code, out, err = initialised("import", str(folder))
+    assert code == 2
+    assert f"{folder / 'a_page.bpmn'}: refused: a_page.bpmn: not a BPMN diagram (its root element is <svg>)" in err
+    assert f"{folder / 'b_valid.bpmn'}: lint_documentation v1 kept as documentation" in out

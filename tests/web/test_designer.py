@@ -18,8 +18,9 @@ def designer(web):
 
 
 def posted(web, path, body):
-    """POST JSON as the modeler does, with the CSRF token in its header."""
-    return web.client.post(path, json=body, headers={"X-CSRFToken": web.token("/processes")})
+    """POST JSON as the modeler does, with the CSRF token in its header, asking for JSON back."""
+    return web.client.post(path, json=body, headers={"X-CSRFToken": web.token("/processes"),
+                                                     "Accept": "application/json"})
 
 
 def modeler_config(page: str) -> dict:
@@ -74,6 +75,20 @@ def test_a_diagram_that_fails_lint_is_kept_as_documentation_not_deployed(designe
     result = posted(designer, "/processes/water_leak/deploy", {"xml": broken, "note": "坏的"}).get_json()
     assert [r["runnable"] for r in result["results"]] == [False]
     assert runtime.start_instance("water_leak", {}, "reception1").instance.version == 1
+
+
+SVG = '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.cookie)</script></svg>'
+XHTML = '<html xmlns="http://www.w3.org/1999/xhtml"><body><script>alert(document.cookie)</script></body></html>'
+
+
+@pytest.mark.parametrize(("xml", "root"), [(SVG, "svg"), (XHTML, "html")])
+def test_a_file_that_is_not_bpmn_is_refused_naming_the_file_and_nothing_is_kept(designer, xml, root):
+    response = posted(designer, "/processes/water_leak/deploy", {"xml": xml, "note": "新版"})
+    assert response.status_code == 400
+    assert response.get_json()["detail"] == f"water_leak.bpmn 不是 BPMN 流程图（根元素是 <{root}>），未保存"
+    assert posted(designer, "/processes/water_leak/draft", {"xml": xml}).status_code == 400
+    assert designer.client.get("/processes/water_leak/versions/2.bpmn").status_code == 404
+    assert "alert" not in designer.get_text("/processes/water_leak/edit")
 
 
 def test_deploy_needs_a_note_and_xml(designer):
