@@ -22,6 +22,7 @@ from web import (
     errors,
     i18n,
     notifications,
+    security,
     tasks,
     templating,
 )
@@ -40,12 +41,15 @@ def create_app(config: dict | None = None) -> Flask:
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        # "auto": Secure when the request came over HTTPS (behind a proxy: see web/serve.py).
+        SESSION_COOKIE_SECURE=security.cookie_secure_setting(os.environ.get("ESTATEDESK_SESSION_COOKIE_SECURE")),
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the 12-hour session
     )
     app.config.update(config or {})
     app.extensions["estatedesk"] = _runtime(app.config)
     csrf.init_app(app)
     i18n.init_app(app)
+    security.init_app(app)
 
     for module in (auth, i18n, tasks, claims, cases, notifications, diagrams, audit_log, designer, stats):
         app.register_blueprint(module.bp)

@@ -25,7 +25,7 @@ def posted(web, path, body):
 
 def modeler_config(page: str) -> dict:
     """The data the modeler page hands its script."""
-    return json.loads(re.search(r"window\.MODELER = (.*?);</script>", page, re.S).group(1))
+    return json.loads(re.search(r'<script type="application/json" id="modeler-config">(.*?)</script>', page, re.S).group(1))
 
 
 def water_leak_xml() -> str:
@@ -115,7 +115,7 @@ def test_two_versions_are_compared_element_by_element(designer):
     assert renamed != xml, "the water-leak diagram no longer has the step this test renames"
     posted(designer, "/processes/water_leak/deploy", {"xml": renamed, "note": "改名"})
     page = designer.get_text("/processes/water_leak/diff?from=1&to=2")
-    config = json.loads(re.search(r"window\.VERSION_DIFF = (.*?);</script>", page, re.S).group(1))
+    config = json.loads(re.search(r'<script type="application/json" id="version-diff">(.*?)</script>', page, re.S).group(1))
     assert config["added"] == [] and config["removed"] == [] and len(config["changed"]) == 1
     assert "填写值班记录" in config["new"] and "填写值班记录" not in config["old"]
     assert "/processes/water_leak/diff?from=1&amp;to=2" in designer.get_text("/processes/water_leak/versions")

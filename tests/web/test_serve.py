@@ -76,6 +76,33 @@ def test_the_server_answers_http(app):
         assert not thread.is_alive()
 
 
+def served_login_cookie(app, headers: dict) -> str:
+    """The session cookie the served login page sets, asked for with `headers`."""
+    server = serve.make_http_server(app, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    connection = http.client.HTTPConnection("127.0.0.1", server.effective_port, timeout=10)
+    try:
+        connection.request("GET", "/login", headers=headers)
+        response = connection.getresponse()
+        response.read()
+        return response.getheader("Set-Cookie")
+    finally:
+        connection.close()
+        server.trigger.pull_trigger(server.close)
+        thread.join(5)
+
+
+@pytest.mark.parametrize(("proxy", "secure"), [("127.0.0.1", True), (None, False), ("10.0.0.9", False)])
+def test_only_the_trusted_proxy_says_the_request_came_over_https(app, monkeypatch, proxy, secure):
+    if proxy:
+        monkeypatch.setenv("ESTATEDESK_TRUSTED_PROXY", proxy)
+    else:
+        monkeypatch.delenv("ESTATEDESK_TRUSTED_PROXY", raising=False)
+    cookie = served_login_cookie(app, {"X-Forwarded-Proto": "https"})
+    assert cookie.startswith("session=") and ("; Secure" in cookie) == secure
+
+
 def test_serve_without_worker(monkeypatch, db):
     started = []
     monkeypatch.setattr(serve, "run_worker", lambda *a: started.append(a))
