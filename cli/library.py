@@ -10,7 +10,7 @@ from cli.context import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, Env, actor_optio
 from engine.accounts.users import load_actor, load_demo_staff
 from engine.definitions.diagram_import import import_diagram
 from engine.definitions.library import check_bundle, deploy_bundle
-from engine.errors import BadInput, DefinitionError, Finding, NotADiagram
+from engine.errors import BadInput, DefinitionError, Finding
 from engine.runtime.step import Runtime
 
 
@@ -131,7 +131,7 @@ def import_(env: Env, paths: tuple[str, ...], note: str | None, actor: str) -> i
             with runtime.transaction() as session:
                 load_actor(session, actor)
                 results = import_diagram(session, library, str(path), path.read_bytes(), actor, note or "")
-        except (NotADiagram, DefinitionError) as exc:
+        except (BadInput, DefinitionError) as exc:  # not a diagram, too large, not .bpmn
             refused += 1
             click.echo(f"{path}: refused: {exc}", err=True)
             continue

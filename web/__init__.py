@@ -29,6 +29,7 @@ from web import (
 from web.stats import views as stats
 
 csrf = CSRFProtect()
+MAX_REQUEST_BYTES = 4 * 1024 * 1024
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -44,6 +45,9 @@ def create_app(config: dict | None = None) -> Flask:
         # "auto": Secure when the request came over HTTPS (behind a proxy: see web/serve.py).
         SESSION_COOKIE_SECURE=security.cookie_secure_setting(os.environ.get("ESTATEDESK_SESSION_COOKIE_SECURE")),
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the 12-hour session
+        # Larger bodies are refused (413) before they are read; the largest real one is a
+        # diagram sent by the modeler, which may have up to MAX_DIAGRAM_BYTES.
+        MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
     )
     app.config.update(config or {})
     app.extensions["estatedesk"] = _runtime(app.config)

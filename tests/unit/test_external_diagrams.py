@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from cli.main import main
 from engine.definitions.designs import get_draft, save_draft
+from engine.definitions.diagram_files import MAX_DIAGRAM_BYTES
 from engine.definitions.diagram_import import import_diagram
-from engine.errors import BadInput, DefinitionError, NotADiagram, NotFound
+from engine.errors import BadInput, DefinitionError, DiagramTooLarge, NotADiagram, NotFound
 from engine.runtime.step import Runtime
 from engine.store.models import ProcessVersion
 
@@ -94,6 +95,15 @@ def test_malformed_and_hostile_files_are_refused_with_the_line_at_fault(db, libr
     [finding] = refused.value.findings
     assert finding.file == "broken.bpmn" and finding.line == 1 and finding.severity == "error"
     assert stored_versions(db, "broken") == []
+
+
+def test_a_diagram_over_the_size_cap_is_refused_and_nothing_is_kept(db, library, external_files):
+    data = external_files[0].read_bytes().replace(b"</", b"<!-- " + b"x" * MAX_DIAGRAM_BYTES + b" --></", 1)
+    with Runtime(db).transaction() as session, pytest.raises(DiagramTooLarge) as refused:
+        import_diagram(session, library, "big.bpmn", data, "designer1")
+    assert (refused.value.size, refused.value.limit) == (len(data), MAX_DIAGRAM_BYTES)
+    with db.session() as session:
+        assert session.scalars(select(ProcessVersion)).all() == []
 
 
 def test_a_draft_must_be_a_bpmn_diagram_too(runtime):

@@ -13,7 +13,7 @@ from web.errors import status_for
 EXPECTED = {
     "NotFound": 404, "BadInput": 400, "FormInvalid": 400, "PermissionDenied": 403, "TaskNotReady": 409,
     "ConflictError": 409, "StepRaced": 409, "InstanceNotRunning": 409, "NothingWaiting": 409, "DefinitionError": 400,
-    "ScriptError": 500, "EngineError": 400, "NotADiagram": 400,
+    "ScriptError": 500, "EngineError": 400, "NotADiagram": 400, "DiagramTooLarge": 400,
 }
 
 
