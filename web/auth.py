@@ -7,10 +7,11 @@ import functools
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
-from engine.accounts.users import STAFF_ROLES, check_password, load_actor, rehashed, replace_password_hash
+from engine.accounts.login import password_matches
+from engine.accounts.users import STAFF_ROLES, load_actor
 from engine.errors import NotFound, PermissionDenied
 from web.i18n import safe_next
-from web.runtime import password_hash, reading, runtime
+from web.runtime import reading, runtime
 
 bp = Blueprint("auth", __name__)
 
@@ -69,7 +70,7 @@ def login():
     error = None
     if request.method == "POST":
         username = request.form.get("username", "").strip()
-        if not _password_matches(username, request.form.get("password", "")):
+        if not password_matches(runtime(), username, request.form.get("password", "")):
             error = _("用户名或密码不正确")
         else:
             lang = session.get("lang")
@@ -80,19 +81,6 @@ def login():
                 session["lang"] = lang
             return redirect(safe_next(request.args.get("next"), url_for("tasks.inbox")))
     return render_template("login.html", error=error), (401 if error else 200)
-
-
-def _password_matches(username: str, password: str) -> bool:
-    """Check the password; a match on an outdated hash (old parameters, or scrypt) stores a fresh one."""
-    with reading() as db_session:
-        stored = password_hash(db_session, username)
-    if stored is None or not check_password(password, stored):
-        return False
-    fresh = rehashed(password, stored)
-    if fresh is not None:  # hashed before the transaction: it holds the write lock only to store it
-        with runtime().transaction() as db_session:
-            replace_password_hash(db_session, username, stored, fresh)
-    return True
 
 
 @bp.route("/logout", methods=("POST",))
