@@ -7,44 +7,24 @@ are the current shape, not a way to create tables.
 from __future__ import annotations
 
 import enum
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlalchemy import (
-    JSON,
     Boolean,
-    DateTime,
-    Enum,
     Float,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
+# Every table is reached from here, so Alembic and the tests see the whole schema.
+from engine.store.base import Base, UTCDateTime, enum_type  # noqa: F401
 
-class UTCDateTime(TypeDecorator):
-    """Store datetimes as UTC and always hand back aware UTC values (SQLite drops tzinfo)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value, dialect):
-        if value is not None and value.tzinfo is None:
-            raise ValueError("naive datetime given; the engine works in aware UTC")
-        return value.astimezone(timezone.utc) if value is not None else None
-
-    def process_result_value(self, value, dialect):
-        if value is None:
-            return None
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-
-
-class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UTCDateTime(), dict: JSON, list: JSON}
+_enum = enum_type
 
 
 class InstanceStatus(str, enum.Enum):
@@ -92,10 +72,6 @@ class SlaOutcome(str, enum.Enum):
     MET = "met"
     BREACHED = "breached"
     CANCELLED = "cancelled"
-
-
-def _enum(cls):
-    return Enum(cls, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
 
 
 class ProcessVersion(Base):
