@@ -324,3 +324,4 @@ def test_import_refuses_a_file_that_is_not_bpmn_and_imports_the_others(initialis
     assert code == 2
     assert f"{folder / 'a_page.bpmn'}: refused: a_page.bpmn: not a BPMN diagram (its root element is <svg>)" in err
     assert f"{folder / 'b_valid.bpmn'}: lint_documentation v1 kept as documentation" in out
+

@@ -89,8 +89,9 @@ def test_staff_without_audit_rights_cannot_search(web):
 
 
 OPEN_TO_ALL = {"/login", "/logout", "/lang/<code>"}
-# One's own reading state is not a record: an auditor may mark their notifications read.
-PERSONAL = {"/notifications/read"}
+# One's own reading state and password are not records: an auditor may mark their
+# notifications read and change their password.
+PERSONAL = {"/notifications/read", "/account/password"}
 
 
 def test_the_auditor_can_change_nothing(web, app, two_cases, cases):
