@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from cli.context import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, Env, actor_option, command, pass_env
-from engine.accounts.users import load_actor, load_demo_staff
+from engine.accounts.demo import settle_demo_staff
+from engine.accounts.users import load_actor
 from engine.definitions.diagram_import import import_diagram
 from engine.definitions.library import check_bundle, deploy_bundle
 from engine.errors import BadInput, DefinitionError, Finding
@@ -27,24 +28,27 @@ def _deployed(result) -> str:
 
 
 @command()
-@click.option("--no-demo", is_flag=True, help="do not create the demo staff accounts")
+@click.option("--demo/--no-demo", default=False,
+              help="also create the demo staff accounts, password 'demo' (a database set up without them "
+                   "never gets them); --no-demo, the default, is accepted for scripts")
 @pass_env
-def init(env: Env, no_demo: bool) -> None:
-    """Create or migrate the database, deploy the library, load demo staff."""
+def init(env: Env, demo: bool) -> None:
+    """Create or migrate the database, deploy the library; the demo staff only with --demo."""
     env.db.migrate()
     bundle = env.library()
     with Runtime(env.db).transaction() as session:
         checked = check_bundle(bundle)
         if checked.errors:
             raise DefinitionError(checked.findings)
-        if not no_demo:
-            load_demo_staff(session, checked.rules)
+        settle_demo_staff(session, checked.rules, demo)
         results = deploy_bundle(session, bundle, actor="system", note="estatedesk init")
     click.echo(f"database ready: {env.db.url}")
     for result in results:
         click.echo(f"  {_deployed(result)}")
-    if not no_demo:
+    if demo:
         _print_demo_staff(checked.rules)
+    else:
+        click.echo("no demo accounts (estatedesk init --demo adds them to a new database)")
 
 
 def _print_demo_staff(rules) -> None:

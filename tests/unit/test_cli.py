@@ -39,20 +39,57 @@ def cli(tmp_path, monkeypatch, capsys):
 
 @pytest.fixture
 def initialised(cli):
-    code, out, _ = cli("init")
+    code, out, _ = cli("init", "--demo")
     assert code == 0, out
     return cli
 
 
-def test_init_deploys_library_and_lists_demo_users(cli):
-    code, out, _ = cli("init")
+def test_init_demo_deploys_library_and_lists_demo_users(cli):
+    code, out, _ = cli("init", "--demo")
     assert code == 0
     assert "emergency_patient v1 deployed" in out
     assert "password 'demo'" in out
     assert re.search(r"^  reception1 +王敏 · 接待员 Reception · nanshan$", out, re.M)  # whom to log in as
     assert re.search(r"^  auditor1 +审计员 · 审计员 Auditor · nanshan$", out, re.M)
-    code, out, _ = cli("init")
+    code, out, _ = cli("init", "--demo")
     assert code == 0 and "emergency_patient v1 unchanged" in out
+
+
+def accounts() -> list[str]:
+    """The usernames in the command's database."""
+    from sqlalchemy import select
+
+    from engine.store.db import Database
+    from engine.store.models import User
+
+    db = Database()
+    with db.read_session() as session:
+        found = sorted(session.scalars(select(User.username)))
+    db.dispose()
+    return found
+
+
+def test_init_makes_no_demo_accounts_unless_asked(cli):
+    code, out, _ = cli("init")
+    assert code == 0 and "emergency_patient v1 deployed" in out
+    assert "password 'demo'" not in out and "no demo accounts" in out
+    assert accounts() == []
+
+
+@pytest.mark.parametrize("first", [(), ("--no-demo",)])
+def test_a_database_set_up_without_demo_accounts_never_gets_them(cli, first):
+    assert cli("init", *first)[0] == 0
+    assert cli("init")[0] == 0
+    code, out, err = cli("init", "--demo")
+    assert code == 2 and out == ""
+    assert "set up without the demo accounts (password 'demo'); they are never added to it later" in err
+    assert accounts() == []
+
+
+def test_a_demo_database_keeps_its_accounts_when_init_runs_again(initialised):
+    assert "manager1" in accounts()
+    assert initialised("init")[0] == 0
+    assert "manager1" in accounts()
 
 
 def test_lint_of_clean_library_exits_zero(cli):
