@@ -10,7 +10,6 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from engine.accounts.login import (
-    FAILURE_WINDOW,
     MIN_PASSWORD_LENGTH,
     actor_for_session,
     change_password,
@@ -81,7 +80,7 @@ def roles_required(*roles):
 @bp.route("/login", methods=("GET", "POST"))
 def login():
     """Show the login form; on POST check the password and start a 12-hour session."""
-    error, status = None, 200
+    error, status, result = None, 200, None
     if request.method == "POST":
         username = request.form.get("username", "").strip()
         result = log_in(runtime(), username, request.form.get("password", ""), request.remote_addr or "")
@@ -89,21 +88,24 @@ def login():
             _start_session(username, result.token)
             return redirect(safe_next(request.args.get("next"), url_for("tasks.inbox")))
         error, status = _refusal(result)
-    response = make_response(render_template("login.html", error=error), status)
-    return _with_retry_after(response, status)
+    return _with_retry_after(make_response(render_template("login.html", error=error), status), result)
 
 
 def _refusal(result) -> tuple[str, int]:
     """What a refused password says: wrong (401), or too many tries and when to try again (429)."""
     if result.retry_at is None:
         return _("用户名或密码不正确"), 401
-    minutes = max(1, math.ceil((result.retry_at - now()).total_seconds() / 60))
+    minutes = max(1, math.ceil(_seconds_left(result) / 60))
     return ngettext("登录失败次数过多，请 %(num)d 分钟后再试", "登录失败次数过多，请 %(num)d 分钟后再试", minutes), 429
 
 
-def _with_retry_after(response, status: int):
-    if status == 429:
-        response.headers["Retry-After"] = str(int(FAILURE_WINDOW.total_seconds()))
+def _seconds_left(result) -> float:
+    return (result.retry_at - now()).total_seconds()
+
+
+def _with_retry_after(response, result):
+    if result is not None and result.retry_at is not None:
+        response.headers["Retry-After"] = str(max(1, math.ceil(_seconds_left(result))))
     return response
 
 
@@ -139,7 +141,7 @@ def logout():
 @login_required
 def change_password_page():
     """Change one's own password: every other login of this person ends; this browser stays in."""
-    error, status = None, 200
+    error, status, result = None, 200, None
     if request.method == "POST":
         new = request.form.get("new_password", "")
         if len(new) < MIN_PASSWORD_LENGTH:
@@ -156,5 +158,5 @@ def change_password_page():
             error, status = _refusal(result)
             if status == 401:
                 error = _("当前密码不正确")
-    response = make_response(render_template("password.html", error=error, min_length=MIN_PASSWORD_LENGTH), status)
-    return _with_retry_after(response, status)
+    page = render_template("password.html", error=error, min_length=MIN_PASSWORD_LENGTH)
+    return _with_retry_after(make_response(page, status), result)
