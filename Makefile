@@ -68,9 +68,10 @@ browser:
 	fi
 
 # Initialise the SQLite database (var/estatedesk.db) with the demo staff and the
-# process library, then serve the web app with the timer worker beside it.
+# process library, then serve the web app with the timer worker beside it. The demo
+# accounts (password "demo") are for trying it out: a live site runs `estatedesk init`.
 run: install
-	$(BIN)/estatedesk init
+	$(BIN)/estatedesk init --demo
 	$(BIN)/estatedesk serve --host $(HOST) --port $(PORT)
 
 # All tests, on SQLite unless DATABASE_URL points at PostgreSQL.

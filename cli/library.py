@@ -9,7 +9,8 @@ import click
 from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from cli.context import EXIT_FINDINGS, EXIT_OK, Env, actor_option, command, pass_env
+from cli.context import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, Env, actor_option, command, pass_env
+from engine.accounts.demo import settle_demo
 from engine.accounts.staff import StaffChange, apply_staff
 from engine.accounts.users import demo_password_hash, load_actor
 from engine.audit.events import EventType
@@ -17,7 +18,7 @@ from engine.definitions.deployed import drift_findings, latest_runnable
 from engine.definitions.diagram_import import import_diagram
 from engine.definitions.library import check_bundle, deploy_bundle
 from engine.definitions.rules import load_rules
-from engine.errors import BadInput, Finding
+from engine.errors import BadInput, DefinitionError, Finding
 from engine.runtime.step import Runtime
 
 
@@ -51,24 +52,29 @@ def _shown(value) -> str:
 
 
 @command()
-@click.option("--no-demo", is_flag=True, help="give new accounts no password (the demo password is 'demo')")
+@click.option("--demo/--no-demo", default=False,
+              help="give the accounts it creates the demo password 'demo' (a database set up without "
+                   "them never gets them); --no-demo, the default, is accepted for scripts")
 @pass_env
-def init(env: Env, no_demo: bool) -> None:
+def init(env: Env, demo: bool) -> None:
     """Create or migrate the database, deploy the library, create the staff of staff.yaml."""
     env.db.migrate()
     bundle = env.library()
     with Runtime(env.db).transaction() as session:
+        demo = settle_demo(session, demo)
         results = deploy_bundle(session, bundle, actor="system", note="estatedesk init")
-        staff = apply_staff(session, bundle, "system", None if no_demo else demo_password_hash())
+        staff = apply_staff(session, bundle, "system", demo_password_hash() if demo else None)
     click.echo(f"database ready: {env.db.url}")
     for result in results:
         click.echo(f"  {_deployed(result)}")
-    demo = set() if no_demo else {c.username for c in staff if c.type == EventType.STAFF_ADDED}
+    given = {c.username for c in staff if c.type == EventType.STAFF_ADDED} if demo else set()
     for change in staff:
-        if change.username not in demo:  # the demo list below names those
+        if change.username not in given:  # the demo list below names those
             click.echo(f"  {_staff_line(change)}")
-    if demo:
-        _print_demo_staff(load_rules(bundle.rules), demo)
+    if given:
+        _print_demo_staff(load_rules(bundle.rules), given)
+    elif not demo:
+        click.echo("no demo passwords (estatedesk init --demo gives them to a new database's accounts)")
 
 
 def _print_demo_staff(rules, usernames: set[str]) -> None:
@@ -194,24 +200,32 @@ def deploy(env: Env, note: str | None, actor: str) -> None:
 @_note_option("where the files come from")
 @actor_option(default="system")
 @pass_env
-def import_(env: Env, paths: tuple[str, ...], note: str | None, actor: str) -> None:
+def import_(env: Env, paths: tuple[str, ...], note: str | None, actor: str) -> int:
     """Deploy BPMN files from other tools, or keep them as documentation versions.
 
-    PATH... are BPMN files or folders.
+    PATH... are BPMN files or folders. A file that is not a BPMN diagram is refused and the
+    others go on; the command then exits 2.
     """
     env.db.migrate()
     runtime = Runtime(env.db)
     library = env.library()
+    refused = 0
     for path in _bpmn_paths(paths):
-        with runtime.transaction() as session:
-            load_actor(session, actor)
-            results = import_diagram(session, library, str(path), path.read_bytes(), actor, note or "")
+        try:
+            with runtime.transaction() as session:
+                load_actor(session, actor)
+                results = import_diagram(session, library, str(path), path.read_bytes(), actor, note or "")
+        except (BadInput, DefinitionError) as exc:  # not a diagram, too large, not .bpmn
+            refused += 1
+            click.echo(f"{path}: refused: {exc}", err=True)
+            continue
         for r in results:
             if r.runnable:
                 click.echo(f"{path}: {_deployed(r)}")
             else:
                 click.echo(f"{path}: {r.process_id} v{r.version} kept as documentation "
                            f"({len(r.findings)} findings; see estatedesk lint {path})")
+    return EXIT_BAD_INPUT if refused else EXIT_OK
 
 
 COMMANDS = [init, lint, deploy, import_]

@@ -112,6 +112,23 @@ class ScriptError(EngineError):
         super().__init__(f"{where}: {message}")
 
 
+class NotADiagram(BadInput):
+    """A file brought in as a diagram whose root is not BPMN (or DMN) definitions: an SVG or
+    XHTML page, say, which a browser would run scripts in. Nothing of it is kept."""
+
+    def __init__(self, filename: str, root: str, expected: str):
+        self.filename, self.root, self.expected = filename, root, expected
+        super().__init__(f"{filename}: not a {expected} diagram (its root element is <{root}>); nothing was kept")
+
+
+class DiagramTooLarge(BadInput):
+    """A diagram file over the size a stored version may have; nothing of it is kept."""
+
+    def __init__(self, filename: str, size: int, limit: int):
+        self.filename, self.size, self.limit = filename, size, limit
+        super().__init__(f"{filename}: {size} bytes, more than the {limit} a diagram may have; nothing was kept")
+
+
 class DeliveryFailed(Exception):
     """A channel did not take a message (refused, timed out, answered with an error code).
 

@@ -22,12 +22,14 @@ from web import (
     errors,
     i18n,
     notifications,
+    security,
     tasks,
     templating,
 )
 from web.stats import views as stats
 
 csrf = CSRFProtect()
+MAX_REQUEST_BYTES = 4 * 1024 * 1024
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -40,16 +42,22 @@ def create_app(config: dict | None = None) -> Flask:
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        # "auto": Secure when the request came over HTTPS (behind a proxy: see web/serve.py).
+        SESSION_COOKIE_SECURE=security.cookie_secure_setting(os.environ.get("ESTATEDESK_SESSION_COOKIE_SECURE")),
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the 12-hour session
         # The library folders (`estatedesk --processes/--forms`): the modeler checks an edit against
         # them, and a deploy from the modeler writes its diagram into PROCESSES_DIR.
         PROCESSES_DIR="processes",
         FORMS_DIR="forms",
+        # Larger bodies are refused (413) before they are read; the largest real one is a
+        # diagram sent by the modeler, which may have up to MAX_DIAGRAM_BYTES.
+        MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
     )
     app.config.update(config or {})
     app.extensions["estatedesk"] = _runtime(app.config)
     csrf.init_app(app)
     i18n.init_app(app)
+    security.init_app(app)
 
     for module in (auth, i18n, tasks, claims, cases, notifications, diagrams, audit_log, designer, stats):
         app.register_blueprint(module.bp)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from web.auth import AUDIT_ROLES, roles_required
 from web.forms import LOCAL_TZ
 from web.i18n import EVENT_TYPES, event_label
 from web.runtime import reading
+from web.spreadsheet import csv_writer
 from web.templating import localtime
 
 bp = Blueprint("audit_log", __name__)
@@ -119,7 +119,7 @@ def _as_dict(row: AuditRow) -> dict:
 
 def _csv_lines(rows: Iterator[AuditRow]) -> Iterator[str]:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv_writer(buffer)
     writer.writerow(CSV_COLUMNS)
     yield "\ufeff" + buffer.getvalue()
     for row in rows:

@@ -35,6 +35,7 @@ from engine.errors import BadInput, ConflictError, NotFound
 from web.auth import roles_required
 from web.diagrams import VIEWER
 from web.runtime import reading, runtime
+from web.security import DOWNLOAD_POLICY
 
 bp = Blueprint("designer", __name__)
 DESIGN_ROLES = ("designer",)
@@ -92,8 +93,11 @@ def version_xml(process_id: str, number: int):
     with reading() as session:
         version = get_version(session, process_id, number)
         xml, name = version.bpmn_xml, version.bpmn_file
-    return Response(xml, mimetype="application/xml",
-                    headers={"Content-Disposition": f"inline; filename={name}"})
+    # A download, never a page: whatever a stored version holds, it is not rendered in the app's origin.
+    response = Response(xml, mimetype="application/xml",
+                        headers={"Content-Security-Policy": DOWNLOAD_POLICY})
+    response.headers.set("Content-Disposition", "attachment", filename=name)
+    return response
 
 
 @bp.route("/processes/<process_id>/diff")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import current_app, render_template
+from flask import current_app, jsonify, render_template, request
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from werkzeug.exceptions import HTTPException
 
@@ -10,9 +11,11 @@ from engine.errors import (
     BadInput,
     ConflictError,
     DefinitionError,
+    DiagramTooLarge,
     EngineError,
     FormInvalid,
     InstanceNotRunning,
+    NotADiagram,
     NotFound,
     NothingWaiting,
     PermissionDenied,
@@ -38,7 +41,7 @@ STATUS_OF = (
 
 TITLES = {400: lazy_gettext("请求有误"), 401: lazy_gettext("请先登录"), 403: lazy_gettext("没有权限"),
           404: lazy_gettext("找不到"), 405: lazy_gettext("方法不允许"), 409: lazy_gettext("状态冲突"),
-          500: lazy_gettext("系统出错")}
+          413: lazy_gettext("内容过大"), 500: lazy_gettext("系统出错")}
 
 
 def status_for(error: EngineError) -> int:
@@ -46,8 +49,29 @@ def status_for(error: EngineError) -> int:
 
 
 def _page(status: int, detail: str | None):
-    return render_template("error.html", status=status, title=TITLES.get(status, TITLES[400]),
-                           detail=detail), status
+    title = TITLES.get(status, TITLES[400])
+    if _wants_json():  # the modeler's fetch calls show `detail` beside the diagram
+        return jsonify({"error": str(title), "detail": detail}), status
+    return render_template("error.html", status=status, title=title, detail=detail), status
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+def _detail(error: EngineError) -> str:
+    """What the page says about an engine error: in the UI's language where the engine says more than English."""
+    if isinstance(error, NotADiagram):
+        return _("%(file)s 不是 %(kind)s 流程图（根元素是 <%(root)s>），未保存", file=error.filename,
+                 kind=error.expected, root=error.root)
+    if isinstance(error, DiagramTooLarge):
+        return _("%(file)s 有 %(size)s，超过流程图 %(limit)s 的上限，未保存", file=error.filename,
+                 size=megabytes(error.size), limit=megabytes(error.limit))
+    return str(error)
+
+
+def megabytes(size: int) -> str:
+    return f"{size / 2**20:.1f} MB"
 
 
 def handle_engine_error(error: EngineError):
@@ -57,13 +81,16 @@ def handle_engine_error(error: EngineError):
     if status >= 500:
         current_app.logger.error("engine error: %s", error)
         return _page(status, None)
-    return _page(status, str(error))
+    return _page(status, _detail(error))
 
 
 def handle_http_error(error: HTTPException):
     if api_errors.is_api_request():
         return api_errors.http_error(error)
     status = error.code or 500
+    if status == 413:
+        limit = megabytes(current_app.config["MAX_CONTENT_LENGTH"])
+        return _page(status, _("提交的内容超过 %(limit)s 的上限，未保存", limit=limit))
     return _page(status, error.description if status < 500 else None)
 
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 import contextlib
 
 from flask import current_app
-from sqlalchemy import select
 
 from engine.runtime.step import Runtime
-from engine.store.models import User
 
 
 def runtime() -> Runtime:
@@ -26,6 +24,3 @@ def now():
     """The engine clock's time (tests move a fake clock)."""
     return runtime().clock.now()
 
-
-def password_hash(session, username: str) -> str | None:
-    return session.scalar(select(User.password_hash).where(User.username == username, User.active.is_(True)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -24,8 +25,15 @@ def make_http_server(app, host: str, port: int):
     """A production WSGI server (waitress) for `app`; port 0 picks a free one (`.effective_port`).
 
     Werkzeug's development server spends about as long on each request as the app does.
+    Behind a proxy that ends HTTPS, ESTATEDESK_TRUSTED_PROXY names its address: its
+    X-Forwarded-Proto then says whether the request came over HTTPS (and so whether the
+    session cookie is `Secure`), and its X-Forwarded-For who sent it (whom the login
+    throttle counts); nobody else's are believed.
     """
-    return create_server(app, host=host, port=port, threads=SERVER_THREADS, ident="EstateDesk")
+    proxy = os.environ.get("ESTATEDESK_TRUSTED_PROXY")
+    behind_proxy = {"trusted_proxy": proxy, "trusted_proxy_headers": {"x-forwarded-proto", "x-forwarded-for"},
+                    "clear_untrusted_proxy_headers": True} if proxy else {}
+    return create_server(app, host=host, port=port, threads=SERVER_THREADS, ident="EstateDesk", **behind_proxy)
 
 
 def main(args, db: Database | None = None) -> int:

@@ -34,6 +34,7 @@ class EventType(enum.StrEnum):
     MIGRATED = "migrated"  # a running case moved to a newer version of its process
     TOKEN_CREATED = "token_created"
     TOKEN_REVOKED = "token_revoked"
+    PASSWORD_CHANGED = "password_changed"  # data: the user, and how many of their login sessions it ended
     # Whether a closed case gets a follow-up visit; data is exactly category, rate, draw, sampled
     # (engine/policy/followup.py), the rate as it stood when the draw was made.
     FOLLOWUP_DECIDED = "followup_decided"

@@ -14,6 +14,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from engine import clock
+from engine.definitions.diagram_files import check_diagram_file
 from engine.definitions.diagram_import import ImportResult, import_diagram
 from engine.definitions.library import Bundle, check_bundle
 from engine.errors import BadInput, Finding, NotFound
@@ -74,6 +75,7 @@ def check_design(library: Bundle, bpmn_file: str, xml: str) -> list[Finding]:
 def save_draft(session: Session, process_id: str, author: str, xml: str, base_version: int | None) -> DiagramDraft:
     if not xml.strip():
         raise BadInput("the draft is empty")
+    check_diagram_file(get_version(session, process_id).bpmn_file, xml.encode("utf-8"))
     draft = session.scalar(select(DiagramDraft).where(DiagramDraft.process_id == process_id,
                                                       DiagramDraft.author == author))
     if draft is None:

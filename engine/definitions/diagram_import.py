@@ -2,9 +2,10 @@
 
 A diagram that passes lint against the library (its rules, forms and the processes
 it calls) is deployed as a new runnable version. One that does not — a Camunda or
-Signavio export with no lanes-as-roles, no forms, no SOP clauses, or not even valid
-XML — is kept as a documentation version that stores the file and its findings, so
-it can be read and fixed, and never runs. Either way nothing crashes.
+Signavio export with no lanes-as-roles, no forms, no SOP clauses — is kept as a
+documentation version that stores the file and its findings, so it can be read and
+fixed, and never runs. A file that is not a BPMN diagram at all (other XML, or not
+well-formed XML) is refused and nothing of it is kept. Either way nothing crashes.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.audit import chain as audit
 from engine.audit.events import EventType
+from engine.definitions.diagram_files import check_diagram_file
 from engine.definitions.library import Bundle, check_bundle, deploy_bundle
 from engine.errors import BadInput, Finding
 from engine.store.models import ProcessVersion
@@ -36,10 +38,14 @@ class ImportResult:
 
 def import_diagram(session: Session, library: Bundle, filename: str, data: bytes, actor: str,
                    note: str = "") -> list[ImportResult]:
-    """Deploy `data` (a .bpmn file) with the library, or keep it as documentation; in the caller's transaction."""
+    """Deploy `data` (a .bpmn file) with the library, or keep it as documentation; in the caller's transaction.
+
+    A file that is not BPMN at all is refused (engine/definitions/diagram_files.py).
+    """
     name = PurePath(filename).name
     if not name.endswith(".bpmn"):
         raise BadInput(f"{filename}: only .bpmn files can be imported")
+    check_diagram_file(name, data)
     bundle = replace(library, bpmn={**library.bpmn, name: data})
     checked = check_bundle(bundle, partial=True, lint_only={name})
     own = tuple(f for f in checked.findings if f.file == f"processes/{name}")

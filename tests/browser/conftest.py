@@ -85,7 +85,8 @@ def pytest_runtest_makereport(item, call):
 class Desk:
     """One person at a browser: log in, open tasks from the inbox, fill and submit forms.
 
-    Every page load is checked: no script error on the page and no server error answer.
+    Every page load is checked: no script error on the page, nothing refused by the
+    Content-Security-Policy, and no server error answer.
     """
 
     def __init__(self, page, artifacts: Path):
@@ -95,6 +96,11 @@ class Desk:
         self.problems: list[str] = []
         page.on("pageerror", lambda error: self.problems.append(f"script error: {error}"))
         page.on("response", self._check_response)
+        page.on("console", self._check_console)
+
+    def _check_console(self, message) -> None:
+        if "Content Security Policy" in message.text:
+            self.problems.append(f"refused by the Content-Security-Policy: {message.text}")
 
     def _check_response(self, response) -> None:
         if response.status >= 500:

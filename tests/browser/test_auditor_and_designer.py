@@ -85,10 +85,10 @@ def test_a_designer_adds_a_task_deploys_it_and_a_new_case_runs_through_it(desk, 
     form.locator("input[name=clause]").fill("004 4.3")
     form.locator("input[name=form]").fill("water_leak/record_duty_log")
     form.get_by_role("button", name="应用").click()
-    desk.page.wait_for_function("document.querySelector('#findings').innerText.includes('没有问题')")
+    desk.page.wait_for_function("() => document.querySelector('#findings').innerText.includes('没有问题')")
     desk.page.locator("#deploy-note").fill("值班记录增加主管复核")
     desk.page.get_by_role("button", name="部署为新版本").click()
-    desk.page.wait_for_function("document.querySelector('#status').innerText.includes('water_leak v2')")
+    desk.page.wait_for_function("() => document.querySelector('#status').innerText.includes('water_leak v2')")
     assert desk.page.locator("#base-version").inner_text() == "基于 v2"  # the header names what is open now
     assert "主管复核值班记录" in (live_app.processes_dir / "water_leak.bpmn").read_text(encoding="utf-8")
     desk.shot("deployed")

@@ -44,7 +44,7 @@ def initialised_db(tmp_path_factory) -> Path:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DATABASE_URL", f"sqlite:///{path}")
         patch.chdir(ROOT)
-        assert main(["init"]) == 0
+        assert main(["init", "--demo"]) == 0
     return path
 
 
@@ -59,15 +59,53 @@ def initialised(cli, initialised_db, tmp_path):
     return cli
 
 
-def test_init_deploys_library_and_lists_demo_users(cli):
-    code, out, _ = cli("init")
+def test_init_demo_deploys_library_and_lists_demo_users(cli):
+    code, out, _ = cli("init", "--demo")
     assert code == 0
     assert "emergency_patient v1 deployed" in out
     assert "password 'demo'" in out
     assert re.search(r"^  reception1 +王敏 · 接待员 Reception · nanshan$", out, re.M)  # whom to log in as
     assert re.search(r"^  auditor1 +审计员 · 审计员 Auditor · nanshan$", out, re.M)
-    code, out, _ = cli("init")
+    code, out, _ = cli("init", "--demo")
     assert code == 0 and "emergency_patient v1 unchanged" in out
+
+
+def accounts() -> list[str]:
+    """The usernames in the command's database that have a password (the demo accounts)."""
+    from sqlalchemy import select
+
+    from engine.accounts.users import NO_PASSWORD
+    from engine.store.db import Database
+    from engine.store.models import User
+
+    db = Database()
+    with db.read_session() as session:
+        found = sorted(session.scalars(select(User.username).where(User.password_hash != NO_PASSWORD)))
+    db.dispose()
+    return found
+
+
+def test_init_makes_no_demo_accounts_unless_asked(cli):
+    code, out, _ = cli("init")
+    assert code == 0 and "emergency_patient v1 deployed" in out
+    assert "demo users" not in out and "no demo passwords" in out  # the staff are made, none can log in
+    assert accounts() == []
+
+
+@pytest.mark.parametrize("first", [(), ("--no-demo",)])
+def test_a_database_set_up_without_demo_accounts_never_gets_them(cli, first):
+    assert cli("init", *first)[0] == 0
+    assert cli("init")[0] == 0
+    code, out, err = cli("init", "--demo")
+    assert code == 2 and out == ""
+    assert "set up without the demo accounts (password 'demo'); they are never added to it later" in err
+    assert accounts() == []
+
+
+def test_a_demo_database_keeps_its_accounts_when_init_runs_again(initialised):
+    assert "manager1" in accounts()
+    assert initialised("init")[0] == 0
+    assert "manager1" in accounts()
 
 
 def test_lint_of_clean_library_exits_zero(cli):
@@ -371,3 +409,15 @@ def test_notify_test_of_someone_without_channels_or_account(initialised):
     assert code == 1 and out == "" and "env1 has no channel to test" in err
     code, _, err = initialised("notify", "test", "nobody")
     assert code == 2 and "unknown user 'nobody'" in err
+
+
+def test_import_refuses_a_file_that_is_not_bpmn_and_imports_the_others(initialised, tmp_path):
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    (folder / "a_page.bpmn").write_text('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>')
+    (folder / "b_valid.bpmn").write_bytes((DIAGRAMS / "non_executable.bpmn").read_bytes())
+    code, out, err = initialised("import", str(folder))
+    assert code == 2
+    assert f"{folder / 'a_page.bpmn'}: refused: a_page.bpmn: not a BPMN diagram (its root element is <svg>)" in err
+    assert f"{folder / 'b_valid.bpmn'}: lint_documentation v1 kept as documentation" in out
+

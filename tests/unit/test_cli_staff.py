@@ -43,7 +43,7 @@ def edit_staff(processes: Path, edit) -> None:
 
 
 def test_deploy_applies_staff_yaml_and_names_who_needs_a_password(cli, processes):
-    assert cli("init")[0] == 0
+    assert cli("init", "--demo")[0] == 0
     edit_staff(processes, lambda text: text.replace(
         "  - {username: env1, name: 郑洁, roles: [environment], site: nanshan}\n", "").replace(
         "name: 孙伟, roles: [guard]", "name: 孙伟, roles: [guard, security_lead]") + NEW_PERSON)
@@ -83,8 +83,8 @@ def test_init_without_demo_creates_the_staff_without_passwords(cli):
 
 
 def test_init_lists_as_demo_users_only_the_accounts_it_gave_the_demo_password(cli, processes):
-    assert cli("init", "--no-demo")[0] == 0
+    assert cli("init", "--demo")[0] == 0
     edit_staff(processes, lambda text: text + NEW_PERSON)
-    code, out, _ = cli("init")
+    code, out, _ = cli("init", "--demo")
     assert code == 0
     assert re.search(r"^demo users \(password 'demo'\):\n  tech2 +冯师傅 · 维修人员 Technician · binhai\n\Z", out, re.M), out

@@ -1,5 +1,6 @@
 """Diagrams from other tools (../shared/external/bpmn-miwg, CC BY 3.0): each one either
-deploys or is kept as a documentation version with its findings — never a crash."""
+deploys or is kept as a documentation version with its findings — never a crash; a file
+that is not a BPMN diagram at all is refused and nothing of it is kept."""
 
 from pathlib import Path
 
@@ -7,8 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from cli.main import main
+from engine.definitions.designs import get_draft, save_draft
+from engine.definitions.diagram_files import MAX_DIAGRAM_BYTES
 from engine.definitions.diagram_import import import_diagram
-from engine.errors import BadInput, NotFound
+from engine.errors import BadInput, DefinitionError, DiagramTooLarge, NotADiagram, NotFound
 from engine.runtime.step import Runtime
 from engine.store.models import ProcessVersion
 
@@ -60,14 +63,54 @@ def test_a_documentation_version_can_never_start_a_case(db, library, external_fi
         runtime.start_instance(result.process_id, {}, "reception1")
 
 
-def test_malformed_and_hostile_files_are_kept_with_their_findings(db, library):
-    runtime = Runtime(db)
-    hostile = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>'
-    for name, data in (("broken.bpmn", b"<bpmn:definitions"), ("entities.bpmn", hostile)):
-        with runtime.transaction() as session:
-            [result] = import_diagram(session, library, name, data, "designer1")
-        assert not result.runnable and result.process_id == name.removesuffix(".bpmn")
-        assert result.findings and all(f.severity == "error" for f in result.findings)
+SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.domain)</script></svg>'
+XHTML = (b'<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml"><body>'
+         b'<script>alert(document.domain)</script></body></html>')
+NOT_BPMN = (
+    (SVG, "svg"),
+    (XHTML, "html"),
+    (b'<definitions xmlns="urn:example:not-bpmn"><process id="x"/></definitions>', "definitions"),
+    (b'<dmn:definitions xmlns:dmn="https://www.omg.org/spec/DMN/20191111/MODEL/"/>', "definitions"),
+)
+
+
+def stored_versions(db, process_id: str) -> list[ProcessVersion]:
+    with db.session() as session:
+        return session.scalars(select(ProcessVersion).where(ProcessVersion.process_id == process_id)).all()
+
+
+@pytest.mark.parametrize(("data", "root"), NOT_BPMN)
+def test_a_file_that_is_not_a_bpmn_diagram_is_refused_and_nothing_is_kept(db, library, data, root):
+    with Runtime(db).transaction() as session, pytest.raises(NotADiagram) as refused:
+        import_diagram(session, library, "page.bpmn", data, "designer1")
+    assert (refused.value.filename, refused.value.root) == ("page.bpmn", root)
+    assert "page.bpmn: not a BPMN diagram" in str(refused.value)
+    assert stored_versions(db, "page") == []
+
+
+@pytest.mark.parametrize("data", [b"<bpmn:definitions", b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>'])
+def test_malformed_and_hostile_files_are_refused_with_the_line_at_fault(db, library, data):
+    with Runtime(db).transaction() as session, pytest.raises(DefinitionError) as refused:
+        import_diagram(session, library, "broken.bpmn", data, "designer1")
+    [finding] = refused.value.findings
+    assert finding.file == "broken.bpmn" and finding.line == 1 and finding.severity == "error"
+    assert stored_versions(db, "broken") == []
+
+
+def test_a_diagram_over_the_size_cap_is_refused_and_nothing_is_kept(db, library, external_files):
+    data = external_files[0].read_bytes().replace(b"</", b"<!-- " + b"x" * MAX_DIAGRAM_BYTES + b" --></", 1)
+    with Runtime(db).transaction() as session, pytest.raises(DiagramTooLarge) as refused:
+        import_diagram(session, library, "big.bpmn", data, "designer1")
+    assert (refused.value.size, refused.value.limit) == (len(data), MAX_DIAGRAM_BYTES)
+    with db.session() as session:
+        assert session.scalars(select(ProcessVersion)).all() == []
+
+
+def test_a_draft_must_be_a_bpmn_diagram_too(runtime):
+    with runtime.transaction() as session, pytest.raises(NotADiagram):
+        save_draft(session, "water_leak", "designer1", SVG.decode(), 1)
+    with runtime.db.session() as session:
+        assert get_draft(session, "water_leak", "designer1") is None
 
 
 def test_only_bpmn_files_are_imported(db, library):

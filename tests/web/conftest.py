@@ -66,9 +66,10 @@ class CompiledTemplates(BytecodeCache):
 COMPILED_TEMPLATES = CompiledTemplates()
 
 
-def make_app(runtime, processes_dir: Path):
+def make_app(runtime, processes_dir: Path | None = None):
+    """The app on `runtime`; give `processes_dir` (a copy) when the test deploys from the modeler."""
     app = create_app({"RUNTIME": runtime, "TESTING": True, "SECRET_KEY": "test-secret",
-                      "WTF_CSRF_ENABLED": True, "PROCESSES_DIR": str(processes_dir),
+                      "WTF_CSRF_ENABLED": True, "PROCESSES_DIR": str(processes_dir or Path(ROOT) / "processes"),
                       "FORMS_DIR": str(Path(ROOT) / "forms")})
     app.jinja_env.bytecode_cache = COMPILED_TEMPLATES
     return app

@@ -177,6 +177,8 @@ def test_complete_with_invalid_data_names_each_field_and_changes_nothing(api, ca
     ({"data": ["not", "an", "object"]}, 422, "data"),
     ({"data": {}, "expected_version": "7"}, 422, "expected_version"),
     ({"data": {}, "expected_version": -1}, 422, "expected_version"),
+    ({"data": {}, "expected_version": 1.5}, 422, "expected_version"),
+    ({"data": {}, "expected_version": True}, 422, "expected_version"),
     ({"data": {"condition": "晕\x00倒"}}, 422, "data.condition"),
 ])
 def test_complete_refuses_malformed_bodies(api, cases, body, status, field):
@@ -206,6 +208,15 @@ def test_complete_with_a_stale_version_is_409_and_changes_nothing(api, cases, ru
                         json={"data": cases.data("choose_help"), "expected_version": seen})
     assert response.status_code == 409 and "changed by someone else" in response.json["error"]
     assert cases.task(case.id, "choose_help").status == "claimed"
+
+
+def test_a_version_written_as_a_whole_float_is_that_version(api, cases):
+    """JSON Schema's integer includes 7.0, and the document says `integer`."""
+    task = cases.task(cases.start().id, "choose_help")
+    seen = api.get(f"/tasks/{task.id}", "reception1").json["version"]
+    response = api.post(f"/tasks/{task.id}/complete", "reception1",
+                        json={"data": cases.data("choose_help"), "expected_version": float(seen)})
+    assert response.status_code == 200, response.json
 
 
 def test_if_match_carries_the_version_too(api, cases, runtime):

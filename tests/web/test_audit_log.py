@@ -79,7 +79,7 @@ def test_printable_record_lists_the_whole_trail(web, two_cases):
     first, _ = two_cases
     web.login("auditor1")
     page = web.get_text(f"/cases/{first.reference}/record")
-    assert "window.print()" in page and "任务完成" in page and "reception1" in page
+    assert "data-print" in page and "任务完成" in page and "reception1" in page
 
 
 def test_staff_without_audit_rights_cannot_search(web):
@@ -89,8 +89,9 @@ def test_staff_without_audit_rights_cannot_search(web):
 
 
 OPEN_TO_ALL = {"/login", "/logout", "/lang/<code>"}
-# One's own reading state is not a record: an auditor may mark their notifications read.
-PERSONAL = {"/notifications/read"}
+# One's own reading state and password are not records: an auditor may mark their
+# notifications read and change their password.
+PERSONAL = {"/notifications/read", "/account/password"}
 
 
 def test_the_auditor_can_change_nothing(web, app, two_cases, cases):

@@ -18,13 +18,14 @@ def designer(web):
 
 
 def posted(web, path, body):
-    """POST JSON as the modeler does, with the CSRF token in its header."""
-    return web.client.post(path, json=body, headers={"X-CSRFToken": web.token("/processes")})
+    """POST JSON as the modeler does, with the CSRF token in its header, asking for JSON back."""
+    return web.client.post(path, json=body, headers={"X-CSRFToken": web.token("/processes"),
+                                                     "Accept": "application/json"})
 
 
 def modeler_config(page: str) -> dict:
     """The data the modeler page hands its script."""
-    return json.loads(re.search(r"window\.MODELER = (.*?);</script>", page, re.S).group(1))
+    return json.loads(re.search(r'<script type="application/json" id="modeler-config">(.*?)</script>', page, re.S).group(1))
 
 
 def water_leak_xml() -> str:
@@ -76,6 +77,20 @@ def test_a_diagram_that_fails_lint_is_kept_as_documentation_not_deployed(designe
     assert runtime.start_instance("water_leak", {}, "reception1").instance.version == 1
 
 
+SVG = '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.cookie)</script></svg>'
+XHTML = '<html xmlns="http://www.w3.org/1999/xhtml"><body><script>alert(document.cookie)</script></body></html>'
+
+
+@pytest.mark.parametrize(("xml", "root"), [(SVG, "svg"), (XHTML, "html")])
+def test_a_file_that_is_not_bpmn_is_refused_naming_the_file_and_nothing_is_kept(designer, xml, root):
+    response = posted(designer, "/processes/water_leak/deploy", {"xml": xml, "note": "新版"})
+    assert response.status_code == 400
+    assert response.get_json()["detail"] == f"water_leak.bpmn 不是 BPMN 流程图（根元素是 <{root}>），未保存"
+    assert posted(designer, "/processes/water_leak/draft", {"xml": xml}).status_code == 400
+    assert designer.client.get("/processes/water_leak/versions/2.bpmn").status_code == 404
+    assert "alert" not in designer.get_text("/processes/water_leak/edit")
+
+
 def test_deploy_needs_a_note_and_xml(designer):
     assert posted(designer, "/processes/water_leak/deploy", {"xml": water_leak_xml(), "note": " "}).status_code == 400
     assert posted(designer, "/processes/water_leak/deploy", {"note": "x"}).status_code == 400
@@ -100,7 +115,7 @@ def test_two_versions_are_compared_element_by_element(designer):
     assert renamed != xml, "the water-leak diagram no longer has the step this test renames"
     posted(designer, "/processes/water_leak/deploy", {"xml": renamed, "note": "改名"})
     page = designer.get_text("/processes/water_leak/diff?from=1&to=2")
-    config = json.loads(re.search(r"window\.VERSION_DIFF = (.*?);</script>", page, re.S).group(1))
+    config = json.loads(re.search(r'<script type="application/json" id="version-diff">(.*?)</script>', page, re.S).group(1))
     assert config["added"] == [] and config["removed"] == [] and len(config["changed"]) == 1
     assert "填写值班记录" in config["new"] and "填写值班记录" not in config["old"]
     assert "/processes/water_leak/diff?from=1&amp;to=2" in designer.get_text("/processes/water_leak/versions")

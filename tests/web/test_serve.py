@@ -76,6 +76,48 @@ def test_the_server_answers_http(app):
         assert not thread.is_alive()
 
 
+def served(app, path: str, headers: dict):
+    """(the answer's headers, its body) for GET `path` with `headers`, through waitress."""
+    server = serve.make_http_server(app, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    connection = http.client.HTTPConnection("127.0.0.1", server.effective_port, timeout=10)
+    try:
+        connection.request("GET", path, headers=headers)
+        response = connection.getresponse()
+        return response.headers, response.read()
+    finally:
+        connection.close()
+        server.trigger.pull_trigger(server.close)
+        thread.join(5)
+
+
+def served_login_cookie(app, headers: dict) -> str:
+    """The session cookie the served login page sets, asked for with `headers`."""
+    return served(app, "/login", headers)[0]["Set-Cookie"]
+
+
+@pytest.mark.parametrize(("proxy", "secure"), [("127.0.0.1", True), (None, False), ("10.0.0.9", False)])
+def test_only_the_trusted_proxy_says_the_request_came_over_https(app, monkeypatch, proxy, secure):
+    if proxy:
+        monkeypatch.setenv("ESTATEDESK_TRUSTED_PROXY", proxy)
+    else:
+        monkeypatch.delenv("ESTATEDESK_TRUSTED_PROXY", raising=False)
+    cookie = served_login_cookie(app, {"X-Forwarded-Proto": "https"})
+    assert cookie.startswith("session=") and ("; Secure" in cookie) == secure
+
+
+def test_the_trusted_proxy_names_the_clients_address(monkeypatch):
+    from flask import Flask, request
+
+    echo = Flask(__name__)
+    echo.add_url_rule("/", "address", lambda: request.remote_addr)
+    monkeypatch.setenv("ESTATEDESK_TRUSTED_PROXY", "127.0.0.1")
+    assert served(echo, "/", {"X-Forwarded-For": "203.0.113.7"})[1] == b"203.0.113.7"
+    monkeypatch.setenv("ESTATEDESK_TRUSTED_PROXY", "10.0.0.9")
+    assert served(echo, "/", {"X-Forwarded-For": "203.0.113.7"})[1] == b"127.0.0.1"
+
+
 def test_serve_without_worker(monkeypatch, db):
     started = []
     monkeypatch.setattr(serve, "run_worker", lambda *a: started.append(a))

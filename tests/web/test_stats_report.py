@@ -86,7 +86,7 @@ def test_the_report_shows_the_dashboards_numbers(web, stats_month, stats_table):
         shown = [[text for text, _ in row] for row in stats_table(dashboard, table_id)]
         reported = [[text for text, _ in row] for row in stats_table(printable, table_id)]
         assert reported == shown, table_id
-    assert 'onclick="window.print()"' in printable
+    assert '<button type="button" data-print>' in printable
 
 
 def test_the_cli_report_equals_the_web_report(web, report, stats_month):

@@ -1,7 +1,8 @@
 """The JSON API under /api/v1: what the web app does, for phone systems and mini-programs.
 
 Each module holds one blueprint, nested here under the /api/v1 prefix; `access`
-authenticates every request before any of them runs.
+authenticates every request before any of them runs, then `idempotency` answers a retried
+POST from what its Idempotency-Key kept.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import functools
 
 from flask import Blueprint
 
-from web.api import access, cases, openapi, tasks
+from web.api import access, cases, idempotency, openapi, tasks
 
 PARTS = (access.bp, cases.bp, tasks.bp, openapi.bp)
 
@@ -22,4 +23,5 @@ def blueprint(csrf) -> Blueprint:
         bp.register_blueprint(part)
         csrf.exempt(part)  # bearer tokens are not sent by browsers on their own, so forgery needs none
     bp.before_request(functools.partial(access.authenticate, csrf))
+    idempotency.register(bp)  # after authentication: keys are per caller
     return bp

@@ -18,7 +18,8 @@ UNPROCESSABLE = 422
 # Sent with every 401 so clients know which credentials to bring (RFC 6750).
 BEARER_CHALLENGE = 'Bearer realm="EstateDesk API"'
 REASONS = {400: "bad request", 401: "authentication required", 403: "forbidden", 404: "not found",
-           405: "method not allowed", 409: "conflict", 415: "unsupported media type", 422: "invalid data",
+           405: "method not allowed", 409: "conflict", 413: "request body too large",
+           415: "unsupported media type", 422: "invalid data",
            500: "internal error"}
 
 
@@ -58,6 +59,9 @@ def engine_error(error: EngineError, status: int):
 
 def http_error(error: HTTPException):
     status = error.code or 500
+    if status == 413:
+        return json_error(status, f"the request body is larger than the {current_app.config['MAX_CONTENT_LENGTH']} "
+                                  "bytes the API accepts")
     headers = {k: v for k, v in error.get_headers() if k == "Allow"}
     message = error.description if status < 500 and error.description else REASONS.get(status, "error")
     return json_error(status, message, headers=headers)

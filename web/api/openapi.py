@@ -12,6 +12,7 @@ from flask import Blueprint, jsonify
 from engine.runtime import comments
 from engine.store.models import InstanceStatus, TaskStatus
 from web.api.cases import api_start_schemas
+from web.api.idempotency import KEY_PATTERN
 from web.api.tasks import SCOPES, STATUSES
 from web.intake import triage_of
 from web.runtime import reading
@@ -136,8 +137,15 @@ ERRORS = {
     401: "no token, or an unknown or revoked one",
     403: "the caller's roles do not allow this",
     404: "no such task or case (or not one a resident opened)",
-    409: "the task or case is not in a state for this (already done, claimed by another, stale version)",
-    422: "invalid data; `fields` names each invalid field",
+    409: "the task or case is not in a state for this (already done, claimed by another, stale version), "
+         "or the first request with this Idempotency-Key is not answered yet",
+    422: "invalid data; `fields` names each invalid field; or an Idempotency-Key first sent with another request",
+}
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "description": "send a retry with the key of the first try: it gets the first answer again (with "
+                   "`Idempotent-Replayed: true`) instead of doing the work twice; keys are per caller, kept 24 hours",
+    "schema": {"type": "string", "pattern": KEY_PATTERN},
 }
 
 
@@ -174,7 +182,7 @@ def document(starts: dict[str, dict], triage: str | None) -> dict:
                                     "properties": {"process": {"type": "string", "const": pid},
                                                    "data": _ref(f"StartForm_{pid}")}}
                  for pid, schema in starts.items()}
-    return {
+    return _with_idempotency_keys({
         "openapi": "3.1.0",
         "info": {
             "title": "EstateDesk API", "version": "1",
@@ -263,7 +271,20 @@ def document(starts: dict[str, dict], triage: str | None) -> dict:
                 "responses": _responses(200, "StepResult", WRITE_ERRORS + (422,)),
             }},
         },
-    }
+    })
+
+
+def _with_idempotency_keys(doc: dict) -> dict:
+    """Every POST takes an Idempotency-Key, and so may answer 409 (busy) and 422 (another request)."""
+    for operations in doc["paths"].values():
+        post = operations.get("post")
+        if post is None:
+            continue
+        post["parameters"] = [*post.get("parameters", []), IDEMPOTENCY_KEY]
+        for status in (409, 422):
+            post["responses"].setdefault(str(status), {"description": ERRORS[status],
+                                                       "content": {JSON: {"schema": _ref("Error")}}})
+    return doc
 
 
 @bp.route("/openapi.json")

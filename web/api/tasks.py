@@ -107,6 +107,8 @@ def complete(task_id: str):
 def _expected_version(task_id: str, body: dict) -> int | None:
     """The case version the caller saw: `expected_version` in the body or the If-Match header."""
     value = body.get("expected_version")
+    if type(value) is float and value.is_integer():  # JSON Schema's integer includes 7.0
+        value = int(value)
     if value is not None and (type(value) is not int or value < 0):
         raise FormInvalid([FieldError("expected_version", "must be the task's `version`, a whole number")])
     header = request.headers.get("If-Match")

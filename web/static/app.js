@@ -11,6 +11,10 @@
       }).catch(function () { /* offline for a moment: keep the rows shown */ });
     }, 30000);
   }
+  // Print buttons (inline handlers are refused by the Content-Security-Policy).
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-print]")) { window.print(); }
+  });
   // "Add a row" copies the last, empty row of a repeated group with the next index.
   document.addEventListener("click", function (event) {
     var button = event.target.closest(".add-row");

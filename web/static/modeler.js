@@ -4,8 +4,9 @@
 // XML, so no moddle extension has to mirror SpiffWorkflow's schema.
 (function () {
   "use strict";
-  var config = window.MODELER;
-  if (!config || typeof BpmnJS === "undefined") { return; }
+  var data = document.getElementById("modeler-config");
+  if (!data || typeof BpmnJS === "undefined") { return; }
+  var config = JSON.parse(data.textContent);
   var SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core";
   var BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL";
   var PROPS = ["clause", "form", "sla"];

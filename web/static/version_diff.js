@@ -2,8 +2,9 @@
 // changed amber on the newer one.
 (function () {
   "use strict";
-  var diff = window.VERSION_DIFF;
-  if (!diff || typeof BpmnJS === "undefined") { return; }
+  var data = document.getElementById("version-diff");
+  if (!data || typeof BpmnJS === "undefined") { return; }
+  var diff = JSON.parse(data.textContent);
   function draw(container, xml, marks) {
     var viewer = new BpmnJS({ container: container });
     return viewer.importXML(xml).then(function () {

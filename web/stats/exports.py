@@ -3,7 +3,6 @@ and Excel (one sheet per table, real numbers with number formats)."""
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 
@@ -12,6 +11,7 @@ from openpyxl.styles import Font
 
 from engine.errors import BadInput
 from engine.stats import KpiTable, MonthKpis
+from web.spreadsheet import csv_writer, keep_as_text
 from web.stats.cells import csv_text, excel_cell, heading, kind_of, table_rows, title
 
 BOM = "\ufeff"
@@ -31,7 +31,7 @@ def chosen_tables(kpis: MonthKpis, table_id: str | None) -> list[KpiTable]:
 def csv_bytes(tables: list[KpiTable]) -> bytes:
     """One table: its headings and rows. Several: each under its title, a blank line between."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv_writer(out)
     for number, table in enumerate(tables):
         if len(tables) > 1:
             if number:
@@ -48,11 +48,13 @@ def xlsx_bytes(tables: list[KpiTable]) -> bytes:
     for table in tables:
         sheet = workbook.create_sheet(table.id[:31])  # Excel's limit on sheet names
         sheet.append([heading(c) for c in table.columns])
+        keep_as_text(sheet[1])
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         for row in table.rows:
             values = [excel_cell(row.get(c.key), kind_of(row, c)) for c in table.columns]
             sheet.append([value for value, _ in values])
+            keep_as_text(sheet[sheet.max_row])
             for cell, (_, number_format) in zip(sheet[sheet.max_row], values, strict=True):
                 if number_format:
                     cell.number_format = number_format
