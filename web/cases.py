@@ -19,7 +19,7 @@ from engine.store.models import DeliveryState
 from web.auth import READER_ROLES, STAFF_ROLES, roles_required
 from web.forms import describe_form, errors_by_field, parse_form
 from web.i18n import pick
-from web.intake import default_site, start_schema, startable, triage_of
+from web.intake import default_site, own_sites_form, start_schema, startable, triage_of
 from web.runtime import now, reading, runtime
 from web.tasks import next_task_for
 from web.templating import localtime
@@ -65,9 +65,9 @@ def _start_form(process_id: str, template: str, **context):
     """Show the start form; on POST start the case (the engine checks the form) and go on to my
     first task, if any."""
     with reading() as session:
-        schema = start_schema(session, process_id)
+        schema = own_sites_form(start_schema(session, process_id), g.actor)
         rules = current_rules(session)
-    defaults = {"site": default_site(rules, g.actor.site)}
+    defaults = {"site": default_site(rules, g.actor)}
     if "received_at" in schema["properties"]:
         defaults["received_at"] = now().isoformat()
     if request.method == "GET":
@@ -127,9 +127,10 @@ class CaseDetails:
 
 
 def load_case(ref: str) -> CaseDetails:
-    """The case with its open tasks, the messages it awaits and its timeline; `NotFound` if none."""
+    """The case with its open tasks, the messages it awaits and its timeline; `NotFound` if none
+    or at a site the person does not work at."""
     with reading() as session:
-        row = get_instance_row(session, ref)
+        row = get_instance_row(session, ref, viewer=g.actor)
         case = instance_view(session, row)
         compiled = VERSIONS.get(session, row.version_id)
         tasks = list_tasks(session, instance_id=row.id)
@@ -170,7 +171,7 @@ def _triage_form(session) -> dict:
 def send_message(ref: str, name: str):
     """Deliver a message the case waits for; say so plainly when it does not wait."""
     with reading() as session:
-        row = get_instance_row(session, ref)
+        row = get_instance_row(session, ref, viewer=g.actor)
     try:
         runtime().send_message(row.id, name, {}, g.actor.username)
         flash(_("已收到消息"))

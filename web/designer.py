@@ -19,6 +19,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
+from engine.accounts import sites
 from engine.accounts.staff import apply_staff
 from engine.definitions.designs import (
     cases_on_older_versions,
@@ -66,7 +67,8 @@ def versions(process_id: str):
     with reading() as session:
         found = list_versions(session, process_id)
         latest = get_version(session, process_id)  # 404 for an unknown process
-        running = cases_on_older_versions(session, process_id, latest.version) if latest.executable else []
+        running = (cases_on_older_versions(session, process_id, latest.version, sites.sites_of(g.actor))
+                   if latest.executable else [])
     return render_template("versions.html", process_id=process_id, versions=found, running=running,
                            latest=latest.version)
 
