@@ -33,6 +33,7 @@ from engine.definitions.designs import (
 )
 from engine.definitions.library import Bundle, read_bundle, write_diagram
 from engine.errors import BadInput, ConflictError, NotFound
+from engine.runtime.queries import get_instance_row
 from web.auth import roles_required
 from web.diagrams import VIEWER
 from web.runtime import reading, runtime
@@ -80,7 +81,11 @@ def migrate(process_id: str):
     to_version = request.form.get("to_version", type=int)
     if not to_version:
         raise BadInput(_("请选择目标版本"))
-    for reference in request.form.getlist("cases"):
+    references = request.form.getlist("cases")
+    with reading() as session:
+        for reference in references:  # a case of another site (or none) is refused before any moves
+            get_instance_row(session, reference, viewer=g.actor)
+    for reference in references:
         try:
             runtime().migrate_instance(reference, to_version, g.actor.username)
             flash(_("%(reference)s: 已迁移到 v%(version)s", reference=reference, version=to_version))
