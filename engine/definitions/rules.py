@@ -184,6 +184,9 @@ def _check_references(rules: Rules, data: dict, texts: dict[str, str]) -> None:
         if member.site is not None and member.site not in rules.sites:
             findings.append(Finding("processes/rules/staff.yaml", None, member.username, "error",
                                     f"unknown site {member.site!r}"))
+        elif member.site is None and not member.company_wide:  # would see no case: say so now
+            findings.append(Finding("processes/rules/staff.yaml", None, member.username, "error",
+                                    "give the site they work at, or declare them company_wide: true"))
     for department in rules.departments.values():
         for index, role in enumerate(department.roles):
             if role not in rules.roles:
