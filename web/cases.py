@@ -65,20 +65,21 @@ def _start_form(process_id: str, template: str, **context):
     """Show the start form; on POST start the case (the engine checks the form) and go on to my
     first task, if any."""
     with reading() as session:
-        schema = own_sites_form(start_schema(session, process_id), g.actor)
+        schema = start_schema(session, process_id)
         rules = current_rules(session)
+    shown = own_sites_form(schema, g.actor)  # another site, posted anyway, is the engine's to refuse (403)
     defaults = {"site": default_site(rules, g.actor)}
     if "received_at" in schema["properties"]:
         defaults["received_at"] = now().isoformat()
     if request.method == "GET":
-        return render_template(template, fields=describe_form(schema, data=defaults), **context)
+        return render_template(template, fields=describe_form(shown, data=defaults), **context)
     try:
         data = parse_form(schema, request.form)
         if "received_at" in schema["properties"]:
             data.setdefault("received_at", now().isoformat())
         result = runtime().start_instance(process_id, data, g.actor.username)
     except FormInvalid as exc:
-        fields = describe_form(schema, posted=request.form, errors=errors_by_field(exc.errors))
+        fields = describe_form(shown, posted=request.form, errors=errors_by_field(exc.errors))
         return render_template(template, fields=fields, form_invalid=True, **context), 400
     nxt = next_task_for(g.actor, result.open_tasks)
     if nxt is not None:

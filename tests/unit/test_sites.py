@@ -192,3 +192,10 @@ def test_a_deploy_keeps_the_declaration(runtime, library):
         deploy_bundle(session, library, actor="designer1")
     with runtime.db.session() as session:
         assert load_actor(session, "gm1").company_wide and not load_actor(session, "manager1").company_wide
+
+
+def test_a_task_may_be_given_to_its_sites_holders_of_the_role_and_the_company_wide(runtime):
+    with runtime.db.session() as session:
+        found = sites.colleagues(session, {("reception", "nanshan"), ("manager", "binhai")})
+    assert [u for u, _name in found[("reception", "nanshan")]] == ["reception1", "reception3"]
+    assert [u for u, _name in found[("manager", "binhai")]] == ["bhmgr1", "gm1"]
