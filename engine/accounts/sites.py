@@ -17,16 +17,8 @@ from __future__ import annotations
 from sqlalchemy import or_, select
 
 from engine.accounts.users import Actor
-from engine.errors import NotFound, PermissionDenied
+from engine.errors import NotFound, SiteRefused
 from engine.store.models import User, UserRole
-
-
-class SiteRefused(PermissionDenied):
-    """The person asked for a site that is not theirs (a new case there, its figures, its log)."""
-
-    def __init__(self, actor: Actor, site: str | None):
-        super().__init__(f"{actor.username} does not work at site {site!r}")
-        self.site = site
 
 
 def sites_of(actor: Actor) -> frozenset[str] | None:
@@ -57,13 +49,13 @@ def check_task_site(actor: Actor, site: str | None, task_id) -> None:
 def check_site(actor: Actor, site: str | None) -> None:
     """Refuse a site asked for by name that is not `actor`'s (`SiteRefused`)."""
     if not covers(actor, site):
-        raise SiteRefused(actor, site)
+        raise SiteRefused(actor.username, site)
 
 
 def check_colleague(target: Actor, site: str | None) -> None:
     """A task goes only to someone who works at its case's site."""
     if not covers(target, site):
-        raise SiteRefused(target, site)
+        raise SiteRefused(target.username, site)
 
 
 def home_site(actor: Actor, known_sites, default: str | None) -> str | None:

@@ -10,13 +10,12 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.accounts import sites
-from engine.accounts.sites import SiteRefused
 from engine.accounts.staff import apply_staff
 from engine.accounts.users import SYSTEM, Actor, load_actor
 from engine.audit.search import AuditFilter, search_events
 from engine.definitions.library import deploy_bundle
 from engine.definitions.rules import load_rules
-from engine.errors import DefinitionError, NotFound
+from engine.errors import DefinitionError, NotFound, SiteRefused
 from engine.runtime.queries import get_instance_row, get_task, list_tasks
 from engine.scheduling.outbox import list_notifications, notify
 from engine.store.models import Event, User

@@ -237,3 +237,12 @@ def test_a_supervisor_can_give_a_task_only_to_someone_at_its_site(caller, binhai
     with runtime.db.session() as session:
         assert get_task(session, task).assignee is None
         assert session.scalar(select(func.count(Event.id)).where(Event.type == EventType.TASK_REASSIGNED)) == 0
+
+
+def test_another_site_is_refused_in_words_of_the_users_language(caller):
+    manager = caller("manager1")
+    page = manager.web.get_text("/stats?site=binhai", status=403)
+    assert "manager1 不在滨海苑服务中心工作" in page and "does not work" not in page
+    manager.web.client.get("/lang/en")
+    assert "manager1 does not work at Binhai Court service centre" in manager.web.get_text("/stats?site=binhai",
+                                                                                          status=403)
