@@ -246,3 +246,8 @@ def test_another_site_is_refused_in_words_of_the_users_language(caller):
     manager.web.client.get("/lang/en")
     assert "manager1 does not work at Binhai Court service centre" in manager.web.get_text("/stats?site=binhai",
                                                                                           status=403)
+
+
+def test_the_new_request_form_offers_only_the_clerks_own_site(caller):
+    page = caller("reception2").web.get_text("/cases/new")
+    assert 'type="radio" name="site" value="binhai" checked' in page and 'value="nanshan"' not in page
