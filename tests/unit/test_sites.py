@@ -79,7 +79,8 @@ def test_a_clerk_may_not_open_a_case_for_another_site(runtime):
     assert event_count(runtime) == before  # nothing started, nothing recorded
 
 
-@pytest.mark.parametrize("step", ["claim", "complete", "unclaim", "comment", "message", "cancel"])
+@pytest.mark.parametrize("step", ["claim", "complete", "unclaim", "comment", "message", "cancel", "retry",
+                                  "migrate"])
 def test_the_runtime_refuses_another_sites_case_as_if_it_did_not_exist(runtime, binhai, step):
     case, task = binhai
     if step == "unclaim":
@@ -92,6 +93,8 @@ def test_the_runtime_refuses_another_sites_case_as_if_it_did_not_exist(runtime, 
         "comment": lambda: runtime.add_comment(case.reference, {"text": "看看"}, "reception1"),
         "message": lambda: runtime.send_message(case.id, "ambulance_arrived", {}, "guard1"),
         "cancel": lambda: runtime.cancel_instance(case.id, "误报", "supervisor1"),
+        "retry": lambda: runtime.retry_instance(case.id, {}, "manager1"),
+        "migrate": lambda: runtime.migrate_instance(case.reference, 2, "manager1"),
     }
     with pytest.raises(NotFound) as refused:
         calls[step]()
