@@ -81,6 +81,11 @@ def site_condition(actor: Actor, column):
     return None if scope is None else column.in_(sorted(scope))
 
 
+def works_at(site: str):
+    """A SQL condition on `User`: the people who work at `site` (theirs, or company-wide)."""
+    return or_(User.company_wide.is_(True), User.site == site)
+
+
 def site_names(actor: Actor, sites: dict) -> dict:
     """The deployed sites (id → names) `actor` may choose from, in their order."""
     return {site: names for site, names in sites.items() if covers(actor, site)}
@@ -90,10 +95,12 @@ def colleagues(session, wanted) -> dict[tuple[str, str | None], list[tuple[str, 
     """For each (role, site) of `wanted`, the active people a task of that role at that site may
     be given to, as (username, name): those holding the role at the site, or company-wide."""
     wanted = set(wanted)
+    if not wanted:
+        return {}
     stmt = (select(UserRole.role, User.username, User.name, User.site, User.company_wide)
             .join(User, User.id == UserRole.user_id)
             .where(UserRole.role.in_(sorted({role for role, _site in wanted})), User.active.is_(True),
-                   or_(User.company_wide.is_(True), User.site.in_(sorted({s for _r, s in wanted if s}))))
+                   or_(*(works_at(site) for site in {s for _r, s in wanted})))
             .order_by(User.username))
     found: dict[tuple[str, str | None], list[tuple[str, str]]] = {}
     for role, username, name, site, company_wide in session.execute(stmt):

@@ -18,6 +18,7 @@ from engine.definitions.rules import load_rules
 from engine.errors import DefinitionError, NotFound, SiteRefused
 from engine.runtime.queries import get_instance_row, get_task, list_tasks
 from engine.scheduling.outbox import list_notifications, notify
+from engine.scheduling.recipients import RecipientQuery, RoleHolders
 from engine.store.models import Event, User
 
 CALL = {"caller": "林先生", "unit": "3-2-1201", "phone": "13800000000"}
@@ -201,3 +202,10 @@ def test_a_task_may_be_given_to_its_sites_holders_of_the_role_and_the_company_wi
         found = sites.colleagues(session, {("reception", "nanshan"), ("manager", "binhai")})
     assert [u for u, _name in found[("reception", "nanshan")]] == ["reception1", "reception3"]
     assert [u for u, _name in found[("manager", "binhai")]] == ["bhmgr1", "gm1"]
+
+
+@pytest.mark.parametrize(("site", "managers"), [("nanshan", ["gm1", "manager1"]), ("binhai", ["bhmgr1", "gm1"])])
+def test_a_message_to_a_role_reaches_its_holders_at_the_site_and_the_company_wide(runtime, site, managers):
+    query = RecipientQuery("manager", site, runtime.clock.now(), after_hours=False, emergency=False)
+    with runtime.db.session() as session:
+        assert RoleHolders().recipients(session, query) == managers
