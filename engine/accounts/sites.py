@@ -35,7 +35,7 @@ def covers(actor: Actor, site: str | None) -> bool:
 
 
 def check_case_site(actor: Actor, site: str | None, reference) -> None:
-    """Refuse a case (or a task of it) at another site as if it did not exist (`NotFound`)."""
+    """Refuse a case at another site as if it did not exist (`NotFound`)."""
     if not covers(actor, site):
         raise NotFound(f"case {reference} does not exist")
 
