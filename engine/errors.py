@@ -33,6 +33,15 @@ class PermissionDenied(EngineError):
     """The actor may not do this (wrong role, not the assignee)."""
 
 
+class SiteRefused(PermissionDenied):
+    """A site that is not the person's, asked for by name: a new case there, its figures, its
+    log, or a task given to them there (engine/accounts/sites.py)."""
+
+    def __init__(self, username: str, site: str | None):
+        super().__init__(f"{username} does not work at site {site!r}")
+        self.username, self.site = username, site
+
+
 class TaskNotReady(EngineError):
     """The task exists but cannot be acted on now (completed, cancelled, claimed by another)."""
 

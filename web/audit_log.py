@@ -7,10 +7,11 @@ import json
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 
-from flask import Blueprint, Response, render_template, request, stream_with_context
+from flask import Blueprint, Response, g, render_template, request, stream_with_context
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from engine.accounts import sites
 from engine.audit.chain import verify_chain
 from engine.audit.search import AuditFilter, AuditRow, count_events, iter_events, search_events
 from engine.errors import BadInput
@@ -75,7 +76,7 @@ def verify():
 def case_record(ref: str):
     """One case's whole trail with every event's data and hash, laid out for printing."""
     with reading() as session:
-        row = get_instance_row(session, ref)
+        row = get_instance_row(session, ref, viewer=g.actor)
         case = instance_view(session, row)
         events = list_events(session, row.id)
         hashes = dict(session.execute(select(Event.id, Event.hash).where(Event.instance_id == row.id)).all())
@@ -85,10 +86,13 @@ def case_record(ref: str):
 def filter_from_args() -> AuditFilter:
     """The search filters from the query string; dates are local days, `until` inclusive."""
     since, until = _day(request.args.get("since")), _day(request.args.get("until"))
+    fields = {name: (request.args.get(name) or "").strip() or None for name in FILTER_FIELDS}
+    if fields["site"]:
+        sites.check_site(g.actor, fields["site"])
     return AuditFilter(
         since=datetime.combine(since, time(), LOCAL_TZ) if since else None,
         until=datetime.combine(until + timedelta(days=1), time(), LOCAL_TZ) if until else None,
-        **{name: (request.args.get(name) or "").strip() or None for name in FILTER_FIELDS},
+        within_sites=sites.sites_of(g.actor), **fields,
     )
 
 

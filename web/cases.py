@@ -19,7 +19,7 @@ from engine.store.models import DeliveryState
 from web.auth import READER_ROLES, STAFF_ROLES, roles_required
 from web.forms import describe_form, errors_by_field, parse_form
 from web.i18n import pick
-from web.intake import default_site, start_schema, startable, triage_of
+from web.intake import default_site, own_sites_form, start_schema, startable, triage_of
 from web.runtime import now, reading, runtime
 from web.tasks import next_task_for
 from web.templating import localtime
@@ -67,18 +67,19 @@ def _start_form(process_id: str, template: str, **context):
     with reading() as session:
         schema = start_schema(session, process_id)
         rules = current_rules(session)
-    defaults = {"site": default_site(rules, g.actor.site)}
+    shown = own_sites_form(schema, g.actor)  # another site, posted anyway, is the engine's to refuse (403)
+    defaults = {"site": default_site(rules, g.actor)}
     if "received_at" in schema["properties"]:
         defaults["received_at"] = now().isoformat()
     if request.method == "GET":
-        return render_template(template, fields=describe_form(schema, data=defaults), **context)
+        return render_template(template, fields=describe_form(shown, data=defaults), **context)
     try:
         data = parse_form(schema, request.form)
         if "received_at" in schema["properties"]:
             data.setdefault("received_at", now().isoformat())
         result = runtime().start_instance(process_id, data, g.actor.username)
     except FormInvalid as exc:
-        fields = describe_form(schema, posted=request.form, errors=errors_by_field(exc.errors))
+        fields = describe_form(shown, posted=request.form, errors=errors_by_field(exc.errors))
         return render_template(template, fields=fields, form_invalid=True, **context), 400
     nxt = next_task_for(g.actor, result.open_tasks)
     if nxt is not None:
@@ -127,9 +128,10 @@ class CaseDetails:
 
 
 def load_case(ref: str) -> CaseDetails:
-    """The case with its open tasks, the messages it awaits and its timeline; `NotFound` if none."""
+    """The case with its open tasks, the messages it awaits and its timeline; `NotFound` if none
+    or at a site the person does not work at."""
     with reading() as session:
-        row = get_instance_row(session, ref)
+        row = get_instance_row(session, ref, viewer=g.actor)
         case = instance_view(session, row)
         compiled = VERSIONS.get(session, row.version_id)
         tasks = list_tasks(session, instance_id=row.id)
@@ -170,7 +172,7 @@ def _triage_form(session) -> dict:
 def send_message(ref: str, name: str):
     """Deliver a message the case waits for; say so plainly when it does not wait."""
     with reading() as session:
-        row = get_instance_row(session, ref)
+        row = get_instance_row(session, ref, viewer=g.actor)
     try:
         runtime().send_message(row.id, name, {}, g.actor.username)
         flash(_("已收到消息"))

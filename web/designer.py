@@ -19,6 +19,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
+from engine.accounts import sites
 from engine.accounts.staff import apply_staff
 from engine.definitions.designs import (
     cases_on_older_versions,
@@ -32,6 +33,7 @@ from engine.definitions.designs import (
 )
 from engine.definitions.library import Bundle, read_bundle, write_diagram
 from engine.errors import BadInput, ConflictError, NotFound
+from engine.runtime.queries import get_instance_row
 from web.auth import roles_required
 from web.diagrams import VIEWER
 from web.runtime import reading, runtime
@@ -66,7 +68,8 @@ def versions(process_id: str):
     with reading() as session:
         found = list_versions(session, process_id)
         latest = get_version(session, process_id)  # 404 for an unknown process
-        running = cases_on_older_versions(session, process_id, latest.version) if latest.executable else []
+        running = (cases_on_older_versions(session, process_id, latest.version, sites.sites_of(g.actor))
+                   if latest.executable else [])
     return render_template("versions.html", process_id=process_id, versions=found, running=running,
                            latest=latest.version)
 
@@ -78,7 +81,11 @@ def migrate(process_id: str):
     to_version = request.form.get("to_version", type=int)
     if not to_version:
         raise BadInput(_("请选择目标版本"))
-    for reference in request.form.getlist("cases"):
+    references = request.form.getlist("cases")
+    with reading() as session:
+        for reference in references:  # a case of another site (or none) is refused before any moves
+            get_instance_row(session, reference, viewer=g.actor)
+    for reference in references:
         try:
             runtime().migrate_instance(reference, to_version, g.actor.username)
             flash(_("%(reference)s: 已迁移到 v%(version)s", reference=reference, version=to_version))

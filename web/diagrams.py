@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, current_app, jsonify, render_template, request
+from flask import Blueprint, current_app, g, jsonify, render_template, request
 from flask_babel import lazy_gettext
 
 from engine.definitions.compiled import VERSIONS
@@ -25,7 +25,7 @@ VIEWER = "vendor/bpmn-js/bpmn-navigated-viewer.production.min.js"
 def case_diagram_page(ref: str):
     """The page; the picture itself comes from `case_diagram_json` so drilling down needs no reload."""
     with reading() as session:
-        row = get_instance_row(session, ref)
+        row = get_instance_row(session, ref, viewer=g.actor)
         reference, process_id = row.reference, VERSIONS.get(session, row.version_id).process_id
     viewer_installed = (Path(current_app.static_folder) / VIEWER).is_file()
     return render_template("case_diagram.html", reference=reference, process_id=process_id,
@@ -37,7 +37,7 @@ def case_diagram_page(ref: str):
 def case_diagram_json(ref: str):
     """The picture of one diagram of the case (`?process=` a called process to drill down)."""
     with reading() as session:
-        row = get_instance_row(session, ref)
+        row = get_instance_row(session, ref, viewer=g.actor)
         picture = case_diagram(session, row, request.args.get("process") or None, now=now())
         compiled = VERSIONS.get(session, row.version_id)
     return jsonify(_as_json(picture, compiled))

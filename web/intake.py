@@ -6,6 +6,7 @@ Which procedures exist, who may start them and with which start form is the bund
 
 from __future__ import annotations
 
+from engine.accounts import sites
 from engine.definitions.catalogue import Procedure, start_form_of, startable_by
 from engine.definitions.compiled import VERSIONS, current_rules
 from engine.definitions.rules import Rules
@@ -33,7 +34,17 @@ def start_schema(session, process_id: str) -> dict:
     return start_form_of(compiled) or EMPTY_START_FORM
 
 
-def default_site(rules: Rules | None, actor_site: str | None) -> str | None:
+def default_site(rules: Rules | None, actor) -> str | None:
+    """Where a case this person opens is, unless they choose (engine/accounts/sites.py)."""
     if rules is None:
         return None
-    return actor_site if actor_site in rules.sites else rules.default_site
+    return sites.home_site(actor, rules.sites, rules.default_site)
+
+
+def own_sites_form(schema: dict, actor) -> dict:
+    """A start form offering only the sites this person may open cases for."""
+    site = schema.get("properties", {}).get("site")
+    if not site or "enum" not in site:
+        return schema
+    narrowed = {**site, "enum": [value for value in site["enum"] if sites.covers(actor, value)]}
+    return {**schema, "properties": {**schema["properties"], "site": narrowed}}

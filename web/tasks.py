@@ -6,8 +6,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask_babel import gettext as _
 from jinja2.sandbox import SandboxedEnvironment
 
-from engine.accounts import permissions
-from engine.accounts.users import users_by_role
+from engine.accounts import permissions, sites
 from engine.errors import ConflictError, FormInvalid
 from engine.runtime.queries import get_instance_row, get_task, instance_view, list_tasks
 from engine.store.models import OPEN_TASK_STATUSES
@@ -41,14 +40,15 @@ def _inbox() -> dict:
         tasks = inbox_tasks(session, actor)
         cases = {t.instance_id: instance_view(session, get_instance_row(session, t.instance_id)) for t in tasks}
         supervisor = permissions.is_supervisor(actor)
-        candidates = users_by_role(session, {t.role for t in tasks if t.role}) if supervisor else {}
+        candidates = sites.colleagues(session, {(t.role, t.site) for t in tasks if t.role}) if supervisor else {}
     return {"tasks": tasks, "cases": cases, "supervisor": supervisor, "candidates": candidates}
 
 
 def inbox_tasks(session, actor, instance_id: int | None = None) -> list:
-    """The actor's own tasks, then the other open tasks of their roles; oldest first in each."""
-    mine = list_tasks(session, assignee=actor.username, instance_id=instance_id)
-    for_roles = list_tasks(session, roles=sorted(actor.roles), instance_id=instance_id) if actor.roles else []
+    """The actor's own tasks, then the other open tasks of their roles, at their sites; oldest first in each."""
+    mine = list_tasks(session, assignee=actor.username, instance_id=instance_id, viewer=actor)
+    for_roles = (list_tasks(session, roles=sorted(actor.roles), instance_id=instance_id, viewer=actor)
+                 if actor.roles else [])
     seen = {t.id for t in mine}
     return mine + [t for t in for_roles if t.id not in seen]
 
@@ -93,7 +93,7 @@ def next_task_for(actor, open_tasks):
 
 def _load(task_id: str):
     with reading() as session:
-        task = get_task(session, task_id)
+        task = get_task(session, task_id, viewer=g.actor)
         case = instance_view(session, get_instance_row(session, task.instance_id))
     return task, case
 

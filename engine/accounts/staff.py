@@ -54,7 +54,7 @@ def apply_staff(session: Session, bundle: Bundle, actor: str,
         if user is None:
             changes.append(_add(session, member, new_password_hash))
         elif found := _differences(user, held.get(user.id, set()), member):
-            user.name, user.site, user.active = member.name, member.site, True
+            user.name, user.site, user.company_wide, user.active = member.name, member.site, member.company_wide, True
             if "roles" in found:
                 _set_roles(session, user.id, member.roles)
             changes.append(StaffChange(EventType.STAFF_CHANGED, user.username, user.name, {"changes": found}))
@@ -71,20 +71,23 @@ def apply_staff(session: Session, bundle: Bundle, actor: str,
 
 
 def _add(session: Session, member, password_hash: str | None) -> StaffChange:
-    user = User(username=member.username, name=member.name, site=member.site,
+    user = User(username=member.username, name=member.name, site=member.site, company_wide=member.company_wide,
                 password_hash=password_hash or NO_PASSWORD, active=True)
     session.add(user)
     session.flush()
     _set_roles(session, user.id, member.roles)
     return StaffChange(EventType.STAFF_ADDED, member.username, member.name,
                        {"name": member.name, "roles": sorted(set(member.roles)), "site": member.site,
+                        **({"company_wide": True} if member.company_wide else {}),
                         "password_set": password_hash is not None})
 
 
 def _differences(user: User, roles: set[str], member) -> dict[str, list]:
     """field → [now, in staff.yaml] for each field the account must change."""
-    wanted = {"name": member.name, "roles": sorted(set(member.roles)), "site": member.site, "active": True}
-    current = {"name": user.name, "roles": sorted(roles), "site": user.site, "active": user.active}
+    wanted = {"name": member.name, "roles": sorted(set(member.roles)), "site": member.site,
+              "company_wide": member.company_wide, "active": True}
+    current = {"name": user.name, "roles": sorted(roles), "site": user.site,
+               "company_wide": bool(user.company_wide), "active": user.active}
     return {field: [current[field], value] for field, value in wanted.items() if current[field] != value}
 
 

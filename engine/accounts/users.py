@@ -103,10 +103,11 @@ class Actor:
     name: str
     roles: frozenset[str]
     site: str | None = None
+    company_wide: bool = False  # declared in staff.yaml: every site's cases (engine/accounts/sites.py)
 
 
-# The rows `actor_from_rows` reads: an active user's (username, name, site, role), one per role.
-ACTIVE_ACTOR_ROWS = (select(User.username, User.name, User.site, UserRole.role)
+# The rows `actor_from_rows` reads: an active user's (username, name, site, company_wide, role), one per role.
+ACTIVE_ACTOR_ROWS = (select(User.username, User.name, User.site, User.company_wide, UserRole.role)
                      .outerjoin(UserRole, UserRole.user_id == User.id).where(User.active.is_(True)))
 _ACTOR_WITH_ROLES = ACTIVE_ACTOR_ROWS.where(User.username == bindparam("username"))
 
@@ -114,7 +115,7 @@ _ACTOR_WITH_ROLES = ACTIVE_ACTOR_ROWS.where(User.username == bindparam("username
 def load_actor(session: Session, username: str) -> Actor:
     """Return the active user `username` with roles, or raise `NotFound`."""
     if username == SYSTEM_ACTOR:
-        return Actor(SYSTEM_ACTOR, "系统", frozenset())
+        return SYSTEM
     # On the connection: a plain row query needs none of the ORM's result machinery.
     rows = session.connection().execute(_ACTOR_WITH_ROLES, {"username": username}).all()
     if not rows:
@@ -123,9 +124,10 @@ def load_actor(session: Session, username: str) -> Actor:
 
 
 def actor_from_rows(rows) -> Actor:
-    """An actor from rows of (username, name, site, role), one per role held (role None for none)."""
+    """An actor from rows of (username, name, site, company_wide, role), one per role held (role None for none)."""
     first = rows[0]
-    return Actor(first.username, first.name, frozenset(r.role for r in rows if r.role), first.site)
+    return Actor(first.username, first.name, frozenset(r.role for r in rows if r.role), first.site,
+                 bool(first.company_wide))
 
 
 def user_names(session: Session, usernames=None) -> dict[str, str]:
@@ -141,16 +143,18 @@ def person_label(username: str, name: str | None) -> str:
     return f"{name} ({username})" if name else username
 
 
-def upsert_user(session: Session, username: str, name: str, roles, site: str | None, password_hash: str) -> User:
+def upsert_user(session: Session, username: str, name: str, roles, site: str | None, password_hash: str,
+                company_wide: bool = False) -> User:
     """Create or update a user and set exactly `roles`; a new user gets `password_hash`
     (from `hash_password`), an existing one keeps their password."""
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
-        user = User(username=username, name=name, site=site, password_hash=password_hash, active=True)
+        user = User(username=username, name=name, site=site, company_wide=company_wide,
+                    password_hash=password_hash, active=True)
         session.add(user)
         session.flush()
     else:
-        user.name, user.site = name, site
+        user.name, user.site, user.company_wide = name, site, company_wide
     session.execute(delete(UserRole).where(UserRole.user_id == user.id))
     session.add_all(UserRole(user_id=user.id, role=role) for role in sorted(set(roles)))
     return user
@@ -172,8 +176,13 @@ def demo_password_hash() -> str:
 def load_demo_staff(session: Session, rules: Rules) -> list[str]:
     """Create the demo staff of `staff.yaml` (password "demo"); return their usernames."""
     for member in rules.staff:
-        upsert_user(session, member.username, member.name, member.roles, member.site, demo_password_hash())
+        upsert_user(session, member.username, member.name, member.roles, member.site, demo_password_hash(),
+                    member.company_wide)
     return [m.username for m in rules.staff]
+
+
+# The server itself (timers, the CLI's steps): it serves every site.
+SYSTEM = Actor(SYSTEM_ACTOR, "系统", frozenset(), company_wide=True)
 
 
 @dataclass(frozen=True)
@@ -195,13 +204,3 @@ def list_accounts(session: Session) -> list[Account]:
         roles.setdefault(user_id, []).append(role)
     return [Account(u.username, u.name, tuple(roles.get(u.id, ())), u.site, u.active, has_password(u.password_hash))
             for u in session.scalars(select(User).order_by(User.username))]
-
-
-def users_by_role(session, roles) -> dict[str, list[tuple[str, str]]]:
-    """For each role, the active users holding it as (username, name), for the reassign select."""
-    stmt = (select(UserRole.role, User.username, User.name).join(User, User.id == UserRole.user_id)
-            .where(UserRole.role.in_(list(roles)), User.active.is_(True)).order_by(User.username))
-    found: dict[str, list[tuple[str, str]]] = {}
-    for role, username, name in session.execute(stmt):
-        found.setdefault(role, []).append((username, name))
-    return found

@@ -25,6 +25,9 @@ class AuditFilter:
     actor: str | None = None
     element_id: str | None = None
     type: str | None = None  # the outcome: task_completed, timer_fired, error, cancelled, …
+    # Only events of cases at these sites (engine/accounts/sites.py `sites_of`); None: every
+    # event, those of no case (staff changes, tokens) too.
+    within_sites: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,8 @@ def _query(f: AuditFilter) -> Select:
     for value, condition in conditions:
         if value not in (None, ""):
             query = query.where(condition(value))
+    if f.within_sites is not None:
+        query = query.where(Instance.site.in_(sorted(f.within_sites)))
     return query
 
 

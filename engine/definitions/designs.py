@@ -43,14 +43,17 @@ def list_versions(session: Session, process_id: str | None = None) -> list[Versi
             for v in session.scalars(query)]
 
 
-def cases_on_older_versions(session: Session, process_id: str, latest: int) -> list[tuple[str, int]]:
-    """(reference, version) of running cases of `process_id` on a version before `latest`."""
-    rows = session.execute(
-        select(Instance.reference, ProcessVersion.version)
-        .join(ProcessVersion, ProcessVersion.id == Instance.version_id)
-        .where(Instance.process_id == process_id, Instance.status == InstanceStatus.RUNNING,
-               ProcessVersion.version < latest)
-        .order_by(Instance.id))
+def cases_on_older_versions(session: Session, process_id: str, latest: int,
+                            within_sites: frozenset[str] | None = None) -> list[tuple[str, int]]:
+    """(reference, version) of running cases of `process_id` on a version before `latest`, at
+    `within_sites` (engine/accounts/sites.py `sites_of`; None: every site)."""
+    stmt = (select(Instance.reference, ProcessVersion.version)
+            .join(ProcessVersion, ProcessVersion.id == Instance.version_id)
+            .where(Instance.process_id == process_id, Instance.status == InstanceStatus.RUNNING,
+                   ProcessVersion.version < latest))
+    if within_sites is not None:
+        stmt = stmt.where(Instance.site.in_(sorted(within_sites)))
+    rows = session.execute(stmt.order_by(Instance.id))
     return [(reference, version) for reference, version in rows]
 
 

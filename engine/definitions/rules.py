@@ -63,6 +63,7 @@ class StaffMember:
     contacts: dict[str, str] = field(default_factory=dict)  # phone, email, wecom, dingtalk, feishu
     channels: tuple[str, ...] | None = None  # the channel types they take messages on; None: all
     quiet_hours: QuietHours | None | str = "default"  # "default": notifications.yaml's; None: never quiet
+    company_wide: bool = False  # works on every site's cases (company manager, auditor, designer)
 
     @classmethod
     def from_config(cls, entry: dict) -> StaffMember:
@@ -70,7 +71,8 @@ class StaffMember:
         return cls(entry["username"], entry["name"], tuple(entry["roles"]), entry.get("site"),
                    entry.get("language", "zh"), dict(entry.get("contacts") or {}),
                    tuple(entry["channels"]) if "channels" in entry else None,
-                   "default" if quiet is None else (None if quiet == "none" else QuietHours.parse(quiet)))
+                   "default" if quiet is None else (None if quiet == "none" else QuietHours.parse(quiet)),
+                   entry.get("company_wide", False))
 
 
 @dataclass
@@ -179,6 +181,12 @@ def _check_references(rules: Rules, data: dict, texts: dict[str, str]) -> None:
             if role not in rules.roles:
                 findings.append(Finding("processes/rules/staff.yaml", None, member.username, "error",
                                         f"unknown role {role!r}"))
+        if member.site is not None and member.site not in rules.sites:
+            findings.append(Finding("processes/rules/staff.yaml", None, member.username, "error",
+                                    f"unknown site {member.site!r}"))
+        elif member.site is None and not member.company_wide:  # would see no case: say so now
+            findings.append(Finding("processes/rules/staff.yaml", None, member.username, "error",
+                                    "give the site they work at, or declare them company_wide: true"))
     for department in rules.departments.values():
         for index, role in enumerate(department.roles):
             if role not in rules.roles:

@@ -8,6 +8,8 @@ from uuid import UUID
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from engine.accounts import sites
+from engine.accounts.users import Actor
 from engine.audit.chain import instance_events
 from engine.definitions.compiled import VERSIONS, CompiledVersion
 from engine.definitions.state import load_task_data
@@ -18,8 +20,9 @@ from engine.store.models import OPEN_TASK_STATUSES, HumanTask, Instance, Process
 _MAX_ROW_ID = 2**63 - 1  # beyond what a database integer holds, no row can have the id
 
 
-def get_instance_row(session: Session, instance_id: int | str) -> Instance:
-    """Return an instance by id or reference number, or raise `NotFound`."""
+def get_instance_row(session: Session, instance_id: int | str, viewer: Actor | None = None) -> Instance:
+    """Return an instance by id or reference number, or raise `NotFound`; with `viewer`, also
+    `NotFound` when the case is at a site they do not work at (engine/accounts/sites.py)."""
     row = None
     text = str(instance_id)
     if is_instance_id(instance_id):
@@ -29,6 +32,8 @@ def get_instance_row(session: Session, instance_id: int | str) -> Instance:
         row = session.scalar(select(Instance).where(Instance.reference == text))
     if row is None:
         raise NotFound(f"case {instance_id} does not exist")
+    if viewer is not None:
+        sites.check_case_site(viewer, row.site, instance_id)
     return row
 
 
@@ -80,6 +85,7 @@ def task_view(task: HumanTask, instance: Instance, compiled: CompiledVersion | N
         element = compiled.find_element(task.element_id)
     return TaskView(
         id=task.id, instance_id=task.instance_id, reference=instance.reference, process_id=instance.process_id,
+        site=instance.site,
         element_id=task.element_id, name=task.name, role=task.role, status=task.status.value,
         assignee=task.assignee, completed_by=task.completed_by, form_id=task.form_id,
         created_at=task.created_at, due_at=task.due_at,
@@ -91,9 +97,12 @@ def task_view(task: HumanTask, instance: Instance, compiled: CompiledVersion | N
 
 
 def list_tasks(session: Session, *, roles=None, assignee: str | None = None, instance_id: int | None = None,
-               include_closed: bool = False) -> list[TaskView]:
-    """Open human tasks, filtered by any of: roles, assignee, instance; oldest first."""
+               include_closed: bool = False, viewer: Actor | None = None) -> list[TaskView]:
+    """Open human tasks, filtered by any of: roles, assignee, instance, the sites `viewer` works at;
+    oldest first."""
     stmt = select(HumanTask, Instance).join(Instance, Instance.id == HumanTask.instance_id)
+    if viewer is not None and (at_sites := sites.site_condition(viewer, Instance.site)) is not None:
+        stmt = stmt.where(at_sites)
     if not include_closed:
         stmt = stmt.where(HumanTask.status.in_(OPEN_TASK_STATUSES))
     if roles is not None:
@@ -124,10 +133,13 @@ def task_and_case_columns(session: Session, task_id: str) -> tuple[dict, dict]:
             dict(zip(_CASE_KEYS, found[split:], strict=True)))
 
 
-def get_task(session: Session, task_id: str, *, with_form: bool = True) -> TaskView:
-    """One task; `with_form` adds its form schema, instructions and the case data it sees."""
+def get_task(session: Session, task_id: str, *, with_form: bool = True, viewer: Actor | None = None) -> TaskView:
+    """One task; `with_form` adds its form schema, instructions and the case data it sees. With
+    `viewer`, a task of a case at a site they do not work at is `NotFound`."""
     task_columns, case_columns = task_and_case_columns(session, task_id)
     task, instance = SimpleNamespace(**task_columns), SimpleNamespace(**case_columns)
+    if viewer is not None:
+        sites.check_task_site(viewer, instance.site, task_id)
     if not with_form:
         return task_view(task, instance)
     compiled = VERSIONS.get(session, instance.version_id)

@@ -17,7 +17,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
 
 from engine import clock
-from engine.accounts import permissions
+from engine.accounts import permissions, sites
 from engine.accounts.users import Actor, load_actor
 from engine.audit.chain import NewEvent
 from engine.audit.events import EventType
@@ -69,9 +69,11 @@ class Runtime(StepTransactions):
             version_row = find_version(session, process_id, version)
             compiled = VERSIONS.get(session, version_row.id)
             permissions.check_may_start(who, process_id, compiled.outline.get("start_roles"))
+            data.setdefault("site", sites.home_site(who, compiled.rules.sites, compiled.rules.default_site))
             start_form = start_form_of(compiled)
             if start_form is not None:  # the one check of a start form, for the web, the API and the CLI
-                validate_form_data(start_form, {"site": compiled.rules.default_site, **data})
+                validate_form_data(start_form, data)
+            sites.check_site(who, data["site"])  # a clerk opens cases for their own site only
             row, open_rows = self._start_case(session, version_row, compiled, data, actor)
             return self._result(session, row, open_rows)
 
@@ -89,6 +91,7 @@ class Runtime(StepTransactions):
         with self.transaction() as session:
             who = actor if isinstance(actor, Actor) else load_actor(session, actor)
             task_row, row = steprows.load_task_and_instance(session, task_id)
+            sites.check_task_site(who, row.site, task_id)
             check_running(row, expected_version)
             permissions.check_may_work_on(who, task_row)
             compiled = VERSIONS.get(session, row.version_id)
@@ -113,6 +116,7 @@ class Runtime(StepTransactions):
         with self.transaction() as session:
             who = load_actor(session, actor)
             task_row, row = steprows.load_task_and_instance(session, task_id)
+            sites.check_task_site(who, row.site, task_id)
             permissions.check_may_claim(who, task_row)
             return assignment.assign(session, row, task_row, actor, TaskStatus.CLAIMED, EventType.TASK_CLAIMED,
                                      actor, {})
@@ -123,6 +127,7 @@ class Runtime(StepTransactions):
         with self.transaction() as session:
             who = load_actor(session, actor)
             task_row, row = steprows.load_task_and_instance(session, task_id)
+            sites.check_task_site(who, row.site, task_id)
             permissions.check_may_release(who, task_row)
             return assignment.assign(session, row, task_row, None, TaskStatus.READY, EventType.TASK_UNCLAIMED,
                                      actor, {"previous": task_row.assignee})
@@ -134,9 +139,11 @@ class Runtime(StepTransactions):
             who = load_actor(session, actor)
             if not permissions.is_supervisor(who):  # before saying whether the other person exists
                 raise PermissionDenied("only a supervisor or manager can reassign tasks")
-            target = load_actor(session, to_user)
             task_row, row = steprows.load_task_and_instance(session, task_id)
+            sites.check_task_site(who, row.site, task_id)
+            target = load_actor(session, to_user)
             permissions.check_may_reassign(who, task_row, target)
+            sites.check_colleague(target, row.site)
             return assignment.assign(session, row, task_row, to_user, TaskStatus.CLAIMED,
                                      EventType.TASK_REASSIGNED, actor, {"previous": task_row.assignee, "to": to_user})
 
@@ -148,6 +155,7 @@ class Runtime(StepTransactions):
         with self.transaction() as session:
             who = load_actor(session, actor)
             row = steprows.load_instance(session, instance_id)
+            sites.check_case_site(who, row.site, instance_id)
             comments.check_may_comment(who, row.started_by)
             at = clock.now()
             record_events(session, [NewEvent(EventType.COMMENT_ADDED, row.id, actor, None, data)], at)
@@ -159,8 +167,9 @@ class Runtime(StepTransactions):
     def send_message(self, instance_id, name: str, payload: dict | None = None, actor: str = "system") -> StepResult:
         """Deliver a message or signal (e.g. `ambulance_arrived`) to a case waiting for it."""
         with self.transaction() as session:
-            load_actor(session, actor)
+            who = load_actor(session, actor)
             row = steprows.load_instance(session, instance_id)
+            sites.check_case_site(who, row.site, instance_id)
             check_running(row)
             compiled = VERSIONS.get(session, row.version_id)
 
@@ -185,6 +194,7 @@ class Runtime(StepTransactions):
         with self.transaction() as session:
             who = load_actor(session, actor)
             row = steprows.load_instance(session, instance_id)
+            sites.check_case_site(who, row.site, instance_id)
             if row.status in (InstanceStatus.COMPLETED, InstanceStatus.CANCELLED):
                 raise InstanceNotRunning(f"case {row.reference} is already {row.status.value}")
             permissions.check_may_cancel(who, row.started_by)
@@ -204,8 +214,9 @@ class Runtime(StepTransactions):
         data = dict(data or {})
         check_reserved(data)
         with self.transaction() as session:
-            load_actor(session, actor)
+            who = load_actor(session, actor)
             row = steprows.load_instance(session, instance_id)
+            sites.check_case_site(who, row.site, instance_id)
             if row.status != InstanceStatus.ERROR:
                 raise InstanceNotRunning(f"case {row.reference} is not in error")
             compiled = VERSIONS.get(session, row.version_id)
@@ -230,8 +241,9 @@ class Runtime(StepTransactions):
     def migrate_instance(self, instance_id, to_version: int, actor: str) -> StepResult:
         """Move a running case onto `to_version` of its process when SpiffWorkflow's diff says it is safe."""
         with self.transaction() as session:
-            load_actor(session, actor)
+            who = load_actor(session, actor)
             row = steprows.load_instance(session, instance_id)
+            sites.check_case_site(who, row.site, instance_id)
             check_running(row)
             old = VERSIONS.get(session, row.version_id)
             target = find_version(session, old.process_id, to_version)

@@ -48,6 +48,7 @@ class TaskView:
     created_at: datetime
     due_at: datetime | None
     lock_version: int
+    site: str | None = None  # its case's
     completed_by: str | None = None
     sla_key: str | None = None  # with no due time, the task's SLA clock is paused
     clause: str | None = None

@@ -19,6 +19,7 @@ from typing import Protocol
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from engine.accounts import sites
 from engine.accounts.users import Actor, load_actor
 from engine.policy.notifications import LOG_CHANNEL, NotificationKind
 from engine.policy.sla import DEFAULT_CHANNEL
@@ -128,10 +129,11 @@ def notify(session: Session, now: datetime, *, text: str, text_en: str, to_role:
 
 
 def _addressed_to(actor: Actor):
-    """Messages to this person, or to one of their roles at their site (or at no site)."""
+    """Messages to this person, or to one of their roles at a site they work at (or at no site)."""
     by_role = Notification.to_role.in_(sorted(actor.roles))
-    if actor.site is not None:
-        by_role = and_(by_role, or_(Notification.site.is_(None), Notification.site == actor.site))
+    at_sites = sites.site_condition(actor, Notification.site)
+    if at_sites is not None:
+        by_role = and_(by_role, or_(Notification.site.is_(None), at_sites))
     return or_(Notification.to_user == actor.username, by_role)
 
 

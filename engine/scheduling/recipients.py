@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.accounts import sites
 from engine.definitions.rules import Rules
 from engine.policy.notifications import LOG_CHANNEL, ROBOT_TYPES
 from engine.scheduling.outbox import DEFAULT_CHANNEL, Recipient
@@ -49,13 +50,13 @@ class RecipientResolver(Protocol):
 
 
 class RoleHolders:
-    """Everyone active holding the role at the site, or at no site: the people the bell shows it to."""
+    """Everyone active holding the role who works at the site (or company-wide): the people the bell shows it to."""
 
     def recipients(self, session: Session, query: RecipientQuery) -> list[str]:
         stmt = (select(User.username).join(UserRole, UserRole.user_id == User.id)
                 .where(UserRole.role == query.role, User.active.is_(True)).order_by(User.username))
         if query.site is not None:
-            stmt = stmt.where(or_(User.site.is_(None), User.site == query.site))
+            stmt = stmt.where(sites.works_at(query.site))
         return list(session.scalars(stmt))
 
 

@@ -16,6 +16,12 @@ from engine.policy import followup
 from engine.runtime.queries import get_instance_row, get_task, list_events, list_tasks
 from engine.runtime.step import Runtime
 
+# Each site's own demo staff, by role: a site's cases are worked by its people (engine/accounts/sites.py).
+SITE_STAFF = {
+    "nanshan": {"reception": "reception1", "cs_supervisor": "supervisor1", "manager": "manager1",
+                "environment": "env1"},
+    "binhai": {"reception": "reception2", "cs_supervisor": "bhsup1", "manager": "bhmgr1", "environment": "bhenv1"},
+}
 
 @dataclass
 class Case:

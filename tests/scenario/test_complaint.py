@@ -603,10 +603,11 @@ def test_complaint_not_drawn_closes_without_a_visit(start_drawn_case, followup_r
 def test_a_site_that_visits_more_complaints_draws_at_its_own_rate(start_drawn_case, followup_rate):
     """Binhai Court visits 60 % of complaints (processes/rules/followup.yaml site_overrides)."""
     assert (followup_rate("complaint"), followup_rate("complaint", "binhai")) == (0.5, 0.6)
-    case = start_drawn_case("complaint", {"complainant": "林先生", "site": "binhai"}, sampled=True)
-    case.complete("intake", "reception1", **dict(INTAKE, department="environment", basis="contract_duty_not_met"))
-    case.complete("handle_environment", "env1", **HANDLED)
-    case.complete("record_result", "reception1", **RESULT)
+    case = start_drawn_case("complaint", {"complainant": "林先生", "site": "binhai"}, as_user="reception2",
+                            sampled=True)  # Binhai's own staff work it
+    case.complete("intake", "reception2", **dict(INTAKE, department="environment", basis="contract_duty_not_met"))
+    case.complete("handle_environment", "bhenv1", **HANDLED)
+    case.complete("record_result", "reception2", **RESULT)
     assert open_ids(case) == ["visit_ordinary"]
     assert decisions(case) == [
         {"category": "complaint", "rate": 0.6, "draw": followup.draw(case.reference), "sampled": True}

@@ -10,6 +10,7 @@ from engine.accounts.users import load_actor
 from engine.definitions.library import Bundle, deploy_bundle
 from engine.definitions.rules import load_rules
 from engine.scheduling.outbox import list_notifications
+from tests.scenario.conftest import SITE_STAFF
 
 T = "2026-11-23T09:05:00+00:00"
 INTAKE = dict(caller="林先生", unit="3栋12楼1203", phone="13800000000")
@@ -23,11 +24,12 @@ def reply_limit(library, site: str) -> timedelta:
 
 
 def start_oral_escalated(start_case, site="nanshan", question="邻居装修噪音的投诉处理到哪一步了？", **extra):
-    case = start_case("consultation", {"site": site}, as_user="reception1")
+    staff = SITE_STAFF[site]
+    case = start_case("consultation", {"site": site}, as_user=staff[R])
     intake = dict(INTAKE, consultation_mode="oral", question=question, confidential=False)
     intake.update(extra)
-    case.complete("receive_consultation", "reception1", **intake)
-    case.complete("answer_oral", "reception1", needs_supervisor=True, escalation_note="不清楚处理进度，需请示主管")
+    case.complete("receive_consultation", staff[R], **intake)
+    case.complete("answer_oral", staff[R], needs_supervisor=True, escalation_note="不清楚处理进度，需请示主管")
     return case
 
 
@@ -37,15 +39,22 @@ ORAL_ESCALATED_ELEMENTS = ["start", "receive_consultation", "gw_mode", "answer_o
 ORAL_ESCALATED_FLOWS = ["Flow_start", "Flow_receive_consultation", "Flow_oral", "Flow_answer_oral",
                         "Flow_oral_to_supervisor", "Flow_supervisor_answer_oral", "Flow_reply_oral",
                         "Flow_oral_merge", "Flow_reply_merge", "Flow_record_reply"]
-ORAL_ESCALATED_TRAIL = [("receive_consultation", R, "reception1"), ("answer_oral", R, "reception1"),
-                        ("supervisor_answer_oral", CS, "supervisor1"), ("reply_oral", R, "reception1"),
-                        ("record_reply", R, "reception1")]
 
 
-def finish_oral_escalated(case):
-    case.complete("supervisor_answer_oral", "supervisor1", supervisor_answer="已约谈装修户，限期整改")
-    case.complete("reply_oral", "reception1", answer="已约谈装修户，限期整改", reply_method="phone", replied_at=T)
-    case.complete("record_reply", "reception1", reply_summary="已电话告知处理进度", reply_method="phone")
+def oral_escalated_trail(site="nanshan"):
+    staff = SITE_STAFF[site]
+    return [("receive_consultation", R, staff[R]), ("answer_oral", R, staff[R]),
+            ("supervisor_answer_oral", CS, staff[CS]), ("reply_oral", R, staff[R]), ("record_reply", R, staff[R])]
+
+
+ORAL_ESCALATED_TRAIL = oral_escalated_trail()
+
+
+def finish_oral_escalated(case, site="nanshan"):
+    staff = SITE_STAFF[site]
+    case.complete("supervisor_answer_oral", staff[CS], supervisor_answer="已约谈装修户，限期整改")
+    case.complete("reply_oral", staff[R], answer="已约谈装修户，限期整改", reply_method="phone", replied_at=T)
+    case.complete("record_reply", staff[R], reply_summary="已电话告知处理进度", reply_method="phone")
 
 
 def test_written_handled_at_desk(start_case):
@@ -133,9 +142,9 @@ def test_oral_reply_overdue_escalates_to_manager(start_case, library):
     assert case.wait(seconds=2) == 1
     assert case.task("chase_overdue_reply").role == M
     assert case.task("supervisor_answer_oral")  # non-interrupting: the supervisor still answers
-    case.complete("chase_overdue_reply", "manager1", followup_notes="主管在开会，已督促立即答复")
+    case.complete("chase_overdue_reply", "bhmgr1", followup_notes="主管在开会，已督促立即答复")
     assert case.status == "running"
-    finish_oral_escalated(case)
+    finish_oral_escalated(case, "binhai")
 
     path = case.path()
     assert path.elements == ["start", "receive_consultation", "gw_mode", "answer_oral", "gw_oral_answered",
@@ -146,8 +155,8 @@ def test_oral_reply_overdue_escalates_to_manager(start_case, library):
                           "Flow_oral_to_supervisor", "Flow_reply_overdue", "Flow_chase_overdue_reply",
                           "Flow_supervisor_answer_oral", "Flow_reply_oral", "Flow_oral_merge", "Flow_reply_merge",
                           "Flow_record_reply"]
-    assert case.human_trail() == ORAL_ESCALATED_TRAIL[:2] + [("chase_overdue_reply", M, "manager1")] + \
-        ORAL_ESCALATED_TRAIL[2:]
+    trail = oral_escalated_trail("binhai")
+    assert case.human_trail() == trail[:2] + [("chase_overdue_reply", M, "bhmgr1")] + trail[2:]
     assert case.status == "completed"
 
 

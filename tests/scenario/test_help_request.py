@@ -25,6 +25,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from engine.definitions.rules import load_rules
 from engine.errors import FormInvalid
 from engine.runtime.queries import get_instance_row
+from tests.scenario.conftest import SITE_STAFF
 
 P = "help_request"
 R, CS, M = "reception", "cs_supervisor", "manager"
@@ -54,11 +55,12 @@ def reply_limit(library, site: str) -> timedelta:
 
 
 def register(start_case, category, description, site="nanshan", **extra):
-    """Open a request as the web form does (intake data as start data) and register it."""
-    case = start_case(P, dict(CALLER, category=category, description=description, site=site))
+    """Open a request as the web form does (intake data as start data) and register it (by the site's clerk)."""
+    clerk = SITE_STAFF[site][R]
+    case = start_case(P, dict(CALLER, category=category, description=description, site=site), as_user=clerk)
     assert case.reference.startswith("QZ-")
     assert [t.element_id for t in case.open_tasks()] == ["register_request"]
-    case.complete("register_request", "reception1", **CALLER, category=category, description=description,
+    case.complete("register_request", clerk, **CALLER, category=category, description=description,
                   received_at=T, **extra)
     return case
 
@@ -75,7 +77,7 @@ def arrange_special(case, kind):
 
 def ask_supervisor(start_case, site="nanshan"):
     case = register(start_case, "other", "家中老人被反锁在门外，请求借用梯子", site=site)
-    case.complete("handle_other", "reception1", other_outcome="ask_supervisor")
+    case.complete("handle_other", SITE_STAFF[site][R], other_outcome="ask_supervisor")
     return case
 
 
@@ -320,27 +322,27 @@ def test_never_shirk_requires_naming_who_and_how(start_case):
 
 @pytest.mark.parametrize(("site", "minutes"), [("nanshan", 5), ("binhai", 10)])
 def test_reply_overdue_escalates_to_the_cs_supervisor_at_the_sites_limit(start_case, library, site, minutes):
+    clerk, supervisor = SITE_STAFF[site][R], SITE_STAFF[site][CS]
     case = ask_supervisor(start_case, site=site)
     assert reply_limit(library, site) == timedelta(minutes=minutes)
     assert case.wait(minutes=minutes, seconds=-1) == 0
     assert case.wait(seconds=2) == 1
     assert case.task("supervise_overdue_reply").role == CS
     assert case.task("reply_after_asking")  # non-interrupting: the desk still replies
-    case.complete("supervise_overdue_reply", "supervisor1", followup_notes="接待员在处理另一宗急救，已督促立即答复")
+    case.complete("supervise_overdue_reply", supervisor, followup_notes="接待员在处理另一宗急救，已督促立即答复")
     assert case.status == "running"
-    case.complete("reply_after_asking", "reception1", supervisor_advice="借人字梯", can_serve=True,
+    case.complete("reply_after_asking", clerk, supervisor_advice="借人字梯", can_serve=True,
                   reply="已派人送梯子")
-    case.complete("record_result", "reception1", result_summary="已协助住户进门")
+    case.complete("record_result", clerk, result_summary="已协助住户进门")
 
     path = case.path(P)
     assert path.elements == OTHER + ["timer_reply_overdue", "supervise_overdue_reply", "end_overdue",
                                      "reply_after_asking", "gw_can_serve"] + RECORD
     assert path.flows == OTHER_FLOWS + ["Flow_ask_supervisor", "Flow_reply_overdue", "Flow_supervise_overdue_reply",
                                         "Flow_reply_after_asking", "Flow_served"] + RECORD_FLOWS
-    assert case.human_trail() == REGISTERED + [("handle_other", R, "reception1"),
-                                               ("supervise_overdue_reply", CS, "supervisor1"),
-                                               ("reply_after_asking", R, "reception1"),
-                                               ("record_result", R, "reception1")]
+    assert case.human_trail() == [("register_request", R, clerk), ("handle_other", R, clerk),
+                                  ("supervise_overdue_reply", CS, supervisor), ("reply_after_asking", R, clerk),
+                                  ("record_result", R, clerk)]
     assert case.status == "completed"
 
 

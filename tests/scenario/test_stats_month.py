@@ -114,7 +114,7 @@ def play_november(runtime, library) -> dict:
     clock.set(datetime(2026, 11, 28, 1, 0, tzinfo=timezone.utc))
     cases["open"] = start_case("repair", {}, as_user="reception1")  # still at write_order
     clock.set(datetime(2026, 11, 2, 2, 0, tzinfo=timezone.utc))
-    cases["binhai"] = start_case("repair", {"site": "binhai"}, as_user="reception1")
+    cases["binhai"] = start_case("repair", {"site": "binhai"}, as_user="reception2")  # its own clerk
     clock.set(datetime(2026, 12, 2, 1, 0, tzinfo=timezone.utc))
     cases["december"] = start_case("repair", {}, as_user="reception1")
     clock.set(LATER)

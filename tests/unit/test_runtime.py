@@ -142,12 +142,12 @@ def test_claimed_task_is_only_for_its_holder_until_released(rt):
     task = only_task(start(rt))
     rt.claim_task(task.id, "reception1")
     with pytest.raises(TaskNotReady, match="claimed by reception1"):
-        rt.complete_task(task.id, {"divisor": 5, "wait_for_ambulance": False}, "reception2")
+        rt.complete_task(task.id, {"divisor": 5, "wait_for_ambulance": False}, "reception3")
     with pytest.raises(PermissionDenied):
-        rt.unclaim_task(task.id, "reception2")
+        rt.unclaim_task(task.id, "reception3")
     rt.unclaim_task(task.id, "reception1")
-    rt.reassign_task(task.id, "reception2", "supervisor1")
-    rt.complete_task(task.id, {"divisor": 5, "wait_for_ambulance": False}, "reception2")
+    rt.reassign_task(task.id, "reception3", "supervisor1")
+    rt.complete_task(task.id, {"divisor": 5, "wait_for_ambulance": False}, "reception3")
     with rt.db.session() as session:
         types = [e.type for e in audit.instance_events(session, task.instance_id)]
     assert [t for t in types if t.startswith("task_") and t != "task_ready"] == [
@@ -160,7 +160,7 @@ def test_stale_write_conflicts_and_exactly_one_wins(rt):
     rt.complete_task(task.id, {"divisor": 5, "wait_for_ambulance": False}, "reception1",
                      expected_version=seen_version)
     with pytest.raises(ConflictError, match="changed by someone else"):
-        rt.complete_task(task.id, {"divisor": 5, "wait_for_ambulance": False}, "reception2",
+        rt.complete_task(task.id, {"divisor": 5, "wait_for_ambulance": False}, "reception3",
                          expected_version=seen_version)
     assert count(rt, Event, Event.type == EventType.TASK_COMPLETED) == 1
 
@@ -173,7 +173,7 @@ def test_two_clerks_racing_on_one_task_exactly_one_wins(rt, monkeypatch):
     the write lock at BEGIN, so there the other step has started and waits at its BEGIN.
     """
     task = only_task(start(rt))
-    clerks = ("reception1", "reception2")
+    clerks = ("reception1", "reception3")
     meeting = "read" if rt.db.is_postgres else "started"
     reached = {"started": set(), "read": set()}
     together = threading.Condition()
@@ -275,8 +275,9 @@ def test_a_timer_is_not_waiting_for_a_message_of_its_name(rt):
 
 
 def test_timer_fires_once_from_site_policy_with_fake_clock(rt, clock):
-    result = start(rt, site="binhai")  # help.reply is 10 minutes at Binhai
-    rt.complete_task(only_task(result).id, {"divisor": 5, "wait_for_ambulance": False}, "reception1")
+    # help.reply is 10 minutes at Binhai; its clerk opens the case there
+    result = rt.start_instance("mini", {"caller": "林先生", "unit": "3-2-1201", "site": "binhai"}, "reception2")
+    rt.complete_task(only_task(result).id, {"divisor": 5, "wait_for_ambulance": False}, "reception2")
     assert count(rt, Timer) == 1
     clock.advance(minutes=9)
     assert rt.fire_due_timers() == 0

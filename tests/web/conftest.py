@@ -271,7 +271,7 @@ def play_september(runtime, library) -> dict:
     clock.set(monday + timedelta(days=13))
     cases["open"] = start_case("repair")
     clock.set(monday + timedelta(hours=1))
-    cases["binhai"] = start_case("repair", {"site": "binhai"})
+    cases["binhai"] = start_case("repair", {"site": "binhai"}, as_user="reception2")  # its own clerk
     clock.set(datetime(2026, 10, 2, 1, 0, tzinfo=timezone.utc))
     cases["october"] = start_case("repair")
     clock.set(SEPTEMBER_PLAYED_UNTIL)

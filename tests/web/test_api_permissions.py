@@ -32,8 +32,8 @@ MATRIX = [
     ("reception1", "POST", "/tasks/{task}/unclaim", 409),  # allowed, but nobody holds it yet
     ("reception1", "POST", "/tasks/{task}/claim", 200),  # reception1 now holds the task
     ("guard1", "POST", "/tasks/{task}/unclaim", 403),
-    ("reception2", "POST", "/tasks/{task}/unclaim", 403),
-    ("reception2", "POST", "/tasks/{task}/complete", 409),  # held by reception1
+    ("reception3", "POST", "/tasks/{task}/unclaim", 403),  # a colleague at the same site
+    ("reception3", "POST", "/tasks/{task}/complete", 409),  # held by reception1
     ("auditor1", "POST", "/tasks/{task}/complete", 403),
     ("resident1", "POST", "/tasks/{task}/complete", 403),
     ("reception1", "POST", "/tasks/{task}/unclaim", 200),  # and lets it go again

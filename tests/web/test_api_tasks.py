@@ -109,18 +109,18 @@ def test_a_supervisor_reassigns_another_roles_task_and_it_is_recorded(api, cases
     case = cases.start()
     cases.complete(case.id, "choose_help", "reception1", help_type="call_120")
     task = cases.task(case.id, "call_120")  # the desk's task, not the supervisor's role
-    response = api.post(f"/tasks/{task.id}/reassign", "supervisor1", json={"to": "reception2"})
+    response = api.post(f"/tasks/{task.id}/reassign", "supervisor1", json={"to": "reception3"})
     assert response.status_code == 200, response.json
-    assert response.json["assignee"] == "reception2" and response.json["status"] == "claimed"
+    assert response.json["assignee"] == "reception3" and response.json["status"] == "claimed"
     assert api.post(f"/tasks/{task.id}/complete", "reception1", json={"data": cases.data(task.element_id)}
-                    ).status_code == 409  # held by reception2 now
+                    ).status_code == 409  # held by reception3 now
     [event] = cases.events(case.id, "task_reassigned")
-    assert (event.actor, event.data["to"], event.data["previous"]) == ("supervisor1", "reception2", None)
+    assert (event.actor, event.data["to"], event.data["previous"]) == ("supervisor1", "reception3", None)
 
 
 @pytest.mark.parametrize(("user", "body", "status"), [
-    ("reception1", {"to": "reception2"}, 403),   # only supervisors and managers reassign
-    ("guard1", {"to": "reception2"}, 403),
+    ("reception1", {"to": "reception3"}, 403),   # only supervisors and managers reassign
+    ("guard1", {"to": "reception3"}, 403),
     ("supervisor1", {"to": "guard1"}, 400),      # guard1 does not hold the task's role
     ("supervisor1", {}, 422),
     ("supervisor1", {"to": "  "}, 422),
@@ -138,8 +138,8 @@ def test_claim_then_release(api, cases):
     response = api.post(f"/tasks/{task.id}/claim", "reception1")
     assert response.status_code == 200
     assert response.json["status"] == "claimed" and response.json["assignee"] == "reception1"
-    assert api.post(f"/tasks/{task.id}/claim", "reception2").status_code == 409
-    assert api.post(f"/tasks/{task.id}/unclaim", "reception2").status_code == 403
+    assert api.post(f"/tasks/{task.id}/claim", "reception3").status_code == 409
+    assert api.post(f"/tasks/{task.id}/unclaim", "reception3").status_code == 403
     response = api.post(f"/tasks/{task.id}/unclaim", "reception1")
     assert response.status_code == 200 and response.json["assignee"] is None
     assert cases.task(case.id, "choose_help").status == "ready"

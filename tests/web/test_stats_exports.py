@@ -39,7 +39,7 @@ def test_csv_of_one_table_is_the_table_on_the_dashboard(web, stats_month, stats_
 
 
 def test_csv_writes_numbers_plainly(web, stats_month):
-    web.login("manager1")
+    web.login("gm1")
     rows = read_csv(web.client.get(f"/stats/export.csv?table=summary&{ARGS}"))
     figures = dict(rows[1:])
     assert rows[0] == ["指标", "数值"]

@@ -91,7 +91,7 @@ def test_the_report_shows_the_dashboards_numbers(web, stats_month, stats_table):
 
 def test_the_cli_report_equals_the_web_report(web, report, stats_month):
     _, _, _, written = report("--month", STATS_MONTH)
-    web.login("manager1")
+    web.login("gm1")
     printable = web.get_text(f"/stats/report?month={STATS_MONTH}&site=")
     for cli_page, web_page in zip(site_pages(written), site_pages(printable), strict=True):
         assert cli_page.text_content() == web_page.text_content()

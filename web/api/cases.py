@@ -49,7 +49,7 @@ def open_case():
         if not isinstance(data, dict):
             raise FormInvalid([FieldError("data", "must be a JSON object", "必须是一个对象")])
         schema = api_start_schema(start_schema(session, process_id))
-        site = default_site(current_rules(session), g.actor.site)
+        site = default_site(current_rules(session), g.actor)
     data = {**data, "site": data.get("site", site)} if "site" in schema["properties"] else data
     validate_form_data(schema, data)  # the API's stricter shape; the engine checks the start form itself
     result = runtime().start_instance(process_id, data, g.actor.username)
@@ -96,7 +96,7 @@ def show_case(ref: str):
 def send_message(ref: str, name: str):
     """Deliver a message the case waits for (e.g. ambulance_arrived); 409 if it does not wait."""
     with reading() as session:
-        row = get_instance_row(session, ref)
+        row = get_instance_row(session, ref, viewer=g.actor)
     return jsonify(step_json(runtime().send_message(row.id, name, {}, g.actor.username)))
 
 
@@ -106,7 +106,7 @@ def add_comment(ref: str):
     """Add a comment (备注) to the case's record; a resident may comment on the cases they opened."""
     body = json_object()
     with reading() as session:
-        check_may_read_case(get_instance_row(session, ref))
+        check_may_read_case(get_instance_row(session, ref, viewer=g.actor))
     response = jsonify(comment_json(runtime().add_comment(ref, body, g.actor.username)))
     response.status_code = 201
     return response

@@ -36,7 +36,7 @@ def list_open_tasks():
         raise PermissionDenied(f"{g.actor.username} does not hold role {role!r}")
     reference = request.args.get("case")
     with reading() as session:
-        instance_id = get_instance_row(session, reference).id if reference is not None else None
+        instance_id = get_instance_row(session, reference, viewer=g.actor).id if reference is not None else None
         tasks = inbox_tasks(session, g.actor, instance_id)
     if scope == "mine":
         tasks = [t for t in tasks if t.assignee == g.actor.username]
@@ -58,7 +58,7 @@ def _choice(name: str, allowed: tuple[str, ...]) -> str | None:
 def show_task(task_id: str):
     """One task with its JSON Schema form, instructions, SOP clause and due time; ETag is the case version."""
     with reading() as session:
-        task = get_task(session, task_id)
+        task = get_task(session, task_id, viewer=g.actor)
     permissions.check_may_see_task(g.actor, task)
     response = jsonify(task_detail_json(task))
     response.headers["ETag"] = f'"{task.lock_version}"'
@@ -119,6 +119,6 @@ def _expected_version(task_id: str, body: dict) -> int | None:
         raise BadInput('If-Match must be the ETag of GET /api/v1/tasks/{id}, e.g. "7"')
     if value is not None and value != int(match.group(1)):
         with reading() as session:
-            get_task(session, task_id, with_form=False)  # a task that does not exist is a 404 first
+            get_task(session, task_id, with_form=False, viewer=g.actor)  # a task that does not exist is a 404 first
         raise BadInput("expected_version and If-Match name different versions")
     return int(match.group(1))

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from flask import request, url_for
 from flask_babel import gettext as _
 
+from engine.accounts import sites as site_scope
 from engine.errors import BadInput
 from engine.stats import Histogram, KpiTable, MonthKpis, StatsQuery, TrendPoint, cell_drill
 from engine.stats.months import month_of
@@ -38,12 +39,13 @@ class ShownTable:
 
 
 def query_from_request(actor, sites: dict, now) -> StatsQuery:
-    """The filters of a GET form. No `site` at all means the user's own; an empty one means all."""
+    """The filters of a GET form. No `site` at all means the user's own; an empty one means all
+    the sites they work at (every site only for company-wide people); another site is refused."""
     args = request.args
     site = args.get("site", actor.site or "") or None
     if site and site not in sites:
         raise BadInput(f"unknown site {site!r}; known: {', '.join(sites)}")
-    return StatsQuery(args.get("month") or month_of(now), site=site,
+    return StatsQuery(args.get("month") or month_of(now), site=site_scope.chosen_site(actor, site),
                       process=args.get("process") or None, category=args.get("category") or None)
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, current_app, g, render_template, request, url_for
 
+from engine.accounts.sites import site_names
 from engine.definitions.compiled import current_rules
 from engine.stats import cases_behind, month_kpis, monthly_trend, response_histogram
 from engine.stats.names import load_names
@@ -55,7 +56,8 @@ def dashboard():
         histogram = response_histogram(session, query, target, now())
     charts_installed = (Path(current_app.static_folder) / ECHARTS).is_file()
     return render_template(
-        "stats.html", query=query, args=filter_args(query), kpis=kpis, sites=rules.sites if rules else {},
+        "stats.html", query=query, args=filter_args(query), kpis=kpis,
+        sites=site_names(g.actor, rules.sites) if rules else {},
         processes=filter_options(kpis, "process", query.process),
         categories=filter_options(kpis, "category", query.category),
         targets=target_options(kpis), target=target, target_name=target_name(kpis, target),
