@@ -75,6 +75,18 @@ def test_verify_names_the_first_row_altered_directly_in_sql(web, two_cases, runt
     assert "审计记录被改动" in page and f"#{victim}" in page
 
 
+def test_verify_names_a_deleted_head_in_the_readers_language(web, two_cases, runtime):
+    """The page runs the same verification as `estatedesk audit verify`, and says it in Chinese."""
+    web.login("auditor1")
+    second = two_cases[1].id
+    with runtime.db.engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_chain WHERE chain = :chain"), {"chain": f"case:{second}"})
+    page = web.get_text("/audit/verify")
+    assert f"链 case:{second} 的链头缺失（链头被删除）" in page and "head deleted" not in page
+    web.client.get("/lang/en")
+    assert f"chain case:{second} has no head (head deleted)" in web.get_text("/audit/verify")
+
+
 def test_printable_record_lists_the_whole_trail(web, two_cases):
     first, _ = two_cases
     web.login("auditor1")
