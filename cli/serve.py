@@ -15,6 +15,7 @@ import click
 
 from cli.context import Env, command, pass_env
 from engine import clock
+from engine.audit.seal import audit_key
 from engine.channels.sender import ChannelSender
 from engine.runtime.step import Runtime
 from engine.runtime.timers import Wakeup, fire_all_due, run_worker
@@ -49,6 +50,7 @@ def _print_fired(count: int) -> None:
 @pass_env
 def worker(env: Env, once: bool, clock_offset: float) -> None:
     """Run the timer worker."""
+    audit_key()  # checked at start: without it no timer could record that it fired
     _log_to_stderr()
     runtime = Runtime(env.db, clock.SystemClock(offset=clock_offset), sender=ChannelSender())
     if once:
@@ -90,6 +92,7 @@ def serve(env: Env, **options) -> int:
     """Run the web app (and the timer worker)."""
     from web import serve as web_serve  # on use, as for `report`
 
+    audit_key()  # checked at start, not at the first step: without it nothing could be recorded
     return web_serve.main(SimpleNamespace(**options, processes=env.processes, forms=env.forms), env.db)
 
 

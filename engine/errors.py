@@ -146,7 +146,5 @@ class AuditKeyMissing(EngineError):
     """The key that seals the audit trail is not configured (engine/audit/seal.py): nothing can be
     appended or verified without it. Server configuration, never the user's doing."""
 
-    zh = "未配置审计密钥（ESTATEDESK_AUDIT_KEY 或 ESTATEDESK_AUDIT_KEY_FILE），无法记录或核验审计日志。"
-
     def __init__(self):
         super().__init__("the audit key is not configured: set ESTATEDESK_AUDIT_KEY or ESTATEDESK_AUDIT_KEY_FILE")

@@ -261,3 +261,17 @@ def test_an_upgraded_database_verifies_and_chains_on(tmp_path):
         result = audit.verify_chain(session)
     db.dispose()
     assert (result.ok, result.first_broken_id, result.kind) == (False, 2, "altered")
+
+
+@pytest.mark.parametrize("command", [["serve"], ["worker", "--once"]])
+def test_the_server_and_worker_refuse_to_start_without_the_key(command, on_this_db, monkeypatch, capsys):
+    monkeypatch.delenv("ESTATEDESK_AUDIT_KEY")
+    monkeypatch.delenv("ESTATEDESK_AUDIT_KEY_FILE", raising=False)
+    assert main(command) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "the audit key is not configured: set ESTATEDESK_AUDIT_KEY" in err
+
+
+def test_verify_with_a_missing_checkpoint_file_is_bad_input(verify, tmp_path, capsys):
+    assert main(["audit", "verify", "--checkpoints", str(tmp_path / "none.jsonl")]) == 2
+    assert "no such checkpoint file" in capsys.readouterr().err

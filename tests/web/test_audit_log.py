@@ -129,3 +129,12 @@ def test_the_auditor_can_read_cases_diagrams_and_the_log(web, two_cases):
     for path in (f"/cases/{first.reference}", f"/cases/{first.reference}/diagram.json", "/audit",
                  f"/cases/{first.reference}/record", "/audit/verify"):
         assert web.client.get(path).status_code == 200, path
+
+
+def test_without_the_audit_key_the_page_says_so_in_chinese_and_the_log_names_it(web, two_cases, monkeypatch, caplog):
+    web.login("auditor1")
+    monkeypatch.delenv("ESTATEDESK_AUDIT_KEY")
+    response = web.client.get("/audit/verify")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 500 and "系统出错" in page and "ESTATEDESK" not in page
+    assert "audit key is not configured" in caplog.text
