@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import delete, select, text, update
+from sqlalchemy.exc import OperationalError
 
 from cli.main import main
 from engine.audit import chain as audit
@@ -18,6 +19,7 @@ from engine.audit.hashing import GENESIS_HASH
 from engine.errors import AuditKeyMissing
 from engine.store.db import Database
 from engine.store.models import AuditAnchor, AuditChain, AuditCheckpoint, Event
+from tests.conftest import ON_POSTGRES
 
 PATIENT = {"caller": "林先生", "unit": "3-2-1201"}
 FORM = {"unit": "3-2-1201", "phone": "13800000000", "condition": "晕倒", "help_type": "call_120", "major": False}
@@ -275,3 +277,32 @@ def test_the_server_and_worker_refuse_to_start_without_the_key(command, on_this_
 def test_verify_with_a_missing_checkpoint_file_is_bad_input(verify, tmp_path, capsys):
     assert main(["audit", "verify", "--checkpoints", str(tmp_path / "none.jsonl")]) == 2
     assert "no such checkpoint file" in capsys.readouterr().err
+
+
+def append_in_open_transaction(db: Database, case_id: int):
+    """A session that has appended an event to a case's chain and not committed: it holds what a step would."""
+    session = db.session()
+    session.begin()
+    try:
+        session.connection().exec_driver_sql("SET LOCAL lock_timeout = '1s'")
+        audit.append_events(session, [audit.NewEvent(EventType.COMMENT_ADDED, case_id, "guard1", None,
+                                                     {"text": "x"})], datetime(2026, 12, 7, 8, tzinfo=timezone.utc))
+    except Exception:
+        session.close()
+        raise
+    return session
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="row locks are PostgreSQL's; SQLite runs one writer at a time")
+def test_appends_to_different_cases_never_wait_on_one_row(runtime, cases):
+    first = append_in_open_transaction(runtime.db, cases[0])
+    try:
+        second = append_in_open_transaction(runtime.db, cases[1])  # would time out behind one global row
+        second.commit()
+        with pytest.raises(OperationalError, match="lock timeout"):  # the same case's chain: one at a time
+            append_in_open_transaction(runtime.db, cases[0])
+    finally:
+        first.rollback()
+        first.close()
+    with runtime.db.read_session() as session:
+        assert audit.verify_chain(session).ok
