@@ -9,7 +9,7 @@ import click
 
 from cli.context import EXIT_FINDINGS, EXIT_OK, Env, group, pass_env
 from engine import clock
-from engine.audit.anchors import export_checkpoints, make_checkpoint, read_checkpoint_file
+from engine.audit.anchors import checkpoint_and_export, read_checkpoint_file
 from engine.audit.chain import verify_chain
 from engine.audit.lockdown import lock_down
 from engine.errors import BadInput
@@ -45,12 +45,11 @@ def verify(env: Env, checkpoint_file: Path | None) -> int:
 @pass_env
 def checkpoint(env: Env, out: Path | None) -> None:
     """Seal the heads that moved since the last checkpoint; with --out, export the checkpoints."""
-    with env.db.session() as session, session.begin():
-        made = make_checkpoint(session, clock.SystemClock().now())
-    click.echo(f"checkpoint {made.id}: {made.chains} chains anchored" if made else "no chain moved since the last checkpoint")
+    done = checkpoint_and_export(env.db, clock.SystemClock().now(), out)
+    click.echo(f"checkpoint {done.made[0]}: {done.made[1]} chains anchored" if done.made
+               else "no chain moved since the last checkpoint")
     if out is not None:
-        with env.db.read_session() as session:
-            click.echo(f"{export_checkpoints(session, out)} checkpoints written to {out}")
+        click.echo(f"{done.exported} checkpoints written to {out}")
 
 
 @audit.command("lock-down")

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from engine.audit.seal import audit_key, head_seal, matches, seal
 from engine.errors import BadInput
+from engine.store.db import Database
 from engine.store.models import AuditAnchor, AuditChain, AuditCheckpoint
 
 
@@ -119,3 +120,21 @@ def export_checkpoints(session: Session, path: Path) -> int:
             for checkpoint in new:
                 out.write(json.dumps(checkpoint_record(checkpoint), sort_keys=True) + "\n")
     return len(new)
+
+
+@dataclass(frozen=True)
+class CheckpointDone:
+    made: tuple[int, int] | None  # (checkpoint id, chains anchored), or None when no head moved
+    exported: int  # checkpoints appended to the file
+
+
+def checkpoint_and_export(db: Database, at: datetime, out: Path | None = None) -> CheckpointDone:
+    """Make a checkpoint in a transaction of its own, then append the checkpoints `out` lacks to it:
+    what `estatedesk audit checkpoint` and the worker's periodic checkpoint do."""
+    with db.session() as session, session.begin():
+        made = make_checkpoint(session, at)
+        done = (made.id, made.chains) if made else None
+    if out is None:
+        return CheckpointDone(done, 0)
+    with db.read_session() as session:
+        return CheckpointDone(done, export_checkpoints(session, out))

@@ -13,10 +13,11 @@ from sqlalchemy.exc import OperationalError
 
 from cli.main import main
 from engine.audit import chain as audit
-from engine.audit.anchors import make_checkpoint
+from engine.audit.anchors import checkpoint_and_export, make_checkpoint
 from engine.audit.events import EventType
 from engine.audit.hashing import GENESIS_HASH
 from engine.errors import AuditKeyMissing
+from engine.runtime.timers import Chore, Wakeup, run_worker
 from engine.store.db import Database
 from engine.store.models import AuditAnchor, AuditChain, AuditCheckpoint, Event
 from tests.conftest import ON_POSTGRES
@@ -306,3 +307,34 @@ def test_appends_to_different_cases_never_wait_on_one_row(runtime, cases):
         first.close()
     with runtime.db.read_session() as session:
         assert audit.verify_chain(session).ok
+
+
+def test_the_worker_checkpoints_and_exports_as_it_runs(runtime, cases, clock, tmp_path):
+    out_file = tmp_path / "checkpoints.jsonl"
+    chore = Chore(600, lambda now: checkpoint_and_export(runtime.db, now, out_file))
+
+    class TenMinuteNaps(Wakeup):
+        def __init__(self):
+            super().__init__()
+            self.slept = []
+
+        def sleep(self, seconds):
+            self.slept.append(seconds)
+            if len(self.slept) == 1:  # a case opened meanwhile: the next checkpoint anchors it
+                runtime.start_instance("emergency_patient", PATIENT, "reception1")
+            clock.advance(seconds=seconds)
+            if len(self.slept) == 3:
+                self.stop()
+            return False
+
+    wakeup = TenMinuteNaps()
+    run_worker(runtime, wakeup, recheck=3600, chores=(chore,))
+    assert max(wakeup.slept) <= 600  # it wakes for the checkpoint even with no timer due
+    records = [json.loads(line) for line in out_file.read_text().splitlines()]
+    assert [r["id"] for r in records] == [1, 2] and records[1]["chains"] == 1  # the third nap: nothing moved
+
+
+def test_worker_once_with_checkpoint_out(runtime, cases, on_this_db, tmp_path, capsys):
+    out_file = tmp_path / "checkpoints.jsonl"
+    assert main(["worker", "--once", "--checkpoint-out", str(out_file)]) == 0
+    assert json.loads(out_file.read_text())["id"] == 1
