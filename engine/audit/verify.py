@@ -86,7 +86,14 @@ class _Chain:
 
 
 def verify_chain(session: Session, batch: int = 2000, checkpoint_file: list[dict] | None = None) -> VerifyResult:
-    """Check the whole trail; the result names the first break, if any."""
+    """Check the whole trail; the result names the first break, if any.
+
+    Reads one snapshot: steps committing during the walk would otherwise show as breaks (a
+    head ahead of the events read, an event whose id was taken before the walk passed it but
+    committed after). SQLite's read transaction is a snapshot already; PostgreSQL's becomes one
+    at REPEATABLE READ, when the session has not begun yet."""
+    if not session.in_transaction() and session.get_bind().dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     key, checked = audit_key(), 0
     anchors = latest_anchors(session)
     chains: dict[str, _Chain] = {}

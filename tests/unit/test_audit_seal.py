@@ -338,3 +338,19 @@ def test_worker_once_with_checkpoint_out(runtime, cases, on_this_db, tmp_path, c
     out_file = tmp_path / "checkpoints.jsonl"
     assert main(["worker", "--once", "--checkpoint-out", str(out_file)]) == 0
     assert json.loads(out_file.read_text())["id"] == 1
+
+
+def test_steps_committing_while_verify_walks_are_no_break(runtime, cases, monkeypatch):
+    """verify reads one snapshot: a case stepped between the walk and the heads is no cut head."""
+    from engine.audit import verify as verify_module
+
+    real = verify_module._check_heads
+
+    def step_then_check(*args):  # a clerk comments on a case the walk has passed
+        runtime.add_comment(cases[0], {"text": "住户来电催办"}, "reception1")
+        return real(*args)
+
+    monkeypatch.setattr(verify_module, "_check_heads", step_then_check)
+    with runtime.db.read_session() as session:
+        result = audit.verify_chain(session, batch=2)
+    assert result.ok, str(result)
