@@ -10,6 +10,11 @@ alternating rounds, so drift on a busy machine hits both alike. After the run ev
 must verify. The last line is machine-readable:
 
     AUDIT writers=4 before_1=X before_4=Y after_1=X after_4=Y before_scaling=S after_scaling=S
+          before_waiting=W after_waiting=W
+
+(on one line), where *_waiting is how many of the 4 writers' sessions were waiting for a row
+lock on average (sampled every 20 ms): the serialization point itself, which on a machine
+with few cores shows more clearly than throughput, since the steps' own CPU work saturates it.
 
     DATABASE_URL=postgresql+psycopg://... python benchmarks/audit_bench.py [--quick]
 """
@@ -20,6 +25,7 @@ import argparse
 import multiprocessing as mp
 import statistics
 import sys
+import threading
 import time
 
 from engine_bench import (
@@ -44,6 +50,7 @@ from engine.store.db import Database
 WRITERS = (1, 4)
 MODES = ("before", "after")
 _GLOBAL_LOCK = text("SELECT 1 FROM audit_chain WHERE chain = 'global' FOR UPDATE")
+_WAITING = text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")
 
 
 def serialize_appends() -> None:
@@ -74,8 +81,27 @@ def writer(url: str, schema: str, mode: str, cases: int, barrier, results) -> No
     db.dispose()
 
 
-def measure(db: Database, mode: str, writers: int, cases: int) -> float:
-    """Completions per second of `writers` processes driving `cases` cases each."""
+class LockWaits(threading.Thread):
+    """Samples, every 20 ms, how many of the database's sessions are waiting for a lock."""
+
+    def __init__(self, db: Database):
+        super().__init__(daemon=True)
+        self.db, self.samples, self.done = db, [], threading.Event()
+
+    def run(self) -> None:
+        with self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            while not self.done.wait(0.02):
+                self.samples.append(conn.execute(_WAITING).scalar())
+
+    def mean(self) -> float:
+        self.done.set()
+        self.join()
+        return statistics.fmean(self.samples) if self.samples else 0.0
+
+
+def measure(db: Database, mode: str, writers: int, cases: int) -> tuple[float, float]:
+    """Completions per second of `writers` processes driving `cases` cases each, and how many
+    of them were waiting for a lock on average."""
     ctx = mp.get_context("fork")
     barrier, results = ctx.Barrier(writers + 1), ctx.Queue()
     processes = [ctx.Process(target=writer, args=(db.url, db.schema, mode, cases, barrier, results))
@@ -83,14 +109,16 @@ def measure(db: Database, mode: str, writers: int, cases: int) -> float:
     for process in processes:
         process.start()
     barrier.wait()
-    began = time.perf_counter()
+    began, waits = time.perf_counter(), LockWaits(db)
+    waits.start()
     steps = sum(results.get(timeout=600) for _ in processes)
     elapsed = time.perf_counter() - began
+    waiting = waits.mean()
     for process in processes:
         process.join(timeout=60)
         if process.exitcode != 0:
             raise RuntimeError(f"a {mode} writer failed (exit {process.exitcode})")
-    return steps / elapsed
+    return steps / elapsed, waiting
 
 
 def main() -> int:
@@ -103,7 +131,7 @@ def main() -> int:
         print("audit_bench measures row locks: set DATABASE_URL to a PostgreSQL database", file=sys.stderr)
         return 2
     rounds, cases = (1, 4) if args.quick else (args.rounds, args.cases)
-    figures: dict[tuple[str, int], list[float]] = {}
+    figures: dict[tuple[str, int], list[tuple[float, float]]] = {}
     with temp_database("postgresql") as db:
         ready_runtime(db, bench_bundle())
         for number in range(rounds):
@@ -112,15 +140,19 @@ def main() -> int:
                     figures.setdefault((mode, writers), []).append(measure(db, mode, writers, cases))
         with db.read_session() as session:
             verified = verify_chain(session)
-    rate = {key: statistics.median(values) for key, values in figures.items()}
-    print(f"{rounds} rounds, {cases} cases of {TASK_COUNT} completions per writer per round; median completions/s")
-    print(f"{'':8}{'1 writer':>12}{'4 writers':>12}{'4 over 1':>10}")
+    rate = {key: statistics.median(v[0] for v in values) for key, values in figures.items()}
+    waiting = {key: statistics.fmean(v[1] for v in values) for key, values in figures.items()}
+    print(f"{rounds} rounds, {cases} cases of {TASK_COUNT} completions per writer per round; median completions/s,"
+          " and how many writers waited for a lock on average")
+    print(f"{'':8}{'1 writer':>12}{'4 writers':>12}{'4 over 1':>10}{'waiting (4)':>13}")
     for mode in MODES:
-        print(f"{mode:8}{rate[mode, 1]:12.1f}{rate[mode, 4]:12.1f}{rate[mode, 4] / rate[mode, 1]:10.2f}")
+        print(f"{mode:8}{rate[mode, 1]:12.1f}{rate[mode, 4]:12.1f}{rate[mode, 4] / rate[mode, 1]:10.2f}"
+              f"{waiting[mode, 4]:13.2f}")
     print(verified)
     print(f"AUDIT writers=4 before_1={rate['before', 1]:.1f} before_4={rate['before', 4]:.1f} "
           f"after_1={rate['after', 1]:.1f} after_4={rate['after', 4]:.1f} "
-          f"before_scaling={rate['before', 4] / rate['before', 1]:.2f} after_scaling={rate['after', 4] / rate['after', 1]:.2f}")
+          f"before_scaling={rate['before', 4] / rate['before', 1]:.2f} after_scaling={rate['after', 4] / rate['after', 1]:.2f} "
+          f"before_waiting={waiting['before', 4]:.2f} after_waiting={waiting['after', 4]:.2f}")
     return 0 if verified.ok else 1
 
 
