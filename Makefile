@@ -18,6 +18,13 @@ CATALOGUES = web/translations
 PO_FILES = $(wildcard $(CATALOGUES)/*/LC_MESSAGES/messages.po)
 MO_FILES = $(PO_FILES:.po=.mo)
 
+# The key that seals the audit trail (docs/audit.md). Unless one is configured, a random one
+# is made for this checkout in var/ (never committed); a live site keeps its own outside the database.
+AUDIT_KEY_FILE = var/audit.key
+ifeq ($(ESTATEDESK_AUDIT_KEY)$(ESTATEDESK_AUDIT_KEY_FILE),)
+export ESTATEDESK_AUDIT_KEY_FILE = $(abspath $(AUDIT_KEY_FILE))
+endif
+
 .PHONY: install assets browser run test test-postgres lint bench clean translations
 
 $(STAMP): pyproject.toml
@@ -70,7 +77,7 @@ browser:
 # Initialise the SQLite database (var/estatedesk.db) with the demo staff and the
 # process library, then serve the web app with the timer worker beside it. The demo
 # accounts (password "demo") are for trying it out: a live site runs `estatedesk init`.
-run: install
+run: install $(AUDIT_KEY_FILE)
 	$(BIN)/estatedesk init --demo
 	$(BIN)/estatedesk serve --host $(HOST) --port $(PORT)
 
@@ -86,11 +93,15 @@ lint: install
 	$(BIN)/ruff check engine web tests benchmarks cli
 
 # Every benchmark, full runs (several minutes); each prints its figures and targets.
-bench: install
+bench: install $(AUDIT_KEY_FILE)
 	$(BIN)/python benchmarks/engine_bench.py
 	$(BIN)/python benchmarks/timer_bench.py
 	$(BIN)/python benchmarks/http_bench.py
 	$(BIN)/python benchmarks/stats_bench.py
+
+$(AUDIT_KEY_FILE):
+	mkdir -p $(dir $@)
+	umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_hex(32))" > $@
 
 clean:
 	rm -rf $(VENV) var .pytest_cache node_modules $(VENDOR) $(MO_FILES)

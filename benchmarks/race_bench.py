@@ -31,6 +31,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+# Benchmark databases are thrown away, so a throwaway audit key does (docs/audit.md).
+os.environ.setdefault("ESTATEDESK_AUDIT_KEY", "benchmark-only-key")
 
 from sqlalchemy import create_engine, select, text  # noqa: E402
 

@@ -9,15 +9,18 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import click
 
 from cli.context import Env, command, pass_env
 from engine import clock
+from engine.audit.anchors import checkpoint_and_export
+from engine.audit.seal import audit_key
 from engine.channels.sender import ChannelSender
 from engine.runtime.step import Runtime
-from engine.runtime.timers import Wakeup, fire_all_due, run_worker
+from engine.runtime.timers import Chore, Wakeup, fire_all_due, run_worker
 
 
 class OneLineLogFormatter(logging.Formatter):
@@ -44,15 +47,27 @@ def _print_fired(count: int) -> None:
 
 @command()
 @click.option("--once", is_flag=True, help="fire what is due now and exit")
+@click.option("--checkpoint-out", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="seal the audit heads every --checkpoint-every seconds and append the checkpoints to FILE")
+@click.option("--checkpoint-every", type=float, default=600.0, metavar="SECONDS",
+              help="how often, with --checkpoint-out (default: 600)")
 @click.option("--clock-offset", type=float, default=0.0, metavar="SECONDS",
               help="run as if the clock were SECONDS ahead (tests, benchmarks, demos)")
 @pass_env
-def worker(env: Env, once: bool, clock_offset: float) -> None:
+def worker(env: Env, once: bool, clock_offset: float, checkpoint_out: Path | None, checkpoint_every: float) -> None:
     """Run the timer worker."""
+    audit_key()  # checked at start: without it no timer could record that it fired
     _log_to_stderr()
     runtime = Runtime(env.db, clock.SystemClock(offset=clock_offset), sender=ChannelSender())
+    chores = ()
+    if checkpoint_out is not None:
+        def audit_checkpoint(now):
+            return checkpoint_and_export(env.db, now, checkpoint_out)
+        chores = (Chore(checkpoint_every, audit_checkpoint),)
     if once:
         _print_fired(fire_all_due(runtime))
+        for chore in chores:
+            chore.run_if_due(runtime.clock.now())
         return
     wakeup, stopped_by = Wakeup(), []
 
@@ -63,7 +78,7 @@ def worker(env: Env, once: bool, clock_offset: float) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, stop)  # finish the step in hand, then return: no half-done work
     click.echo("timer worker running; Ctrl-C to stop", err=True)
-    run_worker(runtime, wakeup, on_fired=_print_fired)
+    run_worker(runtime, wakeup, on_fired=_print_fired, chores=chores)
     click.echo(f"timer worker stopped ({', '.join(stopped_by)})", err=True)
 
 
@@ -90,6 +105,7 @@ def serve(env: Env, **options) -> int:
     """Run the web app (and the timer worker)."""
     from web import serve as web_serve  # on use, as for `report`
 
+    audit_key()  # checked at start, not at the first step: without it nothing could be recorded
     return web_serve.main(SimpleNamespace(**options, processes=env.processes, forms=env.forms), env.db)
 
 

@@ -149,3 +149,11 @@ class DeliveryFailed(Exception):
     def __init__(self, message: str, permanent: bool = False):
         super().__init__(message)
         self.permanent = permanent
+
+
+class AuditKeyMissing(EngineError):
+    """The key that seals the audit trail is not configured (engine/audit/seal.py): nothing can be
+    appended or verified without it. Server configuration, never the user's doing."""
+
+    def __init__(self):
+        super().__init__("the audit key is not configured: set ESTATEDESK_AUDIT_KEY or ESTATEDESK_AUDIT_KEY_FILE")

@@ -25,6 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 POSTGRES_URL = os.environ.get("DATABASE_URL", "")
 ON_POSTGRES = POSTGRES_URL.startswith("postgresql")
+# The key that seals the audit trail (engine/audit/seal.py); servers the tests start inherit it.
+TEST_AUDIT_KEY = "test-audit-key"
+os.environ.setdefault("ESTATEDESK_AUDIT_KEY", TEST_AUDIT_KEY)
 
 
 def pytest_report_header(config):

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import (
+    AuditKeyMissing,
     BadInput,
     ConflictError,
     DefinitionError,
@@ -38,6 +39,7 @@ STATUS_OF = (
     (NothingWaiting, 409),
     (DefinitionError, 400),
     (ScriptError, 500),
+    (AuditKeyMissing, 500),  # the server's configuration: logged for its operators, not shown
     (EngineError, 400),
 )
 

@@ -1,130 +1,115 @@
-"""The audit trail: append-only events in one sha256 hash chain.
+"""The audit trail: append-only events in sha256 hash chains, one chain per case.
 
-Each event's hash covers the previous event's hash and the event's canonical JSON,
-so altering, deleting or inserting a row breaks the chain at that row. The single
-`audit_head` row names the last event (so deleting the newest rows shows too) and is
-locked while appending, which gives concurrent writers one order.
+Each case's events chain among themselves (`case:<id>`); events of no case go to a named
+stream (`NewEvent.chain`, e.g. `site:<site>`; `global` when none is given). Each chain has
+its own head row, locked while appending to it only, after the instance row the step
+already holds — so steps of different cases never wait on one row. Every event and every
+head is sealed with the audit key (engine/audit/seal.py), and sealed checkpoints anchor the
+heads (engine/audit/anchors.py); `verify_chain` checks all of it. See docs/audit.md.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.audit.events import EventType
-from engine.store.models import AuditHead, Event
+from engine.audit.hashing import GENESIS_HASH, canonical_json, chain_hash  # noqa: F401 - the chain's own hash
+from engine.audit.seal import audit_key, event_seal, head_seal
+from engine.audit.verify import VerifyResult, verify_chain  # noqa: F401 - what callers check the trail with
+from engine.store.models import AuditChain, Event
 
-GENESIS_HASH = "0" * 64
+GLOBAL_CHAIN = "global"  # events of no case whose writer names no stream
+
 
 @dataclass(frozen=True)
 class NewEvent:
-    """An event to append; the chain fields are filled in by `append_events`."""
+    """An event to append; the chain fields are filled in by `append_events`.
+
+    `chain` names the stream for an event of no case (`site:<site>`, a duty log's own…);
+    left out, it is the case's chain, or `global` for an event of no case."""
 
     type: EventType
     instance_id: int | None = None
     actor: str | None = None
     element_id: str | None = None
     data: dict | None = None
+    chain: str | None = None
 
-
-def canonical_json(instance_id, at: datetime, type_: str, actor, element_id, data) -> str:
-    """The exact text an event's hash covers."""
-    body = {
-        "instance_id": instance_id,
-        "at": at.isoformat(),
-        "type": type_,
-        "actor": actor,
-        "element_id": element_id,
-        "data": data,
-    }
-    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-
-
-def chain_hash(prev_hash: str, canonical: str) -> str:
-    return hashlib.sha256((prev_hash + canonical).encode("utf-8")).hexdigest()
+    @property
+    def chain_name(self) -> str:
+        if self.chain:
+            return self.chain
+        return f"case:{self.instance_id}" if self.instance_id is not None else GLOBAL_CHAIN
 
 
 # Built once: a step runs these every time, and building a statement costs more than running it.
-_event = Event.__table__
-_HEAD_FOR_UPDATE = (select(AuditHead.last_event_id, AuditHead.last_hash)
-                    .where(AuditHead.id == 1).with_for_update())
-# The head lock keeps every other writer out until commit, so the newest event id is ours.
-_HEAD_ADVANCE = (update(AuditHead.__table__).where(AuditHead.__table__.c.id == 1)
-                 .values(last_event_id=select(func.max(_event.c.id)).scalar_subquery()))
+_event, _head = Event.__table__, AuditChain.__table__
+_HEAD_FOR_UPDATE = (select(_head.c.last_hash, _head.c.length)
+                    .where(_head.c.chain == bindparam("chain")).with_for_update())
+_HEAD_INSERT = insert(_head)
+# The head's lock keeps every other writer of this chain out until commit, so its newest event is ours.
+_CHAIN_LAST_ID = select(func.max(_event.c.id)).where(_event.c.chain == bindparam("chain"))
+_HEAD_ADVANCE = (update(_head).where(_head.c.chain == bindparam("name"))
+                 .values(last_event_id=bindparam("last_id"), last_hash=bindparam("last_hash"),
+                         length=bindparam("new_length"), seal=bindparam("new_seal")))
 _EVENT_INSERT = insert(_event)
 
 
-def lock_head(conn: Connection) -> tuple[int, str]:
-    """Lock the head row for this transaction and return (last event id, last hash)."""
-    head = conn.execute(_HEAD_FOR_UPDATE).first()
-    if head is None:  # a database migrated by hand without the genesis row
-        conn.execute(insert(AuditHead).values(id=1, last_event_id=0, last_hash=GENESIS_HASH))
-        return 0, GENESIS_HASH
-    return head.last_event_id, head.last_hash
+def lock_head(session: Session, chain: str) -> tuple[str, int]:
+    """Lock one chain's head for this transaction (making it if the chain is new) and return
+    (last hash, length)."""
+    conn = session.connection()
+    head = conn.execute(_HEAD_FOR_UPDATE, {"chain": chain}).first()
+    if head is not None:
+        return head.last_hash, head.length
+    try:
+        with session.begin_nested():  # two writers may start the same stream at once
+            conn.execute(_HEAD_INSERT, {"chain": chain, "last_event_id": 0, "last_hash": GENESIS_HASH,
+                                        "length": 0, "seal": head_seal(audit_key(), chain, 0, GENESIS_HASH, 0)})
+    except IntegrityError:
+        head = conn.execute(_HEAD_FOR_UPDATE, {"chain": chain}).one()
+        return head.last_hash, head.length
+    return GENESIS_HASH, 0
 
 
 def append_events(session: Session, events: list[NewEvent], at: datetime) -> list[dict]:
-    """Append `events` to the chain inside the caller's transaction (never commits); return the
-    rows as written, for what folds them further (the statistics' case facts)."""
+    """Append `events` to their chains inside the caller's transaction (never commits); return
+    the rows as written, for what folds them further (the statistics' case facts)."""
     if not events:
         return []
     if not session.in_transaction():
         raise RuntimeError("append_events must run inside the step transaction")
-    conn = session.connection()
-    _, prev = lock_head(conn)
-    rows = []
+    key = audit_key()
+    by_chain: dict[str, list[NewEvent]] = {}
     for new in events:
-        # Through JSON and back, so the hash covers exactly what the row will hold.
-        data = json.loads(json.dumps(new.data or {}, ensure_ascii=False, default=str))
-        digest = chain_hash(prev, canonical_json(new.instance_id, at, new.type, new.actor, new.element_id, data))
-        rows.append({"instance_id": new.instance_id, "at": at, "type": new.type, "actor": new.actor,
-                     "element_id": new.element_id, "data": data, "prev_hash": prev, "hash": digest})
-        prev = digest
-    # One executemany for the whole step, in chain order; no RETURNING, which SQLite
-    # would answer one row at a time (the head takes the newest id instead).
+        by_chain.setdefault(new.chain_name, []).append(new)
+    rows, heads = [], []
+    for chain in sorted(by_chain):  # one order for every writer, so two never wait on each other
+        prev, length = lock_head(session, chain)
+        for new in by_chain[chain]:
+            # Through JSON and back, so the hash covers exactly what the row will hold.
+            data = json.loads(json.dumps(new.data or {}, ensure_ascii=False, default=str))
+            digest = chain_hash(prev, canonical_json(new.instance_id, at, new.type, new.actor, new.element_id, data))
+            rows.append({"instance_id": new.instance_id, "at": at, "type": new.type, "actor": new.actor,
+                         "element_id": new.element_id, "data": data, "prev_hash": prev, "hash": digest,
+                         "chain": chain, "seal": event_seal(key, chain, digest)})
+            prev = digest
+        heads.append((chain, prev, length + len(by_chain[chain])))
+    # One executemany for the whole step; no RETURNING, which SQLite would answer one row
+    # at a time (each head takes its chain's newest id instead).
+    conn = session.connection()
     conn.execute(_EVENT_INSERT, rows)
-    conn.execute(_HEAD_ADVANCE, {"last_hash": prev})
+    for chain, last_hash, length in heads:
+        last_id = conn.execute(_CHAIN_LAST_ID, {"chain": chain}).scalar_one()
+        conn.execute(_HEAD_ADVANCE, {"name": chain, "last_id": last_id, "last_hash": last_hash,
+                                     "new_length": length, "new_seal": head_seal(key, chain, last_id, last_hash, length)})
     return rows
-
-
-@dataclass(frozen=True)
-class VerifyResult:
-    ok: bool
-    checked: int
-    first_broken_id: int | None = None
-    reason: str | None = None
-
-    def __str__(self) -> str:
-        if self.ok:
-            return f"audit chain intact: {self.checked} events verified"
-        return f"audit chain broken at event {self.first_broken_id}: {self.reason} ({self.checked} events checked)"
-
-
-def verify_chain(session: Session, batch: int = 2000) -> VerifyResult:
-    """Walk the whole chain in order and name the first row that does not fit."""
-    prev, last_id, checked = GENESIS_HASH, 0, 0
-    stmt = select(Event).order_by(Event.id).execution_options(yield_per=batch)
-    for row in session.scalars(stmt):
-        checked += 1
-        if row.prev_hash != prev:
-            reason = "previous hash does not match (a row before it was deleted, altered or inserted)"
-            return VerifyResult(False, checked, row.id, reason)
-        expected = chain_hash(prev, canonical_json(row.instance_id, row.at, row.type, row.actor,
-                                                   row.element_id, row.data))
-        if row.hash != expected:
-            return VerifyResult(False, checked, row.id, "content does not match its hash (row altered)")
-        prev, last_id = row.hash, row.id
-    head = session.get(AuditHead, 1)
-    if head is not None and (head.last_event_id != last_id or head.last_hash != prev):
-        return VerifyResult(False, checked, head.last_event_id,
-                            f"chain ends at event {last_id} but the head names event {head.last_event_id}"
-                            " (newest rows deleted)")
-    return VerifyResult(True, checked)
 
 
 def instance_events(session: Session, instance_id: int) -> list[Event]:

@@ -20,7 +20,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from datetime import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import event, func, select
 
@@ -119,8 +121,30 @@ def seconds_to_sleep(runtime: Runtime, since: datetime, recheck: float) -> float
     return min(recheck, max(0.0, (due - runtime.clock.now()).total_seconds() + FIRE_MARGIN_SECONDS))
 
 
-def run_worker(runtime: Runtime, wakeup: Wakeup, on_fired=None, recheck: float = RECHECK_SECONDS) -> None:
-    """Fire due timers until `wakeup.stop()`: those overdue at start-up at once, then each as it falls due."""
+@dataclass
+class Chore:
+    """Work the worker does every `every` seconds besides the timers (e.g. audit checkpoints):
+    `run(now)`, first at start-up."""
+
+    every: float
+    run: Callable[[datetime], object]
+    next_at: datetime | None = None
+
+    def run_if_due(self, now: datetime) -> float:
+        """Run it if due; return the seconds until it is due again."""
+        if self.next_at is None or now >= self.next_at:
+            try:
+                self.run(now)
+            except Exception:  # as a failed firing: logged, tried again next time
+                log.exception("timer worker: %s failed", getattr(self.run, "__name__", "a chore"))
+            self.next_at = now + timedelta(seconds=self.every)
+        return (self.next_at - now).total_seconds()
+
+
+def run_worker(runtime: Runtime, wakeup: Wakeup, on_fired=None, recheck: float = RECHECK_SECONDS,
+               chores: tuple[Chore, ...] = ()) -> None:
+    """Fire due timers until `wakeup.stop()`: those overdue at start-up at once, then each as it falls
+    due; run each chore when it is due."""
     with ringing_on_new_timers(runtime.db, wakeup):
         while not wakeup.stopping:
             began = runtime.clock.now()
@@ -132,4 +156,6 @@ def run_worker(runtime: Runtime, wakeup: Wakeup, on_fired=None, recheck: float =
                 fired, wait = 0, recheck
             if fired and on_fired is not None:
                 on_fired(fired)
+            for chore in chores:
+                wait = min(wait, chore.run_if_due(runtime.clock.now()))
             wakeup.sleep(wait)

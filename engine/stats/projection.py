@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from engine.audit.chain import NewEvent, append_events, lock_head
+from engine.audit.chain import NewEvent, append_events
 from engine.definitions.rules import load_rules
 from engine.stats import vocabulary as V
 from engine.stats.months import month_of
@@ -23,8 +23,9 @@ from engine.store.models import CaseFact, Event, ProcessVersion
 _fact = CaseFact.__table__
 _FACT_COLUMNS = tuple(c.name for c in _fact.columns)
 # Built once: a step runs them with its parameters only (no statement to build or cache-key).
-_SELECT_FACT = select(_fact).where(_fact.c.instance_id == bindparam("fact_id"))
-_SELECT_FACTS = select(_fact).where(_fact.c.instance_id.in_(bindparam("ids", expanding=True)))
+# FOR UPDATE: a rebuild's table lock then waits for this step, or this step for the rebuild.
+_SELECT_FACT = select(_fact).where(_fact.c.instance_id == bindparam("fact_id")).with_for_update()
+_SELECT_FACTS = select(_fact).where(_fact.c.instance_id.in_(bindparam("ids", expanding=True))).with_for_update()
 _UPDATE_FACT = update(_fact).where(_fact.c.instance_id == bindparam("fact_id"))  # SET: the columns passed
 
 
@@ -166,9 +167,12 @@ def _read_facts(conn: Connection, relevant: list[dict]) -> dict[int, dict]:
 def rebuild(conn: Connection, batch: int = 5000) -> int:
     """Recompute every fact from the whole event log; return the number of cases.
 
-    Holds the audit head's lock, so no step appends (and projects) events meanwhile.
+    Locks the facts table first: a step folding events meanwhile waits for the rebuild (its
+    fact read is FOR UPDATE), and the rebuild for a step that has folded already (steps of
+    different cases share no audit lock any more). SQLite has one writer at a time anyway.
     """
-    lock_head(conn)
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("LOCK TABLE case_fact IN EXCLUSIVE MODE")
     conn.execute(delete(_fact))
     facts: dict[int, dict] = {}
     price = PriceLists(conn)

@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 # Every table is reached from here, so Alembic and the tests see the whole schema.
+from engine.store.audit_tables import AuditAnchor, AuditChain, AuditCheckpoint  # noqa: F401
 from engine.store.base import Base, UTCDateTime, enum_type  # noqa: F401
 from engine.store.deliveries import DELIVERY_TRANSITIONS, DeliveryState, NotificationDelivery  # noqa: F401
 from engine.store.idempotency import IdempotencyKey  # noqa: F401
@@ -249,10 +250,12 @@ class NotificationRead(Base):
 
 
 class Event(Base):
-    """An append-only, hash-chained audit event. Nothing updates or deletes these rows."""
+    """An append-only, hash-chained audit event. Nothing updates or deletes these rows.
+
+    Each event belongs to one chain (engine/audit/chain.py) and is sealed with the audit key."""
 
     __tablename__ = "event"
-    __table_args__ = (Index("ix_event_instance", "instance_id", "id"),)
+    __table_args__ = (Index("ix_event_instance", "instance_id", "id"), Index("ix_event_chain", "chain", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("instance.id"))
@@ -263,16 +266,8 @@ class Event(Base):
     data: Mapped[dict]
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
-
-
-class AuditHead(Base):
-    """The single row naming the chain's last event; locking it orders concurrent appends."""
-
-    __tablename__ = "audit_head"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    last_event_id: Mapped[int] = mapped_column(default=0)
-    last_hash: Mapped[str] = mapped_column(String(64))
+    chain: Mapped[str] = mapped_column(String(80), server_default="legacy")
+    seal: Mapped[str | None] = mapped_column(String(64))
 
 
 class CaseFact(Base):

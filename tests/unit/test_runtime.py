@@ -379,16 +379,16 @@ def test_audit_chain_verifies_and_detects_tampering(rt):
 
 
 def test_audit_verify_detects_deleted_and_inserted_rows(rt):
-    start(rt)
-    with rt.db.session() as session:
-        ids = session.scalars(select(Event.id).order_by(Event.id)).all()
+    case_id = start(rt).instance.id
+    with rt.db.session() as session:  # the case's own chain
+        ids = session.scalars(select(Event.id).where(Event.instance_id == case_id).order_by(Event.id)).all()
     with rt.db.engine.begin() as conn:
         conn.exec_driver_sql(f"DELETE FROM event WHERE id = {ids[1]}")
     with rt.db.session() as session:
         result = audit.verify_chain(session)
     assert not result.ok and result.first_broken_id == ids[2]
     with rt.db.engine.begin() as conn:
-        conn.exec_driver_sql(f"DELETE FROM event WHERE id >= {ids[2]}")
+        conn.exec_driver_sql(f"DELETE FROM event WHERE id >= {ids[2]} AND instance_id = {case_id}")
     with rt.db.session() as session:
         result = audit.verify_chain(session)
     assert not result.ok and result.first_broken_id == ids[-1] and "newest rows deleted" in result.reason

@@ -75,6 +75,18 @@ def test_verify_names_the_first_row_altered_directly_in_sql(web, two_cases, runt
     assert "审计记录被改动" in page and f"#{victim}" in page
 
 
+def test_verify_names_a_deleted_head_in_the_readers_language(web, two_cases, runtime):
+    """The page runs the same verification as `estatedesk audit verify`, and says it in Chinese."""
+    web.login("auditor1")
+    second = two_cases[1].id
+    with runtime.db.engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_chain WHERE chain = :chain"), {"chain": f"case:{second}"})
+    page = web.get_text("/audit/verify")
+    assert f"链 case:{second} 的链头缺失（链头被删除）" in page and "head deleted" not in page
+    web.client.get("/lang/en")
+    assert f"chain case:{second} has no head (head deleted)" in web.get_text("/audit/verify")
+
+
 def test_printable_record_lists_the_whole_trail(web, two_cases):
     first, _ = two_cases
     web.login("auditor1")
@@ -117,3 +129,12 @@ def test_the_auditor_can_read_cases_diagrams_and_the_log(web, two_cases):
     for path in (f"/cases/{first.reference}", f"/cases/{first.reference}/diagram.json", "/audit",
                  f"/cases/{first.reference}/record", "/audit/verify"):
         assert web.client.get(path).status_code == 200, path
+
+
+def test_without_the_audit_key_the_page_says_so_in_chinese_and_the_log_names_it(web, two_cases, monkeypatch, caplog):
+    web.login("auditor1")
+    monkeypatch.delenv("ESTATEDESK_AUDIT_KEY")
+    response = web.client.get("/audit/verify")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 500 and "系统出错" in page and "ESTATEDESK" not in page
+    assert "audit key is not configured" in caplog.text
