@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0010_site_scope'
-down_revision = '0008_idempotency_key'
+down_revision = '0009_audit_chains'
 branch_labels = None
 depends_on = None
 
