@@ -52,6 +52,21 @@ def _shown(value) -> str:
 
 
 @command()
+@pass_env
+def migrate(env: Env) -> None:
+    """Upgrade the database's schema to this version's newest migration (before starting new code)."""
+    from engine.store.migrations import current_revision, head_revision
+
+    before = current_revision(env.db.engine)
+    env.db.migrate()
+    after = current_revision(env.db.engine)
+    if before == after:
+        click.echo(f"schema already at {after}")
+    else:
+        click.echo(f"schema upgraded: {before or 'empty'} → {after} (head {head_revision()})")
+
+
+@command()
 @click.option("--demo/--no-demo", default=False,
               help="give the accounts it creates the demo password 'demo' (a database set up without "
                    "them never gets them); --no-demo, the default, is accepted for scripts")
@@ -228,4 +243,4 @@ def import_(env: Env, paths: tuple[str, ...], note: str | None, actor: str) -> i
     return EXIT_BAD_INPUT if refused else EXIT_OK
 
 
-COMMANDS = [init, lint, deploy, import_]
+COMMANDS = [init, migrate, lint, deploy, import_]

@@ -6,14 +6,13 @@ when run, so the other commands start without loading Flask.
 
 from __future__ import annotations
 
-import logging
 import signal
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import click
 
+from cli import logs
 from cli.context import Env, command, pass_env
 from engine import clock
 from engine.audit.anchors import checkpoint_and_export
@@ -23,26 +22,12 @@ from engine.runtime.step import Runtime
 from engine.runtime.timers import Chore, Wakeup, fire_all_due, run_worker
 
 
-class OneLineLogFormatter(logging.Formatter):
-    """Log records as one line each, failures with their exception's type and message: no traceback."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        text = f"{self.formatTime(record)} {record.levelname} {record.getMessage()}"
-        if record.exc_info and record.exc_info[1] is not None:
-            text += f" ({record.exc_info[0].__name__}: {record.exc_info[1]})"
-        return text
-
-
-def _log_to_stderr() -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(OneLineLogFormatter())
-    logger = logging.getLogger("engine")
-    logger.handlers[:] = [handler]
-    logger.setLevel(logging.INFO)
-
-
 def _print_fired(count: int) -> None:
     click.echo(f"fired timers on {count} case(s)")
+
+
+LOG_FORMAT = click.option("--log-format", type=click.Choice(logs.FORMATS), default=None,
+                          help="json or text (default: $ESTATEDESK_LOG_FORMAT, else text on a terminal, json otherwise)")
 
 
 @command()
@@ -53,11 +38,13 @@ def _print_fired(count: int) -> None:
               help="how often, with --checkpoint-out (default: 600)")
 @click.option("--clock-offset", type=float, default=0.0, metavar="SECONDS",
               help="run as if the clock were SECONDS ahead (tests, benchmarks, demos)")
+@LOG_FORMAT
 @pass_env
-def worker(env: Env, once: bool, clock_offset: float, checkpoint_out: Path | None, checkpoint_every: float) -> None:
+def worker(env: Env, once: bool, clock_offset: float, checkpoint_out: Path | None, checkpoint_every: float,
+           log_format: str | None) -> None:
     """Run the timer worker."""
     audit_key()  # checked at start: without it no timer could record that it fired
-    _log_to_stderr()
+    logs.configure(log_format)
     runtime = Runtime(env.db, clock.SystemClock(offset=clock_offset), sender=ChannelSender())
     chores = ()
     if checkpoint_out is not None:
@@ -100,12 +87,14 @@ def report(env: Env, **options) -> int:
 @click.option("--host", default="127.0.0.1", metavar="HOST", help="address to listen on (default: 127.0.0.1)")
 @click.option("--port", type=int, default=8000, metavar="PORT", help="port to listen on (default: 8000)")
 @click.option("--no-worker", is_flag=True, help="do not run the timer worker in this process")
+@LOG_FORMAT
 @pass_env
-def serve(env: Env, **options) -> int:
+def serve(env: Env, log_format: str | None, **options) -> int:
     """Run the web app (and the timer worker)."""
     from web import serve as web_serve  # on use, as for `report`
 
     audit_key()  # checked at start, not at the first step: without it nothing could be recorded
+    logs.configure(log_format)
     return web_serve.main(SimpleNamespace(**options, processes=env.processes, forms=env.forms), env.db)
 
 

@@ -22,6 +22,7 @@ from web import (
     errors,
     i18n,
     notifications,
+    operations,
     security,
     tasks,
     templating,
@@ -58,6 +59,7 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
+    operations.init_app(app)
 
     for module in (auth, i18n, tasks, claims, cases, notifications, diagrams, audit_log, designer, stats):
         app.register_blueprint(module.bp)

@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from engine import correlation
 from engine.audit.events import EventType
 from engine.audit.hashing import GENESIS_HASH, canonical_json, chain_hash  # noqa: F401 - the chain's own hash
 from engine.audit.seal import audit_key, event_seal, head_seal
@@ -86,6 +87,7 @@ def append_events(session: Session, events: list[NewEvent], at: datetime) -> lis
     if not session.in_transaction():
         raise RuntimeError("append_events must run inside the step transaction")
     key = audit_key()
+    request_id = correlation.current()
     by_chain: dict[str, list[NewEvent]] = {}
     for new in events:
         by_chain.setdefault(new.chain_name, []).append(new)
@@ -95,10 +97,11 @@ def append_events(session: Session, events: list[NewEvent], at: datetime) -> lis
         for new in by_chain[chain]:
             # Through JSON and back, so the hash covers exactly what the row will hold.
             data = json.loads(json.dumps(new.data or {}, ensure_ascii=False, default=str))
-            digest = chain_hash(prev, canonical_json(new.instance_id, at, new.type, new.actor, new.element_id, data))
+            digest = chain_hash(prev, canonical_json(new.instance_id, at, new.type, new.actor, new.element_id, data,
+                                                     request_id))
             rows.append({"instance_id": new.instance_id, "at": at, "type": new.type, "actor": new.actor,
                          "element_id": new.element_id, "data": data, "prev_hash": prev, "hash": digest,
-                         "chain": chain, "seal": event_seal(key, chain, digest)})
+                         "chain": chain, "seal": event_seal(key, chain, digest), "request_id": request_id})
             prev = digest
         heads.append((chain, prev, length + len(by_chain[chain])))
     # One executemany for the whole step; no RETURNING, which SQLite would answer one row

@@ -14,6 +14,7 @@ import random
 import time
 
 from engine.errors import StepRaced
+from engine.runtime import metrics
 
 ATTEMPTS = 4
 # PostgreSQL's codes for a deadlock victim and a serialization failure: the transaction may run again.
@@ -25,13 +26,20 @@ def step(method):
 
     @functools.wraps(method)
     def run(*args, **kwargs):
-        for attempt in range(1, ATTEMPTS + 1):
-            try:
-                return method(*args, **kwargs)
-            except StepRaced:
-                if attempt == ATTEMPTS:
-                    raise
-                time.sleep(random.uniform(0, 0.01 * attempt))  # let the winner commit before reading again
+        began, error = time.perf_counter(), None
+        try:
+            for attempt in range(1, ATTEMPTS + 1):
+                try:
+                    return method(*args, **kwargs)
+                except StepRaced:
+                    if attempt == ATTEMPTS:
+                        raise
+                    time.sleep(random.uniform(0, 0.01 * attempt))  # let the winner commit before reading again
+        except BaseException as raised:
+            error = raised
+            raise
+        finally:
+            metrics.step_finished(method.__name__.lstrip("_"), time.perf_counter() - began, error)
 
     return run
 

@@ -33,7 +33,7 @@ from engine.errors import (
     PermissionDenied,
     TaskNotReady,
 )
-from engine.runtime import assignment, comments, steprows
+from engine.runtime import assignment, comments, metrics, steprows
 from engine.runtime.migration import apply_migration, plan_migration
 from engine.runtime.preconditions import (
     check_reserved,
@@ -286,6 +286,7 @@ class Runtime(StepTransactions):
         escalation.run_due(self, moment)  # SLA escalation levels that fell due, then the outbox
         return fired
 
+    @step
     def _fire_instance_timers(self, instance_id: int, moment: datetime) -> int:
         with self.transaction() as session:
             # The case first, as every step locks it, so a worker and a step never wait on each
@@ -293,9 +294,9 @@ class Runtime(StepTransactions):
             # and lets several workers share the table without firing a timer twice.
             if session.scalar(steprows.LOCK_INSTANCE, {"instance_id": instance_id}) is None:
                 return 0
-            due = session.scalar(select(func.count(Timer.id)).where(
+            earliest = session.scalar(select(func.min(Timer.due_at)).where(
                 Timer.instance_id == instance_id, Timer.due_at < moment))
-            if not due:
+            if earliest is None:
                 return 0  # another worker fired them while this one waited for its turn
             row = steprows.load_instance(session, instance_id)
             if row.status != InstanceStatus.RUNNING:
@@ -307,7 +308,8 @@ class Runtime(StepTransactions):
                 return []
 
             self._advance(session, row, compiled, act, "system")
-            return 1
+        metrics.timer_fired((moment - earliest).total_seconds())
+        return 1
 
 
 

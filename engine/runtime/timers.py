@@ -26,6 +26,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import event, func, select
 
+from engine import correlation
+from engine.runtime import health
 from engine.runtime.step import Runtime
 from engine.runtime.steprows import TIMERS_WRITTEN
 from engine.store.db import Database
@@ -144,18 +146,22 @@ class Chore:
 def run_worker(runtime: Runtime, wakeup: Wakeup, on_fired=None, recheck: float = RECHECK_SECONDS,
                chores: tuple[Chore, ...] = ()) -> None:
     """Fire due timers until `wakeup.stop()`: those overdue at start-up at once, then each as it falls
-    due; run each chore when it is due."""
+    due; run each chore when it is due, and say it is alive (`health.beat`) every few seconds."""
+    # Beats ride on the passes the worker makes anyway (at least every `recheck`): they never wake it.
+    heartbeat = Chore(health.HEARTBEAT_SECONDS, lambda now: health.beat(runtime.db, now))
     with ringing_on_new_timers(runtime.db, wakeup):
         while not wakeup.stopping:
             began = runtime.clock.now()
             try:
-                fired = fire_all_due(runtime, wakeup)
+                with correlation.bound():  # one request id for the steps of this pass
+                    fired = fire_all_due(runtime, wakeup)
                 wait = seconds_to_sleep(runtime, began, recheck)
             except Exception:  # the database may be away for a while: say so and try again later
                 log.exception("timer worker: firing due timers failed; trying again in %.0f s", recheck)
                 fired, wait = 0, recheck
             if fired and on_fired is not None:
                 on_fired(fired)
+            heartbeat.run_if_due(runtime.clock.now())
             for chore in chores:
                 wait = min(wait, chore.run_if_due(runtime.clock.now()))
             wakeup.sleep(wait)

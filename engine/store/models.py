@@ -28,6 +28,7 @@ from engine.store.base import Base, UTCDateTime, enum_type  # noqa: F401
 from engine.store.deliveries import DELIVERY_TRANSITIONS, DeliveryState, NotificationDelivery  # noqa: F401
 from engine.store.idempotency import IdempotencyKey  # noqa: F401
 from engine.store.logins import LoginFailure, LoginSession  # noqa: F401
+from engine.store.operations import WorkerHeartbeat  # noqa: F401
 from engine.store.settings import DatabaseSetting  # noqa: F401
 
 _enum = enum_type
@@ -268,6 +269,9 @@ class Event(Base):
     hash: Mapped[str] = mapped_column(String(64))
     chain: Mapped[str] = mapped_column(String(80), server_default="legacy")
     seal: Mapped[str | None] = mapped_column(String(64))
+    # The HTTP request or worker pass that wrote it (engine/correlation.py), for following one
+    # click from the server's log to the trail; covered by the hash when present.
+    request_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class CaseFact(Base):

@@ -18,9 +18,9 @@ WEB_PACKAGES = {"flask", "werkzeug", "jinja2", "flask_wtf", "flask_babel"}
 OUR_PACKAGES = ("engine", "web", "cli")
 
 # Bottom to top; a module may import its own package and the layers listed before it.
-ENGINE_LAYERS = ["errors", "clock", "yamlfile", "store", "audit", "policy", "definitions", "accounts",
+ENGINE_LAYERS = ["errors", "clock", "yamlfile", "correlation", "store", "audit", "policy", "definitions", "accounts",
                  "stats", "scheduling", "channels", "runtime"]
-FOUNDATION = {"errors", "clock", "yamlfile"}
+FOUNDATION = {"errors", "clock", "yamlfile", "correlation"}
 TOP_LEVEL = ["engine", "web", "cli"]  # web imports engine; cli imports both
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from cli.logs import OneLineLogFormatter
 from cli.main import main
-from cli.serve import OneLineLogFormatter
 from engine import clock
 from engine.clock import FakeClock, using_clock
 
@@ -421,3 +421,16 @@ def test_import_refuses_a_file_that_is_not_bpmn_and_imports_the_others(initialis
     assert f"{folder / 'a_page.bpmn'}: refused: a_page.bpmn: not a BPMN diagram (its root element is <svg>)" in err
     assert f"{folder / 'b_valid.bpmn'}: lint_documentation v1 kept as documentation" in out
 
+
+
+def test_migrate_upgrades_an_old_schema_and_then_says_it_is_current(cli, tmp_path):
+    from engine.store.db import Database
+    from engine.store.migrations import current_revision, head_revision, upgrade
+
+    db = Database(f"sqlite:///{tmp_path / 'cli.db'}")
+    upgrade(db.engine, "0010_site_scope")
+    code, out, _ = cli("migrate")
+    assert code == 0 and out.strip() == f"schema upgraded: 0010_site_scope → {head_revision()} (head {head_revision()})"
+    assert current_revision(db.engine) == head_revision()
+    code, out, _ = cli("migrate")
+    assert code == 0 and out.strip() == f"schema already at {head_revision()}"

@@ -100,6 +100,8 @@ SITE_FREE = {
     "designer.deploy": "a diagram (and staff.yaml)", "designer.diff": "two versions of a diagram",
     "designer.version_xml": "a stored diagram",
     "audit_log.verify": "whether the one chain is intact; it lists no case's events",
+    "operations.healthz": "whether the node can serve, for the load balancer",
+    "operations.metrics": "counts over every site, for monitoring; no case is named",
 }
 
 
