@@ -250,7 +250,7 @@ def test_help_lists_every_command_in_working_order(cli):
     code, out, _ = cli("--help")
     assert code == 0
     listed = re.findall(r"^  ([a-z]+) ", out.split("Commands:")[1], re.M)
-    assert listed == ["init", "lint", "deploy", "import", "start", "tasks", "complete", "claim", "send",
+    assert listed == ["init", "migrate", "lint", "deploy", "import", "start", "tasks", "complete", "claim", "send",
                       "cancel", "retry", "comment", "show", "audit", "stats", "token", "user", "notify", "worker", "report",
                       "serve"]
 
