@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 # Every table is reached from here, so Alembic and the tests see the whole schema.
 from engine.store.base import Base, UTCDateTime, enum_type  # noqa: F401
+from engine.store.duty import DutyJob, DutyRequest, DutyRoster, DutyShift, RequestStatus, RosterStatus  # noqa: F401
 from engine.store.deliveries import DELIVERY_TRANSITIONS, DeliveryState, NotificationDelivery  # noqa: F401
 from engine.store.idempotency import IdempotencyKey  # noqa: F401
 from engine.store.logins import LoginFailure, LoginSession  # noqa: F401
@@ -251,7 +252,8 @@ class Event(Base):
     """An append-only, hash-chained audit event. Nothing updates or deletes these rows."""
 
     __tablename__ = "event"
-    __table_args__ = (Index("ix_event_instance", "instance_id", "id"),)
+    # ix_event_element: the duty desk reads a shift's log by its element ("shift:<id>").
+    __table_args__ = (Index("ix_event_instance", "instance_id", "id"), Index("ix_event_element", "element_id", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("instance.id"))
