@@ -1,21 +1,24 @@
-"""duty.yaml read against the rest of the rules: its calendar is one of sla.yaml's, its roles
-are roles (engine/policy/duty_hours.py holds what the policy means)."""
+"""duty.yaml read against the rest of the rules: its calendar is a valid business calendar, its
+roles are roles (engine/policy/duty_hours.py holds what the policy means)."""
 
 from __future__ import annotations
 
 from engine.errors import DefinitionError, Finding
+from engine.policy.calendars import BusinessCalendar, CalendarError
 from engine.policy.duty_hours import DutyPolicy
 from engine.yamlfile import line_at
 
 DUTY_FILE = "processes/rules/duty.yaml"
 
 
-def load_duty_policy(data: dict, text: str, calendars: dict, roles: dict) -> DutyPolicy:
-    """Build the duty policy; raise `DefinitionError` naming each bad reference and its line."""
-    findings = []
-    if data["calendar"] not in calendars:
-        findings.append(Finding(DUTY_FILE, line_at(text, ("calendar",)), "calendar", "error",
-                                f"calendar {data['calendar']!r} is not one of sla.yaml's calendars"))
+def load_duty_policy(data: dict, text: str, roles: dict) -> DutyPolicy:
+    """Build the duty policy; raise `DefinitionError` naming each bad entry and its line."""
+    findings, calendar = [], None
+    try:
+        calendar = BusinessCalendar.from_config(data["calendar"])
+    except CalendarError as exc:
+        where = ("calendar", *exc.path)
+        findings.append(Finding(DUTY_FILE, line_at(text, where), ".".join(map(str, where)), "error", exc.message))
     named = [(("desk_role",), data["desk_role"]), (("roster", "remind"), data["roster"]["remind"]),
              (("roster", "escalate_to"), data["roster"]["escalate_to"])]
     named += [(("on_call", i), role) for i, role in enumerate(data["on_call"])]
@@ -24,4 +27,4 @@ def load_duty_policy(data: dict, text: str, calendars: dict, roles: dict) -> Dut
             findings.append(Finding(DUTY_FILE, line_at(text, where), role, "error", f"unknown role {role!r}"))
     if findings:
         raise DefinitionError(findings)
-    return DutyPolicy.from_config(data, calendars[data["calendar"]])
+    return DutyPolicy.from_config(data, calendar)

@@ -169,7 +169,7 @@ def load_rules(texts: dict[str, str]) -> Rules:
     if "notifications" in data:
         rules.notifications = load_notifications(data["notifications"], texts["notifications.yaml"], rules)
     if "duty" in data:
-        rules.duty = load_duty_policy(data["duty"], texts["duty.yaml"], rules.sla.calendars, roles)
+        rules.duty = load_duty_policy(data["duty"], texts["duty.yaml"], roles)
     _check_references(rules, data, texts)
     return rules
 

@@ -23,8 +23,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 # Every table is reached from here, so Alembic and the tests see the whole schema.
 from engine.store.base import Base, UTCDateTime, enum_type  # noqa: F401
-from engine.store.duty import DutyJob, DutyRequest, DutyRoster, DutyShift, RequestStatus, RosterStatus  # noqa: F401
 from engine.store.deliveries import DELIVERY_TRANSITIONS, DeliveryState, NotificationDelivery  # noqa: F401
+from engine.store.duty import DutyJob, DutyRequest, DutyRoster, DutyShift, RequestStatus, RosterStatus  # noqa: F401
 from engine.store.idempotency import IdempotencyKey  # noqa: F401
 from engine.store.logins import LoginFailure, LoginSession  # noqa: F401
 from engine.store.settings import DatabaseSetting  # noqa: F401

@@ -1,0 +1,61 @@
+"""duty.yaml: duty hours on the site's calendar (004 4.1.2), checked policy values (4.1.8)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from engine.definitions.rules import load_rules
+from engine.errors import DefinitionError
+
+
+def rules_with(library, old: str, new: str):
+    text = library.rules["duty.yaml"]
+    assert old in text
+    return load_rules({**library.rules, "duty.yaml": text.replace(old, new)})
+
+
+def test_a_working_day_has_a_day_desk_and_a_night_duty_from_17_30_to_08_30(library):
+    policy = load_rules(library.rules).duty
+    slots = {s.post: s for s in policy.slots(date(2026, 12, 1))}  # a Tuesday
+    assert (slots["day"].starts_at, slots["day"].ends_at) == (datetime(2026, 12, 1, 0, 30, tzinfo=timezone.utc),
+                                                              datetime(2026, 12, 1, 9, 30, tzinfo=timezone.utc))
+    assert (slots["duty"].kind, slots["duty"].starts_at, slots["duty"].ends_at) == (
+        "night", datetime(2026, 12, 1, 9, 30, tzinfo=timezone.utc), datetime(2026, 12, 2, 0, 30, tzinfo=timezone.utc))
+    assert slots["manager"].starts_at == slots["duty"].starts_at  # on call after hours (4.1.7)
+
+
+@pytest.mark.parametrize("day", [date(2026, 12, 5), date(2026, 10, 1)])  # a Saturday, National Day
+def test_a_day_off_has_24_hours_of_duty(library, day):
+    policy = load_rules(library.rules).duty
+    slots = {s.post: s for s in policy.slots(day)}
+    assert "day" not in slots and slots["duty"].kind == "holiday"
+    assert slots["duty"].ends_at - slots["duty"].starts_at == timedelta(hours=24)
+
+
+def test_after_hours_and_the_rosters_deadline(library):
+    policy = load_rules(library.rules).duty
+    assert policy.after_hours(datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc))  # 18:00 in Shenzhen
+    assert not policy.after_hours(datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc))  # 10:00
+    assert policy.last_working_day("2026-10") == date(2026, 10, 30)
+
+
+def test_the_retention_cannot_be_set_below_three_years(library):
+    with pytest.raises(DefinitionError) as raised:
+        rules_with(library, "retention_years: 3", "retention_years: 2")
+    assert "retention_years" in str(raised.value)
+    policy = load_rules(library.rules).duty
+    written = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    assert policy.keeps(written, written.replace(year=2029) - timedelta(seconds=1))
+    assert not policy.keeps(written, written.replace(year=2029))
+
+
+def test_a_bad_calendar_or_role_is_reported_at_its_line(library):
+    with pytest.raises(DefinitionError) as raised:
+        rules_with(library, "timezone: Asia/Shanghai", "timezone: Mars/Olympus")
+    [finding] = raised.value.findings
+    assert (finding.file, finding.element_id) == ("processes/rules/duty.yaml", "calendar.timezone")
+    with pytest.raises(DefinitionError) as raised:
+        rules_with(library, "escalate_to: manager", "escalate_to: mayor")
+    assert "unknown role 'mayor'" in str(raised.value)
