@@ -16,6 +16,8 @@ import click
 from cli.context import Env, command, pass_env
 from engine import clock
 from engine.channels.sender import ChannelSender
+from engine.duty.desk import run_duty_pass
+from engine.duty.oncall import RosterRecipients
 from engine.runtime.step import Runtime
 from engine.runtime.timers import Wakeup, fire_all_due, run_worker
 
@@ -50,9 +52,11 @@ def _print_fired(count: int) -> None:
 def worker(env: Env, once: bool, clock_offset: float) -> None:
     """Run the timer worker."""
     _log_to_stderr()
-    runtime = Runtime(env.db, clock.SystemClock(offset=clock_offset), sender=ChannelSender())
+    runtime = Runtime(env.db, clock.SystemClock(offset=clock_offset), sender=ChannelSender(),
+                      recipients=RosterRecipients())
     if once:
         _print_fired(fire_all_due(runtime))
+        run_duty_pass(runtime)
         return
     wakeup, stopped_by = Wakeup(), []
 
@@ -63,7 +67,7 @@ def worker(env: Env, once: bool, clock_offset: float) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, stop)  # finish the step in hand, then return: no half-done work
     click.echo("timer worker running; Ctrl-C to stop", err=True)
-    run_worker(runtime, wakeup, on_fired=_print_fired)
+    run_worker(runtime, wakeup, on_fired=_print_fired, passes=(run_duty_pass,))
     click.echo(f"timer worker stopped ({', '.join(stopped_by)})", err=True)
 
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
+from engine.duty.oncall import RosterRecipients
 from engine.runtime.step import Runtime
 from engine.store.db import Database
 from web import (
@@ -71,4 +72,4 @@ def _runtime(config) -> Runtime:
     if config.get("RUNTIME") is not None:
         return config["RUNTIME"]
     db = config.get("DATABASE") or Database(config.get("DATABASE_URL"))
-    return Runtime(db)
+    return Runtime(db, recipients=RosterRecipients())  # after hours, messages reach the rostered people

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from engine.audit.events import EventType
@@ -34,6 +34,7 @@ from engine.store.models import (
     HumanTask,
     Instance,
     InstanceStatus,
+    ProcessVersion,
     RosterStatus,
     TaskStatus,
     User,
@@ -76,19 +77,14 @@ def open_handovers(runtime, policy: DutyPolicy, site: str, now: datetime) -> int
     for outgoing, incoming, outgoing_name, incoming_name in changes:
         if str(incoming.id) in opened or now < incoming.starts_at - policy.outgoing_prepares:
             continue
-        if not _claim(runtime, HANDOVER, site, str(incoming.id)):
-            continue
         data = {"site": site, "outgoing_staff": outgoing_name, "incoming_staff": incoming_name,
                 "description": f"交接班 {outgoing_name} → {incoming_name}",
                 "shift_change_at": incoming.starts_at.isoformat(),
                 "incoming_arrive_by": (incoming.starts_at - policy.incoming_arrives).isoformat()}
-        try:  # the outgoing clerk opens it: they start preparing 15 minutes before the change (4.2.2)
-            result = runtime.start_instance(policy.handover_process, data, outgoing.username)
-        except EngineError:
-            log.exception("the handover at %s for shift %s could not be opened", site, incoming.id)
-            _unclaim(runtime, HANDOVER, site, str(incoming.id))
+        # The outgoing clerk opens it: they start preparing 15 minutes before the change (4.2.2).
+        if not _start_once(runtime, HANDOVER, site, str(incoming.id), policy.handover_process, data,
+                           outgoing.username):
             continue
-        _note_instance(runtime, HANDOVER, site, str(incoming.id), result.instance.id)
         done += 1
     return done
 
@@ -181,15 +177,15 @@ def start_daily_check(runtime, policy: DutyPolicy, site: str, now: datetime) -> 
     with runtime.db.read_session() as session:
         last = session.scalar(select(DutyJob.done_at).where(DutyJob.kind == DAILY_CHECK, DutyJob.site == site)
                               .order_by(DutyJob.done_at.desc()).limit(1))
+        if last is not None and policy.calendar.local_date(last) == today:
+            return 0  # this morning's check is open already
         shifts = session.execute(select(DutyShift.id, DutyShift.day, DutyShift.username).where(
             DutyShift.site == site, DutyShift.post.in_(DESK_POSTS), DutyShift.ends_at <= now,
             *([DutyShift.ends_at > last] if last else [])).order_by(DutyShift.starts_at)).all()
-    if not _claim(runtime, DAILY_CHECK, site, today.isoformat()):
-        return 0
     data = {"site": site, "description": f"{today} 检查值班记录",
             "duty_logs": [{"shift": s.id, "day": s.day.isoformat(), "clerk": s.username} for s in shifts]}
-    result = runtime.start_instance(policy.check_process, data, "system")
-    _note_instance(runtime, DAILY_CHECK, site, today.isoformat(), result.instance.id)
+    if not _start_once(runtime, DAILY_CHECK, site, today.isoformat(), policy.check_process, data, "system"):
+        return 0
     return 1
 
 
@@ -232,14 +228,26 @@ def _claim(runtime, kind: str, site: str, key: str) -> bool:
     return True
 
 
-def _unclaim(runtime, kind: str, site: str, key: str) -> None:
-    with runtime.transaction() as session:
-        job = session.scalars(select(DutyJob).where(DutyJob.kind == kind, DutyJob.site == site,
-                                                    DutyJob.key == key)).one()
-        session.delete(job)
+def _start_once(runtime, kind: str, site: str, key: str, process_id: str, data: dict, actor: str) -> bool:
+    """Start a case of `process_id` for this job unless one was started already; False if not started.
 
-
-def _note_instance(runtime, kind: str, site: str, key: str, instance_id: int) -> None:
+    A library without the procedure starts nothing; a start that fails gives the claim back, so
+    the next pass tries again.
+    """
+    with runtime.db.read_session() as session:
+        if not session.scalar(select(ProcessVersion.id).where(ProcessVersion.process_id == process_id,
+                                                             ProcessVersion.executable.is_(True)).limit(1)):
+            return False
+    if not _claim(runtime, kind, site, key):
+        return False
+    job = (DutyJob.kind == kind) & (DutyJob.site == site) & (DutyJob.key == key)
+    try:
+        result = runtime.start_instance(process_id, data, actor)
+    except EngineError:
+        log.exception("duty desk: %s %s at %s could not be started", kind, key, site)
+        with runtime.transaction() as session:
+            session.execute(delete(DutyJob).where(job))
+        return False
     with runtime.transaction() as session:
-        session.execute(update(DutyJob).where(DutyJob.kind == kind, DutyJob.site == site, DutyJob.key == key)
-                        .values(instance_id=instance_id))
+        session.execute(update(DutyJob).where(job).values(instance_id=result.instance.id))
+    return True

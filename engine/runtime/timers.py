@@ -119,13 +119,20 @@ def seconds_to_sleep(runtime: Runtime, since: datetime, recheck: float) -> float
     return min(recheck, max(0.0, (due - runtime.clock.now()).total_seconds() + FIRE_MARGIN_SECONDS))
 
 
-def run_worker(runtime: Runtime, wakeup: Wakeup, on_fired=None, recheck: float = RECHECK_SECONDS) -> None:
-    """Fire due timers until `wakeup.stop()`: those overdue at start-up at once, then each as it falls due."""
+def run_worker(runtime: Runtime, wakeup: Wakeup, on_fired=None, recheck: float = RECHECK_SECONDS,
+               passes=()) -> None:
+    """Fire due timers until `wakeup.stop()`: those overdue at start-up at once, then each as it falls due.
+
+    After each round's timers, each of `passes` runs with the runtime: work that layers above the
+    runtime make due by the clock (the duty desk's roster, engine/duty/desk.py), at most `recheck` late.
+    """
     with ringing_on_new_timers(runtime.db, wakeup):
         while not wakeup.stopping:
             began = runtime.clock.now()
             try:
                 fired = fire_all_due(runtime, wakeup)
+                for extra in passes:
+                    extra(runtime)
                 wait = seconds_to_sleep(runtime, began, recheck)
             except Exception:  # the database may be away for a while: say so and try again later
                 log.exception("timer worker: firing due timers failed; trying again in %.0f s", recheck)
