@@ -33,6 +33,15 @@ class PermissionDenied(EngineError):
     """The actor may not do this (wrong role, not the assignee)."""
 
 
+class Refused(PermissionDenied):
+    """Not allowed by a rule of the procedure (a private swap, a closed duty log), with the words
+    for a person in Chinese (`zh`) and English (`en`); `message` is for programs and logs."""
+
+    def __init__(self, message: str, zh: str, en: str | None = None):
+        super().__init__(message)
+        self.zh, self.en = zh, en or message
+
+
 class TaskNotReady(EngineError):
     """The task exists but cannot be acted on now (completed, cancelled, claimed by another)."""
 

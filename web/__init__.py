@@ -20,6 +20,7 @@ from web import (
     claims,
     designer,
     diagrams,
+    duty,
     errors,
     i18n,
     notifications,
@@ -60,7 +61,7 @@ def create_app(config: dict | None = None) -> Flask:
     i18n.init_app(app)
     security.init_app(app)
 
-    for module in (auth, i18n, tasks, claims, cases, notifications, diagrams, audit_log, designer, stats):
+    for module in (auth, i18n, tasks, claims, cases, notifications, diagrams, audit_log, designer, stats, duty):
         app.register_blueprint(module.bp)
     app.register_blueprint(api.blueprint(csrf))
     errors.register(app)

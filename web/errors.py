@@ -19,10 +19,12 @@ from engine.errors import (
     NotFound,
     NothingWaiting,
     PermissionDenied,
+    Refused,
     ScriptError,
     TaskNotReady,
 )
 from web.api import errors as api_errors
+from web.i18n import pick
 
 # Most specific first: the first class an error is an instance of decides its status.
 STATUS_OF = (
@@ -64,6 +66,8 @@ def _detail(error: EngineError) -> str:
     if isinstance(error, NotADiagram):
         return _("%(file)s 不是 %(kind)s 流程图（根元素是 <%(root)s>），未保存", file=error.filename,
                  kind=error.expected, root=error.root)
+    if isinstance(error, Refused):
+        return pick(error.zh, error.en)
     if isinstance(error, DiagramTooLarge):
         return _("%(file)s 有 %(size)s，超过流程图 %(limit)s 的上限，未保存", file=error.filename,
                  size=megabytes(error.size), limit=megabytes(error.limit))

@@ -19,7 +19,7 @@ from engine.audit.events import EventType
 from engine.duty import journal
 from engine.duty.oncall import desk_shift
 from engine.duty.policy import duty_policy
-from engine.errors import FieldError, FormInvalid, NotFound, PermissionDenied
+from engine.errors import FieldError, FormInvalid, NotFound, Refused
 from engine.store.models import DutyShift, Event, Instance
 
 TEXT_LIMIT = 2000
@@ -77,7 +77,7 @@ def write_entry(runtime, shift_id: int, actor: str, happened: str, done: str, ev
     with runtime.transaction() as session:
         shift = _open_shift(session, shift_id)
         if actor != shift.username:
-            raise PermissionDenied("only the clerk on duty writes this shift's log")
+            raise Refused("only the clerk on duty writes this shift's log", "只有本班值班人可以填写本班值班记录")
         element = journal.shift_element(shift.id)
         if corrects is not None and corrects not in {e.id for e in journal.events_of(
                 session, element, EventType.DUTY_LOG_ENTRY)}:
@@ -150,7 +150,7 @@ def _open_shift(session: Session, shift_id: int) -> DutyShift:
     if shift is None:
         raise NotFound(f"no shift {shift_id}")
     if shift.closed_at is not None:
-        raise PermissionDenied("this shift is closed: its duty log is read-only (004 4.1.8)")
+        raise Refused("this shift is closed: its duty log is read-only (004 4.1.8)", "本班已结束，值班记录只读，不得涂改")
     if clock.now() < shift.starts_at:
-        raise PermissionDenied("this shift has not begun")
+        raise Refused("this shift has not begun", "本班尚未开始")
     return shift

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.definitions.compiled import VERSIONS
+from engine.definitions import compiled
+from engine.definitions.rules import Rules
 from engine.errors import NotFound
 from engine.policy.duty_hours import DutyPolicy
-from engine.store.models import ProcessVersion
 
 
-def current_rules(session: Session):
-    """The rules of the newest executable version deployed: the bundle now in force."""
-    newest = session.scalars(select(ProcessVersion.id).where(ProcessVersion.executable.is_(True))
-                             .order_by(ProcessVersion.id.desc()).limit(1)).first()
-    if newest is None:
+def current_rules(session: Session) -> Rules:
+    """The rules of the bundle now in force; NotFound before anything is deployed."""
+    rules = compiled.current_rules(session)
+    if rules is None:
         raise NotFound("no process is deployed")
-    return VERSIONS.get(session, newest).rules
+    return rules
 
 
 def duty_policy(session: Session) -> DutyPolicy:

@@ -12,7 +12,7 @@ from engine.audit.events import EventType
 from engine.duty import journal
 from engine.duty.policy import duty_policy
 from engine.duty.roster import DESK_POSTS, check_supervisor, holders, role_of_post, same_person_at_changes
-from engine.errors import FieldError, FormInvalid, NotFound, PermissionDenied
+from engine.errors import FieldError, FormInvalid, NotFound, Refused
 from engine.store.models import DutyRequest, DutyShift, RequestStatus
 
 
@@ -21,12 +21,13 @@ def request_leave(runtime, shift_id: int, reason: str, actor: str) -> int:
     with runtime.transaction() as session:
         shift = _shift(session, shift_id)
         if shift.username != actor:
-            raise PermissionDenied("only the person on the roster may ask to be excused from a shift")
+            raise Refused("only the person on the roster may ask to be excused from a shift",
+                          "只有当班人本人可以申请请假或调班")
         if not reason.strip():
             raise FormInvalid([FieldError("reason", "say why", "请填写请假或调班原因", "Say why")])
         now = clock.now()
         if shift.starts_at <= now:
-            raise PermissionDenied("a shift that has begun cannot be handed to someone else")
+            raise Refused("a shift that has begun cannot be handed to someone else", "班次已开始，不能再调整")
         request = DutyRequest(shift_id=shift.id, requested_by=actor, reason=reason.strip(), created_at=now)
         session.add(request)
         session.flush()
@@ -84,6 +85,7 @@ def _pending(session, request_id: int, status: RequestStatus) -> DutyRequest:
     if request is None:
         raise NotFound(f"no duty request {request_id}")
     if request.status != status:
-        raise PermissionDenied(f"request {request_id} is {request.status.value}, not {status.value}")
+        raise Refused(f"request {request_id} is {request.status.value}, not {status.value}",
+                      "须先经主管批准才能安排顶班人" if status == RequestStatus.APPROVED else "该申请已处理")
     return request
 

@@ -19,7 +19,7 @@ from engine.accounts.users import load_actor
 from engine.audit.events import EventType
 from engine.duty import journal
 from engine.duty.policy import current_rules, duty_policy
-from engine.errors import FieldError, FormInvalid, NotFound, PermissionDenied
+from engine.errors import FieldError, FormInvalid, NotFound, Refused
 from engine.policy.duty_hours import DESK_DAY, DESK_DUTY, DutyPolicy, ShiftSlot, month_days
 from engine.policy.notifications import NotificationKind
 from engine.scheduling.outbox import notify
@@ -85,7 +85,8 @@ def save_roster(runtime, site: str, month: str, assignments: dict[tuple[date, st
         check_supervisor(session, actor, site)
         roster = _roster(session, site, month)
         if roster is not None and roster.status == RosterStatus.PUBLISHED:
-            raise PermissionDenied("a published roster changes only through an approved leave request (004 4.1.5)")
+            raise Refused("a published roster changes only through an approved leave request (004 4.1.5)",
+                          "值班安排表已发布，只能通过经批准的请假申请调整（不允许私自调班）")
         slots = {(s.day, s.post): s for day in _days(month) for s in policy.slots(day)}
         errors = _check_assignments(session, policy, site, slots, assignments)
         if errors:
@@ -114,7 +115,7 @@ def publish_roster(runtime, site: str, month: str, actor: str) -> RosterView:
         if roster is None:
             raise NotFound(f"no roster of {site} for {month}")
         if roster.status == RosterStatus.PUBLISHED:
-            raise PermissionDenied(f"the roster of {site} for {month} is already published")
+            raise Refused(f"the roster of {site} for {month} is already published", "该月值班安排表已发布")
         view = roster_view(session, site, month)
         errors = [FieldError(f"{day.isoformat()}/{post}", "no one is named for this shift",
                              "此班次尚未安排值班人", "No one is named for this shift")
@@ -174,7 +175,7 @@ def check_supervisor(session: Session, actor: str, site: str) -> None:
     _check_site(session, site)
     who = load_actor(session, actor)
     if not permissions.is_supervisor(who) or who.site not in (None, site):
-        raise PermissionDenied(f"{actor} is not a supervisor at {site}")
+        raise Refused(f"{actor} is not a supervisor at {site}", "只有本中心的主管可以编排值班安排表、审批请假")
 
 
 def _check_site(session: Session, site: str) -> None:

@@ -1,0 +1,185 @@
+"""The duty desk's pages (004 4.1–4.3): the month's roster (a phone-friendly grid, CSV/Excel
+in and out), a shift's duty log with its entries, calls and cases, and leave requests."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from engine.duty import logbook, requests, roster
+from engine.duty.oncall import desk_shift
+from engine.duty.policy import current_rules, duty_policy
+from engine.duty.roster_files import assignments_from_rows, read_table
+from engine.errors import BadInput, FormInvalid
+from engine.policy.duty_hours import next_month
+from engine.store.models import DutyRequest, DutyShift, RequestStatus, User
+from web.auth import login_required
+from web.duty_files import roster_file
+from web.i18n import pick
+from web.runtime import now, reading, runtime
+
+bp = Blueprint("duty", __name__, url_prefix="/duty")
+
+
+def _site() -> str:
+    """The actor's site, or the default site for people of every site."""
+    if g.actor.site:
+        return g.actor.site
+    with reading() as session:
+        return current_rules(session).default_site
+
+
+@bp.route("/")
+@login_required
+def home():
+    site = _site()
+    moment = now()
+    month = duty_policy_month(moment)
+    with reading() as session:
+        current = desk_shift(session, site, moment)
+        mine = list(session.scalars(select(DutyShift).where(DutyShift.username == g.actor.username,
+                                                            DutyShift.ends_at > moment)
+                                    .order_by(DutyShift.starts_at).limit(10)))
+        pending = list(session.scalars(select(DutyRequest).where(
+            DutyRequest.status.in_((RequestStatus.PENDING, RequestStatus.APPROVED))).order_by(DutyRequest.id)))
+    return render_template("duty_home.html", site=site, current=current, mine=mine, pending=pending,
+                           month=month, next_month=next_month(month))
+
+
+def duty_policy_month(moment) -> str:
+    with reading() as session:
+        return duty_policy(session).calendar.local_date(moment).isoformat()[:7]
+
+
+@bp.route("/roster/<site>/<month>", methods=("GET", "POST"))
+@login_required
+def roster_page(site: str, month: str):
+    errors, typed = {}, {}
+    if request.method == "POST":
+        typed = {key[2:]: value for key, value in request.form.items() if key.startswith("a:")}
+        assignments = {}
+        for key, username in typed.items():
+            day, _sep, post = key.partition("/")
+            try:
+                assignments[(date.fromisoformat(day), post)] = username
+            except ValueError:
+                raise BadInput(f"not a day: {day!r}") from None
+        try:
+            roster.save_roster(runtime(), site, month, assignments, g.actor.username)
+            if request.form.get("action") == "publish":
+                roster.publish_roster(runtime(), site, month, g.actor.username)
+                flash(_("值班安排表已发布"))
+            else:
+                flash(_("值班安排表草稿已保存"))
+            return redirect(url_for("duty.roster_page", site=site, month=month))
+        except FormInvalid as invalid:
+            errors = {e.field: e for e in invalid.errors}
+    with reading() as session:
+        view = roster.roster_view(session, site, month)
+        policy = duty_policy(session)
+        names = dict(session.execute(select(User.username, User.name)).all())
+        choices = {post: sorted(roster.holders(session, roster.role_of_post(policy, post), site))
+                   for post in view.posts}
+    status = 422 if errors else 200
+    return render_template("duty_roster.html", view=view, choices=choices, names=names, errors=errors,
+                           typed=typed), status
+
+
+@bp.route("/roster/<site>/<month>/export.<kind>")
+@login_required
+def export_roster(site: str, month: str, kind: str):
+    if kind not in ("csv", "xlsx"):
+        raise BadInput("export as csv or xlsx")
+    with reading() as session:
+        view = roster.roster_view(session, site, month)
+    filename = f"roster-{site}-{month}.{kind}"
+    mime = "text/csv; charset=utf-8" if kind == "csv" else \
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(roster_file(view, filename), mimetype=mime,
+                    headers={"Content-Disposition": f"attachment; filename={filename}"})
+
+
+@bp.route("/roster/import", methods=("POST",))
+@login_required
+def import_roster():
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise BadInput("choose a file")
+    found = assignments_from_rows(read_table(upload.read(), upload.filename))
+    for (site, month), assignments in sorted(found.items()):
+        roster.save_roster(runtime(), site, month, assignments, g.actor.username)
+    site, month = sorted(found)[0] if found else (_site(), duty_policy_month(now()))
+    flash(_("已导入值班安排表"))
+    return redirect(url_for("duty.roster_page", site=site, month=month))
+
+
+@bp.route("/shifts/<int:shift_id>", methods=("GET", "POST"))
+@login_required
+def shift_page(shift_id: int):
+    errors, typed = {}, {}
+    if request.method == "POST":
+        typed = {k: request.form.get(k, "") for k in ("happened", "done", "evidence", "corrects")}
+        corrects = typed["corrects"]
+        try:
+            logbook.write_entry(runtime(), shift_id, g.actor.username, typed["happened"], typed["done"],
+                                typed["evidence"], int(corrects) if corrects.isdigit() else None)
+            flash(_("已记入值班记录"))
+            return redirect(url_for("duty.shift_page", shift_id=shift_id))
+        except FormInvalid as invalid:
+            errors = {e.field: e for e in invalid.errors}
+    with reading() as session:
+        log = logbook.shift_log(session, shift_id)
+        names = dict(session.execute(select(User.username, User.name)).all())
+    return render_template("duty_shift.html", log=log, names=names, errors=errors, typed=typed,
+                           may_write=not log.closed and log.shift.username == g.actor.username
+                           and log.shift.starts_at <= now()), 422 if errors else 200
+
+
+@bp.route("/shifts/<int:shift_id>/leave", methods=("POST",))
+@login_required
+def ask_leave(shift_id: int):
+    try:
+        requests.request_leave(runtime(), shift_id, request.form.get("reason", ""), g.actor.username)
+    except FormInvalid:
+        flash(_("请填写请假或调班原因"))
+        return redirect(url_for("duty.home"))
+    flash(_("请假申请已提交主管"))
+    return redirect(url_for("duty.home"))
+
+
+@bp.route("/requests/<int:request_id>", methods=("POST",))
+@login_required
+def decide(request_id: int):
+    action = request.form.get("action")
+    if action in ("approve", "refuse"):
+        requests.decide_request(runtime(), request_id, action == "approve", g.actor.username)
+        flash(_("已批准") if action == "approve" else _("已拒绝"))
+    elif action == "substitute":
+        try:
+            requests.assign_substitute(runtime(), request_id, request.form.get("substitute", ""), g.actor.username)
+            flash(_("已安排顶班人"))
+        except FormInvalid as invalid:
+            flash(pick(invalid.errors[0].zh, invalid.errors[0].en))
+    else:
+        raise BadInput("approve, refuse or substitute")
+    return redirect(url_for("duty.home"))
+
+
+@bp.context_processor
+def post_labels():
+    """`post_label(post)`: the desk posts by name, the on-call posts by their role's name."""
+    with reading() as session:
+        roles = current_rules(session).roles
+
+    def post_label(post: str) -> str:
+        if post == "day":
+            return _("日间值守")
+        if post == "duty":
+            return _("值班")
+        role = roles.get(post)
+        return _("%(role)s（候命）", role=pick(role.zh, role.en)) if role else post
+
+    return {"post_label": post_label}
