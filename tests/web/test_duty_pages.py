@@ -9,8 +9,16 @@ from engine.duty import roster
 from engine.duty.desk import run_duty_pass
 from engine.duty.journal import events_of, shift_element
 from engine.store.models import DutyRequest
-from tests.scenario.duty_month import MONTH, SITE, add_people, at, desk_clerk, full_assignments, publish_month, \
-    shift_id
+from tests.scenario.duty_month import (
+    MONTH,
+    SITE,
+    add_people,
+    at,
+    desk_clerk,
+    full_assignments,
+    publish_month,
+    shift_id,
+)
 
 
 def grid_form(assignments) -> dict:
