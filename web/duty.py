@@ -10,13 +10,14 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from engine.duty import logbook, requests, roster
+from engine.duty.figures import month_figures
 from engine.duty.oncall import desk_shift
 from engine.duty.policy import current_rules, duty_policy
 from engine.duty.roster_files import assignments_from_rows, read_table
 from engine.errors import BadInput, FormInvalid
 from engine.policy.duty_hours import next_month
 from engine.store.models import DutyRequest, DutyShift, RequestStatus, User
-from web.auth import login_required
+from web.auth import login_required, roles_required
 from web.duty_files import roster_file
 from web.i18n import pick
 from web.runtime import now, reading, runtime
@@ -166,6 +167,16 @@ def decide(request_id: int):
     else:
         raise BadInput("approve, refuse or substitute")
     return redirect(url_for("duty.home"))
+
+
+@bp.route("/figures/<site>/<month>")
+@roles_required("cs_supervisor", "manager", "auditor")
+def figures_page(site: str, month: str):
+    """Each clerk's month: shifts, handovers on time, log entries, late answers (004 4.4)."""
+    with reading() as session:
+        rows = month_figures(session, site, month)
+        names = dict(session.execute(select(User.username, User.name)).all())
+    return render_template("duty_figures.html", rows=rows, names=names, site=site, month=month)
 
 
 @bp.context_processor

@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from engine.audit.events import EventType
-from engine.duty import requests, roster
+from engine.duty import logbook, requests, roster
 from engine.duty.desk import run_duty_pass
+from engine.duty.figures import month_figures
 from engine.duty.journal import events_of, roster_element, shift_element
 from engine.errors import FormInvalid, PermissionDenied
 from engine.store.models import Event, HumanTask, Instance, Notification
@@ -203,3 +204,38 @@ def _task_id(runtime, case, element):
     with runtime.db.read_session() as session:
         return session.scalar(select(HumanTask.id).where(HumanTask.instance_id == case, HumanTask.element_id == element,
                                                          HumanTask.status.in_(("ready", "claimed"))))
+
+
+def test_the_months_figures_count_shifts_handovers_on_time_entries_and_late_answers(runtime):
+    at(runtime, "2026-11-20 10:00")
+    view = publish_month(runtime)
+    out, incoming = desk_clerk(view, "2026-12-01", "day"), desk_clerk(view, "2026-12-01", "duty")
+    at(runtime, "2026-12-01 17:15")
+    run_duty_pass(runtime)
+    case = open_tasks(runtime, "shift_handover")[0][3]
+    runtime.complete_task(_task_id(runtime, case, "prepare_handover"), PREPARED, out)
+    run_duty_pass(runtime)
+    runtime.complete_task(_task_id(runtime, case, "count_equipment"), dict(
+        incoming_staff="周丽", arrived_at="2026-12-01T09:25:00+00:00",
+        equipment=[dict(name="对讲机", count=2, damaged=0, lost=0)]), incoming)
+    run_duty_pass(runtime)
+    runtime.complete_task(_task_id(runtime, case, "review_log"), dict(log_read=True, open_items=[]), incoming)
+    run_duty_pass(runtime)
+    runtime.complete_task(_task_id(runtime, case, "check_area"), dict(area_normal=True), incoming)
+    run_duty_pass(runtime)
+    runtime.complete_task(_task_id(runtime, case, "sign_outgoing"), dict(
+        outgoing_signature="王敏", outgoing_confirmed=True, outgoing_signed_at="2026-12-01T09:28:00+00:00"), out)
+    run_duty_pass(runtime)
+    at(runtime, "2026-12-01 17:29")
+    runtime.complete_task(_task_id(runtime, case, "sign_incoming"), dict(
+        incoming_signature="周丽", incoming_confirmed=True, incoming_signed_at="2026-12-01T09:29:00+00:00"), incoming)
+    at(runtime, "2026-12-01 18:00")
+    night = shift_id(view, "2026-12-01", "duty")
+    logbook.write_entry(runtime, night, incoming, "18:00 交接完毕", "")
+    logbook.record_call(runtime, SITE, 5, "", "phone_system", "system")
+    with runtime.db.read_session() as session:
+        figures = {f.username: f for f in month_figures(session, SITE, MONTH)}
+    mine = figures[incoming]
+    assert (mine.handovers, mine.handovers_on_time, mine.log_entries, mine.calls, mine.late_calls) == (1, 1, 1, 1, 1)
+    assert figures[out].shifts + mine.shifts == len([1 for _, _, cells in view.days for p in ("day", "duty")
+                                                     if p in cells])

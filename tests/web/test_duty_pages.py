@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from engine.audit.events import EventType
-from engine.duty import roster
+from engine.duty import logbook, roster
 from engine.duty.desk import run_duty_pass
 from engine.duty.journal import events_of, shift_element
 from engine.store.models import DutyRequest
@@ -119,3 +119,20 @@ def test_the_phone_system_reports_calls_answered(api, runtime, web):
     assert api.post("/duty/calls", "reception1", json={"site": SITE, "rings": "x"}).status_code in (400, 422)
     web.login("supervisor1")
     assert "来电 1 个，其中超过三声接听 1 个" in web.get_text(f"/duty/shifts/{shift}")
+
+
+def test_the_months_figures_page_is_for_supervisors(web, runtime):
+    at(runtime, "2026-11-20 10:00")
+    view = publish_month(runtime)
+    at(runtime, "2026-12-01 22:00")
+    clerk = desk_clerk(view, "2026-12-01", "duty")
+    logbook.record_call(runtime, SITE, 6, "", "phone_system", "system")
+    web.login("supervisor1")
+    page = web.get_text(f"/duty/figures/{SITE}/{MONTH}")
+    row = page.split("周丽" if clerk == "reception3" else "王敏")[1].split("</tr>")[0]
+    assert [cell.split(">")[-1] for cell in row.split("</td>")[1:7]] == [
+        str(sum(1 for _, _, cells in view.days for post in ("day", "duty")
+                if post in cells and cells[post].username == clerk)), "0", "0", "0", "1", "1"]
+    web.logout()
+    web.login("reception1")
+    assert web.client.get(f"/duty/figures/{SITE}/{MONTH}").status_code == 403
