@@ -138,18 +138,7 @@ def test_handover_opens_at_08_30_and_the_holiday_has_24_hour_duty(runtime):
 
 
 def test_important_unfinished_work_blocks_the_rostered_handover(runtime):
-    at(runtime, "2026-11-20 10:00")
-    view = publish_month(runtime)
-    out, incoming = desk_clerk(view, "2026-12-01", "day"), desk_clerk(view, "2026-12-01", "duty")
-    at(runtime, "2026-12-01 17:15")
-    run_duty_pass(runtime)
-    case = open_tasks(runtime, "shift_handover")[0][3]
-    runtime.complete_task(_task_id(runtime, case, "prepare_handover"), PREPARED, out)
-    run_duty_pass(runtime)
-    runtime.complete_task(_task_id(runtime, case, "count_equipment"), dict(
-        incoming_staff="周丽", arrived_at="2026-12-01T09:25:00+00:00",
-        equipment=[dict(name="对讲机", count=2, damaged=0, lost=0)]), incoming)
-    run_duty_pass(runtime)
+    view, out, incoming, case = counted_handover(runtime)
     runtime.complete_task(_task_id(runtime, case, "review_log"), dict(log_read=True, open_items=[
         dict(item="3栋电梯困人", owner="周丽", important=True)]), incoming)
     run_duty_pass(runtime)
@@ -196,17 +185,9 @@ def test_a_refused_request_leaves_the_roster_alone(runtime):
         assert roster.roster_view(session, SITE, MONTH).days[9][2]["duty"].username == clerk
 
 
-PREPARED = dict(outgoing_staff="王敏", items_tidied=True, desk_clean=True, log_completed=True,
-                evidence_collected=True, shift_summary="受理咨询2宗", unfinished_work="无")
-
-
-def _task_id(runtime, case, element):
-    with runtime.db.read_session() as session:
-        return session.scalar(select(HumanTask.id).where(HumanTask.instance_id == case, HumanTask.element_id == element,
-                                                         HumanTask.status.in_(("ready", "claimed"))))
-
-
-def test_the_months_figures_count_shifts_handovers_on_time_entries_and_late_answers(runtime):
+def counted_handover(runtime):
+    """December's roster published; on 1 December at 17:15 the handover opens, the outgoing clerk
+    prepares and the incoming one counts the equipment. Returns (roster, outgoing, incoming, case)."""
     at(runtime, "2026-11-20 10:00")
     view = publish_month(runtime)
     out, incoming = desk_clerk(view, "2026-12-01", "day"), desk_clerk(view, "2026-12-01", "duty")
@@ -219,6 +200,21 @@ def test_the_months_figures_count_shifts_handovers_on_time_entries_and_late_answ
         incoming_staff="周丽", arrived_at="2026-12-01T09:25:00+00:00",
         equipment=[dict(name="对讲机", count=2, damaged=0, lost=0)]), incoming)
     run_duty_pass(runtime)
+    return view, out, incoming, case
+
+
+PREPARED = dict(outgoing_staff="王敏", items_tidied=True, desk_clean=True, log_completed=True,
+                evidence_collected=True, shift_summary="受理咨询2宗", unfinished_work="无")
+
+
+def _task_id(runtime, case, element):
+    with runtime.db.read_session() as session:
+        return session.scalar(select(HumanTask.id).where(HumanTask.instance_id == case, HumanTask.element_id == element,
+                                                         HumanTask.status.in_(("ready", "claimed"))))
+
+
+def test_the_months_figures_count_shifts_handovers_on_time_entries_and_late_answers(runtime):
+    view, out, incoming, case = counted_handover(runtime)
     runtime.complete_task(_task_id(runtime, case, "review_log"), dict(log_read=True, open_items=[]), incoming)
     run_duty_pass(runtime)
     runtime.complete_task(_task_id(runtime, case, "check_area"), dict(area_normal=True), incoming)
