@@ -12,9 +12,14 @@ from engine.duty import logbook
 from engine.duty.desk import run_duty_pass
 from engine.duty.oncall import RosterRecipients, desk_shift
 from engine.errors import FormInvalid, NotFound, PermissionDenied
+from engine.runtime.step import Runtime
+from engine.scheduling.delivery import send_pending
 from engine.scheduling.recipients import RecipientQuery
-from engine.store.models import Event
+from engine.store.models import Event, Notification, NotificationDelivery
+from tests.scenario.conftest import Case
 from tests.scenario.duty_month import ON_CALL, SITE, at, desk_clerk, local, publish_month, shift_id
+
+CALLER = {"caller": "林先生", "unit": "3-2-1201", "phone": "13800000000"}
 
 
 @pytest.fixture
@@ -94,3 +99,22 @@ def test_after_hours_messages_reach_the_rostered_on_call_manager(runtime, night)
     with pytest.raises(NotFound):  # no roster for January
         at(runtime, "2027-01-05 20:00")
         logbook.record_call(runtime, SITE, 1, "", "phone_system", "system")
+
+
+def test_an_after_hours_escalation_reaches_the_rostered_on_call_manager(runtime, night):
+    desk = Runtime(runtime.db, runtime.clock, recipients=RosterRecipients())  # as the worker is built
+    shift, clerk = night
+    started = desk.start_instance("help_request", {**CALLER, "category": "other", "description": "老人被反锁"},
+                                  clerk)
+    case = Case(desk, started.instance.id, started.instance.reference)
+    case.complete("register_request", clerk, **CALLER, category="other", description="老人被反锁在门外",
+                  received_at="2026-12-01T12:00:00+00:00")
+    case.complete("handle_other", clerk, other_outcome="ask_supervisor")  # the reply's limit starts
+    runtime.clock.advance(hours=1)  # its escalations pass, still within the night
+    desk.fire_due_timers()
+    send_pending(desk, runtime.clock.now())
+    with runtime.db.read_session() as session:
+        reached = session.execute(select(NotificationDelivery.recipients).join(
+            Notification, Notification.id == NotificationDelivery.notification_id).where(
+            Notification.instance_id == case.instance_id, Notification.to_role == "manager")).scalars().all()
+    assert reached and all(people == [ON_CALL["manager"]] for people in reached)  # not manager1
