@@ -17,7 +17,7 @@ from engine.duty.roster_files import assignments_from_rows, read_table
 from engine.errors import BadInput, FormInvalid
 from engine.policy.duty_hours import next_month
 from engine.store.models import DutyRequest, DutyShift, RequestStatus, User
-from web.auth import login_required, roles_required
+from web.auth import READER_ROLES, roles_required
 from web.duty_files import roster_file
 from web.i18n import pick
 from web.runtime import now, reading, runtime
@@ -34,7 +34,7 @@ def _site() -> str:
 
 
 @bp.route("/")
-@login_required
+@roles_required(*READER_ROLES)  # staff and auditors: residents never see the roster or the log
 def home():
     site = _site()
     moment = now()
@@ -56,7 +56,7 @@ def duty_policy_month(moment) -> str:
 
 
 @bp.route("/roster/<site>/<month>", methods=("GET", "POST"))
-@login_required
+@roles_required(*READER_ROLES)  # staff and auditors: residents never see the roster or the log
 def roster_page(site: str, month: str):
     errors, typed = {}, {}
     if request.method == "POST":
@@ -90,7 +90,7 @@ def roster_page(site: str, month: str):
 
 
 @bp.route("/roster/<site>/<month>/export.<kind>")
-@login_required
+@roles_required(*READER_ROLES)  # staff and auditors: residents never see the roster or the log
 def export_roster(site: str, month: str, kind: str):
     if kind not in ("csv", "xlsx"):
         raise BadInput("export as csv or xlsx")
@@ -104,7 +104,7 @@ def export_roster(site: str, month: str, kind: str):
 
 
 @bp.route("/roster/import", methods=("POST",))
-@login_required
+@roles_required(*READER_ROLES)  # staff and auditors: residents never see the roster or the log
 def import_roster():
     upload = request.files.get("file")
     if upload is None or not upload.filename:
@@ -118,7 +118,7 @@ def import_roster():
 
 
 @bp.route("/shifts/<int:shift_id>", methods=("GET", "POST"))
-@login_required
+@roles_required(*READER_ROLES)  # staff and auditors: residents never see the roster or the log
 def shift_page(shift_id: int):
     errors, typed = {}, {}
     if request.method == "POST":
@@ -140,7 +140,7 @@ def shift_page(shift_id: int):
 
 
 @bp.route("/shifts/<int:shift_id>/leave", methods=("POST",))
-@login_required
+@roles_required(*READER_ROLES)  # staff and auditors: residents never see the roster or the log
 def ask_leave(shift_id: int):
     try:
         requests.request_leave(runtime(), shift_id, request.form.get("reason", ""), g.actor.username)
@@ -152,7 +152,7 @@ def ask_leave(shift_id: int):
 
 
 @bp.route("/requests/<int:request_id>", methods=("POST",))
-@login_required
+@roles_required(*READER_ROLES)  # staff and auditors: residents never see the roster or the log
 def decide(request_id: int):
     action = request.form.get("action")
     if action in ("approve", "refuse"):

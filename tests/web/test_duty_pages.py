@@ -136,3 +136,11 @@ def test_the_months_figures_page_is_for_supervisors(web, runtime):
     web.logout()
     web.login("reception1")
     assert web.client.get(f"/duty/figures/{SITE}/{MONTH}").status_code == 403
+
+
+def test_residents_see_neither_the_roster_nor_a_duty_log(web, runtime):
+    at(runtime, "2026-11-20 10:00")
+    view = publish_month(runtime)
+    web.login("resident1")
+    for path in ("/duty/", f"/duty/roster/{SITE}/{MONTH}", f"/duty/shifts/{shift_id(view, '2026-12-01', 'duty')}"):
+        assert web.client.get(path).status_code == 403, path
