@@ -2,7 +2,7 @@
 
 Each pass (`run_duty_pass`, run by `estatedesk worker` after the timers) at the runtime's
 clock: opens the handover case at each change of the desk for the two rostered clerks
-(004 4.2), gives its tasks to them, closes ended shifts with their duty report, starts the
+(004 4.2), gives its tasks to them, tells the supervisor of a step past its limit, closes ended shifts with their duty report, starts the
 supervisor's daily check on working mornings (4.3), and reminds, then escalates, when next
 month's roster is not published by the last working day of the month (4.1.1).
 Each of these is done once: a `duty_job` row with a unique key is the claim.
@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 # A worker that was down opens a missed handover up to this long after the change, not later.
 LATE_OPENING = timedelta(hours=1)
 HANDOVER, DAILY_CHECK, REMINDER, ESCALATION = "handover", "daily_check", "roster_reminder", "roster_escalation"
+LATE = "handover_late"  # key: the late task's id
 
 
 def run_duty_pass(runtime) -> int:
@@ -60,6 +61,7 @@ def run_duty_pass(runtime) -> int:
     for site in rules.sites:
         done += open_handovers(runtime, rules.duty, site, now)
         done += assign_handover_tasks(runtime, rules.duty, site)
+        done += chase_late_handovers(runtime, rules.duty, site, now)
         done += close_ended_shifts(runtime, site, now)
         done += start_daily_check(runtime, rules.duty, site, now)
         done += check_roster_deadline(runtime, rules.duty, site, now)
@@ -118,6 +120,30 @@ def assign_handover_tasks(runtime, policy: DutyPolicy, site: str) -> int:
             session.execute(update(HumanTask).where(HumanTask.id == task_id).values(due_at=due))
             assign(session, row, task_row, person.username, TaskStatus.CLAIMED, EventType.TASK_REASSIGNED,
                    "system", {"duty": side, "shift": incoming.id, "due_at": due.isoformat()})
+        done += 1
+    return done
+
+
+def chase_late_handovers(runtime, policy: DutyPolicy, site: str, now: datetime) -> int:
+    """Tell the supervisor, once per task, of a handover task past its 15- or 5-minute limit."""
+    with runtime.db.read_session() as session:
+        late = session.execute(
+            select(HumanTask.id, HumanTask.name, HumanTask.assignee, Instance.id, Instance.reference)
+            .join(DutyJob, DutyJob.instance_id == HumanTask.instance_id)
+            .join(Instance, Instance.id == DutyJob.instance_id)
+            .where(DutyJob.kind == HANDOVER, DutyJob.site == site, Instance.status == InstanceStatus.RUNNING,
+                   HumanTask.status.in_((TaskStatus.READY, TaskStatus.CLAIMED)), HumanTask.due_at < now)).all()
+        chased = set(session.scalars(select(DutyJob.key).where(DutyJob.kind == LATE, DutyJob.site == site,
+                                                               DutyJob.key.in_([r[0] for r in late]))))
+    done = 0
+    for task_id, name, assignee, instance_id, reference in late:
+        if task_id in chased or not _claim(runtime, LATE, site, task_id):
+            continue
+        with runtime.transaction() as session:
+            notify(session, now, to_role=policy.remind_role, site=site, kind=NotificationKind.OVERDUE,
+                   instance_id=instance_id, task_id=task_id, link=f"/cases/{reference}",
+                   text=f"{reference}：交接班「{name}」已超时（{assignee or '未分配'}）",
+                   text_en=f"{reference}: handover step {name!r} is late ({assignee or 'unassigned'})")
         done += 1
     return done
 

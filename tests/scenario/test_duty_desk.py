@@ -122,6 +122,21 @@ def test_handover_opens_at_17_30_for_the_rostered_clerks(runtime):
     assert run_duty_pass(runtime) == 0  # opened once
 
 
+def test_a_late_handover_step_is_told_to_the_supervisor_once(runtime):
+    at(runtime, "2026-11-20 10:00")
+    view = publish_month(runtime)
+    at(runtime, "2026-12-01 17:15")
+    run_duty_pass(runtime)
+    at(runtime, "2026-12-01 17:25")  # the outgoing clerk's limit: ready when the incoming one arrives
+    run_duty_pass(runtime)
+    assert not [t for t in notifications(runtime, "cs_supervisor") if "交接班" in t]
+    at(runtime, "2026-12-01 17:26")
+    run_duty_pass(runtime)
+    run_duty_pass(runtime)
+    [late] = [t for t in notifications(runtime, "cs_supervisor") if "交接班" in t]
+    assert "交班人整理公物、完成值班记录" in late and desk_clerk(view, "2026-12-01", "day") in late
+
+
 def test_handover_opens_at_08_30_and_the_holiday_has_24_hour_duty(runtime):
     at(runtime, "2026-11-20 10:00")
     view = publish_month(runtime)
