@@ -16,6 +16,7 @@ from engine.duty.journal import events_of, roster_element, shift_element
 from engine.errors import FormInvalid, PermissionDenied
 from engine.store.models import Event, HumanTask, Instance, Notification
 from tests.scenario.duty_month import (
+    CHINA,
     MONTH,
     SITE,
     A,
@@ -250,3 +251,24 @@ def test_the_months_figures_count_shifts_handovers_on_time_entries_and_late_answ
     assert (mine.handovers, mine.handovers_on_time, mine.log_entries, mine.calls, mine.late_calls) == (1, 1, 1, 1, 1)
     assert figures[out].shifts + mine.shifts == len([1 for _, _, cells in view.days for p in ("day", "duty")
                                                      if p in cells])
+
+
+def test_a_month_of_changes_opens_one_handover_each_for_the_rostered_pair(runtime):
+    at(runtime, "2026-11-20 10:00")
+    view = publish_month(runtime)
+    desk = sorted((cells[p] for _, _, cells in view.days for p in ("day", "duty") if p in cells),
+                  key=lambda cell: cell.slot.starts_at)
+    changes = [(a, b) for a, b in zip(desk, desk[1:], strict=False) if a.slot.ends_at == b.slot.starts_at]
+    for _, incoming in changes:
+        runtime.clock.set(incoming.slot.starts_at - timedelta(minutes=15))
+        run_duty_pass(runtime)
+    with runtime.db.read_session() as session:
+        opened = session.execute(select(Instance.id, Event.actor, Event.data).join(
+            Event, Event.instance_id == Instance.id).where(
+            Instance.process_id == "shift_handover", Instance.site == SITE,
+            Event.type == EventType.INSTANCE_STARTED).order_by(Instance.id)).all()
+    assert [(actor, data["data"]["shift_change_at"]) for _, actor, data in opened] == [
+        (a.username, b.slot.starts_at.isoformat()) for a, b in changes]
+    assert {b.slot.starts_at.astimezone(CHINA).strftime("%H:%M") for _, b in changes} == {"08:30", "17:30"}
+    holidays = [day for day, kind, _ in view.days if kind == "holiday"]
+    assert not [b for _, b in changes if b.slot.day in holidays and b.slot.starts_at.astimezone(CHINA).hour == 17]
