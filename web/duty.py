@@ -14,7 +14,7 @@ from engine.duty.figures import month_figures
 from engine.duty.oncall import desk_shift
 from engine.duty.policy import current_rules, duty_policy
 from engine.duty.roster_files import assignments_from_rows, read_table
-from engine.errors import BadInput, FormInvalid
+from engine.errors import BadInput, ConflictError, FormInvalid
 from engine.policy.duty_hours import next_month
 from engine.store.models import DutyRequest, DutyShift, RequestStatus, User
 from web.auth import READER_ROLES, roles_required
@@ -44,8 +44,9 @@ def home():
         mine = list(session.scalars(select(DutyShift).where(DutyShift.username == g.actor.username,
                                                             DutyShift.ends_at > moment)
                                     .order_by(DutyShift.starts_at).limit(10)))
-        pending = list(session.scalars(select(DutyRequest).where(
-            DutyRequest.status.in_((RequestStatus.PENDING, RequestStatus.APPROVED))).order_by(DutyRequest.id)))
+        pending = list(session.scalars(select(DutyRequest).join(DutyShift, DutyShift.id == DutyRequest.shift_id).where(
+            DutyShift.site == site, DutyRequest.status.in_((RequestStatus.PENDING, RequestStatus.APPROVED)))
+            .order_by(DutyRequest.id)))
     return render_template("duty_home.html", site=site, current=current, mine=mine, pending=pending,
                            month=month, next_month=next_month(month))
 
@@ -58,9 +59,10 @@ def duty_policy_month(moment) -> str:
 @bp.route("/roster/<site>/<month>", methods=("GET", "POST"))
 @roles_required(*READER_ROLES)  # staff and auditors: residents never see the roster or the log
 def roster_page(site: str, month: str):
-    errors, typed = {}, {}
+    errors, typed, status = {}, {}, 200
     if request.method == "POST":
         typed = {key[2:]: value for key, value in request.form.items() if key.startswith("a:")}
+        seen = request.form.get("version", "")
         assignments = {}
         for key, username in typed.items():
             day, _sep, post = key.partition("/")
@@ -69,7 +71,8 @@ def roster_page(site: str, month: str):
             except ValueError:
                 raise BadInput(f"not a day: {day!r}") from None
         try:
-            roster.save_roster(runtime(), site, month, assignments, g.actor.username)
+            roster.save_roster(runtime(), site, month, assignments, g.actor.username,
+                               int(seen) if seen.isdigit() else None)
             if request.form.get("action") == "publish":
                 roster.publish_roster(runtime(), site, month, g.actor.username)
                 flash(_("值班安排表已发布"))
@@ -77,14 +80,16 @@ def roster_page(site: str, month: str):
                 flash(_("值班安排表草稿已保存"))
             return redirect(url_for("duty.roster_page", site=site, month=month))
         except FormInvalid as invalid:
-            errors = {e.field: e for e in invalid.errors}
+            errors, status = {e.field: e for e in invalid.errors}, 422
+        except ConflictError:  # the work stays on the page, over the newer version
+            flash(_("值班安排表已被他人修改：下面是您填写的内容，请核对后再保存"))
+            status = 409
     with reading() as session:
         view = roster.roster_view(session, site, month)
         policy = duty_policy(session)
         names = dict(session.execute(select(User.username, User.name)).all())
         choices = {post: sorted(roster.holders(session, roster.role_of_post(policy, post), site))
                    for post in view.posts}
-    status = 422 if errors else 200
     return render_template("duty_roster.html", view=view, choices=choices, names=names, errors=errors,
                            typed=typed), status
 

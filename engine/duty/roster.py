@@ -19,7 +19,7 @@ from engine.accounts.users import load_actor
 from engine.audit.events import EventType
 from engine.duty import journal
 from engine.duty.policy import current_rules, duty_policy
-from engine.errors import FieldError, FormInvalid, NotFound, Refused
+from engine.errors import ConflictError, FieldError, FormInvalid, NotFound, Refused
 from engine.policy.duty_hours import DESK_DAY, DESK_DUTY, DutyPolicy, ShiftSlot, month_days
 from engine.policy.notifications import NotificationKind
 from engine.scheduling.outbox import notify
@@ -42,6 +42,7 @@ class RosterView:
     month: str
     status: str  # "none" before a draft is saved, else draft or published
     published_at: datetime | None
+    version: int  # what a page sends back as `expected_version`
     posts: tuple[str, ...]
     days: list[tuple[date, str, dict[str, RosterCell]]]  # (day, its kind, post -> cell)
 
@@ -75,15 +76,22 @@ def roster_view(session: Session, site: str, month: str) -> RosterView:
             cells[slot.post] = RosterCell(slot, who, names.get(who), shift.id if shift else None)
         days.append((day, cells[DESK_DUTY].slot.kind, cells))
     status = "none" if roster is None else roster.status.value
-    return RosterView(site, month, status, roster.published_at if roster else None, policy.posts, days)
+    return RosterView(site, month, status, roster.published_at if roster else None,
+                      roster.version if roster else 0, policy.posts, days)
 
 
-def save_roster(runtime, site: str, month: str, assignments: dict[tuple[date, str], str], actor: str) -> RosterView:
-    """Write the draft roster of `site` and `month`: (day, post) -> username; blanks are left open."""
+def save_roster(runtime, site: str, month: str, assignments: dict[tuple[date, str], str], actor: str,
+                expected_version: int | None = None) -> RosterView:
+    """Write the draft roster of `site` and `month`: (day, post) -> username; blanks are left open.
+
+    With `expected_version` (the page's), a roster saved by someone else since is a conflict.
+    """
     with runtime.transaction() as session:
         policy = duty_policy(session)
         check_supervisor(session, actor, site)
-        roster = _roster(session, site, month)
+        roster = _roster(session, site, month, lock=True)
+        if expected_version is not None and (roster.version if roster else 0) != expected_version:
+            raise ConflictError(f"the roster of {site} for {month} was saved by someone else meanwhile")
         if roster is not None and roster.status == RosterStatus.PUBLISHED:
             raise Refused("a published roster changes only through an approved leave request (004 4.1.5)",
                           "值班安排表已发布，只能通过经批准的请假申请调整（不允许私自调班）")
@@ -92,9 +100,10 @@ def save_roster(runtime, site: str, month: str, assignments: dict[tuple[date, st
         if errors:
             raise FormInvalid(errors)
         if roster is None:
-            roster = DutyRoster(site=site, month=month, status=RosterStatus.DRAFT)
+            roster = DutyRoster(site=site, month=month, status=RosterStatus.DRAFT, version=0)
             session.add(roster)
             session.flush()
+        roster.version += 1
         session.execute(delete(DutyShift).where(DutyShift.roster_id == roster.id))  # a draft: nothing relies on it
         for key, username in assignments.items():
             if username:
@@ -111,7 +120,7 @@ def publish_roster(runtime, site: str, month: str, actor: str) -> RosterView:
     """Publish the draft: every slot filled, and the two clerks at each change of the desk differ."""
     with runtime.transaction() as session:
         check_supervisor(session, actor, site)
-        roster = _roster(session, site, month)
+        roster = _roster(session, site, month, lock=True)
         if roster is None:
             raise NotFound(f"no roster of {site} for {month}")
         if roster.status == RosterStatus.PUBLISHED:
@@ -183,8 +192,9 @@ def _check_site(session: Session, site: str) -> None:
         raise NotFound(f"unknown site {site!r}")
 
 
-def _roster(session: Session, site: str, month: str) -> DutyRoster | None:
-    return session.scalars(select(DutyRoster).where(DutyRoster.site == site, DutyRoster.month == month)).first()
+def _roster(session: Session, site: str, month: str, lock: bool = False) -> DutyRoster | None:
+    stmt = select(DutyRoster).where(DutyRoster.site == site, DutyRoster.month == month)
+    return session.scalars(stmt.with_for_update() if lock else stmt).first()
 
 
 def _days(month: str) -> list[date]:

@@ -40,6 +40,7 @@ class DutyRoster(Base):
     status: Mapped[RosterStatus] = mapped_column(enum_type(RosterStatus), default=RosterStatus.DRAFT)
     published_at: Mapped[datetime | None]
     published_by: Mapped[str | None] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(default=0)  # each save adds one: a page saved on an older one is stale
 
 
 class DutyShift(Base):

@@ -144,3 +144,21 @@ def test_residents_see_neither_the_roster_nor_a_duty_log(web, runtime):
     web.login("resident1")
     for path in ("/duty/", f"/duty/roster/{SITE}/{MONTH}", f"/duty/shifts/{shift_id(view, '2026-12-01', 'duty')}"):
         assert web.client.get(path).status_code == 403, path
+
+
+def test_a_roster_saved_by_someone_else_meanwhile_is_a_conflict_that_keeps_the_work(web, runtime):
+    at(runtime, "2026-11-20 10:00")
+    add_people(runtime)
+    slots = full_assignments(runtime)
+    roster.save_roster(runtime, SITE, MONTH, {}, "supervisor1")
+    web.login("supervisor1")
+    page = web.get_text(f"/duty/roster/{SITE}/{MONTH}")
+    seen = page.split('name="version" value="')[1].split('"')[0]
+    roster.save_roster(runtime, SITE, MONTH, {min(slots): slots[min(slots)]}, "manager1")  # someone else
+    answer = web.post(f"/duty/roster/{SITE}/{MONTH}", {**grid_form(slots), "version": seen, "action": "save"})
+    text = answer.get_data(as_text=True)
+    assert answer.status_code == 409 and "值班安排表已被他人修改" in text
+    cell = text.split('id="a-2026-12-03/day">')[1].split("</select>")[0]
+    assert f'value="{slots[(min(slots)[0].replace(day=3), "day")]}" selected' in cell  # the typed choice kept
+    with runtime.db.read_session() as session:
+        assert roster.roster_view(session, SITE, MONTH).filled == 1  # nothing of the stale page written

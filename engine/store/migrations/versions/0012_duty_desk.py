@@ -23,6 +23,7 @@ def upgrade() -> None:
               nullable=False),
     sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('published_by', sa.String(length=100), nullable=True),
+    sa.Column('version', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('site', 'month')
     )
