@@ -38,7 +38,7 @@ def _site() -> str:
 def home():
     site = _site()
     moment = now()
-    month = duty_policy_month(moment)
+    month = duty_policy_month(site, moment)
     with reading() as session:
         current = desk_shift(session, site, moment)
         mine = list(session.scalars(select(DutyShift).where(DutyShift.username == g.actor.username,
@@ -51,9 +51,10 @@ def home():
                            month=month, next_month=next_month(month))
 
 
-def duty_policy_month(moment) -> str:
+def duty_policy_month(site: str, moment) -> str:
+    """The site's local month at `moment`, "YYYY-MM"."""
     with reading() as session:
-        return duty_policy(session).calendar.local_date(moment).isoformat()[:7]
+        return duty_policy(session, site).calendar.local_date(moment).isoformat()[:7]
 
 
 @bp.route("/roster/<site>/<month>", methods=("GET", "POST"))
@@ -86,7 +87,7 @@ def roster_page(site: str, month: str):
             status = 409
     with reading() as session:
         view = roster.roster_view(session, site, month)
-        policy = duty_policy(session)
+        policy = duty_policy(session, site)
         names = dict(session.execute(select(User.username, User.name)).all())
         choices = {post: sorted(roster.holders(session, roster.role_of_post(policy, post), site))
                    for post in view.posts}
@@ -117,7 +118,7 @@ def import_roster():
     found = assignments_from_rows(read_table(upload.read(), upload.filename))
     for (site, month), assignments in sorted(found.items()):
         roster.save_roster(runtime(), site, month, assignments, g.actor.username)
-    site, month = sorted(found)[0] if found else (_site(), duty_policy_month(now()))
+    site, month = sorted(found)[0] if found else (_site(), duty_policy_month(_site(), now()))
     flash(_("已导入值班安排表"))
     return redirect(url_for("duty.roster_page", site=site, month=month))
 

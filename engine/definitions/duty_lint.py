@@ -5,26 +5,41 @@ from __future__ import annotations
 
 from engine.errors import DefinitionError, Finding
 from engine.policy.calendars import BusinessCalendar, CalendarError
-from engine.policy.duty_hours import DutyPolicy
+from engine.policy.duty_hours import DutyBook, DutyPolicy
 from engine.yamlfile import line_at
 
 DUTY_FILE = "processes/rules/duty.yaml"
 
 
-def load_duty_policy(data: dict, text: str, roles: dict) -> DutyPolicy:
-    """Build the duty policy; raise `DefinitionError` naming each bad entry and its line."""
-    findings, calendar = [], None
-    try:
-        calendar = BusinessCalendar.from_config(data["calendar"])
-    except CalendarError as exc:
-        where = ("calendar", *exc.path)
-        findings.append(Finding(DUTY_FILE, line_at(text, where), ".".join(map(str, where)), "error", exc.message))
+def load_duty_policy(data: dict, text: str, roles: dict, sites: dict) -> DutyBook:
+    """Build the duty policy of each site; raise `DefinitionError` naming each bad entry and its line."""
+    findings: list[Finding] = []
+    calendar = _calendar(data["calendar"], text, ("calendar",), findings)
     named = [(("desk_role",), data["desk_role"]), (("roster", "remind"), data["roster"]["remind"]),
              (("roster", "escalate_to"), data["roster"]["escalate_to"])]
     named += [(("on_call", i), role) for i, role in enumerate(data["on_call"])]
     for where, role in named:
         if role not in roles:
             findings.append(Finding(DUTY_FILE, line_at(text, where), role, "error", f"unknown role {role!r}"))
+    overrides = data.get("sites") or {}
+    calendars = {}
+    for site, override in overrides.items():
+        if site not in sites:
+            findings.append(Finding(DUTY_FILE, line_at(text, ("sites", site)), site, "error",
+                                    f"unknown site {site!r} (processes/rules/sites.yaml)"))
+        elif "calendar" in override:
+            calendars[site] = _calendar(override["calendar"], text, ("sites", site, "calendar"), findings)
     if findings:
         raise DefinitionError(findings)
-    return DutyPolicy.from_config(data, calendar)
+    default = DutyPolicy.from_config(data, calendar)
+    return DutyBook(default, {site: DutyPolicy.from_config({**data, **override}, calendars.get(site, calendar))
+                              for site, override in overrides.items()})
+
+
+def _calendar(config: dict, text: str, where: tuple, findings: list[Finding]) -> BusinessCalendar | None:
+    try:
+        return BusinessCalendar.from_config(config)
+    except CalendarError as exc:
+        path = (*where, *exc.path)
+        findings.append(Finding(DUTY_FILE, line_at(text, path), ".".join(map(str, path)), "error", exc.message))
+        return None

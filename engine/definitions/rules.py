@@ -14,7 +14,7 @@ from engine.definitions.duty_lint import load_duty_policy
 from engine.definitions.notification_lint import load_notifications
 from engine.definitions.sla_lint import load_sla_book
 from engine.errors import DefinitionError, Finding, NotFound
-from engine.policy.duty_hours import DutyPolicy
+from engine.policy.duty_hours import DutyBook
 from engine.policy.followup import FollowupPolicy, load_followup_policy
 from engine.policy.notifications import NO_NOTIFICATIONS, NotificationPolicy, QuietHours
 from engine.policy.sla import SlaBook, SlaPolicy
@@ -91,7 +91,7 @@ class Rules:
     categories: dict[str, Category] = field(default_factory=dict)  # in the order the intake offers them
     triage: str | None = None  # the procedure that routes requests by these categories
     notifications: NotificationPolicy = NO_NOTIFICATIONS
-    duty: DutyPolicy | None = None  # duty.yaml; None: the library has no duty desk
+    duty: DutyBook | None = None  # duty.yaml per site; None: the library has no duty desk
 
     @cached_property
     def role_departments(self) -> dict[str, str]:
@@ -169,7 +169,7 @@ def load_rules(texts: dict[str, str]) -> Rules:
     if "notifications" in data:
         rules.notifications = load_notifications(data["notifications"], texts["notifications.yaml"], rules)
     if "duty" in data:
-        rules.duty = load_duty_policy(data["duty"], texts["duty.yaml"], roles)
+        rules.duty = load_duty_policy(data["duty"], texts["duty.yaml"], roles, rules.sites)
     _check_references(rules, data, texts)
     return rules
 

@@ -59,12 +59,13 @@ def run_duty_pass(runtime) -> int:
         return 0
     done = 0
     for site in rules.sites:
-        done += open_handovers(runtime, rules.duty, site, now)
-        done += assign_handover_tasks(runtime, rules.duty, site)
-        done += chase_late_handovers(runtime, rules.duty, site, now)
-        done += close_ended_shifts(runtime, site, now)
-        done += start_daily_check(runtime, rules.duty, site, now)
-        done += check_roster_deadline(runtime, rules.duty, site, now)
+        policy = rules.duty.policy(site)
+        done += open_handovers(runtime, policy, site, now)
+        done += assign_handover_tasks(runtime, policy, site)
+        done += chase_late_handovers(runtime, policy, site, now)
+        done += close_ended_shifts(runtime, policy, site, now)
+        done += start_daily_check(runtime, policy, site, now)
+        done += check_roster_deadline(runtime, policy, site, now)
     return done
 
 
@@ -174,7 +175,7 @@ def _published(session):
 
 # -- shifts' end and the duty report (004 4.1.8, part 1 5.) ----------------------------------
 
-def close_ended_shifts(runtime, site: str, now: datetime) -> int:
+def close_ended_shifts(runtime, policy: DutyPolicy, site: str, now: datetime) -> int:
     with runtime.db.read_session() as session:
         ended = list(session.scalars(_published(session).with_only_columns(DutyShift.id).where(
             DutyShift.site == site, DutyShift.post.in_(DESK_POSTS), DutyShift.ends_at <= now,
@@ -185,7 +186,7 @@ def close_ended_shifts(runtime, site: str, now: datetime) -> int:
             if shift.closed_at is not None:
                 continue
             figures = close_shift(session, shift, now)
-            notify(session, now, to_role=current_rules(session).duty.remind_role, site=site,
+            notify(session, now, to_role=policy.remind_role, site=site,
                    kind=NotificationKind.TASK_ASSIGNED, link=f"/duty/shifts/{shift_id}",
                    text=f"值班报告：{shift.day} 班次记录 {figures['entries']} 条，来电 {figures['calls']} 个",
                    text_en=f"Duty report: shift of {shift.day}, {figures['entries']} log entries, "

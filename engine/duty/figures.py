@@ -35,7 +35,7 @@ class DutyFigures:
 
 def month_figures(session: Session, site: str, month: str) -> list[DutyFigures]:
     """Each desk clerk's figures for the closed and open shifts of `month` at `site`."""
-    allowed = duty_policy(session).three_rings
+    allowed = duty_policy(session, site).three_rings
     shifts = list(session.scalars(select(DutyShift).join(DutyRoster, DutyRoster.id == DutyShift.roster_id).where(
         DutyRoster.site == site, DutyRoster.month == month, DutyShift.post.in_(DESK_POSTS))))
     people: dict[str, DutyFigures] = defaultdict(lambda: DutyFigures(""))

@@ -108,7 +108,7 @@ def shift_log(session: Session, shift_id: int) -> ShiftLog:
     shift = session.get(DutyShift, shift_id)
     if shift is None:
         raise NotFound(f"no shift {shift_id}")
-    allowed = duty_policy(session).three_rings
+    allowed = duty_policy(session, shift.site).three_rings
     entries, calls = [], []
     for event in journal.events_of(session, journal.shift_element(shift.id),
                                    EventType.DUTY_LOG_ENTRY, EventType.CALL_ANSWERED):

@@ -42,7 +42,7 @@ class RosterRecipients:
     def recipients(self, session: Session, query: RecipientQuery) -> list[str]:
         if query.site is not None:
             try:
-                policy = duty_policy(session)
+                policy = duty_policy(session, query.site)
             except NotFound:
                 policy = None
             if policy is not None and policy.after_hours(query.moment):

@@ -18,9 +18,9 @@ def current_rules(session: Session) -> Rules:
     return rules
 
 
-def duty_policy(session: Session) -> DutyPolicy:
-    """duty.yaml as deployed; NotFound when the library has none."""
-    policy = current_rules(session).duty
-    if policy is None:
+def duty_policy(session: Session, site: str | None) -> DutyPolicy:
+    """duty.yaml as deployed, for `site`; NotFound when the library has none."""
+    book = current_rules(session).duty
+    if book is None:
         raise NotFound("the deployed library has no duty desk (processes/rules/duty.yaml)")
-    return policy
+    return book.policy(site)

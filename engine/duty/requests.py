@@ -54,7 +54,7 @@ def assign_substitute(runtime, request_id: int, substitute: str, actor: str) -> 
         request = _pending(session, request_id, RequestStatus.APPROVED)
         shift = _shift(session, request.shift_id)
         check_supervisor(session, actor, shift.site)
-        role = role_of_post(duty_policy(session), shift.post)
+        role = role_of_post(duty_policy(session, shift.site), shift.post)
         if substitute == shift.username or substitute not in holders(session, role, shift.site):
             raise FormInvalid([FieldError("substitute", f"{substitute} cannot take this shift",
                                           "顶班人须是本中心该岗位的其他人员",

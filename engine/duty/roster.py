@@ -61,7 +61,7 @@ def role_of_post(policy: DutyPolicy, post: str) -> str:
 
 def roster_view(session: Session, site: str, month: str) -> RosterView:
     """The grid of `site` for `month` ("YYYY-MM"): every slot, with whoever holds it."""
-    policy = duty_policy(session)
+    policy = duty_policy(session, site)
     _check_site(session, site)
     roster = _roster(session, site, month)
     shifts = {} if roster is None else {
@@ -87,7 +87,7 @@ def save_roster(runtime, site: str, month: str, assignments: dict[tuple[date, st
     With `expected_version` (the page's), a roster saved by someone else since is a conflict.
     """
     with runtime.transaction() as session:
-        policy = duty_policy(session)
+        policy = duty_policy(session, site)
         check_supervisor(session, actor, site)
         roster = _roster(session, site, month, lock=True)
         if expected_version is not None and (roster.version if roster else 0) != expected_version:
@@ -136,7 +136,7 @@ def publish_roster(runtime, site: str, month: str, actor: str) -> RosterView:
         roster.status, roster.published_at, roster.published_by = RosterStatus.PUBLISHED, now, actor
         journal.record(session, now, EventType.ROSTER_PUBLISHED, actor, journal.roster_element(site, month),
                        {"site": site, "month": month, "shifts": view.filled})
-        notify(session, now, to_role=current_rules(session).duty.desk_role, site=site,
+        notify(session, now, to_role=duty_policy(session, site).desk_role, site=site,
                kind=NotificationKind.ROSTER_PUBLISHED, link=f"/duty/roster/{site}/{month}",
                text=f"{month} 值班安排表已发布", text_en=f"The duty roster for {month} is published")
     with runtime.db.read_session() as session:

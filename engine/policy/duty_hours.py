@@ -106,6 +106,17 @@ class DutyPolicy:
         return now < until
 
 
+@dataclass(frozen=True)
+class DutyBook:
+    """duty.yaml resolved per site: the file's policy, with each site's overrides applied."""
+
+    default: DutyPolicy
+    sites: dict[str, DutyPolicy]
+
+    def policy(self, site: str | None) -> DutyPolicy:
+        return self.sites.get(site, self.default)
+
+
 def month_days(month: str) -> list[date]:
     """Every date of "YYYY-MM"; ValueError on anything else."""
     first = date.fromisoformat(f"{month}-01")

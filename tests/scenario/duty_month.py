@@ -34,7 +34,7 @@ def add_people(runtime) -> None:
 def full_assignments(runtime, month: str = MONTH) -> dict:
     """Every slot of the month: the desk alternating A and B in time order, the on-call posts fixed."""
     with runtime.db.read_session() as session:
-        slots = duty_policy(session).month_slots(month)
+        slots = duty_policy(session, SITE).month_slots(month)
     desk = sorted((s for s in slots if s.post in (DESK_DAY, DESK_DUTY)), key=lambda s: s.starts_at)
     found = {(s.day, s.post): (A, B)[i % 2] for i, s in enumerate(desk)}
     found.update({(s.day, s.post): ON_CALL[s.post] for s in slots if s.post in ON_CALL})
