@@ -112,15 +112,26 @@ def export_roster(site: str, month: str, kind: str):
 @bp.route("/roster/import", methods=("POST",))
 @roles_required(*READER_ROLES)  # staff and auditors: residents never see the roster or the log
 def import_roster():
+    """Save the drafts in an uploaded CSV or Excel file; problems go back to the page in words."""
+    back = url_for("duty.roster_page", site=request.form.get("site") or _site(),
+                   month=request.form.get("month") or duty_policy_month(_site(), now()))
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        raise BadInput("choose a file")
-    found = assignments_from_rows(read_table(upload.read(), upload.filename))
-    for (site, month), assignments in sorted(found.items()):
-        roster.save_roster(runtime(), site, month, assignments, g.actor.username)
-    site, month = sorted(found)[0] if found else (_site(), duty_policy_month(_site(), now()))
+        flash(_("请选择要导入的文件"))
+        return redirect(back)
+    try:
+        found = assignments_from_rows(read_table(upload.read(), upload.filename))
+        for (site, month), assignments in sorted(found.items()):
+            roster.save_roster(runtime(), site, month, assignments, g.actor.username)
+    except FormInvalid as invalid:
+        for error in invalid.errors[:10]:
+            flash(pick(error.zh, error.en) or error.message)
+        return redirect(back)
     flash(_("已导入值班安排表"))
-    return redirect(url_for("duty.roster_page", site=site, month=month))
+    if found:
+        site, month = sorted(found)[0]
+        back = url_for("duty.roster_page", site=site, month=month)
+    return redirect(back)
 
 
 @bp.route("/shifts/<int:shift_id>", methods=("GET", "POST"))

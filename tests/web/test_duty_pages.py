@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 from sqlalchemy import select
 
 from engine.audit.events import EventType
@@ -162,3 +164,20 @@ def test_a_roster_saved_by_someone_else_meanwhile_is_a_conflict_that_keeps_the_w
     assert f'value="{slots[(min(slots)[0].replace(day=3), "day")]}" selected' in cell  # the typed choice kept
     with runtime.db.read_session() as session:
         assert roster.roster_view(session, SITE, MONTH).filled == 1  # nothing of the stale page written
+
+
+def test_the_supervisor_imports_a_roster_file_on_the_page(web, runtime):
+    at(runtime, "2026-11-20 10:00")
+    add_people(runtime)
+    roster.save_roster(runtime, SITE, MONTH, full_assignments(runtime), "supervisor1")
+    web.login("supervisor1")
+    exported = web.client.get(f"/duty/roster/{SITE}/{MONTH}/export.csv").get_data()
+    roster.save_roster(runtime, SITE, MONTH, {}, "supervisor1")  # emptied again
+    answer = web.post("/duty/roster/import", {"file": (io.BytesIO(exported), "roster.csv")},
+                      content_type="multipart/form-data")
+    assert answer.status_code == 302
+    assert "已排 178 / 178 个班次" in web.get_text(f"/duty/roster/{SITE}/{MONTH}")
+    bad = web.post("/duty/roster/import", {"file": (io.BytesIO("日期,人\n".encode()), "roster.csv"),
+                                           "site": SITE, "month": MONTH}, content_type="multipart/form-data")
+    assert bad.status_code == 302
+    assert "第一行应为表头：date,site,post,username,name" in web.get_text(f"/duty/roster/{SITE}/{MONTH}")
