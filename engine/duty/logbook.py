@@ -9,7 +9,7 @@ system reported, appear in it without being written.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,6 +23,7 @@ from engine.errors import FieldError, FormInvalid, NotFound, Refused
 from engine.store.models import DutyShift, Event, Instance
 
 TEXT_LIMIT = 2000
+CHECKED_WITHIN = timedelta(days=7)  # a daily check lists the logs since the last one: days, not weeks
 
 
 @dataclass(frozen=True)
@@ -47,12 +48,23 @@ class Call:
 
 
 @dataclass(frozen=True)
+class Check:
+    """The supervisor's signature on the log (004 4.3), from the daily check that listed it."""
+
+    reference: str
+    at: datetime
+    by: str
+    signature: str
+
+
+@dataclass(frozen=True)
 class ShiftLog:
     shift: DutyShift
     entries: list[LogEntry]
     calls: list[Call]
     cases: list[tuple[str, str, str | None]]  # reference, process, summary
     closed: bool
+    checks: list[Check] = field(default_factory=list)
 
     @property
     def late_calls(self) -> int:
@@ -124,7 +136,8 @@ def shift_log(session: Session, shift_id: int) -> ShiftLog:
     for entry in entries:
         if entry.corrects in by_id:
             by_id[entry.corrects].corrected_by.append(entry.id)
-    return ShiftLog(shift, entries, calls, cases_in_shift(session, shift), shift.closed_at is not None)
+    return ShiftLog(shift, entries, calls, cases_in_shift(session, shift), shift.closed_at is not None,
+                    checks_of(session, shift))
 
 
 def cases_in_shift(session: Session, shift: DutyShift) -> list[tuple[str, str, str | None]]:
@@ -135,6 +148,23 @@ def cases_in_shift(session: Session, shift: DutyShift) -> list[tuple[str, str, s
                                   Event.at < shift.ends_at, Instance.site == shift.site)
                            .order_by(Event.id)).all()
     return list(dict.fromkeys((r.reference, r.process_id, r.summary) for r in rows))
+
+
+def checks_of(session: Session, shift: DutyShift) -> list[Check]:
+    """The daily checks that listed this shift's log and were signed (the week after it ended)."""
+    policy = duty_policy(session, shift.site)
+    started = session.execute(select(Event.instance_id, Event.data).join(Instance, Instance.id == Event.instance_id)
+                              .where(Instance.process_id == policy.check_process, Instance.site == shift.site,
+                                     Event.type == EventType.INSTANCE_STARTED, Event.at >= shift.ends_at,
+                                     Event.at < shift.ends_at + CHECKED_WITHIN)).all()
+    listing = [case for case, data in started
+               if shift.id in {log.get("shift") for log in (data or {}).get("data", {}).get("duty_logs", [])}]
+    signed = session.execute(select(Instance.reference, Event.at, Event.actor, Event.data)
+                             .join(Instance, Instance.id == Event.instance_id)
+                             .where(Event.instance_id.in_(listing), Event.type == EventType.TASK_COMPLETED)
+                             .order_by(Event.id)).all() if listing else []
+    return [Check(r.reference, r.at, r.actor, (r.data or {}).get("submitted", {}).get("supervisor_signature", ""))
+            for r in signed]
 
 
 def close_shift(session: Session, shift: DutyShift, now: datetime) -> dict:

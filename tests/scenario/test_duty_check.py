@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from engine.duty import logbook
 from engine.duty.desk import run_duty_pass
 from engine.store.models import Instance
 from tests.scenario.conftest import Case
@@ -33,6 +34,9 @@ def test_the_supervisor_signs_the_logs_since_the_last_check(runtime):
     assert case.path().elements == ["start", "check_duty_logs", "end"]
     assert case.human_trail() == [("check_duty_logs", "cs_supervisor", "supervisor1")]
     assert case.status == "completed"
+    with runtime.db.read_session() as session:  # each log listed shows the signature
+        signed = logbook.shift_log(session, view.data["duty_logs"][1]["shift"]).checks
+    assert [(c.reference, c.by, c.signature) for c in signed] == [(case.reference, "supervisor1", "张强")]
     at(runtime, "2026-12-03 08:30")  # the next morning lists only the shifts since
     run_duty_pass(runtime)
     assert [log["day"] for log in daily_check(runtime).task_view("check_duty_logs").data["duty_logs"]] \
