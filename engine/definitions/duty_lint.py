@@ -3,6 +3,9 @@ roles are roles (engine/policy/duty_hours.py holds what the policy means)."""
 
 from __future__ import annotations
 
+from datetime import date
+
+from engine.definitions.sla_lint import calendars_missing_holiday_years
 from engine.errors import DefinitionError, Finding
 from engine.policy.calendars import BusinessCalendar, CalendarError
 from engine.policy.duty_hours import DutyBook, DutyPolicy
@@ -34,6 +37,14 @@ def load_duty_policy(data: dict, text: str, roles: dict, sites: dict) -> DutyBoo
     default = DutyPolicy.from_config(data, calendar)
     return DutyBook(default, {site: DutyPolicy.from_config({**data, **override}, calendars.get(site, calendar))
                               for site, override in overrides.items()})
+
+
+def duty_holiday_findings(book: DutyBook, text: str, today: date) -> list[Finding]:
+    """duty.yaml's calendars without this year's or next year's national arrangement (lint warnings)."""
+    calendars = {("calendar", "country"): book.default.calendar}
+    calendars.update({("sites", site, "calendar", "country"): policy.calendar for site, policy in book.sites.items()
+                      if policy.calendar is not book.default.calendar})
+    return calendars_missing_holiday_years(calendars, DUTY_FILE, text, today)
 
 
 def _calendar(config: dict, text: str, where: tuple, findings: list[Finding]) -> BusinessCalendar | None:

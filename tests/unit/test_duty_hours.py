@@ -6,6 +6,8 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
+from engine.clock import FakeClock, using_clock
+from engine.definitions.library import check_bundle
 from engine.definitions.rules import load_rules
 from engine.errors import DefinitionError
 
@@ -70,3 +72,11 @@ def test_a_site_may_keep_other_duty_hours_on_its_own_calendar(library):
     assert "unknown site 'atlantis'" in str(raised.value)
     with pytest.raises(DefinitionError):  # nor below the retention floor at one site
         rules_with(library, "retention_years: 3", "retention_years: 3\nsites:\n  binhai: {retention_years: 1}")
+
+
+def test_lint_warns_when_the_duty_calendar_lacks_a_years_holidays(library):
+    with using_clock(FakeClock(datetime(2150, 3, 1, tzinfo=timezone.utc))):
+        findings = [f for f in check_bundle(library).findings if f.file.endswith("duty.yaml")]
+    assert [(f.element_id, f.severity) for f in findings] == [("calendar.country", "warning")]
+    with using_clock(FakeClock(datetime(2025, 3, 1, tzinfo=timezone.utc))):
+        assert [f for f in check_bundle(library).findings if f.file.endswith("duty.yaml")] == []
