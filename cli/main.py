@@ -29,7 +29,7 @@ def estatedesk(ctx: click.Context, processes: str, forms: str) -> None:
     ctx.call_on_close(env.close)
 
 
-for _module in (library, cases, audit, tokens, users, notify, serve, roster):
+for _module in (library, cases, audit, tokens, users, roster, notify, serve):
     for _command in _module.COMMANDS:
         estatedesk.add_command(_command)
 
