@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from cli import audit, cases, library, notify, serve, tokens, users
+from cli import audit, cases, library, notify, roster, serve, tokens, users
 from cli.context import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, Env, group
 from engine.errors import DefinitionError, EngineError
 
@@ -29,7 +29,7 @@ def estatedesk(ctx: click.Context, processes: str, forms: str) -> None:
     ctx.call_on_close(env.close)
 
 
-for _module in (library, cases, audit, tokens, users, notify, serve):
+for _module in (library, cases, audit, tokens, users, roster, notify, serve):
     for _command in _module.COMMANDS:
         estatedesk.add_command(_command)
 

@@ -18,6 +18,8 @@ from engine import clock
 from engine.audit.anchors import checkpoint_and_export
 from engine.audit.seal import audit_key
 from engine.channels.sender import ChannelSender
+from engine.duty.desk import run_duty_pass
+from engine.duty.oncall import RosterRecipients
 from engine.runtime.step import Runtime
 from engine.runtime.timers import Chore, Wakeup, fire_all_due, run_worker
 
@@ -45,7 +47,8 @@ def worker(env: Env, once: bool, clock_offset: float, checkpoint_out: Path | Non
     """Run the timer worker."""
     audit_key()  # checked at start: without it no timer could record that it fired
     logs.configure(log_format)
-    runtime = Runtime(env.db, clock.SystemClock(offset=clock_offset), sender=ChannelSender())
+    runtime = Runtime(env.db, clock.SystemClock(offset=clock_offset), sender=ChannelSender(),
+                      recipients=RosterRecipients())
     chores = ()
     if checkpoint_out is not None:
         def audit_checkpoint(now):
@@ -53,6 +56,7 @@ def worker(env: Env, once: bool, clock_offset: float, checkpoint_out: Path | Non
         chores = (Chore(checkpoint_every, audit_checkpoint),)
     if once:
         _print_fired(fire_all_due(runtime))
+        run_duty_pass(runtime)
         for chore in chores:
             chore.run_if_due(runtime.clock.now())
         return
@@ -65,7 +69,7 @@ def worker(env: Env, once: bool, clock_offset: float, checkpoint_out: Path | Non
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, stop)  # finish the step in hand, then return: no half-done work
     click.echo("timer worker running; Ctrl-C to stop", err=True)
-    run_worker(runtime, wakeup, on_fired=_print_fired, chores=chores)
+    run_worker(runtime, wakeup, on_fired=_print_fired, chores=chores, passes=(run_duty_pass,))
     click.echo(f"timer worker stopped ({', '.join(stopped_by)})", err=True)
 
 

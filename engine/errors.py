@@ -40,6 +40,13 @@ class SiteRefused(PermissionDenied):
     def __init__(self, username: str, site: str | None):
         super().__init__(f"{username} does not work at site {site!r}")
         self.username, self.site = username, site
+class Refused(PermissionDenied):
+    """Not allowed by a rule of the procedure (a private swap, a closed duty log), with the words
+    for a person in Chinese (`zh`) and English (`en`); `message` is for programs and logs."""
+
+    def __init__(self, message: str, zh: str, en: str | None = None):
+        super().__init__(message)
+        self.zh, self.en = zh, en or message
 
 
 class TaskNotReady(EngineError):

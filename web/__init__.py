@@ -9,6 +9,7 @@ from datetime import timedelta
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
+from engine.duty.oncall import RosterRecipients
 from engine.runtime.step import Runtime
 from engine.store.db import Database
 from web import (
@@ -19,6 +20,7 @@ from web import (
     claims,
     designer,
     diagrams,
+    duty,
     errors,
     i18n,
     notifications,
@@ -61,7 +63,7 @@ def create_app(config: dict | None = None) -> Flask:
     security.init_app(app)
     operations.init_app(app)
 
-    for module in (auth, i18n, tasks, claims, cases, notifications, diagrams, audit_log, designer, stats):
+    for module in (auth, i18n, tasks, claims, cases, notifications, diagrams, audit_log, designer, stats, duty):
         app.register_blueprint(module.bp)
     app.register_blueprint(api.blueprint(csrf))
     errors.register(app)
@@ -73,4 +75,4 @@ def _runtime(config) -> Runtime:
     if config.get("RUNTIME") is not None:
         return config["RUNTIME"]
     db = config.get("DATABASE") or Database(config.get("DATABASE_URL"))
-    return Runtime(db)
+    return Runtime(db, recipients=RosterRecipients())  # after hours, messages reach the rostered people

@@ -20,11 +20,13 @@ from engine.errors import (
     NotFound,
     NothingWaiting,
     PermissionDenied,
+    Refused,
     ScriptError,
     SiteRefused,
     TaskNotReady,
 )
 from web.api import errors as api_errors
+from web.i18n import pick
 from web.templating import site_name
 
 # Most specific first: the first class an error is an instance of decides its status.
@@ -71,6 +73,8 @@ def _detail(error: EngineError) -> str:
     if isinstance(error, SiteRefused):
         return _("%(user)s 不在%(site)s工作：不能为该服务中心开单、查看其统计与日志或办理其任务",
                  user=error.username, site=site_name(error.site))
+    if isinstance(error, Refused):
+        return pick(error.zh, error.en)
     if isinstance(error, DiagramTooLarge):
         return _("%(file)s 有 %(size)s，超过流程图 %(limit)s 的上限，未保存", file=error.filename,
                  size=megabytes(error.size), limit=megabytes(error.limit))

@@ -10,6 +10,8 @@ import threading
 from waitress import create_server
 
 from engine.channels.sender import ChannelSender
+from engine.duty.desk import run_duty_pass
+from engine.duty.oncall import RosterRecipients
 from engine.runtime.step import Runtime
 from engine.runtime.timers import Wakeup, run_worker
 from engine.store.db import Database
@@ -45,8 +47,9 @@ def main(args, db: Database | None = None) -> int:
         # Its own Runtime so the worker's clock and sessions never mix with the app's; the
         # same Database, so a timer the app writes rings the worker at once.
         # It delivers the outbox over the channels of notifications.yaml.
-        worker_runtime = Runtime(db, sender=ChannelSender())
-        worker = threading.Thread(target=run_worker, args=(worker_runtime, wakeup), daemon=True, name="timer-worker")
+        worker_runtime = Runtime(db, sender=ChannelSender(), recipients=RosterRecipients())
+        worker = threading.Thread(target=run_worker, args=(worker_runtime, wakeup),
+                                  kwargs={"passes": (run_duty_pass,)}, daemon=True, name="timer-worker")
         worker.start()
     server = make_http_server(app, args.host, args.port)
     print(f"EstateDesk on http://{args.host}:{args.port}/ (Ctrl-C to stop)", file=sys.stderr)

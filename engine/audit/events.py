@@ -53,3 +53,14 @@ class EventType(enum.StrEnum):
     NOTIFICATION_FAILED = "notification_failed"
     NOTIFICATION_DEAD = "notification_dead"
     NOTIFICATION_UNCONFIRMED = "notification_unconfirmed"
+    # The duty desk (engine/duty, 004 4.1–4.3). Their instance_id is None; element_id names the roster
+    # ("roster:<site>:<month>") or the shift ("shift:<id>") they belong to.
+    ROSTER_SAVED = "roster_saved"  # data: site, month, filled
+    ROSTER_PUBLISHED = "roster_published"  # data: site, month, shifts
+    ROSTER_OVERDUE = "roster_overdue"  # next month has no published roster; data: site, month, level
+    DUTY_REQUESTED = "duty_requested"  # leave or swap asked of the supervisor; data: request, reason
+    DUTY_REQUEST_DECIDED = "duty_request_decided"  # data: request, approved
+    SHIFT_REASSIGNED = "shift_reassigned"  # an approved request's substitute; data: request, previous, substitute
+    DUTY_LOG_ENTRY = "duty_log_entry"  # 值班记录; data: happened, done, evidence, and `corrects` (an event id)
+    CALL_ANSWERED = "call_answered"  # data: rings, caller, source (phone system or desk)
+    SHIFT_CLOSED = "shift_closed"  # the log is read-only from now on; data: the duty report's figures

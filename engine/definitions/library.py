@@ -24,6 +24,7 @@ from engine.audit import chain as audit
 from engine.audit.events import EventType
 from engine.definitions.catalogue_lint import catalogue_findings
 from engine.definitions.diagram import ProcessOutline, outline_processes
+from engine.definitions.duty_lint import duty_holiday_findings
 from engine.definitions.forms import fill_lists, load_forms
 from engine.definitions.lint import lint_tree
 from engine.definitions.rules import Rules, load_rules
@@ -137,6 +138,8 @@ def check_bundle(bundle: Bundle, *, partial: bool = False, lint_only: set[str] |
         findings.extend(unknown_pause_elements(rules.sla, bundle.rules["sla.yaml"], element_ids))
         today = clock.now().astimezone(clock.LOCAL_TZ).date()
         findings.extend(missing_holiday_years(rules.sla, bundle.rules["sla.yaml"], today))
+        if rules.duty is not None:
+            findings.extend(duty_holiday_findings(rules.duty, bundle.rules["duty.yaml"], today))
     return CheckedBundle(rules, forms, outlines, _unique(findings))
 
 

@@ -1,5 +1,5 @@
 """Site rules from `processes/rules/*.yaml`: roles, departments, sites, SLA policy, staff and
-their contacts, triage categories, prices, follow-up visit rates, notification channels and routes.
+their contacts, triage categories, prices, follow-up visit rates, notification channels and routes, duty hours.
 
 Rules are part of a deployed bundle, so a case keeps running under the policy it was
 started with; changing policy means deploying a new version.
@@ -10,9 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from engine.definitions.duty_lint import load_duty_policy
 from engine.definitions.notification_lint import load_notifications
 from engine.definitions.sla_lint import load_sla_book
 from engine.errors import DefinitionError, Finding, NotFound
+from engine.policy.duty_hours import DutyBook
 from engine.policy.followup import FollowupPolicy, load_followup_policy
 from engine.policy.notifications import NO_NOTIFICATIONS, NotificationPolicy, QuietHours
 from engine.policy.sla import SlaBook, SlaPolicy
@@ -22,7 +24,8 @@ RULE_FILES = ("roles", "sites", "sla", "staff")
 # A library without paid services has no price list; one without follow-up visits no rates;
 # one without a triage no categories; one without statistics by department no departments.
 # Without notifications.yaml, messages stay in the app.
-OPTIONAL_RULE_FILES = ("prices", "followup", "departments", "categories", "notifications")
+# Without duty.yaml there is no duty desk (no roster, no handovers opened by the roster).
+OPTIONAL_RULE_FILES = ("prices", "followup", "departments", "categories", "notifications", "duty")
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,7 @@ class Rules:
     categories: dict[str, Category] = field(default_factory=dict)  # in the order the intake offers them
     triage: str | None = None  # the procedure that routes requests by these categories
     notifications: NotificationPolicy = NO_NOTIFICATIONS
+    duty: DutyBook | None = None  # duty.yaml per site; None: the library has no duty desk
 
     @cached_property
     def role_departments(self) -> dict[str, str]:
@@ -166,6 +170,8 @@ def load_rules(texts: dict[str, str]) -> Rules:
         rules.followup = load_followup_policy(data["followup"], texts["followup.yaml"], rules.sites)
     if "notifications" in data:
         rules.notifications = load_notifications(data["notifications"], texts["notifications.yaml"], rules)
+    if "duty" in data:
+        rules.duty = load_duty_policy(data["duty"], texts["duty.yaml"], roles, rules.sites)
     _check_references(rules, data, texts)
     return rules
 

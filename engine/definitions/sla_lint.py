@@ -98,17 +98,22 @@ def unknown_pause_elements(book: SlaBook, text: str, element_ids) -> list[Findin
 
 
 def missing_holiday_years(book: SlaBook, text: str, today: date) -> list[Finding]:
-    """Warnings for calendars whose country has no arrangement in the `holidays` package for
-    this year or the next: their make-up days would be missed without a word."""
+    """Warnings for sla.yaml calendars whose country has no arrangement in the `holidays` package
+    for this year or the next: their make-up days would be missed without a word."""
+    calendars = {("calendars", name, "country"): calendar for name, calendar in book.calendars.items()}
+    return calendars_missing_holiday_years(calendars, SLA_FILE, text, today)
+
+
+def calendars_missing_holiday_years(calendars: dict, file: str, text: str, today: date) -> list[Finding]:
+    """The same warnings for calendars given by the YAML path of their `country` in `file`."""
     findings = []
-    for name, calendar in book.calendars.items():
+    for where, calendar in calendars.items():
         if not calendar.country:
             continue
         years = [year for year in (today.year, today.year + 1) if not national_year(calendar.country, year).arranged]
         if years:
-            where = ("calendars", name, "country")
             listed = " and ".join(map(str, years))
-            findings.append(Finding(SLA_FILE, line_at(text, where), ".".join(where), "warning",
+            findings.append(Finding(file, line_at(text, where), ".".join(where), "warning",
                                     f"the holidays package {PACKAGE_VERSION} has no {calendar.country} holiday "
                                     f"arrangement for {listed}: upgrade it, or list the days under this "
                                     "calendar's holidays and workdays"))

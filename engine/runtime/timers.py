@@ -144,9 +144,13 @@ class Chore:
 
 
 def run_worker(runtime: Runtime, wakeup: Wakeup, on_fired=None, recheck: float = RECHECK_SECONDS,
-               chores: tuple[Chore, ...] = ()) -> None:
+               chores: tuple[Chore, ...] = (), passes=()) -> None:
     """Fire due timers until `wakeup.stop()`: those overdue at start-up at once, then each as it falls
-    due; run each chore when it is due, and say it is alive (`health.beat`) every few seconds."""
+    due; run each chore when it is due, and say it is alive (`health.beat`) every few seconds.
+
+    After each round's timers, each of `passes` runs with the runtime: work that layers above the
+    runtime make due by the clock (the duty desk's roster, engine/duty/desk.py), at most `recheck` late.
+    """
     # Beats ride on the passes the worker makes anyway (at least every `recheck`): they never wake it.
     heartbeat = Chore(health.HEARTBEAT_SECONDS, lambda now: health.beat(runtime.db, now))
     with ringing_on_new_timers(runtime.db, wakeup):
@@ -155,6 +159,8 @@ def run_worker(runtime: Runtime, wakeup: Wakeup, on_fired=None, recheck: float =
             try:
                 with correlation.bound():  # one request id for the steps of this pass
                     fired = fire_all_due(runtime, wakeup)
+                    for extra in passes:
+                        extra(runtime)
                 wait = seconds_to_sleep(runtime, began, recheck)
             except Exception:  # the database may be away for a while: say so and try again later
                 log.exception("timer worker: firing due timers failed; trying again in %.0f s", recheck)

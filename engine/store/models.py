@@ -26,6 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from engine.store.audit_tables import AuditAnchor, AuditChain, AuditCheckpoint  # noqa: F401
 from engine.store.base import Base, UTCDateTime, enum_type  # noqa: F401
 from engine.store.deliveries import DELIVERY_TRANSITIONS, DeliveryState, NotificationDelivery  # noqa: F401
+from engine.store.duty import DutyJob, DutyRequest, DutyRoster, DutyShift, RequestStatus, RosterStatus  # noqa: F401
 from engine.store.idempotency import IdempotencyKey  # noqa: F401
 from engine.store.logins import LoginFailure, LoginSession  # noqa: F401
 from engine.store.operations import WorkerHeartbeat  # noqa: F401
@@ -256,7 +257,9 @@ class Event(Base):
     Each event belongs to one chain (engine/audit/chain.py) and is sealed with the audit key."""
 
     __tablename__ = "event"
-    __table_args__ = (Index("ix_event_instance", "instance_id", "id"), Index("ix_event_chain", "chain", "id"))
+    # ix_event_element: the duty desk reads a shift's log by its element ("shift:<id>").
+    __table_args__ = (Index("ix_event_instance", "instance_id", "id"), Index("ix_event_chain", "chain", "id"),
+                      Index("ix_event_element", "element_id", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("instance.id"))

@@ -19,7 +19,7 @@ OUR_PACKAGES = ("engine", "web", "cli")
 
 # Bottom to top; a module may import its own package and the layers listed before it.
 ENGINE_LAYERS = ["errors", "clock", "yamlfile", "correlation", "store", "audit", "policy", "definitions", "accounts",
-                 "stats", "scheduling", "channels", "runtime"]
+                 "stats", "scheduling", "channels", "runtime", "duty"]
 FOUNDATION = {"errors", "clock", "yamlfile", "correlation"}
 TOP_LEVEL = ["engine", "web", "cli"]  # web imports engine; cli imports both
 

@@ -251,7 +251,8 @@ def test_help_lists_every_command_in_working_order(cli):
     assert code == 0
     listed = re.findall(r"^  ([a-z]+) ", out.split("Commands:")[1], re.M)
     assert listed == ["init", "migrate", "lint", "deploy", "import", "start", "tasks", "complete", "claim", "send",
-                      "cancel", "retry", "comment", "show", "audit", "stats", "token", "user", "notify", "worker", "report",
+                      "cancel", "retry", "comment", "show", "audit", "stats", "token", "user", "roster", "notify", "worker",
+                      "report",
                       "serve"]
 
 

@@ -13,9 +13,10 @@ from web.errors import status_for
 NO_SUCH_TASK = "3f1c2a9e-6b7d-4e0f-8a51-9c2d7e4b6a10"
 
 EXPECTED = {
-    "NotFound": 404, "BadInput": 400, "FormInvalid": 400, "PermissionDenied": 403, "TaskNotReady": 409,
+    "NotFound": 404, "BadInput": 400, "FormInvalid": 400, "PermissionDenied": 403, "Refused": 403, "TaskNotReady": 409,
     "ConflictError": 409, "StepRaced": 409, "InstanceNotRunning": 409, "NothingWaiting": 409, "DefinitionError": 400,
     "ScriptError": 500, "EngineError": 400, "NotADiagram": 400, "DiagramTooLarge": 400, "SiteRefused": 403,
+    "AuditKeyMissing": 500,
 }
 
 

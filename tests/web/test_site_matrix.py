@@ -101,6 +101,15 @@ SITE_FREE = {
     "designer.version_xml": "a stored diagram",
     "audit_log.verify": "whether the one chain is intact; it lists no case's events",
     "operations.healthz": "whether the node can serve, for the load balancer",
+    "duty.home": "the person's own site's desk (engine/accounts/sites.py home site)",
+    "duty.roster_page": "tests/web/test_duty_sites.py: another site's roster is 403",
+    "duty.export_roster": "tests/web/test_duty_sites.py: another site's roster is 403",
+    "duty.import_roster": "tests/web/test_duty_sites.py: a file naming another site is 403",
+    "duty.figures_page": "tests/web/test_duty_sites.py: another site's figures are 403",
+    "duty.shift_page": "tests/web/test_duty_sites.py: another site's shift is 404",
+    "duty.ask_leave": "tests/web/test_duty_sites.py: another site's shift is 404",
+    "duty.decide": "tests/web/test_duty_sites.py: another site's request is 404",
+    "api.duty.call_answered": "tests/web/test_duty_sites.py: another site's calls are 403",
     "operations.metrics": "counts over every site, for monitoring; no case is named",
 }
 

@@ -11,9 +11,9 @@ import functools
 
 from flask import Blueprint
 
-from web.api import access, cases, idempotency, openapi, tasks
+from web.api import access, cases, duty, idempotency, openapi, tasks
 
-PARTS = (access.bp, cases.bp, tasks.bp, openapi.bp)
+PARTS = (access.bp, cases.bp, tasks.bp, duty.bp, openapi.bp)
 
 
 def blueprint(csrf) -> Blueprint:

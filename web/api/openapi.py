@@ -76,6 +76,20 @@ def _ref(name: str) -> dict:
 
 
 SCHEMAS = {
+    "CallAnswered": {
+        "type": "object", "additionalProperties": False, "required": ["site"],
+        "properties": {
+            "event": {"type": "string", "const": "call_answered"},
+            "site": {"type": "string", "maxLength": 50, "pattern": "^[^\\x00]*$"},
+            "rings": {"type": "integer", "minimum": 1, "maximum": 99,
+                      "description": "rings before the desk answered; more than three counts as late (004 4.1.5)"},
+            "caller": {"type": "string", "maxLength": 100, "pattern": "^[^\\x00]*$"},
+        },
+    },
+    "CallRecorded": {
+        "type": "object", "required": ["recorded", "shift"],
+        "properties": {"recorded": {"type": "boolean"}, "shift": {"type": "integer"}},
+    },
     "Error": {
         "type": "object", "required": ["error"],
         "properties": {
@@ -228,6 +242,12 @@ def document(starts: dict[str, dict], triage: str | None) -> dict:
                 "parameters": [CASE_REF],
                 "requestBody": {"required": True, "content": {JSON: {"schema": _ref("NewComment")}}},
                 "responses": _responses(201, "Comment", (400, 401, 403, 404, 422)),
+            }},
+            "/api/v1/duty/calls": {"post": {
+                "operationId": "callAnswered",
+                "summary": "the phone system's call_answered event: on the duty log of the shift on duty now",
+                "requestBody": {"required": True, "content": {JSON: {"schema": _ref("CallAnswered")}}},
+                "responses": _responses(201, "CallRecorded", WRITE_ERRORS + (422,)),
             }},
             "/api/v1/tasks": {"get": {
                 "operationId": "listTasks", "summary": "my tasks, then my roles' open tasks",
