@@ -15,6 +15,7 @@ from web import (
     api,
     audit_log,
     auth,
+    case_list,
     cases,
     claims,
     designer,
@@ -59,7 +60,7 @@ def create_app(config: dict | None = None) -> Flask:
     i18n.init_app(app)
     security.init_app(app)
 
-    for module in (auth, i18n, tasks, claims, cases, notifications, diagrams, audit_log, designer, stats):
+    for module in (auth, i18n, tasks, claims, case_list, cases, notifications, diagrams, audit_log, designer, stats):
         app.register_blueprint(module.bp)
     app.register_blueprint(api.blueprint(csrf))
     errors.register(app)

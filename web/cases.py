@@ -18,7 +18,7 @@ from engine.scheduling.outbox import DeliveryView, case_deliveries
 from engine.store.models import DeliveryState
 from web.auth import READER_ROLES, STAFF_ROLES, roles_required
 from web.forms import describe_form, errors_by_field, parse_form
-from web.i18n import pick
+from web.i18n import pick, safe_next
 from web.intake import default_site, start_schema, startable, triage_of
 from web.runtime import now, reading, runtime
 from web.tasks import next_task_for
@@ -176,4 +176,5 @@ def send_message(ref: str, name: str):
         flash(_("已收到消息"))
     except NothingWaiting:
         flash(_("该案件当前不在等待此消息"))
-    return redirect(url_for("cases.case_view", ref=row.reference))
+    # From the case list, back to the list as it was searched.
+    return redirect(safe_next(request.form.get("next"), url_for("cases.case_view", ref=row.reference)))

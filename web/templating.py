@@ -12,7 +12,7 @@ from engine.accounts.users import person_label, user_names
 from engine.definitions.catalogue import startable_by
 from engine.definitions.compiled import current_rules
 from engine.scheduling.outbox import unread_count
-from web.auth import STAFF_ROLES
+from web.auth import READER_ROLES, STAFF_ROLES
 from web.forms import LOCAL_TZ
 from web.i18n import case_status, current_language, event_label, pick, task_status
 from web.runtime import now, reading
@@ -105,7 +105,7 @@ def has_role(*roles) -> bool:
 
 def register(app) -> None:
     app.jinja_env.globals.update(pick=pick, event_label=event_label, has_role=has_role, may_start=may_start,
-                                 staff_roles=STAFF_ROLES, case_status=case_status, task_status=task_status,
+                                 staff_roles=STAFF_ROLES, reader_roles=READER_ROLES, case_status=case_status, task_status=task_status,
                                  site_name=site_name, person=person, unread_notifications=unread_notifications)
     app.jinja_env.filters.update(localtime=localtime, waited=waited, remaining=remaining, event_label=event_label)
     app.jinja_env.tests["overdue"] = is_overdue

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 
-from flask import Blueprint, g, jsonify, url_for
+from flask import Blueprint, g, jsonify, request, url_for
 
 from engine.definitions.catalogue import procedures
 from engine.definitions.compiled import current_rules
@@ -21,7 +21,8 @@ from web.api.bodies import (
     timeline_json,
     waiting_json,
 )
-from web.auth import STAFF_ROLES
+from web.auth import READER_ROLES, STAFF_ROLES
+from web.case_list import find_cases
 from web.cases import load_case
 from web.intake import default_site, start_schema, triage_of
 from web.runtime import reading, runtime
@@ -29,6 +30,20 @@ from web.runtime import reading, runtime
 bp = Blueprint("cases", __name__)
 
 NO_NUL = "^[^\\x00]*$"
+
+
+@bp.route("/cases")
+@roles(*READER_ROLES)
+def list_cases():
+    """The caller's site's cases, as the case list finds them: `q` matches reference, unit, phone, caller."""
+    page, waiting = find_cases(request.args, g.actor)
+    return jsonify({
+        "cases": [{**case_json(row.case), "open_tasks": [task_json(t) for t in row.open_tasks],
+                   "due_at": row.due_at.isoformat() if row.due_at else None,
+                   "waiting_messages": [waiting_json(m) for m in waiting.get(row.case.id, [])]}
+                  for row in page.rows],
+        "page": page.page, "next_page": page.page + 1 if page.has_next else None,
+    })
 
 
 @bp.route("/cases", methods=("POST",))
