@@ -21,7 +21,7 @@ from web.forms import describe_form, errors_by_field, parse_form
 from web.i18n import pick, safe_next
 from web.intake import default_site, start_schema, startable, triage_of
 from web.runtime import now, reading, runtime
-from web.tasks import next_task_for
+from web.tasks import next_task_for, reassign_candidates
 from web.templating import localtime
 from web.timeline import TimelineRow, WaitingMessage, timeline, waiting_messages
 
@@ -96,7 +96,10 @@ def case_view(ref: str):
 def _case_page(ref: str, comment_fields: list, status: int = 200):
     details = load_case(ref)
     case = details.case
+    with reading() as session:
+        candidates = reassign_candidates(session, g.actor, details.tasks, case.site)
     return render_template("case.html", case=case, tasks=details.tasks, waiting=details.waiting,
+                           candidates=candidates,
                            category=pick(*case.category_label) if case.category_label else case.category,
                            timeline=details.timeline, can_act=bool(g.actor.roles & set(STAFF_ROLES)),
                            comment_fields=comment_fields,

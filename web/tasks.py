@@ -8,10 +8,12 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from engine.accounts import permissions
 from engine.accounts.users import users_by_role
+from engine.definitions.compiled import current_rules
 from engine.errors import ConflictError, FormInvalid
 from engine.runtime.queries import get_instance_row, get_task, instance_view, list_tasks
 from engine.store.models import OPEN_TASK_STATUSES
 from web.auth import READER_ROLES, STAFF_ROLES, login_required, roles_required
+from web.case_list import case_site
 from web.forms import describe_form, errors_by_field, parse_form
 from web.runtime import reading, runtime
 
@@ -39,10 +41,27 @@ def _inbox() -> dict:
     actor = g.actor
     with reading() as session:
         tasks = inbox_tasks(session, actor)
-        cases = {t.instance_id: instance_view(session, get_instance_row(session, t.instance_id)) for t in tasks}
+        site = case_site(session, actor)
+        team = team_tasks(session, actor, site, {t.id for t in tasks})
+        cases = {t.instance_id: instance_view(session, get_instance_row(session, t.instance_id)) for t in tasks + team}
         supervisor = permissions.is_supervisor(actor)
-        candidates = users_by_role(session, {t.role for t in tasks if t.role}) if supervisor else {}
-    return {"tasks": tasks, "cases": cases, "supervisor": supervisor, "candidates": candidates}
+        candidates = reassign_candidates(session, actor, tasks + team, site)
+    return {"tasks": tasks, "team_tasks": team, "cases": cases, "supervisor": supervisor, "candidates": candidates}
+
+
+def team_tasks(session, actor, site: str | None, shown: set[str]) -> list:
+    """A supervisor's team's open tasks at their site that their own inbox does not already show."""
+    roles = permissions.team_roles(actor, current_rules(session))
+    if not roles:
+        return []
+    return [t for t in list_tasks(session, roles=sorted(roles), site=site) if t.id not in shown]
+
+
+def reassign_candidates(session, actor, tasks, site: str | None) -> dict[str, list[tuple[str, str]]]:
+    """For a supervisor, who at the site may take each task: the members of its role."""
+    if not permissions.is_supervisor(actor):
+        return {}
+    return users_by_role(session, {t.role for t in tasks if t.role}, site=site)
 
 
 def inbox_tasks(session, actor, instance_id: int | None = None) -> list:

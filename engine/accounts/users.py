@@ -197,10 +197,13 @@ def list_accounts(session: Session) -> list[Account]:
             for u in session.scalars(select(User).order_by(User.username))]
 
 
-def users_by_role(session, roles) -> dict[str, list[tuple[str, str]]]:
-    """For each role, the active users holding it as (username, name), for the reassign select."""
+def users_by_role(session, roles, site: str | None = None) -> dict[str, list[tuple[str, str]]]:
+    """For each role, the active users holding it as (username, name), for the reassign select;
+    with `site`, only that site's."""
     stmt = (select(UserRole.role, User.username, User.name).join(User, User.id == UserRole.user_id)
             .where(UserRole.role.in_(list(roles)), User.active.is_(True)).order_by(User.username))
+    if site is not None:
+        stmt = stmt.where(User.site == site)
     found: dict[str, list[tuple[str, str]]] = {}
     for role, username, name in session.execute(stmt):
         found.setdefault(role, []).append((username, name))

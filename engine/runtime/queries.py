@@ -91,8 +91,8 @@ def task_view(task: HumanTask, instance: Instance, compiled: CompiledVersion | N
 
 
 def list_tasks(session: Session, *, roles=None, assignee: str | None = None, instance_id: int | None = None,
-               include_closed: bool = False) -> list[TaskView]:
-    """Open human tasks, filtered by any of: roles, assignee, instance; oldest first."""
+               include_closed: bool = False, site: str | None = None) -> list[TaskView]:
+    """Open human tasks, filtered by any of: roles, assignee, instance, the case's site; oldest first."""
     stmt = select(HumanTask, Instance).join(Instance, Instance.id == HumanTask.instance_id)
     if not include_closed:
         stmt = stmt.where(HumanTask.status.in_(OPEN_TASK_STATUSES))
@@ -102,6 +102,8 @@ def list_tasks(session: Session, *, roles=None, assignee: str | None = None, ins
         stmt = stmt.where(HumanTask.assignee == assignee)
     if instance_id is not None:
         stmt = stmt.where(HumanTask.instance_id == instance_id)
+    if site is not None:
+        stmt = stmt.where(Instance.site == site)
     stmt = stmt.order_by(HumanTask.created_at, HumanTask.id)
     return [task_view(task, instance) for task, instance in session.execute(stmt)]
 

@@ -128,8 +128,11 @@ class Runtime(StepTransactions):
                                      actor, {"previous": task_row.assignee})
 
     @step
-    def reassign_task(self, task_id: str, to_user: str, actor: str) -> TaskView:
-        """Give an open task to `to_user` (supervisors only); they must hold its role."""
+    def reassign_task(self, task_id: str, to_user: str, actor: str, reason: str | None = None) -> TaskView:
+        """Give an open task to `to_user` (supervisors only); they must hold its role. The
+        reason, if given, goes into the audit trail."""
+        if reason is not None and len(reason) > assignment.MAX_REASON:
+            raise BadInput(f"the reason may have at most {assignment.MAX_REASON} characters")
         with self.transaction() as session:
             who = load_actor(session, actor)
             if not permissions.is_supervisor(who):  # before saying whether the other person exists
@@ -138,7 +141,8 @@ class Runtime(StepTransactions):
             task_row, row = steprows.load_task_and_instance(session, task_id)
             permissions.check_may_reassign(who, task_row, target)
             return assignment.assign(session, row, task_row, to_user, TaskStatus.CLAIMED,
-                                     EventType.TASK_REASSIGNED, actor, {"previous": task_row.assignee, "to": to_user})
+                                     EventType.TASK_REASSIGNED, actor,
+                                     {"previous": task_row.assignee, "to": to_user, **({"reason": reason} if reason else {})})
 
     @step
     def add_comment(self, instance_id, data: dict, actor: str) -> comments.Comment:

@@ -131,7 +131,8 @@ SCHEMAS = {
                         "at": TIME, "actor": {"type": "string"}, "text": {"type": "string"}}),
     "Reassignment": {
         "type": "object", "required": ["to"],
-        "properties": {"to": {"type": "string", "minLength": 1, "description": "the username of who takes the task"}},
+        "properties": {"to": {"type": "string", "minLength": 1, "description": "the username of who takes the task"},
+                       "reason": {"type": "string", "maxLength": 500, "description": "why, kept in the audit trail"}},
     },
     "Completion": {
         "type": "object",
