@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from jinja2.sandbox import SandboxedEnvironment
 
 from engine.accounts import permissions
 from engine.accounts.users import users_by_role
-from engine.definitions.compiled import current_rules
-from engine.errors import ConflictError, FormInvalid
-from engine.runtime.queries import get_instance_row, get_task, instance_view, list_tasks
+from engine.definitions.compiled import VERSIONS, current_rules
+from engine.errors import ConflictError, FormInvalid, TaskNotReady
+from engine.runtime.queries import get_instance_row, get_task, instance_view, list_events, list_tasks
 from engine.store.models import OPEN_TASK_STATUSES
 from web.auth import READER_ROLES, STAFF_ROLES, login_required, roles_required
 from web.case_list import case_site
 from web.forms import describe_form, errors_by_field, parse_form
-from web.runtime import reading, runtime
+from web.runtime import now, reading, runtime
+from web.timeline import timeline
 
 bp = Blueprint("tasks", __name__)
+CHANGES_SHOWN = 5  # entries of the record shown after a conflict when the form's opening time is unknown
 
 # Instructions are written by process designers but filled with case data typed by
 # anyone, so they render in a sandbox; the page escapes the result as plain text.
@@ -84,25 +88,46 @@ def task_page(task_id: str):
 @bp.route("/tasks/<task_id>", methods=("POST",))
 @roles_required(*STAFF_ROLES)
 def submit_task(task_id: str):
-    """Check the form, complete the task, then go to the next task or back to the case."""
+    """Check the form, complete the task, then go to the next task or back to the case.
+
+    When someone else got there first (the task closed, claimed by another, or the case
+    changed since the form was opened) the page comes back with what was typed and what changed.
+    """
     task, case = _load(task_id)
-    permissions.check_may_work_on(g.actor, task)  # before reading the form: 403, or 409 if closed
     schema = task.form_schema or {}
     try:
+        permissions.check_may_work_on(g.actor, task)  # before reading the form: 403, or a conflict if closed
         data = parse_form(schema, request.form) if task.form_schema else {}
         result = runtime().complete_task(task.id, data, g.actor,
                                          expected_version=request.form.get("lock_version", type=int))
     except FormInvalid as exc:
         fields = describe_form(schema, posted=request.form, errors=errors_by_field(exc.errors))
         return _render(task, case, fields, form_invalid=True), 400
-    except ConflictError:
-        fields = describe_form(schema, posted=request.form)
-        return _render(task, case, fields, conflict=True), 409
+    except (ConflictError, TaskNotReady):
+        task, case = _load(task_id)  # as it is now
+        return _render(task, case, describe_form(schema, posted=request.form), conflict=True,
+                       changes=changes_since(case, request.form.get("opened_at"))), 409
     flash(_("已提交"))
     nxt = next_task_for(g.actor, result.open_tasks)
     if nxt is not None:
         return redirect(url_for("tasks.task_page", task_id=nxt.id))
     return redirect(url_for("cases.case_view", ref=result.instance.reference))
+
+
+def changes_since(case, opened_at: str | None) -> list:
+    """The case's record since the form was opened (its last entries if that time is unknown)."""
+    try:
+        since = datetime.fromisoformat(opened_at) if opened_at else None
+    except ValueError:
+        since = None
+    with reading() as session:
+        row = get_instance_row(session, case.id)
+        events = list_events(session, row.id)
+        compiled = VERSIONS.get(session, row.version_id)
+    rows = timeline(events, compiled, {})
+    if since is not None and since.tzinfo is not None:
+        return [r for r in rows if r.at > since]
+    return rows[-CHANGES_SHOWN:]
 
 
 def next_task_for(actor, open_tasks):
@@ -127,10 +152,12 @@ def render_instructions(template: str | None, data: dict) -> tuple[str | None, b
         return None, True
 
 
-def _render(task, case, fields, form_invalid=False, conflict=False):
+def _render(task, case, fields, form_invalid=False, conflict=False, changes=None):
     instructions, failed = render_instructions(task.instructions, task.data)
     is_open = task.status in OPEN_TASK_STATUSES
-    lock_version = request.form.get("lock_version", task.lock_version) if conflict else task.lock_version
+    # After a conflict the form may go again, as typed, on the case as it is now, if it is still mine to do.
+    may_resubmit = conflict and is_open and permissions.may_do_now(g.actor, task)
     return render_template("task.html", task=task, case=case, fields=fields, instructions=instructions,
                            instructions_failed=failed, form_invalid=form_invalid, conflict=conflict,
-                           is_open=is_open, lock_version=lock_version)
+                           is_open=is_open, lock_version=task.lock_version, changes=changes or [],
+                           may_resubmit=may_resubmit, opened_at=now().isoformat())
