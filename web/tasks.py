@@ -106,7 +106,7 @@ def submit_task(task_id: str):
     except (ConflictError, TaskNotReady):
         task, case = _load(task_id)  # as it is now
         return _render(task, case, describe_form(schema, posted=request.form), conflict=True,
-                       changes=changes_since(case, request.form.get("opened_at"))), 409
+                       changes=changes_since(case, request.form.get("__opened_at"))), 409
     flash(_("已提交"))
     nxt = next_task_for(g.actor, result.open_tasks)
     if nxt is not None:

@@ -23,7 +23,7 @@ from engine.audit.chain import NewEvent
 from engine.audit.events import EventType
 from engine.definitions.catalogue import start_form_of
 from engine.definitions.compiled import VERSIONS
-from engine.definitions.forms import validate_form_data
+from engine.definitions.forms import check_times, prepared_form_data, validate_form_data
 from engine.definitions.task_kinds import all_tasks
 from engine.errors import (
     BadInput,
@@ -71,7 +71,9 @@ class Runtime(StepTransactions):
             permissions.check_may_start(who, process_id, compiled.outline.get("start_roles"))
             start_form = start_form_of(compiled)
             if start_form is not None:  # the one check of a start form, for the web, the API and the CLI
+                data = prepared_form_data(start_form, data)
                 validate_form_data(start_form, {"site": compiled.rules.default_site, **data})
+                check_times(start_form, data, clock.now())
             row, open_rows = self._start_case(session, version_row, compiled, data, actor)
             return self._result(session, row, open_rows)
 

@@ -10,7 +10,7 @@ from tests.web.conftest import Web
 
 
 def _opened_at(page: str) -> str:
-    return re.search(r'name="opened_at" value="([^"]+)"', page).group(1)
+    return re.search(r'name="__opened_at" value="([^"]+)"', page).group(1)
 
 
 def test_a_task_completed_by_another_session_keeps_my_typed_text(web, cases, app, clock):
@@ -26,7 +26,7 @@ def test_a_task_completed_by_another_session_keeps_my_typed_text(web, cases, app
     assert cases.events(case.id, "task_completed")
     response = web.post(f"/tasks/{task.id}", web.form({**cases.data("choose_help"), "condition": "我填的病情很长",
                                                        "lock_version": case.lock_version,
-                                                       "opened_at": _opened_at(form_page)}))
+                                                       "__opened_at": _opened_at(form_page)}))
     assert response.status_code == 409
     page = response.get_data(as_text=True)
     assert re.search(r'<textarea name="condition"[^>]*readonly>我填的病情很长</textarea>', page)  # kept, copyable
@@ -46,7 +46,7 @@ def test_a_stale_form_still_mine_may_go_again_as_typed(web, cases, runtime, cloc
     runtime.claim_task(task.id, "reception1")  # the case moved on meanwhile
     typed = web.form({**cases.data("choose_help"), "condition": "我填的病情", "received_at": "2026-11-23T17:05"})
     response = web.post(f"/tasks/{task.id}", {**typed, "lock_version": case.lock_version,
-                                              "opened_at": _opened_at(form_page)})
+                                              "__opened_at": _opened_at(form_page)})
     assert response.status_code == 409
     page = response.get_data(as_text=True)
     assert ">我填的病情</textarea>" in page and "再次提交" in page

@@ -8,7 +8,7 @@ from flask import Blueprint, g, jsonify, request, url_for
 
 from engine.definitions.catalogue import procedures
 from engine.definitions.compiled import current_rules
-from engine.definitions.forms import validate_form_data
+from engine.definitions.forms import PAST, PHONE_PATTERN, prepared_form_data, validate_form_data
 from engine.errors import FieldError, FormInvalid
 from engine.runtime.queries import get_instance_row
 from web.api.access import CASE_READER_ROLES, REQUESTER_ROLES, check_may_read_case, roles
@@ -66,7 +66,7 @@ def open_case():
         schema = api_start_schema(start_schema(session, process_id))
         site = default_site(current_rules(session), g.actor.site)
     data = {**data, "site": data.get("site", site)} if "site" in schema["properties"] else data
-    validate_form_data(schema, data)  # the API's stricter shape; the engine checks the start form itself
+    validate_form_data(schema, prepared_form_data(schema, data))  # the API's stricter shape; the engine checks the start form itself
     result = runtime().start_instance(process_id, data, g.actor.username)
     response = jsonify(step_json(result))
     response.status_code = 201
@@ -85,6 +85,10 @@ def api_start_schema(start_form: dict) -> dict:
     if "site" in properties:
         properties["site"]["description"] = "default: the caller's own site"
     for prop in properties.values():
+        if prop.get("format") == "phone":  # a format of our own: say what it takes
+            prop["pattern"] = f"^$|{PHONE_PATTERN}"
+        if prop.get(PAST):
+            prop["description"] = "not later than now"
         if prop.get("type") == "string" and "enum" not in prop:
             prop.setdefault("pattern", NO_NUL)
     return schema
