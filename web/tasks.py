@@ -18,6 +18,7 @@ from web.auth import READER_ROLES, STAFF_ROLES, login_required, roles_required
 from web.case_list import case_site
 from web.forms import describe_form, errors_by_field, parse_form
 from web.runtime import now, reading, runtime
+from web.templating import localtime
 from web.timeline import timeline
 
 bp = Blueprint("tasks", __name__)
@@ -147,9 +148,21 @@ def render_instructions(template: str | None, data: dict) -> tuple[str | None, b
     if not template:
         return None, False
     try:
-        return _INSTRUCTIONS.from_string(template).render(**data), False
+        return _INSTRUCTIONS.from_string(template).render(**{k: _readable(v) for k, v in data.items()}), False
     except Exception:  # noqa: BLE001 - any template failure is shown as a notice, never a 500
         return None, True
+
+
+def _readable(value):
+    """A stored time (2026-12-07T07:23:00+08:00) as people read it: local, 2026-12-07 07:23."""
+    if isinstance(value, str) and len(value) >= 16 and value[10:11] == "T":
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if moment.tzinfo is not None:
+            return localtime(moment)
+    return value
 
 
 def _render(task, case, fields, form_invalid=False, conflict=False, changes=None):
