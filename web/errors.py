@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
@@ -71,6 +73,7 @@ EXPLAINED = (
     (ConflictError, lazy_gettext("案件已被他人更新。请重新打开后再试。")),
     (BadInput, lazy_gettext("提交的内容无法使用，请检查后再试。")),
 )
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 HTTP_EXPLAINED = {404: lazy_gettext("找不到这个页面。"), 405: lazy_gettext("此页面不能这样打开。"),
                   403: lazy_gettext("你的角色不能打开此页面。"), 400: lazy_gettext("请求有误，请返回后重试。")}
 
@@ -86,7 +89,8 @@ def _detail(error: EngineError) -> str:
     if isinstance(error, DiagramTooLarge):
         return _("%(file)s 有 %(size)s，超过流程图 %(limit)s 的上限，未保存", file=error.filename,
                  size=megabytes(error.size), limit=megabytes(error.limit))
-    if current_language() == "en" or isinstance(error, DefinitionError):  # lint findings are shown as found
+    # Shown as is: in English; lint findings; and what the web layer raised already translated.
+    if current_language() == "en" or isinstance(error, DefinitionError) or _CJK.search(str(error)):
         return str(error)
     return str(next((words for cls, words in EXPLAINED if isinstance(error, cls)), str(error)))
 

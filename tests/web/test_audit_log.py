@@ -50,11 +50,11 @@ def test_csv_export_has_every_matching_event_with_its_hash(web, two_cases):
     assert response.status_code == 200 and response.content_type == "text/csv; charset=utf-8"
     body = response.get_data(as_text=True)
     assert body.startswith("\ufeff")
-    rows = list(csv.DictReader(io.StringIO(body.lstrip("\ufeff"))))
-    assert {r["reference"] for r in rows} == {first.reference}
-    assert rows[0]["type"] == "instance_started" and len(rows[0]["hash"]) == 64
-    completed = [r for r in rows if r["type"] == "task_completed"]
-    assert completed[0]["actor"] == "reception1" and json.loads(completed[0]["data"])["submitted"]
+    rows = list(csv.DictReader(io.StringIO(body.lstrip("\ufeff"))))  # headers in Chinese (issue #16)
+    assert {r["案件编号"] for r in rows} == {first.reference}
+    assert rows[0]["事件"] == "instance_started" and len(rows[0]["哈希"]) == 64
+    completed = [r for r in rows if r["事件"] == "task_completed"]
+    assert completed[0]["操作人"] == "reception1" and json.loads(completed[0]["数据"])["submitted"]
 
 
 def test_json_export_matches_the_search(web, two_cases):
@@ -117,3 +117,10 @@ def test_the_auditor_can_read_cases_diagrams_and_the_log(web, two_cases):
     for path in (f"/cases/{first.reference}", f"/cases/{first.reference}/diagram.json", "/audit",
                  f"/cases/{first.reference}/record", "/audit/verify"):
         assert web.client.get(path).status_code == 200, path
+
+
+def test_audit_shows_procedures_by_name_and_finds_them_by_name(web, two_cases):
+    first, _ = two_cases
+    web.login("auditor1")
+    page = web.get_text("/audit?process_id=急救病人")
+    assert first.reference in page and "<td>急救病人</td>" in page and "<td>emergency_patient</td>" not in page
