@@ -17,6 +17,7 @@ from engine.store.models import OPEN_TASK_STATUSES
 from web.auth import READER_ROLES, STAFF_ROLES, login_required, roles_required
 from web.case_list import case_site
 from web.forms import describe_form, errors_by_field, parse_form
+from web.i18n import pick
 from web.runtime import now, reading, runtime
 from web.templating import localtime
 from web.timeline import timeline
@@ -143,14 +144,30 @@ def _load(task_id: str):
     return task, case
 
 
-def render_instructions(template: str | None, data: dict) -> tuple[str | None, bool]:
-    """Render a task's instructions over its data; return (text, failed)."""
+def render_instructions(template: str | None, data: dict, labels: dict | None = None) -> tuple[str | None, bool]:
+    """Render a task's instructions over its data, codes shown by their `labels`
+    (field → code → words) and times local; return (text, failed)."""
     if not template:
         return None, False
+    labels = labels or {}
+    shown = {k: labels.get(k, {}).get(v, v) if isinstance(v, str) else v for k, v in data.items()}
     try:
-        return _INSTRUCTIONS.from_string(template).render(**{k: _readable(v) for k, v in data.items()}), False
+        return _INSTRUCTIONS.from_string(template).render(**{k: _readable(v) for k, v in shown.items()}), False
     except Exception:  # noqa: BLE001 - any template failure is shown as a notice, never a 500
         return None, True
+
+
+def code_labels(session, instance_id: int) -> dict[str, dict[str, str]]:
+    """Field → code → its words in the reader's language, from every form of the case's version
+    (price-list items by their price-list name, choices by their labels)."""
+    compiled = VERSIONS.get(session, get_instance_row(session, instance_id).version_id)
+    labels: dict[str, dict[str, str]] = {}
+    for schema in compiled.forms.values():
+        for name, prop in (schema.get("properties") or {}).items():
+            zh, en = prop.get("x-enum-labels") or {}, prop.get("x-enum-labels-en") or {}
+            for code in zh:
+                labels.setdefault(name, {})[code] = pick(zh.get(code), en.get(code))
+    return labels
 
 
 def _readable(value):
@@ -166,7 +183,9 @@ def _readable(value):
 
 
 def _render(task, case, fields, form_invalid=False, conflict=False, changes=None):
-    instructions, failed = render_instructions(task.instructions, task.data)
+    with reading() as session:
+        labels = code_labels(session, task.instance_id) if task.instructions else {}
+    instructions, failed = render_instructions(task.instructions, task.data, labels)
     is_open = task.status in OPEN_TASK_STATUSES
     # After a conflict the form may go again, as typed, on the case as it is now, if it is still mine to do.
     may_resubmit = conflict and is_open and permissions.may_do_now(g.actor, task)
