@@ -71,7 +71,6 @@ EXPLAINED = (
     (NothingWaiting, lazy_gettext("该案件当前不在等待此消息。")),
     (InstanceNotRunning, lazy_gettext("案件已结束或出错，不能再办理。")),
     (ConflictError, lazy_gettext("案件已被他人更新。请重新打开后再试。")),
-    (BadInput, lazy_gettext("提交的内容无法使用，请检查后再试。")),
 )
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 HTTP_EXPLAINED = {404: lazy_gettext("找不到这个页面。"), 405: lazy_gettext("此页面不能这样打开。"),
