@@ -201,3 +201,29 @@ def test_a_conflict_keeps_the_typed_text(open_desk, live_app, phone):
     page.locator(".conflict").get_by_role("link", name="查看案件").click()
     mine.loaded()
     assert case.reference in page.locator("h1").inner_text()
+
+
+def test_the_case_diagram_is_readable_at_1280_and_zooms(desk, live_app):
+    case = live_app.runtime.start_instance("emergency_patient", {"caller": "林先生", "unit": "3-2-1201",
+                                                                   "phone": "13800000000"}, "reception1").instance
+    desk.login("reception1")
+    desk.page.goto(f"/cases/{case.reference}/diagram")
+    desk.page.wait_for_selector("#canvas[data-loaded=emergency_patient]")
+    zoom = "() => document.querySelector('#canvas .viewport').transform.baseVal.consolidate().matrix.a"
+    start = desk.page.evaluate(zoom)
+    assert start >= 0.74  # labels legible, not the whole process shrunk to fit
+    desk.page.get_by_role("button", name="放大").click()
+    assert desk.page.evaluate(zoom) > start
+    desk.page.get_by_role("button", name="适合窗口").click()
+    assert desk.page.evaluate(zoom) < start
+    desk.shot("diagram-fit")
+
+
+def test_the_modeler_palette_leaves_the_start_of_the_diagram_free(desk):
+    desk.login("designer1")
+    desk.page.goto("/processes/water_leak/edit")
+    desk.page.wait_for_selector("#findings[data-checked]")
+    palette = desk.page.locator(".djs-palette").bounding_box()
+    start = desk.page.locator('g.djs-element[data-element-id="start"]').bounding_box()
+    assert start["x"] >= palette["x"] + palette["width"], (palette, start)
+    desk.shot("modeler")
