@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 
 
 class EngineError(Exception):
-    """Base class: a failure the user caused or can fix, with a clear message."""
+    """Base class: a failure the user caused or can fix, with a clear message (English, for
+    programs and logs) and, where the raiser says it, the words for a person in Chinese (`zh`)."""
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, zh: str | None = None):
         super().__init__(message)
         self.message = message
+        self.zh = zh
 
     def __str__(self) -> str:
         return self.message

@@ -16,6 +16,7 @@ from web import (
     api,
     audit_log,
     auth,
+    case_list,
     cases,
     claims,
     designer,
@@ -63,7 +64,8 @@ def create_app(config: dict | None = None) -> Flask:
     security.init_app(app)
     operations.init_app(app)
 
-    for module in (auth, i18n, tasks, claims, cases, notifications, diagrams, audit_log, designer, stats, duty):
+    for module in (auth, i18n, tasks, claims, case_list, cases, notifications, diagrams, audit_log, designer, stats,
+                   duty):
         app.register_blueprint(module.bp)
     app.register_blueprint(api.blueprint(csrf))
     errors.register(app)

@@ -9,17 +9,19 @@ from datetime import date, datetime, time, timedelta
 
 from flask import Blueprint, Response, g, render_template, request, stream_with_context
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from sqlalchemy import select
 
 from engine.accounts import sites
 from engine.audit.chain import verify_chain
 from engine.audit.search import AuditFilter, AuditRow, count_events, iter_events, search_events
+from engine.definitions.catalogue import procedures
 from engine.errors import BadInput
 from engine.runtime.queries import get_instance_row, instance_view, list_events
 from engine.store.models import Event
 from web.auth import AUDIT_ROLES, roles_required
 from web.forms import LOCAL_TZ
-from web.i18n import EVENT_TYPES, event_label
+from web.i18n import EVENT_TYPES, event_label, pick
 from web.runtime import reading
 from web.spreadsheet import csv_writer
 from web.templating import localtime
@@ -29,6 +31,12 @@ PAGE_SIZE = 200
 FILTER_FIELDS = ("reference", "process_id", "site", "unit", "actor", "element_id", "type")
 CSV_COLUMNS = ("id", "at", "reference", "process_id", "site", "unit", "type", "element_id", "element_name",
                "actor", "role", "data", "hash")
+# The header row in the reader's language (the JSON export keeps the field names).
+CSV_HEADERS = {"id": lazy_gettext("序号"), "at": lazy_gettext("时间"), "reference": lazy_gettext("案件编号"),
+               "process_id": lazy_gettext("流程"), "site": lazy_gettext("服务中心"), "unit": lazy_gettext("单元"),
+               "type": lazy_gettext("事件"), "element_id": lazy_gettext("环节编号"), "element_name": lazy_gettext("环节"),
+               "actor": lazy_gettext("操作人"), "role": lazy_gettext("角色"), "data": lazy_gettext("数据"),
+               "hash": lazy_gettext("哈希")}
 
 
 @bp.route("/audit")
@@ -40,9 +48,24 @@ def search():
     with reading() as session:
         total = count_events(session, audit_filter)
         rows = search_events(session, audit_filter, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+        names = process_names(session)
     query = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("audit.html", rows=rows, total=total, page=page, pages=max(1, -(-total // PAGE_SIZE)),
-                           query=query, types=[(t, event_label(t)) for t in EVENT_TYPES])
+                           query=query, types=[(t, event_label(t)) for t in EVENT_TYPES], process_names=names)
+
+
+def process_names(session) -> dict[str, str]:
+    """Each procedure's name in the reader's language, by its id."""
+    return {pid: pick(p.name, p.name_en) for pid, p in procedures(session).items()}
+
+
+def _process_id(text: str | None) -> str | None:
+    """A procedure as the auditor writes it: its id, or its name in either language (急救病人)."""
+    if not text:
+        return None
+    with reading() as session:
+        found = procedures(session)
+    return next((pid for pid, p in found.items() if text in (p.name, p.name_en)), text)
 
 
 @bp.route("/audit/export.csv")
@@ -89,6 +112,7 @@ def filter_from_args() -> AuditFilter:
     fields = {name: (request.args.get(name) or "").strip() or None for name in FILTER_FIELDS}
     if fields["site"]:
         sites.check_site(g.actor, fields["site"])
+    fields["process_id"] = _process_id(fields["process_id"])
     return AuditFilter(
         since=datetime.combine(since, time(), LOCAL_TZ) if since else None,
         until=datetime.combine(until + timedelta(days=1), time(), LOCAL_TZ) if until else None,
@@ -124,7 +148,7 @@ def _as_dict(row: AuditRow) -> dict:
 def _csv_lines(rows: Iterator[AuditRow]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv_writer(buffer)
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow([str(CSV_HEADERS[c]) for c in CSV_COLUMNS])
     yield "\ufeff" + buffer.getvalue()
     for row in rows:
         buffer.seek(0)

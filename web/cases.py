@@ -18,10 +18,10 @@ from engine.scheduling.outbox import DeliveryView, case_deliveries
 from engine.store.models import DeliveryState
 from web.auth import READER_ROLES, STAFF_ROLES, roles_required
 from web.forms import describe_form, errors_by_field, parse_form
-from web.i18n import pick
+from web.i18n import pick, safe_next
 from web.intake import default_site, own_sites_form, start_schema, startable, triage_of
 from web.runtime import now, reading, runtime
-from web.tasks import next_task_for
+from web.tasks import next_task_for, reassign_candidates
 from web.templating import localtime
 from web.timeline import TimelineRow, WaitingMessage, timeline, waiting_messages
 
@@ -97,7 +97,10 @@ def case_view(ref: str):
 def _case_page(ref: str, comment_fields: list, status: int = 200):
     details = load_case(ref)
     case = details.case
+    with reading() as session:
+        candidates = reassign_candidates(session, g.actor, details.tasks)
     return render_template("case.html", case=case, tasks=details.tasks, waiting=details.waiting,
+                           candidates=candidates,
                            category=pick(*case.category_label) if case.category_label else case.category,
                            timeline=details.timeline, can_act=bool(g.actor.roles & set(STAFF_ROLES)),
                            comment_fields=comment_fields,
@@ -178,4 +181,5 @@ def send_message(ref: str, name: str):
         flash(_("已收到消息"))
     except NothingWaiting:
         flash(_("该案件当前不在等待此消息"))
-    return redirect(url_for("cases.case_view", ref=row.reference))
+    # From the case list, back to the list as it was searched.
+    return redirect(safe_next(request.form.get("next"), url_for("cases.case_view", ref=row.reference)))

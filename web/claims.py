@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 
-from engine.errors import BadInput
 from web.auth import STAFF_ROLES, roles_required
 from web.i18n import safe_next
 from web.runtime import runtime
@@ -36,9 +35,12 @@ def unclaim(task_id: str):
 @bp.route("/tasks/<task_id>/reassign", methods=("POST",))
 @roles_required("cs_supervisor", "manager")
 def reassign(task_id: str):
+    """Give the task to the person chosen, with the reason (kept in the audit trail)."""
     to_user = request.form.get("to_user", "").strip()
-    if not to_user:
-        raise BadInput("choose who should take the task")
-    runtime().reassign_task(task_id, to_user, g.actor.username)
+    reason = request.form.get("reason", "").strip()
+    if not to_user or not reason:
+        flash(_("请选择转派给谁并写明原因"))
+        return _back()
+    runtime().reassign_task(task_id, to_user, g.actor.username, reason)
     flash(_("已转派"))
     return _back()

@@ -15,15 +15,21 @@ from engine.duty.figures import month_figures
 from engine.duty.oncall import desk_shift
 from engine.duty.policy import current_rules, duty_policy
 from engine.duty.roster_files import assignments_from_rows, read_table
-from engine.errors import BadInput, ConflictError, FormInvalid, NotFound
+from engine.errors import BadInput, ConflictError, FormInvalid, NotFound, PermissionDenied
 from engine.policy.duty_hours import next_month
 from engine.store.models import DutyRequest, DutyShift, RequestStatus, User
-from web.auth import READER_ROLES, roles_required
+from web.auth import READER_ROLES, STAFF_ROLES, roles_required
 from web.duty_files import roster_file
 from web.i18n import pick
 from web.runtime import now, reading, runtime
 
 bp = Blueprint("duty", __name__, url_prefix="/duty")
+
+
+def _staff_only() -> None:
+    """Pages auditors may read but not write (the roster, a shift's log)."""
+    if not g.actor.roles & set(STAFF_ROLES):
+        raise PermissionDenied(f"{g.actor.username} may read the duty desk but not write it")
 
 
 def _own_site(site: str) -> str:
@@ -87,6 +93,8 @@ def duty_policy_month(site: str, moment) -> str:
 @bp.route("/roster/<site>/<month>", methods=("GET", "POST"))
 @roles_required(*READER_ROLES)  # staff and auditors: residents never see the roster or the log
 def roster_page(site: str, month: str):
+    if request.method == "POST":
+        _staff_only()
     _own_site(site)
     errors, typed, status = {}, {}, 200
     if request.method == "POST":
@@ -139,7 +147,7 @@ def export_roster(site: str, month: str, kind: str):
 
 
 @bp.route("/roster/import", methods=("POST",))
-@roles_required(*READER_ROLES)  # staff and auditors: residents never see the roster or the log
+@roles_required(*STAFF_ROLES)  # writes: staff only (an auditor reads, never changes)
 def import_roster():
     """Save the drafts in an uploaded CSV or Excel file; problems go back to the page in words."""
     back = url_for("duty.roster_page", site=request.form.get("site") or _site(),
@@ -168,6 +176,8 @@ def import_roster():
 @bp.route("/shifts/<int:shift_id>", methods=("GET", "POST"))
 @roles_required(*READER_ROLES)  # staff and auditors: residents never see the roster or the log
 def shift_page(shift_id: int):
+    if request.method == "POST":
+        _staff_only()  # first: an auditor learns nothing of which shifts exist
     _own_shift(shift_id)
     errors, typed = {}, {}
     if request.method == "POST":
@@ -189,7 +199,7 @@ def shift_page(shift_id: int):
 
 
 @bp.route("/shifts/<int:shift_id>/leave", methods=("POST",))
-@roles_required(*READER_ROLES)  # staff and auditors: residents never see the roster or the log
+@roles_required(*STAFF_ROLES)  # writes: staff only (an auditor reads, never changes)
 def ask_leave(shift_id: int):
     _own_shift(shift_id)
     try:
@@ -202,7 +212,7 @@ def ask_leave(shift_id: int):
 
 
 @bp.route("/requests/<int:request_id>", methods=("POST",))
-@roles_required(*READER_ROLES)  # staff and auditors: residents never see the roster or the log
+@roles_required(*STAFF_ROLES)  # writes: staff only (an auditor reads, never changes)
 def decide(request_id: int):
     _own_request(request_id)
     action = request.form.get("action")

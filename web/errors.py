@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
@@ -26,7 +28,7 @@ from engine.errors import (
     TaskNotReady,
 )
 from web.api import errors as api_errors
-from web.i18n import pick
+from web.i18n import current_language, pick
 from web.templating import site_name
 
 # Most specific first: the first class an error is an instance of decides its status.
@@ -65,8 +67,26 @@ def _wants_json() -> bool:
     return request.accept_mimetypes.best == "application/json"
 
 
+# What a page says of an engine error whose raiser gave no words for people: by its class,
+# most specific first; the engine's English message is for programs and the log.
+EXPLAINED = (
+    (NotFound, lazy_gettext("找不到要找的案件、任务或页面：它可能不存在，或链接有误。")),
+    (PermissionDenied, lazy_gettext("你的角色不能做这件事。需要时请联系主管。")),
+    (TaskNotReady, lazy_gettext("这项任务现在不能这样办理：它可能已被他人认领或完成。请回到案件查看。")),
+    (NothingWaiting, lazy_gettext("该案件当前不在等待此消息。")),
+    (InstanceNotRunning, lazy_gettext("案件已结束或出错，不能再办理。")),
+    (ConflictError, lazy_gettext("案件已被他人更新。请重新打开后再试。")),
+)
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+HTTP_EXPLAINED = {404: lazy_gettext("找不到这个页面。"), 405: lazy_gettext("此页面不能这样打开。"),
+                  403: lazy_gettext("你的角色不能打开此页面。"), 400: lazy_gettext("请求有误，请返回后重试。")}
+
+
 def _detail(error: EngineError) -> str:
-    """What the page says about an engine error: in the UI's language where the engine says more than English."""
+    """What the page says about an engine error, in the UI's language: the raiser's own words,
+    else its class's explanation; never the engine's English to a Chinese reader."""
+    if getattr(error, "zh", None):
+        return pick(error.zh, error.message)
     if isinstance(error, NotADiagram):
         return _("%(file)s 不是 %(kind)s 流程图（根元素是 <%(root)s>），未保存", file=error.filename,
                  kind=error.expected, root=error.root)
@@ -78,7 +98,10 @@ def _detail(error: EngineError) -> str:
     if isinstance(error, DiagramTooLarge):
         return _("%(file)s 有 %(size)s，超过流程图 %(limit)s 的上限，未保存", file=error.filename,
                  size=megabytes(error.size), limit=megabytes(error.limit))
-    return str(error)
+    # Shown as is: in English; lint findings; and what the web layer raised already translated.
+    if current_language() == "en" or isinstance(error, DefinitionError) or _CJK.search(str(error)):
+        return str(error)
+    return str(next((words for cls, words in EXPLAINED if isinstance(error, cls)), str(error)))
 
 
 def megabytes(size: int) -> str:
@@ -102,7 +125,9 @@ def handle_http_error(error: HTTPException):
     if status == 413:
         limit = megabytes(current_app.config["MAX_CONTENT_LENGTH"])
         return _page(status, _("提交的内容超过 %(limit)s 的上限，未保存", limit=limit))
-    return _page(status, error.description if status < 500 else None)
+    if status >= 500:
+        return _page(status, None)
+    return _page(status, error.description if current_language() == "en" else str(HTTP_EXPLAINED.get(status, "")))
 
 
 def handle_unexpected(error: Exception):

@@ -14,9 +14,10 @@ from datetime import datetime
 from flask_babel import gettext as _
 
 from engine.clock import LOCAL_TZ
-from engine.definitions.forms import validate_form_data
+from engine.definitions.forms import PAST, SET_BY, prepared_form_data, validate_form_data
 from engine.errors import FieldError, FormInvalid
 from web.i18n import pick
+from web.runtime import now
 
 RADIO_LIMIT = 4  # up to this many options read best as radio buttons; more go in a select
 LONG_TEXT = 200  # strings allowed to be longer than this get a textarea
@@ -66,12 +67,14 @@ def describe_form(schema: dict, *, data: dict | None = None, posted=None,
     required = set(schema.get("required", []))
     fields = []
     for name, prop in (schema.get("properties") or {}).items():
+        if prop.get(SET_BY):
+            continue  # set by the choice it depends on, never typed
         input_name = prefix + name
         kind = field_kind(prop)
         item = Field(
             name=input_name, kind=kind, label=pick(prop.get("title"), prop.get("x-title-en")) or name,
             help=pick(prop.get("description"), prop.get("x-description-en")),
-            required=name in required or prop.get("const") is True, error=errors.get(name),
+            required=_marked_required(kind, name in required, prop), error=errors.get(name),
             options=_options(prop.get("items") if kind == "checkboxes" else prop),
         )
         if kind == "rows":
@@ -82,8 +85,18 @@ def describe_form(schema: dict, *, data: dict | None = None, posted=None,
             item.value = _display_value(kind, data[name])
         elif kind == "checkbox":
             item.value = bool(prop.get("default", False))
+        elif kind == "datetime" and prop.get(PAST):
+            item.value = to_local_input(now().isoformat())  # what happened is most often just now
         fields.append(item)
     return fields
+
+
+def _marked_required(kind: str, listed: bool, prop: dict) -> bool:
+    """Whether the field gets the required mark: a checkbox always sends ticked or not, so it is
+    marked only when it must be ticked; any other field when the schema requires it."""
+    if kind == "checkbox":
+        return prop.get("const") is True
+    return listed or prop.get("const") is True
 
 
 def _options(prop: dict | None) -> list[tuple[str, str]]:
@@ -159,6 +172,7 @@ def parse_form(schema: dict, posted, prefix: str = "") -> dict:
     what could not be read as its kind, and what the schema refuses."""
     data, errors = _typed_values(schema, posted, prefix)
     if not prefix:  # a repeated group's rows are checked with the whole form
+        data = prepared_form_data(schema, data)
         try:
             validate_form_data(schema, data)
         except FormInvalid as exc:

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from jinja2.sandbox import SandboxedEnvironment
 
 from engine.accounts import permissions, sites
-from engine.errors import ConflictError, FormInvalid
-from engine.runtime.queries import get_instance_row, get_task, instance_view, list_tasks
+from engine.definitions.compiled import VERSIONS, current_rules
+from engine.errors import ConflictError, FormInvalid, TaskNotReady
+from engine.runtime.queries import get_instance_row, get_task, instance_view, list_events, list_tasks
 from engine.store.models import OPEN_TASK_STATUSES
 from web.auth import READER_ROLES, STAFF_ROLES, login_required, roles_required
+from web.case_list import case_site
 from web.forms import describe_form, errors_by_field, parse_form
-from web.runtime import reading, runtime
+from web.i18n import pick
+from web.runtime import now, reading, runtime
+from web.templating import localtime
+from web.timeline import timeline
 
 bp = Blueprint("tasks", __name__)
+CHANGES_SHOWN = 5  # entries of the record shown after a conflict when the form's opening time is unknown
 
 # Instructions are written by process designers but filled with case data typed by
 # anyone, so they render in a sandbox; the page escapes the result as plain text.
@@ -38,10 +46,28 @@ def _inbox() -> dict:
     actor = g.actor
     with reading() as session:
         tasks = inbox_tasks(session, actor)
-        cases = {t.instance_id: instance_view(session, get_instance_row(session, t.instance_id)) for t in tasks}
+        site = case_site(session, actor)
+        team = team_tasks(session, actor, site, {t.id for t in tasks})
+        cases = {t.instance_id: instance_view(session, get_instance_row(session, t.instance_id)) for t in tasks + team}
         supervisor = permissions.is_supervisor(actor)
-        candidates = sites.colleagues(session, {(t.role, t.site) for t in tasks if t.role}) if supervisor else {}
-    return {"tasks": tasks, "cases": cases, "supervisor": supervisor, "candidates": candidates}
+        candidates = reassign_candidates(session, actor, tasks + team)
+    return {"tasks": tasks, "team_tasks": team, "cases": cases, "supervisor": supervisor, "candidates": candidates}
+
+
+def team_tasks(session, actor, site: str | None, shown: set[str]) -> list:
+    """A supervisor's team's open tasks at their site that their own inbox does not already show."""
+    roles = permissions.team_roles(actor, current_rules(session))
+    if not roles:
+        return []
+    return [t for t in list_tasks(session, roles=sorted(roles), site=site, viewer=actor) if t.id not in shown]
+
+
+def reassign_candidates(session, actor, tasks) -> dict[tuple[str, str | None], list[tuple[str, str]]]:
+    """For a supervisor, who may take each task, by (role, site): that site's holders of the role
+    and the company-wide (engine/accounts/sites.py)."""
+    if not permissions.is_supervisor(actor):
+        return {}
+    return sites.colleagues(session, {(t.role, t.site) for t in tasks if t.role})
 
 
 def inbox_tasks(session, actor, instance_id: int | None = None) -> list:
@@ -65,25 +91,46 @@ def task_page(task_id: str):
 @bp.route("/tasks/<task_id>", methods=("POST",))
 @roles_required(*STAFF_ROLES)
 def submit_task(task_id: str):
-    """Check the form, complete the task, then go to the next task or back to the case."""
+    """Check the form, complete the task, then go to the next task or back to the case.
+
+    When someone else got there first (the task closed, claimed by another, or the case
+    changed since the form was opened) the page comes back with what was typed and what changed.
+    """
     task, case = _load(task_id)
-    permissions.check_may_work_on(g.actor, task)  # before reading the form: 403, or 409 if closed
     schema = task.form_schema or {}
     try:
+        permissions.check_may_work_on(g.actor, task)  # before reading the form: 403, or a conflict if closed
         data = parse_form(schema, request.form) if task.form_schema else {}
         result = runtime().complete_task(task.id, data, g.actor,
                                          expected_version=request.form.get("lock_version", type=int))
     except FormInvalid as exc:
         fields = describe_form(schema, posted=request.form, errors=errors_by_field(exc.errors))
         return _render(task, case, fields, form_invalid=True), 400
-    except ConflictError:
-        fields = describe_form(schema, posted=request.form)
-        return _render(task, case, fields, conflict=True), 409
+    except (ConflictError, TaskNotReady):
+        task, case = _load(task_id)  # as it is now
+        return _render(task, case, describe_form(schema, posted=request.form), conflict=True,
+                       changes=changes_since(case, request.form.get("__opened_at"))), 409
     flash(_("已提交"))
     nxt = next_task_for(g.actor, result.open_tasks)
     if nxt is not None:
         return redirect(url_for("tasks.task_page", task_id=nxt.id))
     return redirect(url_for("cases.case_view", ref=result.instance.reference))
+
+
+def changes_since(case, opened_at: str | None) -> list:
+    """The case's record since the form was opened (its last entries if that time is unknown)."""
+    try:
+        since = datetime.fromisoformat(opened_at) if opened_at else None
+    except ValueError:
+        since = None
+    with reading() as session:
+        row = get_instance_row(session, case.id)
+        events = list_events(session, row.id)
+        compiled = VERSIONS.get(session, row.version_id)
+    rows = timeline(events, compiled, {})
+    if since is not None and since.tzinfo is not None:
+        return [r for r in rows if r.at > since]
+    return rows[-CHANGES_SHOWN:]
 
 
 def next_task_for(actor, open_tasks):
@@ -98,20 +145,52 @@ def _load(task_id: str):
     return task, case
 
 
-def render_instructions(template: str | None, data: dict) -> tuple[str | None, bool]:
-    """Render a task's instructions over its data; return (text, failed)."""
+def render_instructions(template: str | None, data: dict, labels: dict | None = None) -> tuple[str | None, bool]:
+    """Render a task's instructions over its data, codes shown by their `labels`
+    (field → code → words) and times local; return (text, failed)."""
     if not template:
         return None, False
+    labels = labels or {}
+    shown = {k: labels.get(k, {}).get(v, v) if isinstance(v, str) else v for k, v in data.items()}
     try:
-        return _INSTRUCTIONS.from_string(template).render(**data), False
+        return _INSTRUCTIONS.from_string(template).render(**{k: _readable(v) for k, v in shown.items()}), False
     except Exception:  # noqa: BLE001 - any template failure is shown as a notice, never a 500
         return None, True
 
 
-def _render(task, case, fields, form_invalid=False, conflict=False):
-    instructions, failed = render_instructions(task.instructions, task.data)
+def code_labels(session, instance_id: int) -> dict[str, dict[str, str]]:
+    """Field → code → its words in the reader's language, from every form of the case's version
+    (price-list items by their price-list name, choices by their labels)."""
+    compiled = VERSIONS.get(session, get_instance_row(session, instance_id).version_id)
+    labels: dict[str, dict[str, str]] = {}
+    for schema in compiled.forms.values():
+        for name, prop in (schema.get("properties") or {}).items():
+            zh, en = prop.get("x-enum-labels") or {}, prop.get("x-enum-labels-en") or {}
+            for code in zh:
+                labels.setdefault(name, {})[code] = pick(zh.get(code), en.get(code))
+    return labels
+
+
+def _readable(value):
+    """A stored time (2026-12-07T07:23:00+08:00) as people read it: local, 2026-12-07 07:23."""
+    if isinstance(value, str) and len(value) >= 16 and value[10:11] == "T":
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if moment.tzinfo is not None:
+            return localtime(moment)
+    return value
+
+
+def _render(task, case, fields, form_invalid=False, conflict=False, changes=None):
+    with reading() as session:
+        labels = code_labels(session, task.instance_id) if task.instructions else {}
+    instructions, failed = render_instructions(task.instructions, task.data, labels)
     is_open = task.status in OPEN_TASK_STATUSES
-    lock_version = request.form.get("lock_version", task.lock_version) if conflict else task.lock_version
+    # After a conflict the form may go again, as typed, on the case as it is now, if it is still mine to do.
+    may_resubmit = conflict and is_open and permissions.may_do_now(g.actor, task)
     return render_template("task.html", task=task, case=case, fields=fields, instructions=instructions,
                            instructions_failed=failed, form_invalid=form_invalid, conflict=conflict,
-                           is_open=is_open, lock_version=lock_version)
+                           is_open=is_open, lock_version=task.lock_version, changes=changes or [],
+                           may_resubmit=may_resubmit, opened_at=now().isoformat())

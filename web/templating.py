@@ -5,16 +5,16 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
-from flask import g
+from flask import g, url_for
 from flask_babel import gettext as _
 
 from engine.accounts.users import person_label, user_names
-from engine.definitions.catalogue import startable_by
 from engine.definitions.compiled import current_rules
 from engine.scheduling.outbox import unread_count
-from web.auth import STAFF_ROLES
+from web.auth import READER_ROLES, STAFF_ROLES
 from web.forms import LOCAL_TZ
 from web.i18n import case_status, current_language, event_label, pick, task_status
+from web.intake import startable, triage_of
 from web.runtime import now, reading
 
 
@@ -87,15 +87,19 @@ def person(username: str | None) -> str:
     return person_label(username, g.user_names.get(username))
 
 
-def may_start() -> bool:
-    """Whether the header offers 新建求助: the signed-in staff member may start some procedure."""
+def start_menu() -> list[tuple[str, str]]:
+    """The header's 新建 menu: (link, name) of each procedure the signed-in person may start,
+    the request for help (the triage) first as 新建求助."""
     actor = g.get("actor")
     if actor is None or not actor.roles & set(STAFF_ROLES):
-        return False
-    if "startable" not in g:
+        return []
+    if "start_menu" not in g:
         with reading() as session:
-            g.startable = startable_by(session, actor.roles)
-    return bool(g.startable)
+            procedures, triage = startable(session, actor), triage_of(session)
+        g.start_menu = [(url_for("cases.new_case"), _("新建求助")) if p.process_id == triage else
+                        (url_for("cases.start_procedure", process_id=p.process_id), pick(p.name, p.name_en))
+                        for p in procedures]
+    return g.start_menu
 
 
 def has_role(*roles) -> bool:
@@ -104,8 +108,8 @@ def has_role(*roles) -> bool:
 
 
 def register(app) -> None:
-    app.jinja_env.globals.update(pick=pick, event_label=event_label, has_role=has_role, may_start=may_start,
-                                 staff_roles=STAFF_ROLES, case_status=case_status, task_status=task_status,
+    app.jinja_env.globals.update(pick=pick, event_label=event_label, has_role=has_role, start_menu=start_menu,
+                                 staff_roles=STAFF_ROLES, reader_roles=READER_ROLES, case_status=case_status, task_status=task_status,
                                  site_name=site_name, person=person, unread_notifications=unread_notifications)
     app.jinja_env.filters.update(localtime=localtime, waited=waited, remaining=remaining, event_label=event_label)
     app.jinja_env.tests["overdue"] = is_overdue

@@ -9,6 +9,7 @@ not in a state where anyone could); `may_*` answers the same question with a boo
 from __future__ import annotations
 
 from engine.accounts.users import SUPERVISOR_ROLES, Actor
+from engine.definitions.rules import Rules
 from engine.errors import BadInput, PermissionDenied, TaskNotReady
 from engine.store.models import OPEN_TASK_STATUSES, TaskStatus
 
@@ -64,6 +65,16 @@ def check_may_reassign(actor: Actor, task, target: Actor) -> None:
         raise TaskNotReady(not_ready_message(task))
     if task.role not in target.roles:
         raise BadInput(f"{target.username} does not hold role {task.role!r}")
+
+
+def team_roles(actor: Actor, rules: Rules | None) -> frozenset[str]:
+    """The roles of a supervisor's team: their departments' and those their departments oversee
+    (departments.yaml); nobody's for anyone else."""
+    if rules is None or not is_supervisor(actor):
+        return frozenset()
+    mine = [d for d in rules.departments.values() if actor.roles & set(d.roles)]
+    overseen = [rules.departments[o] for d in mine for o in d.oversees if o in rules.departments]
+    return frozenset(role for d in (*mine, *overseen) for role in d.roles)
 
 
 def check_may_start(actor: Actor, process_id: str, start_roles) -> None:

@@ -42,6 +42,7 @@ class Department:
     zh: str
     en: str
     roles: tuple[str, ...] = ()
+    oversees: tuple[str, ...] = ()  # other departments its supervisors reassign tasks of
 
 
 @dataclass(frozen=True)
@@ -160,7 +161,7 @@ def load_rules(texts: dict[str, str]) -> Rules:
         sla=load_sla_book(data["sla"], texts["sla.yaml"], roles, data["sites"]["sites"]),
         staff=[StaffMember.from_config(s) for s in data["staff"]["staff"]],
         prices=data.get("prices", {}).get("items") or {},
-        departments={did: Department(did, d["zh"], d["en"], tuple(d["roles"]))
+        departments={did: Department(did, d["zh"], d["en"], tuple(d["roles"]), tuple(d.get("oversees", ())))
                      for did, d in (data.get("departments") or {}).get("departments", {}).items()},
         categories={c["id"]: Category(c["id"], c["zh"], c["en"], c.get("process"), c["special"])
                     for c in (data.get("categories") or {}).get("categories", [])},
@@ -194,6 +195,10 @@ def _check_references(rules: Rules, data: dict, texts: dict[str, str]) -> None:
             findings.append(Finding("processes/rules/staff.yaml", None, member.username, "error",
                                     "give the site they work at, or declare them company_wide: true"))
     for department in rules.departments.values():
+        for other in department.oversees:
+            if other not in rules.departments:
+                findings.append(Finding("processes/rules/departments.yaml", None, department.id, "error",
+                                        f"oversees unknown department {other!r}"))
         for index, role in enumerate(department.roles):
             if role not in rules.roles:
                 where = ("departments", department.id, "roles", index)

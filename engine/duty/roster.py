@@ -14,7 +14,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.accounts import permissions
+from engine.accounts import permissions, sites
 from engine.accounts.users import load_actor
 from engine.audit.events import EventType
 from engine.duty import journal
@@ -87,8 +87,8 @@ def save_roster(runtime, site: str, month: str, assignments: dict[tuple[date, st
     With `expected_version` (the page's), a roster saved by someone else since is a conflict.
     """
     with runtime.transaction() as session:
+        check_supervisor(session, actor, site)  # before the site's policy: nothing said to others
         policy = duty_policy(session, site)
-        check_supervisor(session, actor, site)
         roster = _roster(session, site, month, lock=True)
         if expected_version is not None and (roster.version if roster else 0) != expected_version:
             raise ConflictError(f"the roster of {site} for {month} was saved by someone else meanwhile")
@@ -181,10 +181,10 @@ def _check_assignments(session, policy, site, slots, assignments) -> list[FieldE
 
 
 def check_supervisor(session: Session, actor: str, site: str) -> None:
-    _check_site(session, site)
     who = load_actor(session, actor)
-    if not permissions.is_supervisor(who) or who.site not in (None, site):
+    if not permissions.is_supervisor(who) or not sites.covers(who, site):
         raise Refused(f"{actor} is not a supervisor at {site}", "只有本中心的主管可以编排值班安排表、审批请假")
+    _check_site(session, site)
 
 
 def _check_site(session: Session, site: str) -> None:

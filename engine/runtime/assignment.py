@@ -28,6 +28,7 @@ from engine.scheduling import announcements
 from engine.stats.projection import record_events
 from engine.store.models import HumanTask, TaskStatus
 
+MAX_REASON = 500  # why a task was reassigned, kept in the audit trail
 _task = HumanTask.__table__
 _TASK_ASSIGN = (update(_task)
                 .where(_task.c.id == bindparam("task_id"), _task.c.status == bindparam("seen_status"),

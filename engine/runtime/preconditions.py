@@ -8,8 +8,9 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine import clock
 from engine.definitions.compiled import CompiledVersion
-from engine.definitions.forms import validate_form_data
+from engine.definitions.forms import check_times, prepared_form_data, validate_form_data
 from engine.definitions.task_kinds import all_tasks
 from engine.errors import ConflictError, FieldError, FormInvalid, InstanceNotRunning, NotFound
 from engine.policy.followup import DATA_NAME as FOLLOWUP_DATA
@@ -48,7 +49,9 @@ def validated_form_data(compiled: CompiledVersion, task_row: RowCopy, data: dict
         if data:
             raise FormInvalid([FieldError("", "this task has no form; submit no data")])
         return {}
+    data = prepared_form_data(schema, data)
     validate_form_data(schema, data)
+    check_times(schema, data, clock.now())
     declared = schema.get("properties", {})
     return {k: v for k, v in data.items() if k in declared and k not in RESERVED_NAMES}
 

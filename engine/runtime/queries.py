@@ -97,9 +97,10 @@ def task_view(task: HumanTask, instance: Instance, compiled: CompiledVersion | N
 
 
 def list_tasks(session: Session, *, roles=None, assignee: str | None = None, instance_id: int | None = None,
-               include_closed: bool = False, viewer: Actor | None = None) -> list[TaskView]:
-    """Open human tasks, filtered by any of: roles, assignee, instance, the sites `viewer` works at;
-    oldest first."""
+               include_closed: bool = False, site: str | None = None,
+               viewer: Actor | None = None) -> list[TaskView]:
+    """Open human tasks, filtered by any of: roles, assignee, instance, the case's site, the sites
+    `viewer` works at; oldest first."""
     stmt = select(HumanTask, Instance).join(Instance, Instance.id == HumanTask.instance_id)
     if viewer is not None and (at_sites := sites.site_condition(viewer, Instance.site)) is not None:
         stmt = stmt.where(at_sites)
@@ -111,6 +112,8 @@ def list_tasks(session: Session, *, roles=None, assignee: str | None = None, ins
         stmt = stmt.where(HumanTask.assignee == assignee)
     if instance_id is not None:
         stmt = stmt.where(HumanTask.instance_id == instance_id)
+    if site is not None:
+        stmt = stmt.where(Instance.site == site)
     stmt = stmt.order_by(HumanTask.created_at, HumanTask.id)
     return [task_view(task, instance) for task, instance in session.execute(stmt)]
 

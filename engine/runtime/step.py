@@ -23,7 +23,7 @@ from engine.audit.chain import NewEvent
 from engine.audit.events import EventType
 from engine.definitions.catalogue import start_form_of
 from engine.definitions.compiled import VERSIONS
-from engine.definitions.forms import validate_form_data
+from engine.definitions.forms import check_times, prepared_form_data, validate_form_data
 from engine.definitions.task_kinds import all_tasks
 from engine.errors import (
     BadInput,
@@ -72,7 +72,9 @@ class Runtime(StepTransactions):
             data.setdefault("site", sites.home_site(who, compiled.rules.sites, compiled.rules.default_site))
             start_form = start_form_of(compiled)
             if start_form is not None:  # the one check of a start form, for the web, the API and the CLI
+                data = prepared_form_data(start_form, data)
                 validate_form_data(start_form, data)
+                check_times(start_form, data, clock.now())
             sites.check_site(who, data["site"])  # a clerk opens cases for their own site only
             row, open_rows = self._start_case(session, version_row, compiled, data, actor)
             return self._result(session, row, open_rows)
@@ -133,8 +135,11 @@ class Runtime(StepTransactions):
                                      actor, {"previous": task_row.assignee})
 
     @step
-    def reassign_task(self, task_id: str, to_user: str, actor: str) -> TaskView:
-        """Give an open task to `to_user` (supervisors only); they must hold its role."""
+    def reassign_task(self, task_id: str, to_user: str, actor: str, reason: str | None = None) -> TaskView:
+        """Give an open task to `to_user` (supervisors only); they must hold its role. The
+        reason, if given, goes into the audit trail."""
+        if reason is not None and len(reason) > assignment.MAX_REASON:
+            raise BadInput(f"the reason may have at most {assignment.MAX_REASON} characters")
         with self.transaction() as session:
             who = load_actor(session, actor)
             if not permissions.is_supervisor(who):  # before saying whether the other person exists
@@ -145,7 +150,8 @@ class Runtime(StepTransactions):
             permissions.check_may_reassign(who, task_row, target)
             sites.check_colleague(target, row.site)
             return assignment.assign(session, row, task_row, to_user, TaskStatus.CLAIMED,
-                                     EventType.TASK_REASSIGNED, actor, {"previous": task_row.assignee, "to": to_user})
+                                     EventType.TASK_REASSIGNED, actor,
+                                     {"previous": task_row.assignee, "to": to_user, **({"reason": reason} if reason else {})})
 
     @step
     def add_comment(self, instance_id, data: dict, actor: str) -> comments.Comment:

@@ -110,7 +110,11 @@ class Instance(Base):
     """A running or finished case; `state_json` is SpiffWorkflow's state without the spec."""
 
     __tablename__ = "instance"
-    __table_args__ = (Index("ix_instance_status_process", "status", "process_id"),)
+    __table_args__ = (
+        Index("ix_instance_status_process", "status", "process_id"),
+        # The case list: a site's cases in one status, newest first, a page at a time.
+        Index("ix_instance_site_status_id", "site", "status", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(32), unique=True)
@@ -120,7 +124,7 @@ class Instance(Base):
     site: Mapped[str | None] = mapped_column(String(50), index=True)
     category: Mapped[str | None] = mapped_column(String(50))
     unit: Mapped[str | None] = mapped_column(String(50), index=True)
-    caller: Mapped[str | None] = mapped_column(String(100))
+    caller: Mapped[str | None] = mapped_column(String(100), index=True)
     phone: Mapped[str | None] = mapped_column(String(50), index=True)
     summary: Mapped[str | None] = mapped_column(Text)
     state_json: Mapped[str] = mapped_column(Text)

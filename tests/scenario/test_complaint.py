@@ -295,13 +295,10 @@ def test_security_important_phone_visit_by_cs_supervisor(start_drawn_case):
     case.complete("handle_security", "seclead1", **HANDLED)
     case.complete("record_result", "reception1", **dict(RESULT, severity="important"))
     assert case.task("visit_important").role == CS
-    # a phone visit is marked "电话回访"
-    with pytest.raises(FormInvalid) as refused:
-        case.complete("visit_important", "supervisor1", visit_mode="phone", visit_result="satisfied")
-    assert [e.field for e in refused.value.errors] == ["phone_visit_mark"]
-    with pytest.raises(FormInvalid):
-        case.complete("visit_important", "supervisor1", **dict(PHONE_OK, phone_visit_mark="上门"))
-    case.complete("visit_important", "supervisor1", **PHONE_OK)
+    # a phone visit is marked "电话回访" by choosing it: nobody types the mark (issue #16)
+    case.complete("visit_important", "supervisor1", visit_mode="phone", visit_result="satisfied")
+    [visited] = [e for e in case.events("task_completed") if e.element_id == "visit_important"]
+    assert visited.data["submitted"]["phone_visit_mark"] == "电话回访"
     v_el, v_fl = visit("Flow_important", "visit_important", "Flow_visit_important")
     path = case.path()
     assert path.elements == START + VALID + ["handle_security", "gw_dept_merge"] + RECORD + v_el + [

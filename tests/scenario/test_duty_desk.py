@@ -235,6 +235,7 @@ def test_the_months_figures_count_shifts_handovers_on_time_entries_and_late_answ
     run_duty_pass(runtime)
     runtime.complete_task(_task_id(runtime, case, "check_area"), dict(area_normal=True), incoming)
     run_duty_pass(runtime)
+    at(runtime, "2026-12-01 17:28")  # a signature's time is when it is given, never ahead of the clock
     runtime.complete_task(_task_id(runtime, case, "sign_outgoing"), dict(
         outgoing_signature="王敏", outgoing_confirmed=True, outgoing_signed_at="2026-12-01T09:28:00+00:00"), out)
     run_duty_pass(runtime)

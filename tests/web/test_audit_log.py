@@ -4,6 +4,7 @@ and the auditor can read everything but change nothing."""
 import csv
 import io
 import json
+import re
 
 import pytest
 from sqlalchemy import text
@@ -50,11 +51,11 @@ def test_csv_export_has_every_matching_event_with_its_hash(web, two_cases):
     assert response.status_code == 200 and response.content_type == "text/csv; charset=utf-8"
     body = response.get_data(as_text=True)
     assert body.startswith("\ufeff")
-    rows = list(csv.DictReader(io.StringIO(body.lstrip("\ufeff"))))
-    assert {r["reference"] for r in rows} == {first.reference}
-    assert rows[0]["type"] == "instance_started" and len(rows[0]["hash"]) == 64
-    completed = [r for r in rows if r["type"] == "task_completed"]
-    assert completed[0]["actor"] == "reception1" and json.loads(completed[0]["data"])["submitted"]
+    rows = list(csv.DictReader(io.StringIO(body.lstrip("\ufeff"))))  # headers in Chinese (issue #16)
+    assert {r["案件编号"] for r in rows} == {first.reference}
+    assert rows[0]["事件"] == "instance_started" and len(rows[0]["哈希"]) == 64
+    completed = [r for r in rows if r["事件"] == "task_completed"]
+    assert completed[0]["操作人"] == "reception1" and json.loads(completed[0]["数据"])["submitted"]
 
 
 def test_json_export_matches_the_search(web, two_cases):
@@ -116,9 +117,9 @@ def test_the_auditor_can_change_nothing(web, app, two_cases, cases):
               and not rule.rule.startswith("/static")]
     assert writes, "no write routes found"
     for rule in writes:
-        path = rule.rule
-        for name in rule.arguments:
-            path = path.replace(f"<{name}>", str(values.get(name, "x")))
+        # Each <name> or <converter:name> by a value that routes: a number where the rule wants one.
+        path = re.sub(r"<(?:(\w+):)?(\w+)>", lambda m: str(values.get(m[2], "1" if m[1] == "int" else "x")),
+                      rule.rule)
         assert web.post(path).status_code == 403, path
     assert cases.task(first.id, "call_120").status == "ready"
 
@@ -138,3 +139,8 @@ def test_without_the_audit_key_the_page_says_so_in_chinese_and_the_log_names_it(
     page = response.get_data(as_text=True)
     assert response.status_code == 500 and "系统出错" in page and "ESTATEDESK" not in page
     assert "audit key is not configured" in caplog.text
+def test_audit_shows_procedures_by_name_and_finds_them_by_name(web, two_cases):
+    first, _ = two_cases
+    web.login("auditor1")
+    page = web.get_text("/audit?process_id=急救病人")
+    assert first.reference in page and "<td>急救病人</td>" in page and "<td>emergency_patient</td>" not in page

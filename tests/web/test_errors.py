@@ -47,7 +47,9 @@ def test_completed_task_cannot_be_submitted_again(web, cases):
     web.login("reception1")
     response = web.post(f"/tasks/{task.id}", web.form(cases.data("choose_help")))
     assert response.status_code == 409
-    assert "状态冲突" in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)  # the task's page, with the typed values (issue #16)
+    assert "案件已被他人更新" in page and "此任务已由 王敏 (reception1) 完成" in page
+    assert "is completed" not in page
 
 
 def test_wrong_method_gets_a_custom_page(web):

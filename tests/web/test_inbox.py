@@ -83,7 +83,7 @@ def test_supervisor_sees_reassign_select_and_can_reassign(web, cases):
     rows = web.get_text("/inbox/rows")
     assert f"/tasks/{task.id}/reassign" in rows
     assert '<option value="supervisor1">' in rows
-    response = web.post(f"/tasks/{task.id}/reassign", {"to_user": "supervisor1"})
+    response = web.post(f"/tasks/{task.id}/reassign", {"to_user": "supervisor1", "reason": "夜班人手不足"})
     assert response.status_code == 302
     assert cases.task(case.id, "arrange_more_help").assignee == "supervisor1"
 
@@ -92,7 +92,7 @@ def test_reassign_to_someone_without_the_role_is_refused(web, cases):
     case = cases.start()
     task = cases.task(case.id, "choose_help")
     web.login("supervisor1")
-    assert web.post(f"/tasks/{task.id}/reassign", {"to_user": "guard1"}).status_code == 400
+    assert web.post(f"/tasks/{task.id}/reassign", {"to_user": "guard1", "reason": "试试"}).status_code == 400
     assert cases.task(case.id, "choose_help").assignee is None
 
 

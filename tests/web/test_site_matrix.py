@@ -40,6 +40,10 @@ MATRIX = [
     # -- the web app -------------------------------------------------------------------
     # lists, searches and figures without a site: one's own site's only (first: the rows below change the cases)
     Row("tasks.inbox", "GET", "/", "reception1", None),
+    Row("case_list.case_list", "GET", "/cases?q=林先生", "reception1", None),
+    Row("case_list.case_list", "GET", "/cases?site=binhai", "reception1", 403),
+    Row("api.cases.list_cases", "GET", "/api/v1/cases?q=林先生", "reception1", None),
+    Row("api.cases.list_cases", "GET", "/api/v1/cases?site=binhai", "reception1", 403),
     Row("tasks.inbox_rows", "GET", "/inbox/rows", "reception1", None),
     Row("notifications.my_notifications", "GET", "/notifications", "reception1", None),
     Row("designer.versions", "GET", "/processes/water_leak/versions", "manager1", None),
@@ -57,7 +61,7 @@ MATRIX = [
     Row("tasks.submit_task", "POST", "/tasks/{task}", "reception1", 404, Web.form(STEPS["choose_help"])),
     Row("claims.claim", "POST", "/tasks/{task}/claim", "reception1", 404),
     Row("claims.unclaim", "POST", "/tasks/{task}/unclaim", "supervisor1", 404),
-    Row("claims.reassign", "POST", "/tasks/{task}/reassign", "supervisor1", 404, {"to_user": "reception1"}),
+    Row("claims.reassign", "POST", "/tasks/{task}/reassign", "supervisor1", 404, {"to_user": "reception1", "reason": "夜班人手不足"}),
     Row("designer.migrate", "POST", "/processes/water_leak/migrate", "manager1", 404,
         {"to_version": "2", "cases": "{water}"}),
     Row("cases.new_case", "POST", "/cases/new", "reception1", 403, INTAKE),
@@ -244,7 +248,7 @@ def test_a_supervisor_can_give_a_task_only_to_someone_at_its_site(caller, binhai
     supervisor = caller("supervisor1")
     response = supervisor.api.post(f"/tasks/{task}/reassign", "supervisor1", json={"to": "reception2"})
     assert response.status_code == 403 and "reception2" in response.json["error"]
-    assert supervisor.web.post(f"/tasks/{task}/reassign", {"to_user": "reception2"}).status_code == 403
+    assert supervisor.web.post(f"/tasks/{task}/reassign", {"to_user": "reception2", "reason": "夜班人手不足"}).status_code == 403
     with runtime.db.session() as session:
         assert get_task(session, task).assignee is None
         assert session.scalar(select(func.count(Event.id)).where(Event.type == EventType.TASK_REASSIGNED)) == 0

@@ -46,9 +46,9 @@ def test_the_audit_export_keeps_a_typed_formula_as_text(web, start_case):
     web.login("auditor1")
     body = web.get_text(f"/audit/export.csv?reference={case.reference}").lstrip("\ufeff")
     rows = list(csv.DictReader(io.StringIO(body)))
-    assert rows and {row["unit"] for row in rows} == {"'" + LINK}
+    assert rows and {row["单元"] for row in rows} == {"'" + LINK}  # headers in Chinese
     typed = json.dumps(LINK, ensure_ascii=False)
-    assert any(typed in row["data"] for row in rows)  # the submitted data, as JSON, shows what was typed
+    assert any(typed in row["数据"] for row in rows)  # the submitted data, as JSON, shows what was typed
     assert not [cell for row in rows for cell in row.values() if cell.startswith(("=", "+", "@"))]
 
 

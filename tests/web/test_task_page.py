@@ -31,9 +31,11 @@ def test_every_field_of_every_emergency_form_renders(app, path):
         assert INPUT_OF_KIND[field_kind(prop)] in html
         assert prop["title"] in html
         assert prop["description"] in html
-    for name in schema.get("required", []):
-        label = schema["properties"][name]["title"]
-        assert re.search(re.escape(label) + r'\s*<span class="req"', html), f"{name} has no required mark"
+    for name, prop in schema["properties"].items():
+        # a checkbox always sends ticked or not: marked only when it must be ticked (issue #16)
+        marked = prop.get("const") is True if field_kind(prop) == "checkbox" else name in schema.get("required", [])
+        found = re.search(re.escape(prop["title"]) + r'\s*<span class="req"', html)
+        assert bool(found) == marked, f"{name}: required mark {'missing' if marked else 'where none is due'}"
 
 
 def test_task_page_shows_case_clause_documentation_and_prefilled_form(web, cases):

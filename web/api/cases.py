@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import copy
 
-from flask import Blueprint, g, jsonify, url_for
+from flask import Blueprint, g, jsonify, request, url_for
 
 from engine.definitions.catalogue import procedures
 from engine.definitions.compiled import current_rules
-from engine.definitions.forms import validate_form_data
+from engine.definitions.forms import PAST, PHONE_PATTERN, prepared_form_data, validate_form_data
 from engine.errors import FieldError, FormInvalid
 from engine.runtime.queries import get_instance_row
 from web.api.access import CASE_READER_ROLES, REQUESTER_ROLES, check_may_read_case, roles
@@ -21,7 +21,8 @@ from web.api.bodies import (
     timeline_json,
     waiting_json,
 )
-from web.auth import STAFF_ROLES
+from web.auth import READER_ROLES, STAFF_ROLES
+from web.case_list import find_cases
 from web.cases import load_case
 from web.intake import default_site, start_schema, triage_of
 from web.runtime import reading, runtime
@@ -29,6 +30,20 @@ from web.runtime import reading, runtime
 bp = Blueprint("cases", __name__)
 
 NO_NUL = "^[^\\x00]*$"
+
+
+@bp.route("/cases")
+@roles(*READER_ROLES)
+def list_cases():
+    """The caller's site's cases, as the case list finds them: `q` matches reference, unit, phone, caller."""
+    page, waiting = find_cases(request.args, g.actor)
+    return jsonify({
+        "cases": [{**case_json(row.case), "open_tasks": [task_json(t) for t in row.open_tasks],
+                   "due_at": row.due_at.isoformat() if row.due_at else None,
+                   "waiting_messages": [waiting_json(m) for m in waiting.get(row.case.id, [])]}
+                  for row in page.rows],
+        "page": page.page, "next_page": page.page + 1 if page.has_next else None,
+    })
 
 
 @bp.route("/cases", methods=("POST",))
@@ -51,7 +66,7 @@ def open_case():
         schema = api_start_schema(start_schema(session, process_id))
         site = default_site(current_rules(session), g.actor)
     data = {**data, "site": data.get("site", site)} if "site" in schema["properties"] else data
-    validate_form_data(schema, data)  # the API's stricter shape; the engine checks the start form itself
+    validate_form_data(schema, prepared_form_data(schema, data))  # the API's stricter shape; the engine checks the start form itself
     result = runtime().start_instance(process_id, data, g.actor.username)
     response = jsonify(step_json(result))
     response.status_code = 201
@@ -70,6 +85,10 @@ def api_start_schema(start_form: dict) -> dict:
     if "site" in properties:
         properties["site"]["description"] = "default: the caller's own site"
     for prop in properties.values():
+        if prop.get("format") == "phone":  # a format of our own: say what it takes
+            prop["pattern"] = f"^$|{PHONE_PATTERN}"
+        if prop.get(PAST):
+            prop["description"] = "not later than now"
         if prop.get("type") == "string" and "enum" not in prop:
             prop.setdefault("pattern", NO_NUL)
     return schema

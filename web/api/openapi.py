@@ -10,10 +10,13 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 
 from engine.runtime import comments
+from engine.runtime.case_list import SCOPES as CASE_SCOPES
 from engine.store.models import InstanceStatus, TaskStatus
 from web.api.cases import api_start_schemas
 from web.api.idempotency import KEY_PATTERN
 from web.api.tasks import SCOPES, STATUSES
+from web.case_list import MAX_PAGE
+from web.case_list import STATUSES as CASE_STATUSES
 from web.intake import triage_of
 from web.runtime import reading
 
@@ -116,6 +119,14 @@ SCHEMAS = {
         "element": _nullable("string"),
         "details": {"type": "array", "items": _object({"label": {"type": "string"}, "value": {"type": "string"}})},
     }),
+    "CaseListEntry": _object({
+        **CASE_PROPERTIES,
+        "open_tasks": {"type": "array", "items": _ref("Task")},
+        "due_at": _nullable("string", format="date-time", description="the nearest time limit of its open tasks"),
+        "waiting_messages": {"type": "array", "items": _ref("WaitingMessage")},
+    }),
+    "CaseList": _object({"cases": {"type": "array", "items": _ref("CaseListEntry")},
+                         "page": {"type": "integer"}, "next_page": _nullable("integer")}),
     "WaitingMessage": _object({"message": {"type": "string"}, "label": {"type": "string"},
                                "element_id": {"type": "string"}}),
     "CaseDetail": _object({
@@ -134,7 +145,8 @@ SCHEMAS = {
                         "at": TIME, "actor": {"type": "string"}, "text": {"type": "string"}}),
     "Reassignment": {
         "type": "object", "required": ["to"],
-        "properties": {"to": {"type": "string", "minLength": 1, "description": "the username of who takes the task"}},
+        "properties": {"to": {"type": "string", "minLength": 1, "description": "the username of who takes the task"},
+                       "reason": {"type": "string", "maxLength": 500, "description": "why, kept in the audit trail"}},
     },
     "Completion": {
         "type": "object",
@@ -182,6 +194,8 @@ def _query(name: str, description: str, **schema) -> dict:
             "schema": {"type": "string", **schema}}
 
 
+# The case list's search form sends its empty fields too.
+OPTIONAL_DAY = [{"format": "date"}, {"maxLength": 0}]
 TASK_ID = _path_param("task_id", "the task's id", format="uuid")
 CASE_REF = _path_param("ref", "the case's reference number (JJ-20261123-0001) or numeric id")
 WRITE_ERRORS = (400, 401, 403, 404, 409)
@@ -220,7 +234,21 @@ def document(starts: dict[str, dict], triage: str | None) -> dict:
             "/api/v1/me": {"get": {
                 "operationId": "me", "summary": "who the token acts as", "responses": _responses(200, "Me", (401,)),
             }},
-            "/api/v1/cases": {"post": {
+            "/api/v1/cases": {"get": {
+                "operationId": "listCases", "summary": "my site's cases, newest first, a page at a time",
+                "parameters": [
+                    _query("q", "matches the reference, unit (3-2-1201 or 3栋2单元1201), phone or caller"),
+                    _query("process", "only this procedure's cases"),
+                    _query("status", "running (default, also when empty), completed, cancelled, error, or all",
+                           enum=[*CASE_STATUSES, "all", ""]),
+                    _query("from", "opened on or after this local day (empty: any)", anyOf=OPTIONAL_DAY),
+                    _query("to", "opened on or before this local day (empty: any)", anyOf=OPTIONAL_DAY),
+                    _query("scope", "site (default, also when empty): the whole site; mine: opened by me or held by me",
+                           enum=[*CASE_SCOPES, ""]),
+                    _query("page", "page number, from 1", type="integer", minimum=1, maximum=MAX_PAGE),
+                ],
+                "responses": _responses(200, "CaseList", (401, 403, 422)),
+            }, "post": {
                 "operationId": "openCase", "summary": "open a request for help and start its procedure",
                 "requestBody": {"required": True, "content": {JSON: {"schema": {
                     "oneOf": [_ref("Intake"), *(_ref(name) for name in new_cases)]}}}},

@@ -80,11 +80,15 @@ def unclaim(task_id: str):
 @bp.route("/tasks/<task_id>/reassign", methods=("POST",))
 @roles(*SUPERVISOR_ROLES)
 def reassign(task_id: str):
-    """A supervisor gives an open task of any role to someone who holds that role."""
-    to_user = json_object().get("to")
+    """A supervisor gives an open task of any role to someone who holds that role, with an optional reason."""
+    body = json_object()
+    to_user, reason = body.get("to"), body.get("reason")
     if not isinstance(to_user, str) or not to_user.strip():
         raise FormInvalid([FieldError("to", "the username of who should take the task")])
-    return jsonify(task_json(runtime().reassign_task(task_id, to_user.strip(), g.actor.username)))
+    if reason is not None and not isinstance(reason, str):
+        raise FormInvalid([FieldError("reason", "why the task is reassigned, as text")])
+    return jsonify(task_json(runtime().reassign_task(task_id, to_user.strip(), g.actor.username,
+                                                     reason.strip() if reason else None)))
 
 
 @bp.route("/tasks/<task_id>/complete", methods=("POST",))

@@ -20,6 +20,26 @@
     return node;
   }
 
+  // Fit the whole diagram into view, but never so small its labels cannot be read at
+  // 1280 px: a wide process is shown from its start at a readable size, to be scrolled.
+  var READABLE = 0.75;
+  function fitReadable(canvas) {
+    canvas.zoom("fit-viewport", "auto");
+    if (canvas.zoom() < READABLE) {
+      var box = canvas.viewbox();
+      canvas.zoom(READABLE, { x: box.x, y: box.y + box.height / 2 });
+    }
+  }
+
+  document.querySelectorAll("[data-zoom]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var canvas = viewer.get("canvas");
+      var how = button.dataset.zoom;
+      if (how === "fit") { canvas.zoom("fit-viewport", "auto"); }
+      else { canvas.zoom(canvas.zoom() * (how === "in" ? 1.25 : 0.8)); }
+    });
+  });
+
   function load(processId) {
     var url = text.url + "?process=" + encodeURIComponent(processId);
     return fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
@@ -41,7 +61,7 @@
     // A file may hold several processes; show the one drilled into.
     var root = registry.filter(function (e) { return e.businessObject && e.businessObject.processRef
       && e.businessObject.processRef.id === data.process_id; });
-    canvas.zoom("fit-viewport", "auto");
+    fitReadable(canvas);
     MARKERS.forEach(function (kind) {
       data[kind].forEach(function (id) {
         if (registry.get(id)) { canvas.addMarker(id, "ed-" + kind); }

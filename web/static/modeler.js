@@ -201,8 +201,20 @@
       .catch(function (error) { say(error.message, true); });
   });
 
+  // The tool palette sits over the canvas's left edge, where a process starts: move the
+  // fitted diagram right until its left edge is clear of it.
+  function clearOfPalette(canvas) {
+    var palette = document.querySelector(".djs-palette");
+    var drawn = document.querySelector(".djs-container .viewport");
+    if (!palette || !drawn) { return; }
+    var overlap = palette.getBoundingClientRect().right - drawn.getBoundingClientRect().left + 16;
+    if (overlap > 0) { canvas.scroll({ dx: overlap, dy: 0 }); }
+  }
+
   modeler.importXML(config.xml).then(function () {
-    modeler.get("canvas").zoom("fit-viewport", "auto");
+    var canvas = modeler.get("canvas");
+    canvas.zoom("fit-viewport", "auto");
+    clearOfPalette(canvas);
     document.getElementById("canvas").dataset.loaded = "true";
     return check();
   }).catch(function (error) { say(config.text.failed + ": " + error.message, true); });

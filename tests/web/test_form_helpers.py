@@ -1,0 +1,84 @@
+"""Forms that help (issue #16): marks set by a choice, units as residents say them, phones
+checked, times that default to now and refuse the future, required marks where due."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from werkzeug.datastructures import MultiDict
+
+from engine.errors import FormInvalid
+from engine.runtime.queries import get_instance_row
+from web.forms import describe_form, parse_form
+
+FORMS = Path(__file__).resolve().parents[2] / "forms"
+
+
+def _form(name: str) -> dict:
+    return yaml.safe_load((FORMS / f"{name}.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("name", ["repair/follow_up_visit", "complaint/follow_up_visit"])
+def test_a_phone_visit_is_marked_by_its_choice_not_typed(app, name):
+    schema = _form(name)
+    with app.test_request_context("/"):
+        assert "phone_visit_mark" not in {f.name for f in describe_form(schema)}
+        data = parse_form(schema, MultiDict({"visit_mode": "phone", "visit_result": "satisfied"}))
+        assert data["phone_visit_mark"] == "电话回访"
+        door = parse_form(schema, MultiDict({"visit_mode": "door", "resident_signature": "y",
+                                             "visit_result": "satisfied", "phone_visit_mark": "电话回访"}))
+        assert "phone_visit_mark" not in door
+
+
+def test_optional_checkboxes_carry_no_required_mark(app):
+    with app.test_request_context("/"):
+        fields = {f.name: f for f in describe_form(_form("emergency_patient/choose_help"))}
+    assert not fields["major"].required  # 重大急救事件: ticked or not, both are answers
+    assert fields["unit"].required
+
+
+def test_time_fields_start_at_now_in_local_time(app, clock):
+    with app.test_request_context("/"):
+        fields = {f.name: f for f in describe_form(_form("emergency_patient/call_120"))}
+    assert fields["called_120_at"].value == "2026-11-23T17:00"  # the fake clock's 09:00 UTC
+
+
+def test_intake_takes_the_unit_as_the_resident_says_it_and_stores_it_normalised(web, runtime):
+    web.login("reception1")
+    response = web.post("/cases/new", {"category": "emergency_patient", "site": "nanshan", "unit": "3栋2单元1201", "phone": "0755-12345678转8",
+                                       "caller": "林先生", "received_at": "2026-11-23T16:55"})
+    assert response.status_code == 302, re.findall(r"field-error[^>]*>([^<]*)", response.get_data(as_text=True))
+    with runtime.db.session() as session:
+        row = get_instance_row(session, 1)
+        assert (row.unit, row.phone) == ("3-2-1201", "0755-12345678转8")
+
+
+def test_a_phone_that_is_no_number_is_refused_in_chinese(web):
+    web.login("reception1")
+    response = web.post("/cases/new", {"category": "emergency_patient", "site": "nanshan", "unit": "3-2-1201", "phone": "abc"})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "请填写手机号或固定电话" in page and 'value="abc"' in page and "is not a" not in page
+
+
+def test_a_time_in_the_future_is_refused(web, cases):
+    case = cases.start()
+    task = cases.task(case.id, "choose_help")
+    web.login("reception1")
+    response = web.post(f"/tasks/{task.id}", web.form({**cases.data("choose_help"), "received_at": "2026-11-24T08:00",
+                                                       "lock_version": case.lock_version}))
+    assert response.status_code == 400
+    assert "不能晚于现在" in response.get_data(as_text=True)
+    assert cases.task(case.id, "choose_help").status == "ready"
+
+
+def test_the_engine_refuses_a_future_arrival_for_the_api_too(runtime, cases):
+    case = cases.start()
+    task = cases.task(case.id, "choose_help")
+    with pytest.raises(FormInvalid) as refused:
+        runtime.complete_task(task.id, {**cases.data("choose_help"), "received_at": "2026-11-24T08:00:00+08:00"},
+                              "reception1")
+    assert [(e.field, e.zh) for e in refused.value.errors] == [("received_at", "不能晚于现在")]

@@ -1,0 +1,77 @@
+"""Reassigning from the inbox and the case page (issue #16): a supervisor sees the open tasks of
+their team at their site and gives one to another member of its role, saying why; the reason
+is in the audit trail and on the case's record."""
+
+from __future__ import annotations
+
+
+def _row(page: str, task_id: str) -> str:
+    start = page.index(f"/tasks/{task_id}\"")
+    return page[start:page.index("</tr>", start)]
+
+
+def test_supervisor_reassigns_a_clerks_task_from_the_inbox(web, cases, runtime):
+    case = cases.start()
+    task = cases.task(case.id, "choose_help")
+    runtime.claim_task(task.id, "reception1")
+    web.login("supervisor1")
+    page = web.get_text("/")
+    assert "本组任务" in page
+    row = _row(page, task.id)
+    assert f"/tasks/{task.id}/reassign" in row and 'name="reason"' in row
+    assert '<option value="supervisor1">' not in row  # the clerk's role: reception at nanshan
+    assert '<option value="reception2">' not in row  # reception, but at binhai
+    runtime.unclaim_task(task.id, "supervisor1")
+    response = web.post(f"/tasks/{task.id}/reassign", {"to_user": "reception1", "reason": "她在前台"})
+    assert response.status_code == 302
+    assert cases.task(case.id, "choose_help").assignee == "reception1"
+    [event] = cases.events(case.id, "task_reassigned")
+    assert (event.actor, event.data["to"], event.data["reason"]) == ("supervisor1", "reception1", "她在前台")
+    record = web.get_text(f"/cases/{case.reference}")
+    assert "<dt>说明</dt><dd>她在前台</dd>" in record
+
+
+def test_reassign_without_a_reason_is_refused_in_chinese(web, cases):
+    case = cases.start()
+    task = cases.task(case.id, "choose_help")
+    web.login("supervisor1")
+    response = web.post(f"/tasks/{task.id}/reassign", {"to_user": "reception1"}, follow_redirects=True)
+    assert "请选择转派给谁并写明原因" in response.get_data(as_text=True)
+    assert cases.task(case.id, "choose_help").assignee is None
+    assert not cases.events(case.id, "task_reassigned")
+
+
+def test_case_page_offers_reassign_to_supervisors_only(web, cases):
+    case = cases.start()
+    task = cases.task(case.id, "choose_help")
+    web.login("reception1")
+    assert f"/tasks/{task.id}/reassign" not in web.get_text(f"/cases/{case.reference}")
+    web.logout()
+    web.login("manager1")
+    page = web.get_text(f"/cases/{case.reference}")
+    assert f"/tasks/{task.id}/reassign" in page and '<option value="reception1">' in page
+    response = web.post(f"/tasks/{task.id}/reassign", {"to_user": "reception1", "reason": "值班",
+                                                       "next": f"/cases/{case.reference}"})
+    assert response.headers["Location"].endswith(f"/cases/{case.reference}")
+    assert cases.task(case.id, "choose_help").assignee == "reception1"
+
+
+def test_manager_oversees_every_department_and_a_supervisor_only_theirs(web, cases):
+    case = cases.start()
+    cases.complete(case.id, "choose_help", "reception1", help_type="hospital")
+    cases.complete(case.id, "notify_security_lead", "reception1")
+    guards = cases.task(case.id, "dispatch_guards")  # the security lead's task
+    web.login("supervisor1")
+    assert f"/tasks/{guards.id}\"" not in web.get_text("/")
+    web.logout()
+    web.login("manager1")
+    assert f"/tasks/{guards.id}/reassign" in _row(web.get_text("/"), guards.id)
+
+
+def test_api_reassign_keeps_its_reason(api, cases):
+    case = cases.start()
+    task = cases.task(case.id, "choose_help")
+    response = api.post(f"/tasks/{task.id}/reassign", "supervisor1", json={"to": "reception1", "reason": "换班"})
+    assert response.status_code == 200 and response.get_json()["assignee"] == "reception1"
+    [event] = cases.events(case.id, "task_reassigned")
+    assert event.data["reason"] == "换班"
