@@ -1,0 +1,77 @@
+"""The procedures of issue #18 are in the catalogue: the roles the seeds give start them from
+the web and the API, others are refused, the triage reaches those a resident calls in, and
+the statistics count their cases under their procedure and department."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.audit.events import EventType
+from engine.runtime.queries import get_instance_row, get_task, list_events
+
+# process id, its name, reference prefix, a role allowed to start it, a role refused, department (zh)
+PROCEDURES = [
+    ("lift_failure", "电梯故障处理", "DT-", "guard1", "reception1", "护管部"),
+]
+REPORT = {"unit": "5栋", "description": "电梯停在12楼", "site": "nanshan"}
+
+
+@pytest.mark.parametrize(("process", "name", "prefix", "starter", "refused", "department"), PROCEDURES)
+def test_the_roles_the_seeds_give_start_it_from_the_web(web, runtime, process, name, prefix, starter, refused,
+                                                     department):
+    web.login(refused)
+    assert f"/cases/new/{process}" not in web.get_text("/cases/new")
+    assert web.client.get(f"/cases/new/{process}").status_code == 404
+    web.logout()
+    web.login(starter)
+    assert name in web.get_text("/cases/new")
+    response = web.post(f"/cases/new/{process}", REPORT)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/tasks/")  # the starter does the first step
+    with runtime.db.read_session() as session:
+        task = get_task(session, response.headers["Location"].removeprefix("/tasks/"), with_form=False)
+        assert task.reference.startswith(prefix)
+        started = list_events(session, task.instance_id)[0]
+    assert (started.type, started.actor, started.data["data"]["unit"]) == (EventType.INSTANCE_STARTED, starter, "5栋")
+
+
+@pytest.mark.parametrize(("process", "name", "prefix", "starter", "refused", "department"), PROCEDURES)
+def test_the_api_starts_it_for_the_roles_that_may(api, process, name, prefix, starter, refused, department):
+    started = api.post("/cases", starter, json={"process": process, "data": REPORT})
+    assert started.status_code == 201, started.json
+    assert started.json["case"]["reference"].startswith(prefix)
+    assert api.post("/cases", refused, json={"process": process, "data": REPORT}).status_code == 403
+
+
+@pytest.mark.parametrize(("process", "name", "prefix", "starter", "refused", "department"), PROCEDURES)
+def test_the_statistics_count_it_under_its_procedure_and_department(web, clock, stats_table, process, name,
+                                                                    prefix, starter, refused, department):
+    web.login(starter)
+    web.post(f"/cases/new/{process}", REPORT)
+    web.logout()
+    web.login("manager1")
+    page = web.get_text(f"/stats?month={clock.now():%Y-%m}")
+    by_process = {row[0][0]: row[1][0] for row in stats_table(page, "by_process")[1:]}
+    by_department = {row[0][0]: row[1][0] for row in stats_table(page, "by_department")[1:]}
+    assert by_process[name] == "1" and by_department[department] == "1"
+
+
+def test_a_resident_calling_in_a_lift_entrapment_is_handed_to_it_through_the_triage(web, runtime):
+    web.login("reception1")
+    response = web.post("/cases/new", {"category": "lift_failure", "caller": "林先生", "unit": "5-2-101",
+                                       "phone": "13800000000", "description": "电梯困人", "site": "nanshan"})
+    assert response.status_code == 302 and "/tasks/" in response.headers["Location"]
+    register = response.headers["Location"].removeprefix("/tasks/")
+    runtime.complete_task(register, {"caller": "林先生", "unit": "5-2-101", "phone": "13800000000",
+                                     "category": "lift_failure", "description": "电梯困人",
+                                     "received_at": "2026-11-23T17:00:00+08:00"}, "reception1")
+    with runtime.db.read_session() as session:
+        triage = get_instance_row(session, get_task(session, register, with_form=False).instance_id)
+        events = list_events(session, triage.id)
+        handed = [e for e in events if e.type == EventType.CASE_HANDED_OVER]
+        assert [(e.element_id, e.data["reference"][:3]) for e in handed] == [("lift_failure", "DT-")]
+        assert "manager_arrange" in {e.element_id for e in events}  # special: the manager arranges it beside
+        lift = get_instance_row(session, handed[0].data["reference"])
+        lift_events = list_events(session, lift.id)
+    assert lift_events[0].data["handed_over_from"] == triage.reference
+    assert [e.element_id for e in lift_events if e.type == EventType.TASK_READY] == ["check_trapped"]
