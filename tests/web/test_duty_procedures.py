@@ -12,6 +12,7 @@ from engine.runtime.queries import get_instance_row, get_task, list_events
 # process id, its name, reference prefix, a role allowed to start it, a role refused, department (zh)
 PROCEDURES = [
     ("lift_failure", "电梯故障处理", "DT-", "guard1", "reception1", "护管部"),
+    ("electrical_leak", "漏电处理", "LD-", "guard1", "reception1", "护管部"),
 ]
 REPORT = {"unit": "5栋", "description": "电梯停在12楼", "site": "nanshan"}
 
