@@ -13,6 +13,7 @@ from engine.runtime.queries import get_instance_row, get_task, list_events
 PROCEDURES = [
     ("lift_failure", "电梯故障处理", "DT-", "guard1", "reception1", "护管部"),
     ("electrical_leak", "漏电处理", "LD-", "guard1", "reception1", "护管部"),
+    ("acute_illness", "急症病人现场处理", "JZ-", "guard1", "reception1", "护管部"),
 ]
 REPORT = {"unit": "5栋", "description": "电梯停在12楼", "site": "nanshan"}
 
