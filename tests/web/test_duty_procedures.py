@@ -9,47 +9,55 @@ import pytest
 from engine.audit.events import EventType
 from engine.runtime.queries import get_instance_row, get_task, list_events
 
-# process id, its name, reference prefix, a role allowed to start it, a role refused, department (zh)
-PROCEDURES = [
-    ("lift_failure", "电梯故障处理", "DT-", "guard1", "reception1", "护管部"),
-    ("electrical_leak", "漏电处理", "LD-", "guard1", "reception1", "护管部"),
-    ("acute_illness", "急症病人现场处理", "JZ-", "guard1", "reception1", "护管部"),
-]
 REPORT = {"unit": "5栋", "description": "电梯停在12楼", "site": "nanshan"}
+ROUND = {"round_area": "1–3栋", "planned_checkpoints": "12", "site": "nanshan"}
+# process id, its name, reference prefix, a user allowed to start it, a user refused, department (zh), start data
+PROCEDURES = [
+    ("lift_failure", "电梯故障处理", "DT-", "guard1", "reception1", "护管部", REPORT),
+    ("electrical_leak", "漏电处理", "LD-", "guard1", "reception1", "护管部", REPORT),
+    ("acute_illness", "急症病人现场处理", "JZ-", "guard1", "reception1", "护管部", REPORT),
+    ("patrol", "巡楼", "XL-", "reception1", "guard1", "客服部", ROUND),
+]
+FIELDS = ("process", "name", "prefix", "starter", "refused", "department", "start")
 
 
-@pytest.mark.parametrize(("process", "name", "prefix", "starter", "refused", "department"), PROCEDURES)
+def api_data(start: dict) -> dict:
+    return {k: int(v) if v.isdigit() else v for k, v in start.items()}
+
+
+@pytest.mark.parametrize(FIELDS, PROCEDURES)
 def test_the_roles_the_seeds_give_start_it_from_the_web(web, runtime, process, name, prefix, starter, refused,
-                                                     department):
+                                                     department, start):
     web.login(refused)
     assert f"/cases/new/{process}" not in web.get_text("/cases/new")
     assert web.client.get(f"/cases/new/{process}").status_code == 404
     web.logout()
     web.login(starter)
     assert name in web.get_text("/cases/new")
-    response = web.post(f"/cases/new/{process}", REPORT)
+    response = web.post(f"/cases/new/{process}", start)
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/tasks/")  # the starter does the first step
     with runtime.db.read_session() as session:
         task = get_task(session, response.headers["Location"].removeprefix("/tasks/"), with_form=False)
         assert task.reference.startswith(prefix)
         started = list_events(session, task.instance_id)[0]
-    assert (started.type, started.actor, started.data["data"]["unit"]) == (EventType.INSTANCE_STARTED, starter, "5栋")
+    assert (started.type, started.actor) == (EventType.INSTANCE_STARTED, starter)
+    assert {k: started.data["data"][k] for k in start} == api_data(start)
 
 
-@pytest.mark.parametrize(("process", "name", "prefix", "starter", "refused", "department"), PROCEDURES)
-def test_the_api_starts_it_for_the_roles_that_may(api, process, name, prefix, starter, refused, department):
-    started = api.post("/cases", starter, json={"process": process, "data": REPORT})
+@pytest.mark.parametrize(FIELDS, PROCEDURES)
+def test_the_api_starts_it_for_the_roles_that_may(api, process, name, prefix, starter, refused, department, start):
+    started = api.post("/cases", starter, json={"process": process, "data": api_data(start)})
     assert started.status_code == 201, started.json
     assert started.json["case"]["reference"].startswith(prefix)
-    assert api.post("/cases", refused, json={"process": process, "data": REPORT}).status_code == 403
+    assert api.post("/cases", refused, json={"process": process, "data": api_data(start)}).status_code == 403
 
 
-@pytest.mark.parametrize(("process", "name", "prefix", "starter", "refused", "department"), PROCEDURES)
+@pytest.mark.parametrize(FIELDS, PROCEDURES)
 def test_the_statistics_count_it_under_its_procedure_and_department(web, clock, stats_table, process, name,
-                                                                    prefix, starter, refused, department):
+                                                                    prefix, starter, refused, department, start):
     web.login(starter)
-    web.post(f"/cases/new/{process}", REPORT)
+    web.post(f"/cases/new/{process}", start)
     web.logout()
     web.login("manager1")
     page = web.get_text(f"/stats?month={clock.now():%Y-%m}")
