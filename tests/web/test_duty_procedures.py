@@ -17,6 +17,8 @@ PROCEDURES = [
     ("electrical_leak", "漏电处理", "LD-", "guard1", "reception1", "护管部", REPORT),
     ("acute_illness", "急症病人现场处理", "JZ-", "guard1", "reception1", "护管部", REPORT),
     ("patrol", "巡楼", "XL-", "reception1", "guard1", "客服部", ROUND),
+    ("drunk_or_disturbed", "醉酒滋事、精神病人处理", "ZJ-", "guard1", "reception1", "护管部", REPORT),
+    ("refusing_to_comply", "不执行规定不听劝阻处理", "BT-", "guard1", "reception1", "护管部", REPORT),
 ]
 FIELDS = ("process", "name", "prefix", "starter", "refused", "department", "start")
 
