@@ -11,6 +11,7 @@ from engine.runtime.queries import get_instance_row, get_task, list_events
 
 REPORT = {"unit": "5栋", "description": "电梯停在12楼", "site": "nanshan"}
 ROUND = {"round_area": "1–3栋", "planned_checkpoints": "12", "site": "nanshan"}
+ASSEMBLY = {"trigger": "drill_or_check", "is_drill": "true", "assembly_point": "管理处门前", "site": "nanshan"}
 # process id, its name, reference prefix, a user allowed to start it, a user refused, department (zh), start data
 PROCEDURES = [
     ("lift_failure", "电梯故障处理", "DT-", "guard1", "reception1", "护管部", REPORT),
@@ -19,12 +20,13 @@ PROCEDURES = [
     ("patrol", "巡楼", "XL-", "reception1", "guard1", "客服部", ROUND),
     ("drunk_or_disturbed", "醉酒滋事、精神病人处理", "ZJ-", "guard1", "reception1", "护管部", REPORT),
     ("refusing_to_comply", "不执行规定不听劝阻处理", "BT-", "guard1", "reception1", "护管部", REPORT),
+    ("emergency_assembly", "紧急集合", "JH-", "seclead1", "guard1", "护管部", ASSEMBLY),
 ]
 FIELDS = ("process", "name", "prefix", "starter", "refused", "department", "start")
 
 
 def api_data(start: dict) -> dict:
-    return {k: int(v) if v.isdigit() else v for k, v in start.items()}
+    return {k: int(v) if v.isdigit() else {"true": True}.get(v, v) for k, v in start.items()}
 
 
 @pytest.mark.parametrize(FIELDS, PROCEDURES)
