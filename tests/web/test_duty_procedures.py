@@ -1,6 +1,6 @@
 """The procedures of issue #18 are in the catalogue: the roles the seeds give start them from
 the web and the API, others are refused, the triage reaches those a resident calls in, and
-the statistics count their cases under their procedure and department."""
+the statistics and the monthly report count their cases under their procedure and department."""
 
 from __future__ import annotations
 
@@ -70,6 +70,8 @@ def test_the_statistics_count_it_under_its_procedure_and_department(web, clock, 
     by_process = {row[0][0]: row[1][0] for row in stats_table(page, "by_process")[1:]}
     by_department = {row[0][0]: row[1][0] for row in stats_table(page, "by_department")[1:]}
     assert by_process[name] == "1" and by_department[department] == "1"
+    report = web.get_text(f"/stats/report?month={clock.now():%Y-%m}&site=nanshan")  # the monthly report too
+    assert {row[0][0]: row[1][0] for row in stats_table(report, "by_process")[1:]}[name] == "1"
 
 
 def test_a_resident_calling_in_a_lift_entrapment_is_handed_to_it_through_the_triage(web, runtime):
