@@ -8,6 +8,7 @@ import pytest
 
 from engine.audit.events import EventType
 from engine.runtime.queries import get_instance_row, get_task, list_events
+from tests.web.conftest import call_in_through_triage
 
 REPORT = {"unit": "5栋", "description": "电梯停在12楼", "site": "nanshan"}
 ROUND = {"round_area": "1–3栋", "planned_checkpoints": 12, "site": "nanshan"}
@@ -75,20 +76,11 @@ def test_the_statistics_count_it_under_its_procedure_and_department(web, clock, 
 
 
 def test_a_resident_calling_in_a_lift_entrapment_is_handed_to_it_through_the_triage(web, runtime):
-    web.login("reception1")
-    response = web.post("/cases/new", {"category": "lift_failure", "caller": "林先生", "unit": "5-2-101",
-                                       "phone": "13800000000", "description": "电梯困人", "site": "nanshan"})
-    assert response.status_code == 302 and "/tasks/" in response.headers["Location"]
-    register = response.headers["Location"].removeprefix("/tasks/")
-    runtime.complete_task(register, {"caller": "林先生", "unit": "5-2-101", "phone": "13800000000",
-                                     "category": "lift_failure", "description": "电梯困人",
-                                     "received_at": "2026-11-23T17:00:00+08:00"}, "reception1")
+    triage, events = call_in_through_triage(web, runtime, "lift_failure")
+    handed = [e for e in events if e.type == EventType.CASE_HANDED_OVER]
+    assert [(e.element_id, e.data["reference"][:3]) for e in handed] == [("lift_failure", "DT-")]
+    assert "manager_arrange" in {e.element_id for e in events}  # special: the manager arranges it beside
     with runtime.db.read_session() as session:
-        triage = get_instance_row(session, get_task(session, register, with_form=False).instance_id)
-        events = list_events(session, triage.id)
-        handed = [e for e in events if e.type == EventType.CASE_HANDED_OVER]
-        assert [(e.element_id, e.data["reference"][:3]) for e in handed] == [("lift_failure", "DT-")]
-        assert "manager_arrange" in {e.element_id for e in events}  # special: the manager arranges it beside
         lift = get_instance_row(session, handed[0].data["reference"])
         lift_events = list_events(session, lift.id)
     assert lift_events[0].data["handed_over_from"] == triage.reference
