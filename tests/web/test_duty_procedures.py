@@ -50,6 +50,8 @@ def test_the_roles_the_seeds_give_start_it_from_the_web(web, runtime, process, n
         started = list_events(session, task.instance_id)[0]
     assert (started.type, started.actor) == (EventType.INSTANCE_STARTED, starter)
     assert {k: started.data["data"][k] for k in start} == start
+    page = web.get_text(response.headers["Location"])  # the first step's page, with its form, in Chinese
+    assert task.name in page and 'name="csrf_token"' in page
 
 
 @pytest.mark.parametrize(FIELDS, PROCEDURES)
