@@ -29,7 +29,7 @@ def test_the_librarys_notification_rules_load(library):
     assert policy.routes_for("task_assigned", ["guard"]) == ("security_group", "sms")
     assert policy.routes_for("escalation", ["reception"]) == ("email",)  # the * route
     assert policy.routes_for("escalation", ["manager"]) == ("management_group", "sms", "email")
-    assert policy.emergencies == {"emergency_patient", "gas_leak", "water_leak"}
+    assert policy.emergencies == {"emergency_patient", "gas_leak", "water_leak", "lift_failure"}
 
 
 def test_a_credential_written_in_the_file_is_refused(library):

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from jinja2 import BytecodeCache
 
-from engine.runtime.queries import get_instance_row, list_events, list_tasks
+from engine.runtime.queries import get_instance_row, get_task, list_events, list_tasks
 from tests.databases import DEPLOYED, Seed, seeds_fixture
 
 # pytest puts tests/ first on sys.path, where this folder would pass for a namespace
@@ -313,3 +313,19 @@ def read_stats_table(page: str, table_id: str) -> list[list[tuple[str, str | Non
 @pytest.fixture
 def stats_table():
     return read_stats_table
+
+
+def call_in_through_triage(web: Web, runtime, category: str, unit: str = "5-2-101") -> tuple:
+    """A receptionist takes a resident's call of `category` through the triage (help_request):
+    the intake, then the registration. Returns the triage case and its events."""
+    web.login("reception1")
+    intake = {"category": category, "caller": "林先生", "unit": unit, "phone": "13800000000",
+              "description": "电梯困人", "site": "nanshan"}
+    response = web.post("/cases/new", intake)
+    assert response.status_code == 302 and "/tasks/" in response.headers["Location"]
+    register = response.headers["Location"].removeprefix("/tasks/")
+    fields = {k: v for k, v in intake.items() if k != "site"}
+    runtime.complete_task(register, {**fields, "received_at": "2026-11-23T17:00:00+08:00"}, "reception1")
+    with runtime.db.read_session() as session:
+        triage = get_instance_row(session, get_task(session, register, with_form=False).instance_id)
+        return triage, list_events(session, triage.id)

@@ -16,9 +16,9 @@ from engine.accounts.users import load_demo_staff
 from engine.audit.events import EventType
 from engine.definitions.library import Bundle, check_bundle, deploy_bundle
 from engine.definitions.rules import load_rules
-from engine.runtime.queries import get_instance_row, get_task, list_events, list_tasks
+from engine.runtime.queries import get_instance_row, list_events, list_tasks
 from engine.runtime.step import Runtime
-from tests.web.conftest import Api, Web, make_app
+from tests.web.conftest import Api, Web, call_in_through_triage, make_app
 
 HERE = Path(__file__).parent / "catalogue_bundle"
 REPORT_FORM = """title: 电梯困人报告
@@ -140,17 +140,7 @@ def test_the_api_starts_it_by_process_for_the_roles_that_may(api):
 
 
 def test_the_triage_routes_its_new_category_to_it(web, lift_runtime):
-    web.login("reception1")
-    response = web.post("/cases/new", {"category": "lift", "caller": "林先生", "unit": "5-2-101",
-                                       "phone": "13800000000", "description": "电梯困人", "site": "nanshan"})
-    assert response.status_code == 302 and "/tasks/" in response.headers["Location"]
-    register = response.headers["Location"].removeprefix("/tasks/")
-    lift_runtime.complete_task(register, {"caller": "林先生", "unit": "5-2-101", "phone": "13800000000",
-                                          "category": "lift", "description": "电梯困人",
-                                          "received_at": "2026-11-23T17:00:00+08:00"}, "reception1")
-    with lift_runtime.db.read_session() as session:
-        triage = get_instance_row(session, get_task(session, register, with_form=False).instance_id)
-        events = list_events(session, triage.id)
+    triage, events = call_in_through_triage(web, lift_runtime, "lift")
     handed = [e for e in events if e.type == EventType.CASE_HANDED_OVER]
     assert [(e.element_id, e.data["reference"][:3]) for e in handed] == [("lift_failure", "DT-")]
     assert "manager_arrange" in {e.element_id for e in events}  # special: the manager arranges it beside
