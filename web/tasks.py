@@ -4,21 +4,19 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from jinja2.sandbox import SandboxedEnvironment
 
 from engine.accounts import permissions, sites
+from engine.definitions.compiled import VERSIONS
 from engine.errors import ConflictError, FormInvalid
 from engine.runtime.queries import get_instance_row, get_task, instance_view, list_tasks
 from engine.store.models import OPEN_TASK_STATUSES
 from web.auth import READER_ROLES, STAFF_ROLES, login_required, roles_required
 from web.forms import describe_form, errors_by_field, parse_form
+from web.instructions import render_instructions
 from web.runtime import reading, runtime
 
 bp = Blueprint("tasks", __name__)
 
-# Instructions are written by process designers but filled with case data typed by
-# anyone, so they render in a sandbox; the page escapes the result as plain text.
-_INSTRUCTIONS = SandboxedEnvironment(autoescape=False)
 
 
 @bp.route("/")
@@ -94,22 +92,14 @@ def next_task_for(actor, open_tasks):
 def _load(task_id: str):
     with reading() as session:
         task = get_task(session, task_id, viewer=g.actor)
-        case = instance_view(session, get_instance_row(session, task.instance_id))
+        row = get_instance_row(session, task.instance_id)
+        case = instance_view(session, row)
+        g.instructions_budget = VERSIONS.get(session, row.version_id).rules.budget(task.site)
     return task, case
 
 
-def render_instructions(template: str | None, data: dict) -> tuple[str | None, bool]:
-    """Render a task's instructions over its data; return (text, failed)."""
-    if not template:
-        return None, False
-    try:
-        return _INSTRUCTIONS.from_string(template).render(**data), False
-    except Exception:  # noqa: BLE001 - any template failure is shown as a notice, never a 500
-        return None, True
-
-
 def _render(task, case, fields, form_invalid=False, conflict=False):
-    instructions, failed = render_instructions(task.instructions, task.data)
+    instructions, failed = render_instructions(task.instructions, task.data, g.instructions_budget)
     is_open = task.status in OPEN_TASK_STATUSES
     lock_version = request.form.get("lock_version", task.lock_version) if conflict else task.lock_version
     return render_template("task.html", task=task, case=case, fields=fields, instructions=instructions,
