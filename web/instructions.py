@@ -11,7 +11,14 @@ from flask_babel import gettext as _
 from jinja2.sandbox import SandboxedEnvironment
 
 from engine.definitions.budget import (
-    BINOPS, DEFAULT_BUDGET, Budget, BudgetExceeded, budgeted, guarded_method, guarded_mod)
+    BINOPS,
+    DEFAULT_BUDGET,
+    Budget,
+    BudgetExceeded,
+    budgeted,
+    guarded_method,
+    guarded_mod,
+)
 
 
 def _format(value, *args, **kwargs):

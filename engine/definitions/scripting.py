@@ -31,7 +31,15 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine import clock
 from engine.definitions.budget import (
-    BINOPS, DEFAULT_BUDGET, INPLACE, Budget, budgeted, budgeted_range, guarded_method, guarded_pow)
+    BINOPS,
+    DEFAULT_BUDGET,
+    INPLACE,
+    Budget,
+    budgeted,
+    budgeted_range,
+    guarded_method,
+    guarded_pow,
+)
 from engine.errors import ScriptError
 
 Helpers = Callable[[dict], dict[str, Callable]]
