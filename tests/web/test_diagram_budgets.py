@@ -102,6 +102,7 @@ def test_other_users_are_answered_while_a_runaway_script_runs(designer, runtime,
     assert deploy(designer, on_first_task("x = 0\nwhile x == 0:\n    pass"))["runnable"] is True
     reader = web_on(runtime)
     reader.login("reception1")
+    reader.get_text(f"/cases/{other.reference}")  # warm: the first view compiles the page templates
     runaway = threading.Thread(target=runtime.start_instance, args=("water_leak", {}, "reception1"))
     runaway.start()
     try:
