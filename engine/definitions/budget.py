@@ -11,6 +11,7 @@ refused before they allocate, since no line event happens inside them.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import re
 import sys
@@ -132,9 +133,22 @@ def _sandbox_line() -> int | None:
     return frame.f_lineno if frame is not None else None
 
 
+class _Unwatched(_Watchdog):
+    """Outside any budget (lint, tests): sizes are still refused, time and memory not read."""
+
+    def __init__(self):
+        self.budget, self.tripped = DEFAULT_BUDGET, None
+
+    def check(self, line=None, memory=True):
+        pass
+
+
+_UNWATCHED = _Unwatched()
+
+
 def _watchdog() -> _Watchdog:
-    """The running watchdog; guards used outside any budget get the default one."""
-    return getattr(_local, "watchdog", None) or _Watchdog(DEFAULT_BUDGET)
+    """The running watchdog, or the unwatched one outside any budget."""
+    return getattr(_local, "watchdog", None) or _UNWATCHED
 
 
 @contextlib.contextmanager
@@ -244,10 +258,14 @@ class budgeted_range:  # noqa: N801 - it stands in for the builtin `range`
         self._range = range(*args)
 
     def __iter__(self):
+        # chain iterates each chunk in C: the generator (and the tracer's call event) runs once a chunk
+        return itertools.chain.from_iterable(self._chunks())
+
+    def _chunks(self):
         inner = self._range
         for start in range(0, len(inner), _RANGE_CHUNK):
             _watchdog().check()
-            yield from inner[start:start + _RANGE_CHUNK]
+            yield inner[start:start + _RANGE_CHUNK]
 
     def __len__(self):
         return len(self._range)
