@@ -6,7 +6,6 @@ from datetime import datetime
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from jinja2.sandbox import SandboxedEnvironment
 
 from engine.accounts import permissions, sites
 from engine.definitions.compiled import VERSIONS, current_rules
@@ -16,17 +15,13 @@ from engine.store.models import OPEN_TASK_STATUSES
 from web.auth import READER_ROLES, STAFF_ROLES, login_required, roles_required
 from web.case_list import case_site
 from web.forms import describe_form, errors_by_field, parse_form
-from web.i18n import pick
+from web.instructions import code_labels, render_instructions
 from web.runtime import now, reading, runtime
-from web.templating import localtime
 from web.timeline import timeline
 
 bp = Blueprint("tasks", __name__)
 CHANGES_SHOWN = 5  # entries of the record shown after a conflict when the form's opening time is unknown
 
-# Instructions are written by process designers but filled with case data typed by
-# anyone, so they render in a sandbox; the page escapes the result as plain text.
-_INSTRUCTIONS = SandboxedEnvironment(autoescape=False)
 
 
 @bp.route("/")
@@ -141,52 +136,16 @@ def next_task_for(actor, open_tasks):
 def _load(task_id: str):
     with reading() as session:
         task = get_task(session, task_id, viewer=g.actor)
-        case = instance_view(session, get_instance_row(session, task.instance_id))
+        row = get_instance_row(session, task.instance_id)
+        case = instance_view(session, row)
+        g.instructions_budget = VERSIONS.get(session, row.version_id).rules.budget(task.site)
     return task, case
-
-
-def render_instructions(template: str | None, data: dict, labels: dict | None = None) -> tuple[str | None, bool]:
-    """Render a task's instructions over its data, codes shown by their `labels`
-    (field → code → words) and times local; return (text, failed)."""
-    if not template:
-        return None, False
-    labels = labels or {}
-    shown = {k: labels.get(k, {}).get(v, v) if isinstance(v, str) else v for k, v in data.items()}
-    try:
-        return _INSTRUCTIONS.from_string(template).render(**{k: _readable(v) for k, v in shown.items()}), False
-    except Exception:  # noqa: BLE001 - any template failure is shown as a notice, never a 500
-        return None, True
-
-
-def code_labels(session, instance_id: int) -> dict[str, dict[str, str]]:
-    """Field → code → its words in the reader's language, from every form of the case's version
-    (price-list items by their price-list name, choices by their labels)."""
-    compiled = VERSIONS.get(session, get_instance_row(session, instance_id).version_id)
-    labels: dict[str, dict[str, str]] = {}
-    for schema in compiled.forms.values():
-        for name, prop in (schema.get("properties") or {}).items():
-            zh, en = prop.get("x-enum-labels") or {}, prop.get("x-enum-labels-en") or {}
-            for code in zh:
-                labels.setdefault(name, {})[code] = pick(zh.get(code), en.get(code))
-    return labels
-
-
-def _readable(value):
-    """A stored time (2026-12-07T07:23:00+08:00) as people read it: local, 2026-12-07 07:23."""
-    if isinstance(value, str) and len(value) >= 16 and value[10:11] == "T":
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-        if moment.tzinfo is not None:
-            return localtime(moment)
-    return value
 
 
 def _render(task, case, fields, form_invalid=False, conflict=False, changes=None):
     with reading() as session:
         labels = code_labels(session, task.instance_id) if task.instructions else {}
-    instructions, failed = render_instructions(task.instructions, task.data, labels)
+    instructions, failed = render_instructions(task.instructions, task.data, g.instructions_budget, labels)
     is_open = task.status in OPEN_TASK_STATUSES
     # After a conflict the form may go again, as typed, on the case as it is now, if it is still mine to do.
     may_resubmit = conflict and is_open and permissions.may_do_now(g.actor, task)

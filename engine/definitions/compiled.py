@@ -112,6 +112,11 @@ def _diagram_helpers(rules: Rules):
     return helpers
 
 
+def _budget_of(rules: Rules):
+    """The budget a case's diagram code runs under: its site's, from the task data."""
+    return lambda task_data: rules.budget(task_data.get("site") if isinstance(task_data, dict) else None)
+
+
 def compile_version(row: ProcessVersion) -> CompiledVersion:
     spec, subprocess_specs = load_spec(row.spec_json)
     rules = load_rules(row.assets["rules"])
@@ -128,7 +133,7 @@ def compile_version(row: ProcessVersion) -> CompiledVersion:
         id=row.id, process_id=row.process_id, name=row.name, version=row.version, content_hash=row.content_hash,
         has_timers=has_timers, has_sla=has_sla,
         spec=spec, subprocess_specs=subprocess_specs, rules=rules, forms=row.assets["forms"],
-        processes=processes, script_engine=SandboxedScriptEngine(helpers=_diagram_helpers(rules)),
+        processes=processes, script_engine=SandboxedScriptEngine(helpers=_diagram_helpers(rules), budget_for=_budget_of(rules)),
         flow_index=flow_index,
     )
 

@@ -20,6 +20,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
+from engine.definitions.lint_budget import template_problems, unbounded_problems
 from engine.definitions.lint_expr import source_problem, timer_problems
 from engine.definitions.xmlsafe import parse_xml
 from engine.errors import DefinitionError, Finding
@@ -222,6 +223,15 @@ class _Linter:
                     if problem:
                         self.add(element, f"{what} does not compile under the sandbox: {problem}",
                                  element_id=_owner_id(element))
+                        continue
+                    self._budget_findings(element, what, unbounded_problems(element.text, mode))
+        for element in self.root.iterfind(".//bpmn:extensionElements/spiffworkflow:instructionsForEndUser", NS):
+            self._budget_findings(element, "instructions", template_problems(element.text or ""))
+
+    def _budget_findings(self, element, what: str, problems: list[tuple[int, str]]):
+        for line, problem in problems:
+            self.add(element, f"{what} line {line}: {problem} (budgets in processes/rules/sites.yaml)",
+                     line=(element.sourceline or 1) + line - 1, element_id=_owner_id(element))
 
     def check_timers(self):
         for definition in self.root.iterfind(".//bpmn:timerEventDefinition", NS):

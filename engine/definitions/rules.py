@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from engine.definitions.budget import DEFAULT_BUDGET, Budget
 from engine.definitions.duty_lint import load_duty_policy
 from engine.definitions.notification_lint import load_notifications
 from engine.definitions.sla_lint import load_sla_book
@@ -95,6 +96,11 @@ class Rules:
     triage: str | None = None  # the procedure that routes requests by these categories
     notifications: NotificationPolicy = NO_NOTIFICATIONS
     duty: DutyBook | None = None  # duty.yaml per site; None: the library has no duty desk
+    budgets: dict[str, Budget] = field(default_factory=dict)  # per site; "" is the bundle's default
+
+    def budget(self, site: str | None = None) -> Budget:
+        """The CPU-time and memory budget of diagram code at `site` (sites.yaml `budgets`)."""
+        return self.budgets.get(site or self.default_site) or self.budgets.get("") or DEFAULT_BUDGET
 
     @cached_property
     def role_departments(self) -> dict[str, str]:
@@ -136,6 +142,11 @@ class Rules:
         return self.prices[item]["price"]
 
 
+def _budgets(sites: dict) -> dict[str, Budget]:
+    default = Budget.of(sites.get("budgets"))
+    return {"": default, **{sid: Budget.of(site.get("budgets"), default) for sid, site in sites["sites"].items()}}
+
+
 def load_rules(texts: dict[str, str]) -> Rules:
     """Validate and combine rule files given as {"roles.yaml": text, ...}."""
     data = {}
@@ -166,6 +177,7 @@ def load_rules(texts: dict[str, str]) -> Rules:
         categories={c["id"]: Category(c["id"], c["zh"], c["en"], c.get("process"), c["special"])
                     for c in (data.get("categories") or {}).get("categories", [])},
         triage=(data.get("categories") or {}).get("triage"),
+        budgets=_budgets(data["sites"]),
     )
     if "followup" in data:
         rules.followup = load_followup_policy(data["followup"], texts["followup.yaml"], rules.sites)

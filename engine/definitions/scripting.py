@@ -30,9 +30,20 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnviron
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine import clock
+from engine.definitions.budget import (
+    BINOPS,
+    DEFAULT_BUDGET,
+    INPLACE,
+    Budget,
+    budgeted,
+    budgeted_range,
+    guarded_method,
+    guarded_pow,
+)
 from engine.errors import ScriptError
 
 Helpers = Callable[[dict], dict[str, Callable]]
+BudgetFor = Callable[[dict], Budget]  # the budget of a case, from its task data (its site)
 
 # None of these is among our builtins; refusing the calls at compile time gives authors
 # (and lint) a clear message instead of a NameError at run time.
@@ -73,6 +84,25 @@ class _Policy(RestrictingNodeTransformer):
             self.error(node, f"calling {node.func.id}() is not allowed")
         return super().visit_Call(node)
 
+    def visit_BinOp(self, node):
+        # Operators that can build a huge result in one C call go through a size guard.
+        node = self.node_contents_visit(node)
+        symbol = _GUARDED_OPS.get(type(node.op))
+        if symbol is None:
+            return node
+        call = ast.Call(func=ast.Name("_binop_", ast.Load()), args=[ast.Constant(symbol), node.left, node.right],
+                        keywords=[])
+        return ast.fix_missing_locations(ast.copy_location(call, node))
+
+    def visit_Try(self, node):
+        # The budget stops a runaway script with an exception `except Exception` cannot catch;
+        # a bare except or a finally block would let the script run on unwatched.
+        if node.finalbody:
+            self.error(node, "finally blocks are not allowed")
+        if any(handler.type is None for handler in node.handlers):
+            self.error(node, "a bare except is not allowed (name the exception)")
+        return super().visit_Try(node)
+
     def visit_Attribute(self, node):
         if node.attr in _EXTRA_REFUSED_ATTRS:  # the base class reports INSPECT_ATTRIBUTES
             hint = " (use an f-string)" if node.attr.startswith("format") else ""
@@ -80,12 +110,20 @@ class _Policy(RestrictingNodeTransformer):
         return super().visit_Attribute(node)
 
 
+_GUARDED_OPS = {ast.Mult: "*", ast.Pow: "**", ast.Mod: "%", ast.LShift: "<<"}
+
+
+def _binop(symbol: str, left, right):
+    """`_binop_` of restricted code: `*`, `**`, `%` and `<<` under the memory budget."""
+    return BINOPS[symbol](left, right)
+
+
 def _guarded_getattr(obj, name):
     """`_getattr_` of restricted code: refuses private and introspection names, else getattr."""
     if not isinstance(name, str) or name.startswith("_") or name in _REFUSED_ATTRS:
         raise SandboxRefusal(f"attribute {name!r} is not allowed")
     # raise_ makes a missing attribute an AttributeError (safer_getattr's default is None).
-    return Guards.safer_getattr(obj, name, Guards.raise_)
+    return guarded_method(obj, name, Guards.safer_getattr(obj, name, Guards.raise_))
 
 
 _INPLACE_OPS = {
@@ -97,7 +135,7 @@ _INPLACE_OPS = {
 
 def _inplacevar(op: str, target, value):
     """`_inplacevar_` of restricted code: `n += 1` on names (RestrictedPython 9 ships none)."""
-    return _INPLACE_OPS[op](target, value)
+    return INPLACE[op](target, value) if op in INPLACE else _INPLACE_OPS[op](target, value)
 
 
 def _apply(func, *args, **kwargs):
@@ -116,11 +154,14 @@ def _c_level_import(name, *args, **kwargs):
 # Builtins: RestrictedPython's safe set without class building and attribute setters,
 # plus what conditions and scripts need. sorted/zip/tuple iterate in C past `_getiter_`,
 # which is harmless here: our `_getiter_` guards nothing (task data holds no proxies).
-_DROPPED = {"__build_class__", "_getattr_", "setattr", "delattr"}
+# The exceptions a budget stop could be caught as are dropped too.
+_DROPPED = {"__build_class__", "_getattr_", "setattr", "delattr",
+            "BaseException", "KeyboardInterrupt", "SystemExit", "GeneratorExit"}
 _BUILTINS = {k: v for k, v in safe_builtins.items() if k not in _DROPPED}
 _ADDED = (min, max, sum, sorted, any, all, list, dict, set, tuple, enumerate, zip)
 _BUILTINS.update({f.__name__: f for f in _ADDED})
-_BUILTINS.update(datetime=datetime, timedelta=timedelta, timezone=timezone, __import__=_c_level_import)
+_BUILTINS.update(datetime=datetime, timedelta=timedelta, timezone=timezone, __import__=_c_level_import,
+                 range=budgeted_range, pow=guarded_pow)
 
 _SANDBOX_GLOBALS = {
     "__builtins__": _BUILTINS,  # must be set: exec() would otherwise add the real builtins
@@ -132,6 +173,7 @@ _SANDBOX_GLOBALS = {
     "_unpack_sequence_": Guards.guarded_unpack_sequence,
     "_inplacevar_": _inplacevar,
     "_apply_": _apply,
+    "_binop_": _binop,
     "_print_": PrintCollector,  # print() works; its output goes nowhere
 }
 
@@ -210,15 +252,17 @@ def _default_helpers(task_data: dict) -> dict[str, Callable]:
 class SandboxEnvironment(TaskDataEnvironment):
     """TaskDataEnvironment that compiles with RestrictedPython and runs with restricted globals."""
 
-    def __init__(self, helpers: Helpers | None = None):
+    def __init__(self, helpers: Helpers | None = None, budget_for: BudgetFor | None = None):
         super().__init__(dict(_SANDBOX_GLOBALS))
         self.helpers = helpers or _default_helpers
+        self.budget_for = budget_for or (lambda task_data: DEFAULT_BUDGET)
 
     def evaluate(self, expression, context, external_context=None):
         """Evaluate an expression over task data; helpers and guards win over data fields."""
         code = compile_sandboxed(expression, "eval")
         names = {**(external_context or {}), **context, **self.helpers(context), **self.globals}
-        return eval(code, names)
+        with budgeted(self.budget_for(context)):
+            return eval(code, names)
 
     def execute(self, script, context, external_context=None):
         """Run a script with task data as its globals, then strip helpers, guards and functions."""
@@ -228,7 +272,8 @@ class SandboxEnvironment(TaskDataEnvironment):
         context.update(external)
         context.update(self.globals)
         try:
-            exec(code, context)
+            with budgeted(self.budget_for(context)):
+                exec(code, context)
         finally:
             self._remove_globals_and_functions_from_context(context, external)
         return True
@@ -247,8 +292,8 @@ def _source_line(source: str, err: Exception) -> tuple[int, str]:
 class SandboxedScriptEngine(PythonScriptEngine):
     """PythonScriptEngine whose expressions and scripts all run in the RestrictedPython sandbox."""
 
-    def __init__(self, helpers: Helpers | None = None):
-        super().__init__(environment=SandboxEnvironment(helpers))
+    def __init__(self, helpers: Helpers | None = None, budget_for: BudgetFor | None = None):
+        super().__init__(environment=SandboxEnvironment(helpers, budget_for))
 
     def validate(self, expression):
         """Raise SyntaxError or SandboxRefusal when `expression` cannot run in the sandbox."""

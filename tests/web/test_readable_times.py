@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from web.tasks import render_instructions
+from web.instructions import render_instructions
 
 
 def test_instructions_show_stored_times_in_local_time(app):
     with app.test_request_context("/"):
         text, failed = render_instructions("接报时间：{{ received_at }}；单元：{{ unit }}",
                                            {"received_at": "2026-11-23T09:05:00+00:00", "unit": "3-2-1201"})
-    assert (text, failed) == ("接报时间：2026-11-23 17:05；单元：3-2-1201", False)
+    assert (text, failed) == ("接报时间：2026-11-23 17:05；单元：3-2-1201", None)  # no notice: it rendered
 
 
 def test_instructions_name_price_list_items_not_their_codes(web, start_case, runtime):

@@ -10,7 +10,8 @@ from engine.errors import BadInput, FieldError, FormInvalid
 from engine.runtime.comments import Comment
 from engine.runtime.views import InstanceView, StepResult, TaskView
 from web.i18n import pick
-from web.tasks import next_task_for, render_instructions
+from web.instructions import render_instructions
+from web.tasks import next_task_for
 from web.templating import is_overdue, seconds_left
 from web.timeline import TimelineRow, WaitingMessage
 
