@@ -33,8 +33,10 @@ class FakeServer:
 
 @pytest.fixture(autouse=True)
 def cli_database(monkeypatch, db):
-    """The command opens the test's database, wherever DATABASE_URL points."""
+    """The command opens the test's database, wherever DATABASE_URL points, with the shared
+    session key PostgreSQL asks for at start (tests/unit/test_serve_config.py)."""
     monkeypatch.setattr(cli.context, "Database", lambda: db)
+    monkeypatch.setenv("ESTATEDESK_SECRET_KEY", "cd" * 32)
 
 
 def fake_server(monkeypatch, on_run=None) -> list[FakeServer]:
