@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 ROOT = Path(__file__).resolve().parents[2]
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -43,7 +44,7 @@ def wait_for(port: int, deadline: float = 30.0) -> None:
 
 
 @pytest.fixture
-def cluster(db_url, tmp_path):
+def cluster(runtime, db_url, tmp_path):  # runtime: the library deployed, the demo staff loaded
     conf = (ROOT / "deploy/nginx.conf").read_text(encoding="utf-8")
     for old, new in PORTS.items():
         conf = conf.replace(f":{old}", f":{new}")
@@ -90,3 +91,41 @@ def test_the_session_cookie_is_secure_only_when_the_proxy_says_https(cluster):
     assert "Secure" not in session_cookie(PORTS["8080"], {"X-Forwarded-Proto": "https"})
     # ... and from the trusted proxy's address an https one makes the cookie Secure.
     assert "Secure" in session_cookie(PORTS["8002"], {"X-Forwarded-Proto": "https"})
+
+
+T = "2026-11-23T09:05:00+00:00"
+
+
+def api(port: int, token: str, method: str, path: str, body: dict | None = None) -> dict:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1{path}", method=method,
+                                     data=json.dumps(body).encode() if body is not None else None,
+                                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=20) as response:
+        return json.loads(response.read())
+
+
+def test_a_case_stepped_on_the_other_process_continues_from_its_stored_state(cluster, runtime):
+    """Process A keeps the started workflow; B registers the request; A's next step must not
+    resume from its kept, one-step-behind workflow."""
+    from engine.accounts.tokens import create_token
+    from engine.audit.events import EventType
+    from engine.store.models import Event
+
+    with runtime.transaction() as session:
+        _view, token = create_token(session, "reception1", "test")
+    a, b = PORTS["8001"], PORTS["8002"]
+    opened = api(a, token, "POST", "/cases", {"category": "other", "caller": "林先生", "unit": "3-2-1201",
+                                              "phone": "13800000000", "description": "想借用打气筒", "site": "nanshan"})
+    case_id = opened["case"]["id"]
+    registered = api(b, token, "POST", f"/tasks/{opened['next_task_id']}/complete", {"data": {
+        "caller": "林先生", "unit": "3-2-1201", "phone": "13800000000", "category": "other",
+        "description": "想借用打气筒", "received_at": T}})
+    handle = registered["open_tasks"]
+    assert [t["element_id"] for t in handle] == ["handle_other"]
+    done = api(a, token, "POST", f"/tasks/{handle[0]['id']}/complete", {"data": {
+        "other_outcome": "replied", "reply": "可以，到前台借用", "replied_at": T}})
+    assert [t["element_id"] for t in done["open_tasks"]] == ["record_result"]
+    with runtime.db.read_session() as session:
+        completed = session.scalars(select(Event.element_id).where(
+            Event.instance_id == case_id, Event.type == EventType.TASK_COMPLETED).order_by(Event.id)).all()
+    assert completed == ["register_request", "handle_other"]
