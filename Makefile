@@ -25,7 +25,7 @@ ifeq ($(ESTATEDESK_AUDIT_KEY)$(ESTATEDESK_AUDIT_KEY_FILE),)
 export ESTATEDESK_AUDIT_KEY_FILE = $(abspath $(AUDIT_KEY_FILE))
 endif
 
-.PHONY: install assets browser run test test-postgres lint bench clean translations
+.PHONY: install assets browser nginx run test test-postgres lint bench clean translations
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -72,6 +72,18 @@ browser:
 	  echo "browser tests will be skipped: $(CHROMIUM) is missing (as root: apt-get install chromium fonts-wqy-zenhei)"; \
 	else \
 	  echo "no Chinese font found: screenshots will show boxes (as root: apt-get install fonts-wqy-zenhei)"; \
+	fi
+
+# The cluster benchmark and fault test put Debian's nginx in front of the app processes
+# (deploy/nginx.conf). Install it with apt-get when missing and possible (root).
+nginx:
+	@if command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing nginx for the cluster tests"; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; } \
+	    || echo "apt-get could not install nginx; the cluster tests will be skipped"; \
+	else \
+	  echo "the cluster tests will be skipped: nginx is missing (as root: apt-get install nginx)"; \
 	fi
 
 # Initialise the SQLite database (var/estatedesk.db) with the demo staff and the

@@ -98,6 +98,7 @@ def serve(env: Env, log_format: str | None, **options) -> int:
     from web import serve as web_serve  # on use, as for `report`
 
     audit_key()  # checked at start, not at the first step: without it nothing could be recorded
+    web_serve.require_shared_secret(env.db)
     logs.configure(log_format)
     return web_serve.main(SimpleNamespace(**options, processes=env.processes, forms=env.forms), env.db)
 

@@ -166,3 +166,13 @@ class AuditKeyMissing(EngineError):
 
     def __init__(self):
         super().__init__("the audit key is not configured: set ESTATEDESK_AUDIT_KEY or ESTATEDESK_AUDIT_KEY_FILE")
+
+
+class SecretKeyMissing(EngineError):
+    """PostgreSQL means app processes that share one database, and without one secret key
+    each draws its own: a login made on one process is refused by the next. Configuration,
+    checked at start, never the user's doing."""
+
+    def __init__(self):
+        super().__init__("ESTATEDESK_SECRET_KEY is not set: app processes sharing PostgreSQL "
+                         "need the same session key, or logins break between them")

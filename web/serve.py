@@ -12,6 +12,7 @@ from waitress import create_server
 from engine.channels.sender import ChannelSender
 from engine.duty.desk import run_duty_pass
 from engine.duty.oncall import RosterRecipients
+from engine.errors import SecretKeyMissing
 from engine.runtime.step import Runtime
 from engine.runtime.timers import Wakeup, run_worker
 from engine.store.db import Database
@@ -36,6 +37,12 @@ def make_http_server(app, host: str, port: int):
     behind_proxy = {"trusted_proxy": proxy, "trusted_proxy_headers": {"x-forwarded-proto", "x-forwarded-for"},
                     "clear_untrusted_proxy_headers": True} if proxy else {}
     return create_server(app, host=host, port=port, threads=SERVER_THREADS, ident="EstateDesk", **behind_proxy)
+
+
+def require_shared_secret(db: Database) -> None:
+    """On PostgreSQL (several app processes behind nginx), refuse a per-process random session key."""
+    if db.is_postgres and not os.environ.get("ESTATEDESK_SECRET_KEY"):
+        raise SecretKeyMissing()
 
 
 def main(args, db: Database | None = None) -> int:

@@ -33,8 +33,10 @@ class FakeServer:
 
 @pytest.fixture(autouse=True)
 def cli_database(monkeypatch, db):
-    """The command opens the test's database, wherever DATABASE_URL points."""
+    """The command opens the test's database, wherever DATABASE_URL points, with the shared
+    session key PostgreSQL asks for at start (tests/unit/test_serve_config.py)."""
     monkeypatch.setattr(cli.context, "Database", lambda: db)
+    monkeypatch.setenv("ESTATEDESK_SECRET_KEY", "cd" * 32)
 
 
 def fake_server(monkeypatch, on_run=None) -> list[FakeServer]:
@@ -46,7 +48,7 @@ def fake_server(monkeypatch, on_run=None) -> list[FakeServer]:
 
 def test_serve_runs_the_app_and_the_worker(monkeypatch, db):
     made, worker_started = fake_server(monkeypatch), threading.Event()
-    monkeypatch.setattr(serve, "run_worker", lambda runtime, stop: worker_started.set())
+    monkeypatch.setattr(serve, "run_worker", lambda runtime, stop, **_passes: worker_started.set())
     assert main(["serve", "--host", "127.0.0.1", "--port", "8765"]) == 0
     [server] = made
     assert (server.host, server.port, server.ran, server.closed) == ("127.0.0.1", 8765, True, True)
@@ -130,7 +132,7 @@ def test_serve_without_worker(monkeypatch, db):
 def test_sigterm_stops_the_server_and_then_the_worker(monkeypatch, db):
     stopped = []
 
-    def worker(runtime, wakeup):
+    def worker(runtime, wakeup, **_passes):
         while not wakeup.stopping:
             wakeup.sleep(60)  # woken by the stop, not by the time
         stopped.append(True)
