@@ -7,6 +7,7 @@ import re
 from flask import current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import (
@@ -22,8 +23,8 @@ from engine.errors import (
     NotFound,
     NothingWaiting,
     PermissionDenied,
-    Refused,
     ScriptError,
+    SecretKeyMissing,
     SiteRefused,
     TaskNotReady,
 )
@@ -43,7 +44,8 @@ STATUS_OF = (
     (NothingWaiting, 409),
     (DefinitionError, 400),
     (ScriptError, 500),
-    (AuditKeyMissing, 500),  # the server's configuration: logged for its operators, not shown
+    (AuditKeyMissing, 500),
+    (SecretKeyMissing, 500),  # the server's configuration: logged for its operators, not shown
     (EngineError, 400),
 )
 
@@ -93,8 +95,6 @@ def _detail(error: EngineError) -> str:
     if isinstance(error, SiteRefused):
         return _("%(user)s 不在%(site)s工作：不能为该服务中心开单、查看其统计与日志或办理其任务",
                  user=error.username, site=site_name(error.site))
-    if isinstance(error, Refused):
-        return pick(error.zh, error.en)
     if isinstance(error, DiagramTooLarge):
         return _("%(file)s 有 %(size)s，超过流程图 %(limit)s 的上限，未保存", file=error.filename,
                  size=megabytes(error.size), limit=megabytes(error.limit))
@@ -127,6 +127,8 @@ def handle_http_error(error: HTTPException):
         return _page(status, _("提交的内容超过 %(limit)s 的上限，未保存", limit=limit))
     if status >= 500:
         return _page(status, None)
+    if isinstance(error, CSRFError):  # a form left open past a logout, or posted from another site
+        return _page(status, _("这张表单已失效（缺少或过期的防伪令牌）：请刷新页面后重新提交。"))
     return _page(status, error.description if current_language() == "en" else str(HTTP_EXPLAINED.get(status, "")))
 
 

@@ -16,7 +16,7 @@ EXPECTED = {
     "NotFound": 404, "BadInput": 400, "FormInvalid": 400, "PermissionDenied": 403, "Refused": 403, "TaskNotReady": 409,
     "ConflictError": 409, "StepRaced": 409, "InstanceNotRunning": 409, "NothingWaiting": 409, "DefinitionError": 400,
     "ScriptError": 500, "EngineError": 400, "NotADiagram": 400, "DiagramTooLarge": 400, "SiteRefused": 403,
-    "AuditKeyMissing": 500,
+    "AuditKeyMissing": 500, "SecretKeyMissing": 500,
 }
 
 

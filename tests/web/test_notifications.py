@@ -92,7 +92,7 @@ def test_mark_all_read_and_english(web, client, cases, runtime, clock):
 
 def test_mark_read_needs_this_sessions_csrf_token_and_a_login(web, client):
     refused = client.post("/notifications/read")  # a form posted from elsewhere carries no token
-    assert refused.status_code == 400 and "The CSRF token is missing." in refused.get_data(as_text=True)
+    assert refused.status_code == 400 and "防伪令牌" in refused.get_data(as_text=True)
     logged_out = web.post("/notifications/read")  # the session's own token, but nobody logged in
     assert logged_out.status_code == 302
     assert logged_out.headers["Location"] == "/login?next=/notifications/read"

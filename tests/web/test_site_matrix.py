@@ -8,6 +8,7 @@ matrix nor `SITE_FREE` fails `test_every_route_is_in_the_site_matrix`.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, replace
 
 import pytest
@@ -185,9 +186,10 @@ def test_nanshan_staff_cannot_reach_a_binhai_case_by_any_route(caller, binhai):
             wrong.append(f"{row.method} {row.path} as {row.user}: {response.status_code} {text[:100]}")
         elif row.refused is None and (response.status_code != 200 or binhai["ref"] in text or binhai["task"] in text):
             wrong.append(f"{row.method} {row.path} as {row.user}: {response.status_code}, shows the Binhai case")
-        elif row.refused == 404 and _masked(text, binhai) != _masked(_body(caller(row.user).call(row, NOWHERE)),
-                                                                  NOWHERE):
-            wrong.append(f"{row.method} {row.path}: the 404 differs from a case that does not exist")
+        elif row.refused == 404 and (seen := _masked(text, binhai)) != (
+                nowhere := _masked(_body(caller(row.user).call(row, NOWHERE)), NOWHERE)):
+            diff = "\n".join(difflib.unified_diff(seen.splitlines(), nowhere.splitlines(), lineterm="", n=0))
+            wrong.append(f"{row.method} {row.path}: the 404 differs from a case that does not exist:\n{diff}")
     assert wrong == []
 
 
