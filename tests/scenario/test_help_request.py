@@ -112,6 +112,7 @@ def test_repair_is_general_and_goes_to_the_repair_procedure(start_case):
     case.complete("notify_engineering", "reception1", engineering_notified=True, notified_person="周工")
     case.complete("assess_unlisted", "engsup1", feasible=True, quoted_price=80, assessment="可修，加固支架",
                   resident_accepts=False, decline_reason="住户自行找人维修")
+    case.complete("file_declined", "reception1", filed=True)  # 001/第8篇 4.1 4): declined orders are filed
 
     path = case.path(P)
     assert path.elements == GENERAL + ["call_repair"] + TAIL
@@ -120,7 +121,8 @@ def test_repair_is_general_and_goes_to_the_repair_procedure(start_case):
     assert (repair[0], repair[-1]) == ("start", "end_declined")
     assert case.human_trail() == REGISTERED + [("write_order", R, "reception1"),
                                                ("notify_engineering", R, "reception1"),
-                                               ("assess_unlisted", "engineering_supervisor", "engsup1")]
+                                               ("assess_unlisted", "engineering_supervisor", "engsup1"),
+                                               ("file_declined", R, "reception1")]
     assert case.status == "completed"
 
 

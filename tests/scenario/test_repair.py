@@ -407,18 +407,57 @@ def test_unlisted_item_assessed_accepted_and_charged_the_quote(start_drawn_case,
     assert case.human_trail() == HEAD_TRAIL + [("assess_unlisted", ES, "engsup1")] + ONSITE_TRAIL + TAIL_TRAIL
 
 
-def test_unlisted_item_declined(start_drawn_case):
+DECLINED_ELEMENTS = ["assess_unlisted", "gw_accept", "file_declined", "end_declined"]
+DECLINED_FLOWS = ["Flow_unlisted", "Flow_assess_unlisted", "Flow_declined", "Flow_file_declined"]
+
+
+def test_unlisted_item_declined_is_filed_at_the_desk(start_drawn_case):
+    """001/第8篇 4.1 2) ③ and 4): a declined quote sends nobody and the order is filed like an on-site refusal."""
     case = open_order(start_drawn_case, item="unlisted", problem="阳台晾衣架松脱")
+    with pytest.raises(FormInvalid) as refused:  # the desk files the reason with the order
+        case.complete("assess_unlisted", "engsup1", **dict(ASSESSED, resident_accepts=False))
+    assert [e.field for e in refused.value.errors] == ["decline_reason"]
     case.complete(
         "assess_unlisted",
         "engsup1",
         **dict(ASSESSED, resident_accepts=False, decline_reason="住户嫌贵，自行找人维修"),
     )
+    assert open_ids(case) == ["file_declined"]
+    assert case.task("file_declined").role == R
+    assert case.task_view("file_declined").data["decline_reason"] == "住户嫌贵，自行找人维修"
+    case.complete("file_declined", "reception1", filed=True)
     path = case.path()
-    assert path.elements == HEAD_ELEMENTS + ["assess_unlisted", "gw_accept", "end_declined"]
-    assert path.flows == HEAD_FLOWS + ["Flow_unlisted", "Flow_assess_unlisted", "Flow_declined"]
-    assert case.human_trail() == HEAD_TRAIL + [("assess_unlisted", ES, "engsup1")]
+    assert path.elements == HEAD_ELEMENTS + DECLINED_ELEMENTS
+    assert path.flows == HEAD_FLOWS + DECLINED_FLOWS
+    assert case.human_trail() == HEAD_TRAIL + [("assess_unlisted", ES, "engsup1"), ("file_declined", R, "reception1")]
     assert case.status == "completed"
+
+
+def test_repair_judged_not_feasible_never_sends_a_technician(start_drawn_case):
+    """001/第8篇 4.1 2) ③: only a feasible repair the resident accepts is scheduled."""
+    case = open_order(start_drawn_case, item="unlisted", problem="外墙渗水")
+    not_feasible = dict(ASSESSED, feasible=False, assessment="属外墙结构问题，工程部无法维修")
+    with pytest.raises(FormInvalid) as refused:  # the resident's yes cannot override the assessment
+        case.complete("assess_unlisted", "engsup1", **not_feasible)
+    assert [e.field for e in refused.value.errors] == ["resident_accepts"]
+    case.complete("assess_unlisted", "engsup1", **dict(not_feasible, resident_accepts=False))
+    assert open_ids(case) == ["file_declined"]
+    case.complete("file_declined", "reception1", filed=True)
+
+    path = case.path()
+    assert path.elements == HEAD_ELEMENTS + DECLINED_ELEMENTS
+    assert not {"arrive_now", "arrive_appointment"} & set(path.elements)
+    assert case.human_trail() == HEAD_TRAIL + [("assess_unlisted", ES, "engsup1"), ("file_declined", R, "reception1")]
+    assert case.status == "completed"
+
+
+def test_a_quote_of_zero_is_not_a_quote(start_drawn_case):
+    case = open_order(start_drawn_case, item="unlisted", problem="阳台晾衣架松脱")
+    with pytest.raises(FormInvalid) as refused:
+        case.complete("assess_unlisted", "engsup1", **dict(ASSESSED, quoted_price=0))
+    assert [e.field for e in refused.value.errors] == ["quoted_price"]
+    assert open_ids(case) == ["assess_unlisted"]
+    assert "assess_unlisted" not in [element for element, _role, _user in case.human_trail()]
 
 
 def test_assessment_overdue_desk_chases_and_tells_the_resident(start_drawn_case, sla_limit):
@@ -434,26 +473,23 @@ def test_assessment_overdue_desk_chases_and_tells_the_resident(start_drawn_case,
     case.complete(
         "assess_unlisted", "engsup1", **dict(ASSESSED, resident_accepts=False, decline_reason="住户不修了")
     )
+    case.complete("file_declined", "reception1", filed=True)
 
     path = case.path()
     assert path.elements == HEAD_ELEMENTS + [
         "timer_assess_overdue",
         "chase_assessment",
         "end_assessment_chased",
-        "assess_unlisted",
-        "gw_accept",
-        "end_declined",
-    ]
+    ] + DECLINED_ELEMENTS
     assert path.flows == HEAD_FLOWS + [
         "Flow_unlisted",
         "Flow_assess_overdue",
         "Flow_chase_assessment",
-        "Flow_assess_unlisted",
-        "Flow_declined",
-    ]
+    ] + DECLINED_FLOWS[1:]
     assert case.human_trail() == HEAD_TRAIL + [
         ("chase_assessment", R, "reception1"),
         ("assess_unlisted", ES, "engsup1"),
+        ("file_declined", R, "reception1"),
     ]
     assert case.status == "completed"
 
