@@ -94,10 +94,10 @@ run: install $(AUDIT_KEY_FILE)
 	$(BIN)/estatedesk serve --host $(HOST) --port $(PORT)
 
 # All tests, on SQLite unless DATABASE_URL points at PostgreSQL.
-test: install browser
+test: install browser nginx
 	$(BIN)/pytest
 
-test-postgres: install browser
+test-postgres: install browser nginx
 	DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test $(BIN)/pytest
 
 lint: install
