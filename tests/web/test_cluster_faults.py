@@ -162,7 +162,7 @@ def test_killing_an_app_process_and_a_worker_mid_load_loses_no_step_and_fires_no
         workers += [Node(["worker"], env, tmp_path / f"worker{n}.log") for n in (1, 2)]
         # Opened once the processes are up, so the first timers fall due as the clients begin.
         cases.update(open_cases(runtime, datetime.now(timezone.utc) + timedelta(seconds=2),
-                                timedelta(milliseconds=150)))
+                                timedelta(milliseconds=250)))
         ids = list(cases)
         for n, client in enumerate(clients):
             threads.append(threading.Thread(target=client.work_all, args=(cases, ids[n::CLIENTS])))
