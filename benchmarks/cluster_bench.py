@@ -129,6 +129,12 @@ def workers(db_url: str, offset: float, folder: Path, count: int = 2):
                                 cwd=ROOT, env=app_env(db_url), stdout=subprocess.DEVNULL,
                                 stderr=(folder / f"worker{n}.log").open("w")) for n in range(count)]
     try:
+        # Up before measuring: their start-up would otherwise take CPU from the first clients.
+        end = time.monotonic() + 60
+        while not all("timer worker running" in (folder / f"worker{n}.log").read_text() for n in range(count)):
+            if time.monotonic() > end or any(p.poll() is not None for p in started):
+                raise RuntimeError(f"the workers did not start: see {folder}")
+            time.sleep(0.1)
         yield
     finally:
         stop(started)
@@ -340,10 +346,8 @@ def main() -> None:
         stack.enter_context(cluster(db.url_with_schema, args.processes, folder))
         work = Work(cases)
         drive(work, token, 4, 20)  # warm-up: each process compiles the version once
-        # The workers' clock reaches the first timer as measuring starts.
-        offset = (first_due - datetime.now(timezone.utc)).total_seconds() - 2.0
-        with workers(db.url_with_schema, offset, folder):
-            time.sleep(2.0)
+        # The workers' clock reaches the first timer as measuring starts, once they are up.
+        with workers(db.url_with_schema, (first_due - datetime.now(timezone.utc)).total_seconds() - 5.0, folder):
             results = {}
             for clients, completions in ((1, solo), (16, many)):
                 latencies, seconds = drive(work, token, clients, completions)
