@@ -164,8 +164,9 @@ class AuditKeyMissing(EngineError):
     """The key that seals the audit trail is not configured (engine/audit/seal.py): nothing can be
     appended or verified without it. Server configuration, never the user's doing."""
 
-    def __init__(self):
-        super().__init__("the audit key is not configured: set ESTATEDESK_AUDIT_KEY or ESTATEDESK_AUDIT_KEY_FILE")
+    def __init__(self, missing_file: str | None = None):
+        super().__init__("the audit key is not configured: set ESTATEDESK_AUDIT_KEY or ESTATEDESK_AUDIT_KEY_FILE"
+                         + (f" (the key file {missing_file} does not exist)" if missing_file else ""))
 
 
 class SecretKeyMissing(EngineError):

@@ -28,6 +28,9 @@ ON_POSTGRES = POSTGRES_URL.startswith("postgresql")
 # The key that seals the audit trail (engine/audit/seal.py); servers the tests start inherit it.
 TEST_AUDIT_KEY = "test-audit-key"
 os.environ.setdefault("ESTATEDESK_AUDIT_KEY", TEST_AUDIT_KEY)
+# `make test` exports the key file `make run` uses; the tests seal with their own key only, and
+# the tests of a missing key must find none.
+os.environ.pop("ESTATEDESK_AUDIT_KEY_FILE", None)
 
 
 def pytest_report_header(config):

@@ -29,7 +29,10 @@ def audit_key() -> bytes:
     if source not in _cache:
         text, path = source
         if not text and path:
-            text = Path(path).read_text(encoding="utf-8").strip()
+            try:
+                text = Path(path).read_text(encoding="utf-8").strip()
+            except FileNotFoundError:  # a key file named but not made (make run makes var/audit.key)
+                raise AuditKeyMissing(path) from None
         if not text:
             raise AuditKeyMissing()
         _cache[source] = text.encode("utf-8")

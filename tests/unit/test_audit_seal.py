@@ -354,3 +354,13 @@ def test_steps_committing_while_verify_walks_are_no_break(runtime, cases, monkey
     with runtime.db.read_session() as session:
         result = audit.verify_chain(session, batch=2)
     assert result.ok, str(result)
+
+
+def test_a_key_file_named_but_missing_is_a_missing_key_naming_the_file(monkeypatch, tmp_path):
+    from engine.audit.seal import audit_key
+
+    monkeypatch.delenv("ESTATEDESK_AUDIT_KEY")
+    monkeypatch.setenv("ESTATEDESK_AUDIT_KEY_FILE", str(tmp_path / "audit.key"))
+    with pytest.raises(AuditKeyMissing) as missing:
+        audit_key()
+    assert f"the key file {tmp_path / 'audit.key'} does not exist" in str(missing.value)
