@@ -72,16 +72,10 @@ def render_instructions(template: str | None, data: dict, budget: Budget = DEFAU
 
 
 def code_labels(session, instance_id: int) -> dict[str, dict[str, str]]:
-    """Field → code → its words in the reader's language, from every form of the case's version
-    (price-list items by their price-list name, choices by their labels)."""
+    """Field → code → its words in the reader's language (the version's `code_words`)."""
     compiled = VERSIONS.get(session, get_instance_row(session, instance_id).version_id)
-    labels: dict[str, dict[str, str]] = {}
-    for schema in compiled.forms.values():
-        for name, prop in (schema.get("properties") or {}).items():
-            zh, en = prop.get("x-enum-labels") or {}, prop.get("x-enum-labels-en") or {}
-            for code in zh:
-                labels.setdefault(name, {})[code] = pick(zh.get(code), en.get(code))
-    return labels
+    return {name: {code: pick(zh, en) for code, (zh, en) in codes.items()}
+            for name, codes in compiled.code_words.items()}
 
 
 def _readable(value):

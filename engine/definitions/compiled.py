@@ -10,6 +10,7 @@ import threading
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, load_only
@@ -48,6 +49,18 @@ class CompiledVersion:
     @property
     def outline(self) -> dict:
         return self.processes[self.process_id]
+
+    @cached_property
+    def code_words(self) -> dict[str, dict[str, tuple[str, str | None]]]:
+        """Field → code → (zh, en) words of every choice in this version's forms (price-list items
+        by their names), gathered once per version rather than on every task page."""
+        words: dict[str, dict[str, tuple[str, str | None]]] = {}
+        for schema in self.forms.values():
+            for name, prop in (schema.get("properties") or {}).items():
+                zh, en = prop.get("x-enum-labels") or {}, prop.get("x-enum-labels-en") or {}
+                for code in zh:
+                    words.setdefault(name, {})[code] = (zh[code], en.get(code))
+        return words
 
     @property
     def reference_prefix(self) -> str:
