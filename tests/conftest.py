@@ -5,6 +5,7 @@ schema when DATABASE_URL points at PostgreSQL) copied from a template made once 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import secrets
 from pathlib import Path
@@ -14,6 +15,7 @@ from argon2 import PasswordHasher, profiles
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from cli import logs
 from engine.accounts import users
 from engine.clock import FakeClock
 from engine.definitions.library import Bundle, read_bundle
@@ -68,6 +70,17 @@ def cheap_password_hashes():
     production, users.PASSWORD_HASHER = users.PASSWORD_HASHER, PasswordHasher.from_parameters(profiles.CHEAPEST)
     yield production
     users.PASSWORD_HASHER = production
+
+
+@pytest.fixture(autouse=True)
+def app_loggers_restored():
+    """Put the app's loggers back after each test: `serve` run in-process points them at the
+    test's captured stderr, which pytest closes, and later records would fail to write there."""
+    loggers = [logging.getLogger(name) for name in logs.LOGGERS]
+    saved = [(logger.handlers[:], logger.level, logger.propagate) for logger in loggers]
+    yield
+    for logger, (handlers, level, propagate) in zip(loggers, saved):
+        logger.handlers[:], logger.level, logger.propagate = handlers, level, propagate
 
 
 @pytest.fixture

@@ -184,14 +184,9 @@ def test_editing_an_events_request_id_breaks_the_chain(web, runtime):
 
 
 def test_json_logs_carry_the_request_id(capsys):
-    logs.configure("json")
-    try:
-        with correlation.bound("req-00000000000042"):
-            logging.getLogger("engine.runtime").warning("firing the timers of case %s failed", 7)
-    finally:
-        for name in logs.LOGGERS:
-            logging.getLogger(name).handlers[:] = []
-            logging.getLogger(name).propagate = True
+    logs.configure("json")  # the autouse fixture app_loggers_restored undoes it
+    with correlation.bound("req-00000000000042"):
+        logging.getLogger("engine.runtime").warning("firing the timers of case %s failed", 7)
     line = capsys.readouterr().err.strip().splitlines()[-1]
     record = json.loads(line)
     assert record["message"] == "firing the timers of case 7 failed"
