@@ -105,6 +105,10 @@ class _Watchdog:
             self.tripped = "memory"
         if self.tripped:
             raise _Stop(self.tripped, line or _sandbox_line())
+        # Hand the GIL to threads waiting for it. A spinning script otherwise keeps it for the
+        # whole switch interval each time a request thread comes back from the database, and a
+        # page of a few hundred queries waits seconds (the convoy effect).
+        time.sleep(0)
 
     def need(self, size: int):
         """Refuse to build a result of about `size` bytes when it would not fit the budget."""
