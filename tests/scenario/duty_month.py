@@ -14,7 +14,7 @@ from engine.policy.duty_hours import DESK_DAY, DESK_DUTY
 SITE, MONTH = "nanshan", "2026-12"
 CHINA = ZoneInfo("Asia/Shanghai")
 A, B, C = "reception1", "reception3", "reception4"  # 王敏, 周丽, 何芳: the desk clerks
-ON_CALL = {"manager": "manager2", "cs_supervisor": "supervisor1", "security_lead": "seclead1",
+ON_CALL = {"manager": "manager2", "cs_supervisor": "supervisor1", "security_supervisor": "secsup1",
            "engineering_supervisor": "engsup1"}
 
 
