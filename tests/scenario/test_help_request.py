@@ -22,10 +22,11 @@ from emergency_path import (
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
+from engine.audit.events import EventType
 from engine.definitions.rules import load_rules
 from engine.errors import FormInvalid
 from engine.runtime.queries import get_instance_row
-from tests.scenario.conftest import SITE_STAFF
+from tests.scenario.conftest import SITE_STAFF, Case
 
 P = "help_request"
 R, CS, M = "reception", "cs_supervisor", "manager"
@@ -187,7 +188,7 @@ def play_ordinary_incident(case, incident_type, place):
 
 @pytest.mark.parametrize(("category", "kind", "incident_type", "call", "place"), [
     ("security_incident", "治安事件", "theft", "call_security_incident", "7栋地下车库"),  # e
-    ("disaster", "灾害事件", "flooding", "call_disaster", "3栋地下室"),  # f
+    ("disaster", "灾害事件", "typhoon", "call_disaster", "3栋地下室"),  # f (水浸 has its own procedure)
 ])
 def test_security_incident_and_disaster_are_special_and_reach_the_incident_procedure_with_their_kind(
         start_case, category, kind, incident_type, call, place):
@@ -206,7 +207,8 @@ def test_security_incident_and_disaster_are_special_and_reach_the_incident_proce
 
 
 @pytest.mark.parametrize(("category", "incident_type"), [
-    ("security_incident", None), ("security_incident", "fire"), ("disaster", None), ("disaster", "theft")])
+    ("security_incident", None), ("security_incident", "fire"), ("disaster", None), ("disaster", "theft"),
+    ("disaster", "flooding")])  # 水浸 is registered as its own kind and goes to water_leak (001/第5篇 2.4.1)
 def test_an_incident_needs_a_kind_of_its_own_category(start_case, category, incident_type):
     case = start_case(P, dict(CALLER, category=category, description="楼下有人打架"))
     extra = {"incident_type": incident_type} if incident_type else {}
@@ -224,6 +226,80 @@ def test_the_registered_category_decides_the_route_not_the_one_first_given(start
     assert [t.element_id for t in case.open_tasks()] == ["write_order"]
     with case.runtime.db.session() as session:
         assert get_instance_row(session, case.instance_id).category == "repair"
+
+
+# -- kinds the catalogue hands over to a procedure of their own ----------------------------
+
+HANDED_OVER = ["gw_other_kind", "hand_over", "end_handed_over"]
+HANDED_OVER_FLOWS = ["Flow_other", "Flow_hand_over", "Flow_handed_over"]
+
+
+def handed_over_case(case) -> Case:
+    """The case the triage opened, checking both audit trails name each other."""
+    handed = case.events(EventType.CASE_HANDED_OVER)
+    assert len(handed) == 1
+    with case.runtime.db.session() as session:
+        child = get_instance_row(session, handed[0].data["reference"])
+    opened = Case(case.runtime, child.id, child.reference)
+    started = opened.events(EventType.INSTANCE_STARTED)[0]
+    assert started.data["handed_over_from"] == case.reference
+    assert handed[0].data["process"] == child.process_id == handed[0].element_id
+    return opened
+
+
+@pytest.mark.parametrize(("category", "kind", "process", "prefix", "first_task", "role", "description"), [
+    # 001/第5篇 2.4.1 1): 当接到业主（住户）投诉或报告后 ... the flooding procedure starts on the report
+    ("water_leak", "水浸", "water_leak", "JS-", "register_leak", R, "楼上漏水，客厅天花板在滴水"),
+    # 001/第5篇 2.4.5 2): a gas leak reported by a resident is the guards' leak procedure
+    ("gas_leak", "漏气", "gas_leak", "QX-", "locate_leak", "guard", "厨房有很浓的煤气味"),
+])
+def test_a_special_kind_is_handed_to_its_procedure_with_the_intake_while_the_manager_arranges(
+        start_case, category, kind, process, prefix, first_task, role, description):
+    case = register(start_case, category, description)
+    leak = handed_over_case(case)
+    assert leak.reference.startswith(prefix)
+    assert [(t.element_id, t.role) for t in leak.open_tasks()] == [(first_task, role)]
+    carried = leak.task_view(first_task).data  # what the desk registered, not asked again
+    assert {k: carried[k] for k in ("caller", "unit", "phone", "description", "received_at", "category")} == \
+        dict(CALLER, description=description, received_at=T, category=category)
+    with case.runtime.db.session() as session:
+        row = get_instance_row(session, leak.instance_id)
+    assert (row.caller, row.unit, row.phone, row.category) == ("林先生", "3-2-1201", "13800000000", category)
+    arrange_special(case, kind)  # special (000 篇3 4.1.1): the manager arranges it beside
+
+    path = case.path(P)
+    assert path.elements == SPECIAL + HANDED_OVER + MANAGER  # handed over at once, not after the manager
+    assert path.flows == SPECIAL_FLOWS + HANDED_OVER_FLOWS + ["Flow_manager_arrange"]
+    assert case.human_trail() == REGISTERED + [("manager_arrange", M, "manager1")]
+    assert case.status == "completed"  # the procedure goes on as its own case
+    assert leak.path(process).elements == ["start"]  # and its first task open
+    assert leak.status == "running"
+
+
+def test_the_guard_sent_to_a_reported_gas_leak_reads_the_report(start_case):
+    leak = handed_over_case(register(start_case, "gas_leak", "厨房有很浓的煤气味"))
+    view = leak.task_view("locate_leak")
+    shown = jinja2.Environment().from_string(view.instructions).render(**view.data)
+    assert shown.startswith("住户报告：林先生（3-2-1201，13800000000）厨房有很浓的煤气味\n⚠ 严禁开关电源")
+
+
+def test_a_paid_service_is_general_and_handed_to_the_paid_service_procedure(start_case):
+    # 000 篇3 4.1.2 / 5.3: a paid service is general help, handled by the paid-service rules;
+    # 003 4.2.2: the desk agrees it with the resident, arranges and chases it.
+    case = register(start_case, "paid_service", "请安排家中全屋清洁，周六上午")
+    service = handed_over_case(case)
+    assert service.reference.startswith("YC-")
+    assert [(t.element_id, t.role) for t in service.open_tasks()] == [("agree_scope_price", R)]
+    carried = service.task_view("agree_scope_price").data
+    assert {k: carried[k] for k in ("caller", "unit", "phone", "description")} == \
+        dict(CALLER, description="请安排家中全屋清洁，周六上午")
+
+    path = case.path(P)
+    assert path.elements == GENERAL + HANDED_OVER  # general: no manager task
+    assert path.flows == GENERAL_FLOWS + HANDED_OVER_FLOWS
+    assert case.human_trail() == REGISTERED
+    assert case.status == "completed"
+    assert service.path("paid_service").elements == ["start"]  # and its first task open
 
 
 # -- g: other everyday help at the desk -----------------------------------------------------
@@ -352,3 +428,4 @@ def test_binhai_does_not_escalate_at_nanshans_five_minutes(start_case):
     case = ask_supervisor(start_case, site="binhai")
     assert case.wait(minutes=5, seconds=1) == 0
     assert [t.element_id for t in case.open_tasks()] == ["reply_after_asking"]
+
