@@ -56,13 +56,14 @@ def reply_limit(library, site: str) -> timedelta:
 
 
 def register(start_case, category, description, site="nanshan", **extra):
-    """Open a request as the web form does (intake data as start data) and register it (by the site's clerk)."""
+    """Open a request as the web form does (intake data as start data) and register it (by the site's clerk),
+    received as the case opens."""
     clerk = SITE_STAFF[site][R]
     case = start_case(P, dict(CALLER, category=category, description=description, site=site), as_user=clerk)
     assert case.reference.startswith("QZ-")
     assert [t.element_id for t in case.open_tasks()] == ["register_request"]
     case.complete("register_request", clerk, **CALLER, category=category, description=description,
-                  received_at=T, **extra)
+                  received_at=case.runtime.clock.now().isoformat(), **extra)
     return case
 
 
@@ -147,9 +148,11 @@ def test_complaint_is_general_and_goes_to_the_complaint_procedure(start_case):
 
 def test_consultation_is_general_and_goes_to_the_consultation_procedure(start_case):
     case = register(start_case, "consultation", "物业费可以用微信缴纳吗？")
-    assert case.task_view("receive_consultation").data["question"] == "物业费可以用微信缴纳吗？"
+    carried = case.task_view("receive_consultation").data
+    assert carried["question"] == "物业费可以用微信缴纳吗？"
+    assert carried["received_at"] == case.runtime.clock.now().isoformat()  # its reply limit counts from here
     case.complete("receive_consultation", "reception1", **CALLER, consultation_mode="oral",
-                  question="物业费可以用微信缴纳吗？", confidential=False)
+                  question="物业费可以用微信缴纳吗？", confidential=False, received_at=carried["received_at"])
     case.complete("answer_oral", "reception1", needs_supervisor=False, answer="可以，在服务中心扫码缴纳")
     case.complete("record_reply", "reception1", reply_summary="当场解答", reply_method="in_person")
 
@@ -261,7 +264,7 @@ def test_a_special_kind_is_handed_to_its_procedure_with_the_intake_while_the_man
     assert [(t.element_id, t.role) for t in leak.open_tasks()] == [(first_task, role)]
     carried = leak.task_view(first_task).data  # what the desk registered, not asked again
     assert {k: carried[k] for k in ("caller", "unit", "phone", "description", "received_at", "category")} == \
-        dict(CALLER, description=description, received_at=T, category=category)
+        dict(CALLER, description=description, received_at=case.runtime.clock.now().isoformat(), category=category)
     with case.runtime.db.session() as session:
         row = get_instance_row(session, leak.instance_id)
     assert (row.caller, row.unit, row.phone, row.category) == ("林先生", "3-2-1201", "13800000000", category)
@@ -429,3 +432,49 @@ def test_binhai_does_not_escalate_at_nanshans_five_minutes(start_case):
     assert case.wait(minutes=5, seconds=1) == 0
     assert [t.element_id for t in case.open_tasks()] == ["reply_after_asking"]
 
+
+@pytest.mark.parametrize(("site", "minutes"), [("nanshan", 5), ("binhai", 10)])
+def test_the_reply_clock_starts_when_the_request_is_received_not_when_the_desk_asks(start_case, runtime, site,
+                                                                                     minutes):
+    """立即回复; 解决不了的请示主管后在 5 (000, 002) / 10 (001) 分钟内回复: counted from receipt."""
+    clerk, supervisor = SITE_STAFF[site][R], SITE_STAFF[site][CS]
+    received = runtime.clock.now()
+    case = start_case(P, dict(CALLER, category="other", description="请求借用梯子", site=site), as_user=clerk)
+    case.complete("register_request", clerk, **CALLER, category="other", description="请求借用梯子",
+                  received_at=received.isoformat())
+    case.wait(minutes=3)  # the desk tries for three minutes before it asks the supervisor
+    case.complete("handle_other", clerk, other_outcome="ask_supervisor")
+    due = received + timedelta(minutes=minutes)
+    assert case.task("reply_after_asking").due_at == due
+    assert case.wait(minutes=minutes - 3, seconds=-1) == 0
+    assert case.wait(seconds=2) == 1  # at receipt + the limit, not 3 minutes later
+    assert case.task("supervise_overdue_reply").role == CS
+    breached = case.events(EventType.SLA_BREACHED)
+    assert [(e.element_id, e.data["target"]) for e in breached] == [("reply_after_asking", "help.reply")]
+    case.complete("supervise_overdue_reply", supervisor, followup_notes="已督促立即答复")
+    case.complete("reply_after_asking", clerk, supervisor_advice="借人字梯", can_serve=True, reply="已派人送梯子")
+    case.complete("record_result", clerk, result_summary="已协助住户")
+
+    path = case.path(P)
+    assert path.elements == OTHER + ["timer_reply_overdue", "supervise_overdue_reply", "end_overdue",
+                                     "reply_after_asking", "gw_can_serve"] + RECORD
+    assert case.human_trail() == [("register_request", R, clerk), ("handle_other", R, clerk),
+                                  ("supervise_overdue_reply", CS, supervisor), ("reply_after_asking", R, clerk),
+                                  ("record_result", R, clerk)]
+    assert case.status == "completed"
+
+
+def test_a_desk_that_asks_after_the_limit_is_chased_at_once(start_case, runtime):
+    received = runtime.clock.now()
+    case = start_case(P, dict(CALLER, category="other", description="请求借用梯子"))
+    case.complete("register_request", "reception1", **CALLER, category="other", description="请求借用梯子",
+                  received_at=received.isoformat())
+    case.wait(minutes=6)  # nanshan allows 5 minutes from receipt
+    case.complete("handle_other", "reception1", other_outcome="ask_supervisor")
+    assert case.task("reply_after_asking").due_at == received + timedelta(minutes=5)
+    # already overdue: the supervisor is asked to chase at once, in the same step
+    assert {(t.element_id, t.role) for t in case.open_tasks()} == {("reply_after_asking", R),
+                                                                   ("supervise_overdue_reply", CS)}
+    assert case.path(P).elements == OTHER + ["timer_reply_overdue"]
+    case.wait(seconds=1)  # the worker records the breach the clock already had
+    assert [e.element_id for e in case.events(EventType.SLA_BREACHED)] == ["reply_after_asking"]
