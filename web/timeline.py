@@ -47,6 +47,10 @@ def timeline(events: list[EventView], compiled: CompiledVersion, intake: dict) -
         details = []
         if event.type == EventType.INSTANCE_STARTED:
             details = labelled(intake, event.data.get("data") or {})
+            if event.data.get("handed_over_from"):  # opened by the triage: name the case it came from
+                details.insert(0, (_("转自案件"), str(event.data["handed_over_from"])))
+        elif event.type == EventType.CASE_HANDED_OVER:
+            details = [(_("转入案件"), str(event.data.get("reference", "")))]
         elif event.type == EventType.TASK_COMPLETED:
             schema = compiled.forms.get(element.get("form") or "", {})
             details = labelled(schema, event.data.get("submitted") or {})

@@ -104,6 +104,7 @@ def _element(node: etree._Element, tag: str, lanes: dict) -> dict:
         "clause": props.get("clause"),
         "form": props.get("form"),
         "sla": props.get("sla"),
+        "sla_from": props.get("sla_from"),
         "documentation": docs[0].strip() if docs else None,
         "instructions": instructions[0].strip() if instructions else None,
         "attached_to": node.get("attachedToRef"),

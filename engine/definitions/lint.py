@@ -313,6 +313,8 @@ class _Linter:
             sla = _property(node, "sla")
             if sla is not None and sla not in self.sla_keys:
                 self.add(node, f"{_label(node)}: unknown sla key {sla!r} (not a target in processes/rules/sla.yaml)")
+            if _property(node, "sla_from") is not None and sla is None:
+                self.add(node, f"{_label(node)}: sla_from names when a clock starts, but it has no sla property")
 
     def check_documentation(self):
         """A document without an executable process is kept as documentation: say once why it never runs."""

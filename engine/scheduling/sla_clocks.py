@@ -6,11 +6,17 @@ due time, and one escalation row per level (see `engine/escalation.py`). After e
 step the clock pauses or resumes as the policy's pause rule says, and stops when the
 task closes, recording whether the target was met. The snapshot is what counts from
 then on: a later change to sla.yaml does not move this task's due time or outcome.
+
+A clock usually starts when its task opens. An element whose `sla_from` names a moment in
+the case data (`received_at`) starts it then instead: the time already gone counts as
+worked, so a reply limit runs from when the request came in, not from when the desk
+chose to ask (000 四.1(2)).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from uuid import UUID
 
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, select, update
@@ -20,6 +26,7 @@ from engine.audit.chain import NewEvent
 from engine.audit.events import EventType
 from engine.definitions.rules import Rules
 from engine.definitions.task_kinds import all_tasks
+from engine.policy.moments import as_moment
 from engine.policy.sla import PauseRule, SlaPolicy, snapshot_policy
 from engine.scheduling.escalation import BREACH_LEVEL, fire
 from engine.store.models import HumanTask, SlaClock, SlaEscalation, SlaOutcome, TaskStatus
@@ -32,11 +39,27 @@ _TASK_DUE = (update(HumanTask.__table__).where(HumanTask.__table__.c.id == bindp
 _OPEN_STATES = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 
 
-def initial_due(rules: Rules, key: str | None, site: str | None, now: datetime) -> datetime | None:
-    """When a task with SLA target `key` that opens now falls due, or None without a known target."""
+SLA_FROM = "sla_from"  # the element property naming the case-data moment a clock counts from
+
+
+def clock_start(element: dict, data: dict, now: datetime) -> datetime:
+    """When the clock of a task of `element` opening now starts: the moment its `sla_from`
+    names in the case data, or now when there is none (missing, unreadable or still to come)."""
+    field = element.get(SLA_FROM)
+    value = data.get(field) if field and isinstance(data, dict) else None
+    if not value:
+        return now
+    try:
+        return min(as_moment(value), now)
+    except (TypeError, ValueError):
+        return now
+
+
+def initial_due(rules: Rules, key: str | None, site: str | None, start: datetime) -> datetime | None:
+    """When a task with SLA target `key` whose clock starts at `start` falls due, or None without a known target."""
     if not key or key not in rules.sla_targets:
         return None
-    return rules.sla_policy(key, site).due(now)
+    return rules.sla_policy(key, site).due(start)
 
 
 def sync_clocks(session: Session, row, compiled, workflow, open_rows: list,
@@ -64,7 +87,8 @@ def sync_clocks(session: Session, row, compiled, workflow, open_rows: list,
         if clock is None:
             if task.created_at != now:
                 continue  # opened before clocks existed (an older database): it keeps its due time
-            clock = _start(session, row.id, task, compiled.rules.sla_policy(task.sla_key, row.site), now)
+            since = _opened_since(compiled, workflow, task, now)
+            clock = _start(session, row.id, task, compiled.rules.sla_policy(task.sla_key, row.site), since, now)
         policy = snapshot_policy(clock.policy)
         if policy.pause is not None:
             events += _pause_or_resume(session, clock, task, policy, case.pauses(policy.pause), now)
@@ -75,11 +99,21 @@ def sync_clocks(session: Session, row, compiled, workflow, open_rows: list,
     return events
 
 
-def _start(session: Session, instance_id: int, task: HumanTask, policy: SlaPolicy, now: datetime) -> SlaClock:
-    budget = policy.budget(now)
+def _opened_since(compiled, workflow, task, now: datetime) -> datetime:
+    """When the clock of `task` (a row that opened now) starts, from its element and its case data."""
+    spiff_task = workflow.get_task_from_id(UUID(task.id))
+    element = compiled.element(spiff_task.workflow.spec.name, task.element_id)
+    return clock_start(element, spiff_task.data, now)
+
+
+def _start(session: Session, instance_id: int, task: HumanTask, policy: SlaPolicy, since: datetime,
+           now: datetime) -> SlaClock:
+    budget = policy.budget(since)
+    worked = policy.clock.working_time(since, now) if since < now else timedelta(0)
+    left = budget - worked
     clock = SlaClock(task_id=task.id, instance_id=instance_id, target=policy.key, policy=policy.snapshot(),
-                     started_at=now, budget_seconds=budget.total_seconds(), worked_seconds=0.0,
-                     running_since=now, due_at=policy.clock.add(now, budget))
+                     started_at=since, budget_seconds=budget.total_seconds(), worked_seconds=worked.total_seconds(),
+                     running_since=now, due_at=policy.clock.add(now, left) if left > timedelta(0) else policy.due(since))
     session.add(clock)
     session.flush()  # the levels need the clock's id (and the clock its task's row)
     levels = [SlaEscalation(clock_id=clock.id, level=n) for n in range(len(policy.escalation) + 1)]

@@ -1,12 +1,15 @@
 """Consultation (咨询受理, 000 篇3 5.6, 001/第6篇 4.3): written or oral; the desk answers
-or the CS supervisor does; the reply limit after asking the supervisor (help.reply)."""
+or the CS supervisor does; an oral question the desk cannot answer is replied to after asking
+the supervisor within help.reply of its receipt, escalated to the CS supervisor as the triage does."""
 
 from datetime import timedelta
 
 import jinja2
+import pytest
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from engine.accounts.users import load_actor
+from engine.audit.events import EventType
 from engine.definitions.library import Bundle, deploy_bundle
 from engine.definitions.rules import load_rules
 from engine.scheduling.outbox import list_notifications
@@ -23,28 +26,32 @@ def reply_limit(library, site: str) -> timedelta:
     return TimerEventDefinition.get_timedelta_from_start(TimerEventDefinition.parse_iso_duration(duration), None)
 
 
-def start_oral_escalated(start_case, site="nanshan", question="邻居装修噪音的投诉处理到哪一步了？", **extra):
+def start_oral_escalated(start_case, site="nanshan", question="邻居装修噪音的投诉处理到哪一步了？", tried=None,
+                         **extra):
+    """An oral question received now that the desk, after trying for `tried` (a timedelta), takes to the supervisor."""
     staff = SITE_STAFF[site]
     case = start_case("consultation", {"site": site}, as_user=staff[R])
-    intake = dict(INTAKE, consultation_mode="oral", question=question, confidential=False)
+    intake = dict(INTAKE, consultation_mode="oral", question=question, confidential=False,
+                  received_at=case.runtime.clock.now().isoformat())
     intake.update(extra)
     case.complete("receive_consultation", staff[R], **intake)
+    if tried:
+        case.wait(seconds=tried.total_seconds())
     case.complete("answer_oral", staff[R], needs_supervisor=True, escalation_note="不清楚处理进度，需请示主管")
     return case
 
 
 ORAL_ESCALATED_ELEMENTS = ["start", "receive_consultation", "gw_mode", "answer_oral", "gw_oral_answered",
-                           "supervisor_answer_oral", "reply_oral", "gw_oral_merge", "gw_reply_merge",
-                           "record_reply", "end"]
+                           "reply_oral", "gw_oral_merge", "gw_reply_merge", "record_reply", "end"]
 ORAL_ESCALATED_FLOWS = ["Flow_start", "Flow_receive_consultation", "Flow_oral", "Flow_answer_oral",
-                        "Flow_oral_to_supervisor", "Flow_supervisor_answer_oral", "Flow_reply_oral",
-                        "Flow_oral_merge", "Flow_reply_merge", "Flow_record_reply"]
+                        "Flow_oral_to_supervisor", "Flow_reply_oral", "Flow_oral_merge", "Flow_reply_merge",
+                        "Flow_record_reply"]
 
 
 def oral_escalated_trail(site="nanshan"):
     staff = SITE_STAFF[site]
-    return [("receive_consultation", R, staff[R]), ("answer_oral", R, staff[R]),
-            ("supervisor_answer_oral", CS, staff[CS]), ("reply_oral", R, staff[R]), ("record_reply", R, staff[R])]
+    return [("receive_consultation", R, staff[R]), ("answer_oral", R, staff[R]), ("reply_oral", R, staff[R]),
+            ("record_reply", R, staff[R])]
 
 
 ORAL_ESCALATED_TRAIL = oral_escalated_trail()
@@ -52,8 +59,8 @@ ORAL_ESCALATED_TRAIL = oral_escalated_trail()
 
 def finish_oral_escalated(case, site="nanshan"):
     staff = SITE_STAFF[site]
-    case.complete("supervisor_answer_oral", staff[CS], supervisor_answer="已约谈装修户，限期整改")
-    case.complete("reply_oral", staff[R], answer="已约谈装修户，限期整改", reply_method="phone", replied_at=T)
+    case.complete("reply_oral", staff[R], supervisor_answer="已约谈装修户，限期整改", answer="已约谈装修户，限期整改",
+                  reply_method="phone", replied_at=T)
     case.complete("record_reply", staff[R], reply_summary="已电话告知处理进度", reply_method="phone")
 
 
@@ -80,10 +87,10 @@ def test_written_handled_at_desk(start_case):
 def test_written_passed_to_supervisor_who_replies_in_writing(start_case):
     case = start_case("consultation", as_user="reception1")
     case.complete("receive_consultation", "reception1", **INTAKE, consultation_mode="written",
-                  question="公司对外墙广告位的出租政策？", confidential=True, confidential_kind="internal")
+                  question="公司对外墙广告位的出租政策？", confidential=True, confidential_kind="internal", received_at=T)
     case.complete("register_written", "reception1", registered=True)
     case.complete("handle_written", "reception1", needs_supervisor=True, escalation_note="涉及公司经营政策")
-    assert "supervisor_answer_oral" not in [t.element_id for t in case.open_tasks()]
+    assert "reply_oral" not in [t.element_id for t in case.open_tasks()]
     assert case.task("supervisor_reply_written").role == CS
     case.complete("supervisor_reply_written", "supervisor1", reply_method="written",
                   supervisor_answer="已书面答复：广告位暂不对外出租", company_reply=True, replied_at=T)
@@ -105,7 +112,7 @@ def test_written_passed_to_supervisor_who_replies_in_writing(start_case):
 def test_oral_answered_at_once(start_case):
     case = start_case("consultation", as_user="reception1")
     case.complete("receive_consultation", "reception1", **INTAKE, consultation_mode="oral",
-                  question="物业费可以用微信缴纳吗？", confidential=False)
+                  question="物业费可以用微信缴纳吗？", confidential=False, received_at=T)
     case.complete("answer_oral", "reception1", needs_supervisor=False, answer="可以，在服务中心扫码缴纳")
     case.complete("record_reply", "reception1", reply_summary="当场解答", reply_method="in_person")
 
@@ -120,10 +127,12 @@ def test_oral_answered_at_once(start_case):
 
 
 def test_oral_asked_supervisor_replied_in_time(start_case, library, runtime):
-    case = start_oral_escalated(start_case)
+    received = runtime.clock.now()
+    case = start_oral_escalated(start_case, tried=timedelta(minutes=1))
     limit = reply_limit(library, "nanshan")
-    assert case.task("supervisor_answer_oral").due_at == runtime.clock.now() + limit
-    assert case.wait(seconds=limit.total_seconds() - 60) == 0  # within the limit nothing fires
+    # the desk replies to the resident, within the limit counted from receipt, not from asking
+    assert (case.task("reply_oral").role, case.task("reply_oral").due_at) == (R, received + limit)
+    assert case.wait(seconds=limit.total_seconds() - 61) == 0  # within the limit nothing fires
     finish_oral_escalated(case)
     assert case.wait(hours=1) == 0  # the timer went with the answered task
 
@@ -134,29 +143,32 @@ def test_oral_asked_supervisor_replied_in_time(start_case, library, runtime):
     assert case.status == "completed"
 
 
-def test_oral_reply_overdue_escalates_to_manager(start_case, library):
-    case = start_oral_escalated(start_case, site="binhai")  # binhai allows 10 minutes
-    limit = reply_limit(library, "binhai")
-    assert limit == timedelta(minutes=10)
-    assert case.wait(seconds=limit.total_seconds() - 1) == 0
-    assert case.wait(seconds=2) == 1
-    assert case.task("chase_overdue_reply").role == M
-    assert case.task("supervisor_answer_oral")  # non-interrupting: the supervisor still answers
-    case.complete("chase_overdue_reply", "bhmgr1", followup_notes="主管在开会，已督促立即答复")
+@pytest.mark.parametrize(("site", "minutes"), [("nanshan", 5), ("binhai", 10)])
+def test_oral_reply_overdue_from_receipt_escalates_to_the_cs_supervisor_as_the_triage_does(
+        start_case, library, runtime, site, minutes):
+    staff = SITE_STAFF[site]
+    received = runtime.clock.now()
+    case = start_oral_escalated(start_case, site=site, tried=timedelta(minutes=3))  # 3 minutes before asking
+    assert reply_limit(library, site) == timedelta(minutes=minutes)
+    assert case.task("reply_oral").due_at == received + timedelta(minutes=minutes)
+    assert case.wait(minutes=minutes - 3, seconds=-1) == 0
+    assert case.wait(seconds=2) == 1  # at receipt + the limit
+    assert case.task("supervise_overdue_reply").role == CS
+    assert case.task("reply_oral")  # non-interrupting: the desk still replies
+    assert [e.element_id for e in case.events(EventType.SLA_BREACHED)] == ["reply_oral"]
+    case.complete("supervise_overdue_reply", staff[CS], followup_notes="接待员在接另一个电话，已督促立即答复")
     assert case.status == "running"
-    finish_oral_escalated(case, "binhai")
+    finish_oral_escalated(case, site)
 
     path = case.path()
     assert path.elements == ["start", "receive_consultation", "gw_mode", "answer_oral", "gw_oral_answered",
-                             "timer_reply_overdue", "chase_overdue_reply", "end_escalated",
-                             "supervisor_answer_oral", "reply_oral", "gw_oral_merge", "gw_reply_merge",
-                             "record_reply", "end"]
+                             "timer_reply_overdue", "supervise_overdue_reply", "end_overdue",
+                             "reply_oral", "gw_oral_merge", "gw_reply_merge", "record_reply", "end"]
     assert path.flows == ["Flow_start", "Flow_receive_consultation", "Flow_oral", "Flow_answer_oral",
-                          "Flow_oral_to_supervisor", "Flow_reply_overdue", "Flow_chase_overdue_reply",
-                          "Flow_supervisor_answer_oral", "Flow_reply_oral", "Flow_oral_merge", "Flow_reply_merge",
-                          "Flow_record_reply"]
-    trail = oral_escalated_trail("binhai")
-    assert case.human_trail() == trail[:2] + [("chase_overdue_reply", M, "bhmgr1")] + trail[2:]
+                          "Flow_oral_to_supervisor", "Flow_reply_overdue", "Flow_supervise_overdue_reply",
+                          "Flow_reply_oral", "Flow_oral_merge", "Flow_reply_merge", "Flow_record_reply"]
+    trail = oral_escalated_trail(site)
+    assert case.human_trail() == trail[:2] + [("supervise_overdue_reply", CS, staff[CS])] + trail[2:]
     assert case.status == "completed"
 
 
@@ -165,7 +177,7 @@ def test_confidential_flag_is_recorded_and_shown_to_whoever_answers(start_case):
                                 confidential_kind="privacy")
     intake = [e for e in case.events("task_completed") if e.element_id == "receive_consultation"][0]
     assert intake.data["submitted"]["confidential"] is True
-    view = case.task_view("supervisor_answer_oral")
+    view = case.task_view("reply_oral")
     shown = jinja2.Environment().from_string(view.instructions).render(**view.data)
     assert "【保密】本咨询涉及个人隐私" in shown
     finish_oral_escalated(case)
@@ -174,9 +186,9 @@ def test_confidential_flag_is_recorded_and_shown_to_whoever_answers(start_case):
 
 def test_not_confidential_shows_no_warning(start_case):
     case = start_oral_escalated(start_case)
-    view = case.task_view("supervisor_answer_oral")
+    view = case.task_view("reply_oral")
     shown = jinja2.Environment().from_string(view.instructions).render(**view.data)
-    assert "保密" not in shown and "邻居装修噪音" in shown
+    assert "保密" not in shown and "邻居装修噪音" in shown and "请示说明：不清楚处理进度" in shown
 
 
 def test_changing_the_sites_reply_limit_in_yaml_moves_the_escalation(start_case, library, runtime):
@@ -194,13 +206,13 @@ def test_changing_the_sites_reply_limit_in_yaml_moves_the_escalation(start_case,
     after = start_oral_escalated(start_case)
 
     assert before.wait(minutes=5, seconds=1) == 1  # the 5-minute case escalates, under its own policy
-    assert [t.element_id for t in after.open_tasks()] == ["supervisor_answer_oral"]
-    assert after.wait(minutes=4, seconds=58) == 0  # 10 minutes after it was escalated, not yet
+    assert [t.element_id for t in after.open_tasks()] == ["reply_oral"]
+    assert after.wait(minutes=4, seconds=58) == 0  # 10 minutes after it was received, not yet
     assert after.wait(seconds=2) == 1
-    assert "chase_overdue_reply" in [t.element_id for t in after.open_tasks()]
+    assert "supervise_overdue_reply" in [t.element_id for t in after.open_tasks()]
 
 
-def test_the_supervisors_reply_limit_escalates_once_per_level(start_case, runtime):
+def test_the_reply_limit_escalates_once_per_level(start_case, runtime):
     """sla.yaml's `reply` chain on help.reply (5 minutes at nanshan): the CS supervisors are
     told at 80 %, the breach is recorded at 100 %, the manager is told at 100 % + 10 minutes,
     each once however often the worker runs; the audit trail says so in that order."""
@@ -218,7 +230,7 @@ def test_the_supervisors_reply_limit_escalates_once_per_level(start_case, runtim
                 for u in ("supervisor1", "manager1", "reception1")}
     assert [len(told[u]) for u in ("supervisor1", "manager1", "reception1")] == [1, 1, 0]
     # The case, the unit, what happened and what to do, and the due time (China time).
-    assert told["supervisor1"][0] == f"{case.reference}（3栋12楼1203）：「主管答复请示」已用去时限的 80%，请跟进，期限 11-23 17:05"
-    case.complete("chase_overdue_reply", "manager1", followup_notes="主管在开会，已督促立即答复")
+    assert told["supervisor1"][0] == f"{case.reference}（3栋12楼1203）：「请示主管后答复住户」已用去时限的 80%，请跟进，期限 11-23 17:05"
+    case.complete("supervise_overdue_reply", "supervisor1", followup_notes="接待员在接另一个电话，已督促立即答复")
     finish_oral_escalated(case)
     assert case.status == "completed"

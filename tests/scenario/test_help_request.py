@@ -22,10 +22,11 @@ from emergency_path import (
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
+from engine.audit.events import EventType
 from engine.definitions.rules import load_rules
 from engine.errors import FormInvalid
 from engine.runtime.queries import get_instance_row
-from tests.scenario.conftest import SITE_STAFF
+from tests.scenario.conftest import SITE_STAFF, Case
 
 P = "help_request"
 R, CS, M = "reception", "cs_supervisor", "manager"
@@ -55,13 +56,14 @@ def reply_limit(library, site: str) -> timedelta:
 
 
 def register(start_case, category, description, site="nanshan", **extra):
-    """Open a request as the web form does (intake data as start data) and register it (by the site's clerk)."""
+    """Open a request as the web form does (intake data as start data) and register it (by the site's clerk),
+    received as the case opens."""
     clerk = SITE_STAFF[site][R]
     case = start_case(P, dict(CALLER, category=category, description=description, site=site), as_user=clerk)
     assert case.reference.startswith("QZ-")
     assert [t.element_id for t in case.open_tasks()] == ["register_request"]
     case.complete("register_request", clerk, **CALLER, category=category, description=description,
-                  received_at=T, **extra)
+                  received_at=case.runtime.clock.now().isoformat(), **extra)
     return case
 
 
@@ -146,9 +148,11 @@ def test_complaint_is_general_and_goes_to_the_complaint_procedure(start_case):
 
 def test_consultation_is_general_and_goes_to_the_consultation_procedure(start_case):
     case = register(start_case, "consultation", "物业费可以用微信缴纳吗？")
-    assert case.task_view("receive_consultation").data["question"] == "物业费可以用微信缴纳吗？"
+    carried = case.task_view("receive_consultation").data
+    assert carried["question"] == "物业费可以用微信缴纳吗？"
+    assert carried["received_at"] == case.runtime.clock.now().isoformat()  # its reply limit counts from here
     case.complete("receive_consultation", "reception1", **CALLER, consultation_mode="oral",
-                  question="物业费可以用微信缴纳吗？", confidential=False)
+                  question="物业费可以用微信缴纳吗？", confidential=False, received_at=carried["received_at"])
     case.complete("answer_oral", "reception1", needs_supervisor=False, answer="可以，在服务中心扫码缴纳")
     case.complete("record_reply", "reception1", reply_summary="当场解答", reply_method="in_person")
 
@@ -187,7 +191,7 @@ def play_ordinary_incident(case, incident_type, place):
 
 @pytest.mark.parametrize(("category", "kind", "incident_type", "call", "place"), [
     ("security_incident", "治安事件", "theft", "call_security_incident", "7栋地下车库"),  # e
-    ("disaster", "灾害事件", "flooding", "call_disaster", "3栋地下室"),  # f
+    ("disaster", "灾害事件", "typhoon", "call_disaster", "3栋地下室"),  # f (水浸 has its own procedure)
 ])
 def test_security_incident_and_disaster_are_special_and_reach_the_incident_procedure_with_their_kind(
         start_case, category, kind, incident_type, call, place):
@@ -206,7 +210,8 @@ def test_security_incident_and_disaster_are_special_and_reach_the_incident_proce
 
 
 @pytest.mark.parametrize(("category", "incident_type"), [
-    ("security_incident", None), ("security_incident", "fire"), ("disaster", None), ("disaster", "theft")])
+    ("security_incident", None), ("security_incident", "fire"), ("disaster", None), ("disaster", "theft"),
+    ("disaster", "flooding")])  # 水浸 is registered as its own kind and goes to water_leak (001/第5篇 2.4.1)
 def test_an_incident_needs_a_kind_of_its_own_category(start_case, category, incident_type):
     case = start_case(P, dict(CALLER, category=category, description="楼下有人打架"))
     extra = {"incident_type": incident_type} if incident_type else {}
@@ -224,6 +229,80 @@ def test_the_registered_category_decides_the_route_not_the_one_first_given(start
     assert [t.element_id for t in case.open_tasks()] == ["write_order"]
     with case.runtime.db.session() as session:
         assert get_instance_row(session, case.instance_id).category == "repair"
+
+
+# -- kinds the catalogue hands over to a procedure of their own ----------------------------
+
+HANDED_OVER = ["gw_other_kind", "hand_over", "end_handed_over"]
+HANDED_OVER_FLOWS = ["Flow_other", "Flow_hand_over", "Flow_handed_over"]
+
+
+def handed_over_case(case) -> Case:
+    """The case the triage opened, checking both audit trails name each other."""
+    handed = case.events(EventType.CASE_HANDED_OVER)
+    assert len(handed) == 1
+    with case.runtime.db.session() as session:
+        child = get_instance_row(session, handed[0].data["reference"])
+    opened = Case(case.runtime, child.id, child.reference)
+    started = opened.events(EventType.INSTANCE_STARTED)[0]
+    assert started.data["handed_over_from"] == case.reference
+    assert handed[0].data["process"] == child.process_id == handed[0].element_id
+    return opened
+
+
+@pytest.mark.parametrize(("category", "kind", "process", "prefix", "first_task", "role", "description"), [
+    # 001/第5篇 2.4.1 1): 当接到业主（住户）投诉或报告后 ... the flooding procedure starts on the report
+    ("water_leak", "水浸", "water_leak", "JS-", "register_leak", R, "楼上漏水，客厅天花板在滴水"),
+    # 001/第5篇 2.4.5 2): a gas leak reported by a resident is the guards' leak procedure
+    ("gas_leak", "漏气", "gas_leak", "QX-", "locate_leak", "guard", "厨房有很浓的煤气味"),
+])
+def test_a_special_kind_is_handed_to_its_procedure_with_the_intake_while_the_manager_arranges(
+        start_case, category, kind, process, prefix, first_task, role, description):
+    case = register(start_case, category, description)
+    leak = handed_over_case(case)
+    assert leak.reference.startswith(prefix)
+    assert [(t.element_id, t.role) for t in leak.open_tasks()] == [(first_task, role)]
+    carried = leak.task_view(first_task).data  # what the desk registered, not asked again
+    assert {k: carried[k] for k in ("caller", "unit", "phone", "description", "received_at", "category")} == \
+        dict(CALLER, description=description, received_at=case.runtime.clock.now().isoformat(), category=category)
+    with case.runtime.db.session() as session:
+        row = get_instance_row(session, leak.instance_id)
+    assert (row.caller, row.unit, row.phone, row.category) == ("林先生", "3-2-1201", "13800000000", category)
+    arrange_special(case, kind)  # special (000 篇3 4.1.1): the manager arranges it beside
+
+    path = case.path(P)
+    assert path.elements == SPECIAL + HANDED_OVER + MANAGER  # handed over at once, not after the manager
+    assert path.flows == SPECIAL_FLOWS + HANDED_OVER_FLOWS + ["Flow_manager_arrange"]
+    assert case.human_trail() == REGISTERED + [("manager_arrange", M, "manager1")]
+    assert case.status == "completed"  # the procedure goes on as its own case
+    assert leak.path(process).elements == ["start"]  # and its first task open
+    assert leak.status == "running"
+
+
+def test_the_guard_sent_to_a_reported_gas_leak_reads_the_report(start_case):
+    leak = handed_over_case(register(start_case, "gas_leak", "厨房有很浓的煤气味"))
+    view = leak.task_view("locate_leak")
+    shown = jinja2.Environment().from_string(view.instructions).render(**view.data)
+    assert shown.startswith("住户报告：林先生（3-2-1201，13800000000）厨房有很浓的煤气味\n⚠ 严禁开关电源")
+
+
+def test_a_paid_service_is_general_and_handed_to_the_paid_service_procedure(start_case):
+    # 000 篇3 4.1.2 / 5.3: a paid service is general help, handled by the paid-service rules;
+    # 003 4.2.2: the desk agrees it with the resident, arranges and chases it.
+    case = register(start_case, "paid_service", "请安排家中全屋清洁，周六上午")
+    service = handed_over_case(case)
+    assert service.reference.startswith("YC-")
+    assert [(t.element_id, t.role) for t in service.open_tasks()] == [("agree_scope_price", R)]
+    carried = service.task_view("agree_scope_price").data
+    assert {k: carried[k] for k in ("caller", "unit", "phone", "description")} == \
+        dict(CALLER, description="请安排家中全屋清洁，周六上午")
+
+    path = case.path(P)
+    assert path.elements == GENERAL + HANDED_OVER  # general: no manager task
+    assert path.flows == GENERAL_FLOWS + HANDED_OVER_FLOWS
+    assert case.human_trail() == REGISTERED
+    assert case.status == "completed"
+    assert service.path("paid_service").elements == ["start"]  # and its first task open
 
 
 # -- g: other everyday help at the desk -----------------------------------------------------
@@ -352,3 +431,50 @@ def test_binhai_does_not_escalate_at_nanshans_five_minutes(start_case):
     case = ask_supervisor(start_case, site="binhai")
     assert case.wait(minutes=5, seconds=1) == 0
     assert [t.element_id for t in case.open_tasks()] == ["reply_after_asking"]
+
+
+@pytest.mark.parametrize(("site", "minutes"), [("nanshan", 5), ("binhai", 10)])
+def test_the_reply_clock_starts_when_the_request_is_received_not_when_the_desk_asks(start_case, runtime, site,
+                                                                                     minutes):
+    """立即回复; 解决不了的请示主管后在 5 (000, 002) / 10 (001) 分钟内回复: counted from receipt."""
+    clerk, supervisor = SITE_STAFF[site][R], SITE_STAFF[site][CS]
+    received = runtime.clock.now()
+    case = start_case(P, dict(CALLER, category="other", description="请求借用梯子", site=site), as_user=clerk)
+    case.complete("register_request", clerk, **CALLER, category="other", description="请求借用梯子",
+                  received_at=received.isoformat())
+    case.wait(minutes=3)  # the desk tries for three minutes before it asks the supervisor
+    case.complete("handle_other", clerk, other_outcome="ask_supervisor")
+    due = received + timedelta(minutes=minutes)
+    assert case.task("reply_after_asking").due_at == due
+    assert case.wait(minutes=minutes - 3, seconds=-1) == 0
+    assert case.wait(seconds=2) == 1  # at receipt + the limit, not 3 minutes later
+    assert case.task("supervise_overdue_reply").role == CS
+    breached = case.events(EventType.SLA_BREACHED)
+    assert [(e.element_id, e.data["target"]) for e in breached] == [("reply_after_asking", "help.reply")]
+    case.complete("supervise_overdue_reply", supervisor, followup_notes="已督促立即答复")
+    case.complete("reply_after_asking", clerk, supervisor_advice="借人字梯", can_serve=True, reply="已派人送梯子")
+    case.complete("record_result", clerk, result_summary="已协助住户")
+
+    path = case.path(P)
+    assert path.elements == OTHER + ["timer_reply_overdue", "supervise_overdue_reply", "end_overdue",
+                                     "reply_after_asking", "gw_can_serve"] + RECORD
+    assert case.human_trail() == [("register_request", R, clerk), ("handle_other", R, clerk),
+                                  ("supervise_overdue_reply", CS, supervisor), ("reply_after_asking", R, clerk),
+                                  ("record_result", R, clerk)]
+    assert case.status == "completed"
+
+
+def test_a_desk_that_asks_after_the_limit_is_chased_at_once(start_case, runtime):
+    received = runtime.clock.now()
+    case = start_case(P, dict(CALLER, category="other", description="请求借用梯子"))
+    case.complete("register_request", "reception1", **CALLER, category="other", description="请求借用梯子",
+                  received_at=received.isoformat())
+    case.wait(minutes=6)  # nanshan allows 5 minutes from receipt
+    case.complete("handle_other", "reception1", other_outcome="ask_supervisor")
+    assert case.task("reply_after_asking").due_at == received + timedelta(minutes=5)
+    # already overdue: the supervisor is asked to chase at once, in the same step
+    assert {(t.element_id, t.role) for t in case.open_tasks()} == {("reply_after_asking", R),
+                                                                   ("supervise_overdue_reply", CS)}
+    assert case.path(P).elements == OTHER + ["timer_reply_overdue"]
+    case.wait(seconds=1)  # the worker records the breach the clock already had
+    assert [e.element_id for e in case.events(EventType.SLA_BREACHED)] == ["reply_after_asking"]

@@ -23,6 +23,7 @@ from engine.runtime.step import Runtime
 from engine.scheduling.delivery import send_pending
 from engine.scheduling.escalation import fire_due_levels
 from engine.scheduling.outbox import list_notifications, mark_read, unread_count
+from engine.scheduling.sla_clocks import clock_start
 from engine.store.models import (
     DeliveryState,
     HumanTask,
@@ -461,3 +462,18 @@ def test_the_worker_skips_a_case_a_step_is_writing_instead_of_waiting(make_rt, c
         assert fire_due_levels(rt, clock.now()) == 0  # returns at once: nothing waits, nothing fires
     assert fire_due_levels(rt, clock.now()) == 3
     assert len(events(rt, case.id, EventType.SLA_BREACHED)) == 1
+
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(("element", "data", "starts"), [
+    ({"sla": "help.reply"}, {"received_at": "2026-11-23T08:57:00+00:00"}, NOW),  # no sla_from: when it opens
+    ({"sla_from": "received_at"}, {"received_at": "2026-11-23T16:57:00+08:00"}, NOW - timedelta(minutes=3)),
+    ({"sla_from": "received_at"}, {"received_at": "2026-11-23T16:57:00"}, NOW - timedelta(minutes=3)),  # local
+    ({"sla_from": "received_at"}, {}, NOW),  # not recorded
+    ({"sla_from": "received_at"}, {"received_at": "soon"}, NOW),  # unreadable
+    ({"sla_from": "received_at"}, {"received_at": "2026-11-23T09:04:00+00:00"}, NOW),  # a clock ahead of ours
+])
+def test_a_clock_counts_from_the_moment_its_element_names(element, data, starts):
+    assert clock_start(element, data, NOW) == starts
