@@ -26,6 +26,7 @@ from engine.definitions.compiled import CompiledVersion
 from engine.definitions.task_kinds import all_tasks, is_human, is_timer
 from engine.errors import ConflictError, NotFound
 from engine.runtime.queries import is_instance_id, task_and_case_columns
+from engine.policy.sla import handed_target
 from engine.scheduling.sla_clocks import initial_due
 from engine.store.models import OPEN_TASK_STATUSES, HumanTask, Instance, InstanceStatus, TaskStatus, Timer
 
@@ -159,7 +160,7 @@ def sync_human_tasks(session: Session, row: RowCopy, compiled: CompiledVersion, 
 
 def _new_task_row(row: RowCopy, compiled: CompiledVersion, task, element: dict, now: datetime) -> dict:
     """The `human_task` row for a task that just became ready: its role, form and due time."""
-    sla_key = element.get("sla")
+    sla_key = handed_target(element.get("sla"), task.data)  # the opener's limit, if it handed one
     due_at = initial_due(compiled.rules, sla_key, row.site, now)  # working time on a calendar target
     return {"id": str(task.id), "instance_id": row.id, "element_id": task.task_spec.bpmn_id,
             "name": element.get("name") or task.task_spec.bpmn_name or task.task_spec.bpmn_id,
