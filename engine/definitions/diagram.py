@@ -92,6 +92,14 @@ def outline_processes(tree: etree._ElementTree, filename: str) -> dict[str, Proc
     return outlines
 
 
+# What an element's `measure` property may say its completion means for the statistics
+# (engine/stats/vocabulary.py reads it from the task_completed event): the catalogue's
+# way of naming such steps, so a new procedure needs no Python to be measured.
+MEASURES = {
+    "arrival": "the staff reached the scene: the case's arrival time runs to this step's completion",
+}
+
+
 def _element(node: etree._Element, tag: str, lanes: dict) -> dict:
     props = properties_of(node)
     docs = node.xpath("./bpmn:documentation/text()", namespaces=NS)
@@ -104,6 +112,7 @@ def _element(node: etree._Element, tag: str, lanes: dict) -> dict:
         "clause": props.get("clause"),
         "form": props.get("form"),
         "sla": props.get("sla"),
+        "measure": props.get("measure"),
         "documentation": docs[0].strip() if docs else None,
         "instructions": instructions[0].strip() if instructions else None,
         "attached_to": node.get("attachedToRef"),

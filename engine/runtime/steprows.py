@@ -25,8 +25,8 @@ from engine.audit.events import EventType
 from engine.definitions.compiled import CompiledVersion
 from engine.definitions.task_kinds import all_tasks, is_human, is_timer
 from engine.errors import ConflictError, NotFound
-from engine.runtime.queries import is_instance_id, task_and_case_columns
 from engine.policy.sla import handed_target
+from engine.runtime.queries import is_instance_id, task_and_case_columns
 from engine.scheduling.sla_clocks import initial_due
 from engine.store.models import OPEN_TASK_STATUSES, HumanTask, Instance, InstanceStatus, TaskStatus, Timer
 

@@ -100,4 +100,6 @@ class StepTracker:
                 "clause": element.get("clause")}
         if is_human(task):
             data["role"] = self.compiled.rules.role_for_lane(task.task_spec.lane)
+        if element.get("measure"):
+            data["measure"] = element["measure"]  # what the statistics count this step as
         return NewEvent(type_, self.instance_id, actor, task.task_spec.bpmn_id, data)

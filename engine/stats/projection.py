@@ -52,7 +52,7 @@ def fold(fact: dict, event: dict, price) -> None:
         submitted = data.get("submitted") or {}
         if fact["response_seconds"] is None:
             fact["response_seconds"] = since_open
-        if element in V.ARRIVAL_ELEMENTS and fact["arrival_seconds"] is None:
+        if fact["arrival_seconds"] is None and V.is_arrival(element, data):
             fact["arrival_seconds"] = since_open
         if submitted.get("category") is not None:
             fact["category"] = _text(submitted["category"])

@@ -20,8 +20,15 @@ FOLLOWUP_DECIDED = EventType.FOLLOWUP_DECIDED  # data: category, rate, draw, sam
 # Case states in the facts.
 OPEN, COMPLETED = "open", "completed"
 
-# The staff member reached the scene: 即时到场 / 预约到场 / 公共设施到场 (001/第8篇 4.1–4.2), 浸水到场.
+# The staff member reached the scene: 即时到场 / 预约到场 / 公共设施到场 (001/第8篇 4.1–4.2), 浸水到场;
+# newer diagrams say so on the element instead (`measure: arrival`, engine/definitions/diagram.py).
 ARRIVAL_ELEMENTS = frozenset({"arrive_now", "arrive_appointment", "arrive_public", "go_to_scene"})
+ARRIVAL = "arrival"
+
+
+def is_arrival(element: str, data: dict) -> bool:
+    """Whether a completed task's event means the staff reached the scene."""
+    return element in ARRIVAL_ELEMENTS or data.get("measure") == ARRIVAL
 
 # A dissatisfied follow-up visit sends the case back to be handled again (不满意，重新处理).
 REOPEN_FLOWS = frozenset({"Flow_dissatisfied", "Flow_visit_dissatisfied"})
