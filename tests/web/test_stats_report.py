@@ -143,3 +143,26 @@ def test_progress_is_a_bar_on_a_terminal():
     assert "\r[" + "#" * 15 + "." * 15 + "] 1/2 nanshan" in text
     assert "\r[" + "#" * 30 + "] 2/2 binhai" in text and text.endswith("\n")
 
+
+
+def test_the_report_shows_each_clerks_duty_figures(web, runtime):
+    """004 4.4: the duty desk's performance figures (shifts worked, handovers on time, log entries,
+    late answers) are a section of the month's report, per rostered clerk."""
+    from engine.duty import logbook
+    from tests.scenario.duty_month import A, MONTH, SITE, at, full_assignments, publish_month, shift_id
+
+    at(runtime, "2026-11-20 10:00")
+    view = publish_month(runtime)
+    at(runtime, "2026-12-01 10:00")
+    day = shift_id(view, "2026-12-01", "day")
+    logbook.write_entry(runtime, day, A, "10:00 巡查大堂正常", "")
+    logbook.record_call(runtime, SITE, 5, "", "phone_system", "system")  # answered after 5 rings
+    web.login("manager1")
+    printable = web.get_text(f"/stats/report?month={MONTH}&site={SITE}")
+    duty = html.fromstring(printable).find_class("report-section")[-1]
+    assert "值班表现" in duty.text_content() and "004 4.4" in duty.text_content()
+    rows = {tr[0].text_content(): [td.text_content() for td in tr[1:]]
+            for tr in duty.find(".//*[@id='table-duty_figures']").iter("tr") if tr[0].tag == "td"}
+    shifts_of_a = sum(1 for (_, post), who in full_assignments(runtime).items() if post in ("day", "duty") and who == A)
+    assert rows["王敏 (reception1)"] == [str(shifts_of_a), "0", "0", "1", "1", "1"]
+    assert "超过规定响铃数接听" in duty.text_content()  # the column heading of the late answers
