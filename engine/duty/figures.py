@@ -16,8 +16,8 @@ from engine.audit.events import EventType
 from engine.duty.desk import HANDOVER
 from engine.duty.journal import shift_element
 from engine.duty.policy import duty_policy
-from engine.errors import NotFound
 from engine.duty.roster import DESK_POSTS
+from engine.errors import NotFound
 from engine.stats.tables import COUNT, TEXT, Column, KpiTable
 from engine.store.models import DutyJob, DutyRoster, DutyShift, Event, User
 

@@ -149,7 +149,7 @@ def test_the_report_shows_each_clerks_duty_figures(web, runtime):
     """004 4.4: the duty desk's performance figures (shifts worked, handovers on time, log entries,
     late answers) are a section of the month's report, per rostered clerk."""
     from engine.duty import logbook
-    from tests.scenario.duty_month import A, MONTH, SITE, at, full_assignments, publish_month, shift_id
+    from tests.scenario.duty_month import MONTH, SITE, A, at, full_assignments, publish_month, shift_id
 
     at(runtime, "2026-11-20 10:00")
     view = publish_month(runtime)
