@@ -97,6 +97,7 @@ def outline_processes(tree: etree._ElementTree, filename: str) -> dict[str, Proc
 # way of naming such steps, so a new procedure needs no Python to be measured.
 MEASURES = {
     "arrival": "the staff reached the scene: the case's arrival time runs to this step's completion",
+    "round": "a round of checkpoints ends: checkpoints_visited of the case's planned_checkpoints, on_schedule",
 }
 
 

@@ -25,6 +25,11 @@ OPEN, COMPLETED = "open", "completed"
 ARRIVAL_ELEMENTS = frozenset({"arrive_now", "arrive_appointment", "arrive_public", "go_to_scene"})
 ARRIVAL = "arrival"
 
+# A round of checkpoints (巡楼, 001/第1篇 2.3–2.5): the step marked `measure: round` submits how
+# many were signed in and whether on time; the case's start data says how many were planned.
+ROUND = "round"
+ROUND_PLANNED, ROUND_VISITED, ROUND_ON_TIME = "planned_checkpoints", "checkpoints_visited", "on_schedule"
+
 
 def is_arrival(element: str, data: dict) -> bool:
     """Whether a completed task's event means the staff reached the scene."""

@@ -147,3 +147,21 @@ def test_cleaning_decoration_hazard_and_disorder_findings_each_get_their_record(
         "walk_round", "record_cleaning", "record_decoration", "handle_hazard", "dissuade_disorder"]
     assert case.path().elements[-2:] == ["gw_findings_join", "end"]
     assert case.status == "completed"
+
+
+def test_the_rounds_coverage_feeds_the_statistics(start_case, runtime):
+    """2.3–2.5: every planned checkpoint signed in, on time — counted per round in the month's figures."""
+    full = start_case("patrol", START)
+    full.complete("walk_round", "reception1", **NOTHING, checkpoints_visited=12, on_schedule=True)
+    short = start_case("patrol", {**START, "planned_checkpoints": 8})
+    short.complete("walk_round", "reception1", **NOTHING, checkpoints_visited=6, on_schedule=False)
+    start_case("patrol", START)  # not walked yet: no round to count
+    with runtime.db.session() as session:
+        kpis = month_kpis(session, StatsQuery(month_of(runtime.clock.now())), runtime.clock.now())
+    rounds = kpis.rounds
+    assert (rounds.rounds, rounds.complete, rounds.on_schedule, rounds.planned, rounds.visited) == (2, 1, 1, 20, 18)
+    assert rounds.coverage == 18 / 20
+    (row,) = kpis.table("rounds").rows
+    assert (row["label"].zh, row["rounds"], row["complete"], row["on_schedule"], row["coverage"]) == (
+        "巡楼", 2, 1, 1, 18 / 20)
+    assert "drill" not in row  # a round is a step: the procedure's cases would include the unwalked one

@@ -166,3 +166,20 @@ def test_the_report_shows_each_clerks_duty_figures(web, runtime):
     shifts_of_a = sum(1 for (_, post), who in full_assignments(runtime).items() if post in ("day", "duty") and who == A)
     assert rows["王敏 (reception1)"] == [str(shifts_of_a), "0", "0", "1", "1", "1"]
     assert "超过规定响铃数接听" in duty.text_content()  # the column heading of the late answers
+
+
+def test_the_report_shows_the_patrol_rounds_coverage(web, start_case, clock):
+    """001/第1篇 2.3–2.5: the month's rounds, every planned point signed in and on time, in the report."""
+    from tests.scenario.test_patrol import NOTHING, START
+
+    start_case("patrol", START).complete("walk_round", "reception1", **NOTHING, checkpoints_visited=12,
+                                         on_schedule=True)
+    start_case("patrol", {**START, "planned_checkpoints": 8}).complete(
+        "walk_round", "reception1", **NOTHING, checkpoints_visited=6, on_schedule=False)
+    web.login("manager1")
+    printable = web.get_text(f"/stats/report?month={clock.now():%Y-%m}&site=nanshan")
+    sections = [s for s in html.fromstring(printable).find_class("report-section") if "巡查统计" in s.text_content()]
+    assert len(sections) == 1 and "001/第1篇 2.3–2.5" in sections[0].text_content()
+    assert "本月巡楼 2 次，签到点覆盖率 90.0%（计划 20 个，已签到 18 个）；全部签到 1 次，按时巡完 1 次。" in (
+        sections[0].text_content())
+    assert sections[0].find(".//*[@id='table-rounds']") is not None

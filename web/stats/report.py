@@ -2,7 +2,8 @@
 
 Help-request statistics (001/第6篇 4.10), complaint analysis with 及时率 = timely ÷ total
 × 100 % (001/第4篇 4.5, 003 5.5), follow-up visits for leadership (001/第2篇 2.4), and
-the SLA attainment and backlog behind them, and the duty desk's figures per clerk (004 4.4). `/stats/report` shows it in the browser;
+the SLA attainment and backlog behind them, the patrol rounds' coverage (001/第1篇 2.3–2.5)
+and the duty desk's figures per clerk (004 4.4). `/stats/report` shows it in the browser;
 `estatedesk report` (cli/report.py) writes it to a file, and a PDF through headless
 Chromium when asked.
 """
@@ -43,6 +44,7 @@ class SitePage:
 def site_page(session, month: str, site: str, site_name: str, now: datetime) -> SitePage:
     k = month_kpis(session, StatsQuery(month, site=site), now)
     sections = [help_section(k), complaint_section(k), followup_section(k), sla_section(k)]
+    sections += [rounds_section(k)] if k.rounds.rounds else []
     duty = figures_table(session, site, month)
     return SitePage(site, site_name, month, k.as_of, sections + ([duty_section(duty)] if duty is not None else []))
 
@@ -88,6 +90,15 @@ def sla_section(k: MonthKpis) -> Section:
         backlog=sum(k.backlog.values()), old=k.backlog.get("gt30d", 0))
     return Section(_("时限达成与积压"), "001/第6篇 4.10", summary,
                    [shown_table(k.table("sla")), shown_table(k.table("backlog"))])
+
+
+def rounds_section(k: MonthKpis) -> Section:
+    r = k.rounds
+    summary = _("本月巡楼 %(rounds)s 次，签到点覆盖率 %(coverage)s（计划 %(planned)s 个，已签到 %(visited)s 个）；"
+                "全部签到 %(complete)s 次，按时巡完 %(on_time)s 次。",
+        rounds=r.rounds, coverage=display(r.coverage, "percent"), planned=r.planned, visited=r.visited,
+        complete=r.complete, on_time=r.on_schedule)
+    return Section(_("巡查统计"), "001/第1篇 2.3–2.5", summary, [shown_table(k.table("rounds"))])
 
 
 def duty_section(table: KpiTable) -> Section:
