@@ -76,3 +76,18 @@ def test_the_assembly_arrival_times_are_kept_for_the_statistics(start_case, runt
     assert (arrival.count, arrival.p50_seconds) == (1, timedelta(minutes=7).total_seconds())
     sla = {s.target: s for s in kpis.sla}
     assert (sla["assembly.arrive"].met, sla["assembly.arrive"].breached) == (1, 0)  # a drill is timed too
+
+
+def test_a_customer_visits_verdict_counts_in_the_follow_up_statistics(start_case, runtime):
+    """001/第2篇 2.4: the month's visit results (《客户回访记录》) include move-in, after-emergency and
+    holiday visits, by the same 客户意见 field the complaint and repair visits record."""
+    case = start_case("customer_visit", {"resident": "林先生", "unit": "5栋3楼302", "visit_kind": "move_in"},
+                      as_user="supervisor1")
+    case.complete("assistant_visit", "reception1", visit_mode="phone", visit_record="电话回访：住户满意",
+                  visit_result="satisfied")
+    other = start_case("customer_visit", {"resident": "陈女士", "unit": "2栋801", "visit_kind": "after_emergency"},
+                       as_user="supervisor1")
+    other.complete("assistant_visit", "reception1", visit_mode="phone", visit_record="电话回访：水渍未清",
+                   visit_result="dissatisfied")
+    followup = kpis_of(runtime, "customer_visit").followup
+    assert (followup.visits, followup.satisfied, followup.satisfaction) == (2, 1, 0.5)
