@@ -98,6 +98,8 @@ def outline_processes(tree: etree._ElementTree, filename: str) -> dict[str, Proc
 MEASURES = {
     "arrival": "the staff reached the scene: the case's arrival time runs to this step's completion",
     "round": "a round of checkpoints ends: checkpoints_visited of the case's planned_checkpoints, on_schedule",
+    "charge": "the script computes the case's `charge` (yuan): recorded with the step, counted as the paid charge",
+    "fee_collected": "finance has the charge (collected or on the bill): the revenue counts it",
 }
 
 

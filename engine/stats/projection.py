@@ -64,8 +64,10 @@ def fold(fact: dict, event: dict, price) -> None:
         kept = {k: submitted[k] for k in V.CHARGE_FIELDS if k in submitted}
         if kept:
             fact["repair"] = {**fact["repair"], **kept}
-        if element == V.FEE_COLLECTED_ELEMENT:
+        if element == V.FEE_COLLECTED_ELEMENT or data.get("measure") == V.FEE_COLLECTED:
             fact["fee_collected"] = True
+    elif kind == V.ELEMENT_COMPLETED and data.get("measure") == V.CHARGE:
+        fact["charge"] = data.get("charge")  # what the diagram's script computed, recorded at the time
     elif kind == V.ELEMENT_COMPLETED and element == V.CHARGE_ELEMENT:
         fact["charge"] = _charge(fact, price)
     elif kind == V.FLOW_TAKEN:

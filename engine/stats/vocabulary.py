@@ -48,6 +48,9 @@ COMPLAINT_CLASSES = (VALID, ASSISTANCE, EXCESSIVE)
 CHARGE_FIELDS = ("item", "corrected_item", "quantity", "quoted_price")
 CHARGE_ELEMENT = "compute_charge"
 FEE_COLLECTED_ELEMENT = "collect_fee"
+# Newer diagrams say so on the element: `measure: charge` (the event carries the computed
+# charge) and `measure: fee_collected` (paid_service's bill_charge: finance has it).
+CHARGE, FEE_COLLECTED = "charge", "fee_collected"
 UNLISTED = "unlisted"
 
 SATISFIED = "satisfied"  # 满意; basically_satisfied (基本满意) is a visit but not 满意
@@ -63,4 +66,5 @@ def is_relevant(event: dict) -> bool:
     if kind == FLOW_TAKEN:
         element = event["element_id"]
         return element in REOPEN_FLOWS or (event["data"] or {}).get("source") == COMPLAINT_CLASS_GATEWAY
-    return kind == ELEMENT_COMPLETED and event["element_id"] == CHARGE_ELEMENT
+    return kind == ELEMENT_COMPLETED and (
+        event["element_id"] == CHARGE_ELEMENT or (event["data"] or {}).get("measure") == CHARGE)

@@ -91,3 +91,20 @@ def test_a_customer_visits_verdict_counts_in_the_follow_up_statistics(start_case
                    visit_result="dissatisfied")
     followup = kpis_of(runtime, "customer_visit").followup
     assert (followup.visits, followup.satisfied, followup.satisfaction) == (2, 1, 0.5)
+
+
+def test_a_paid_service_billed_by_finance_counts_as_paid_with_its_charge(start_case, runtime):
+    """003 4.2.2 / 001/第8篇 4.3: the charge the price list gave is what the statistics count, once
+    finance has it on the bill (staff never collect it)."""
+    case = start_case("paid_service", {"caller": "林先生", "unit": "5栋3楼302", "phone": "13800000000",
+                                       "description": "全屋清洁"})
+    case.complete("agree_scope_price", "reception1", service="indoor_cleaning", quantity=2,
+                  service_scope="全屋清洁两次", resident_agrees=True)
+    case.complete("arrange_service", "reception1", arranged_with="环境部郑洁")
+    case.complete("provide_service", "env1", service_done=True, no_cash_taken=True)
+    case.complete("confirm_completion", "reception1", resident_confirmed=True, satisfaction="satisfied",
+                  no_cash_taken=True)
+    assert (kpis_of(runtime, "paid_service").paid_repairs, kpis_of(runtime, "paid_service").revenue) == (0, 0.0)
+    case.complete("bill_charge", "finance1", billed=True, bill_month="2026-12")
+    kpis = kpis_of(runtime, "paid_service")
+    assert (kpis.paid_repairs, kpis.revenue) == (1, 160.0)  # 80 yuan × 2 from prices.yaml
