@@ -183,3 +183,17 @@ def test_the_report_shows_the_patrol_rounds_coverage(web, start_case, clock):
     assert "本月巡楼 2 次，签到点覆盖率 90.0%（计划 20 个，已签到 18 个）；全部签到 1 次，按时巡完 1 次。" in (
         sections[0].text_content())
     assert sections[0].find(".//*[@id='table-rounds']") is not None
+
+
+def test_the_report_lists_the_new_procedures_by_their_names(web, start_case, clock):
+    """Issue #18: cases of the duty emergencies, patrol and paid services are in the report's
+    by-procedure table under their diagrams' names."""
+    start_case("lift_failure", {}, as_user="guard1")
+    start_case("patrol", {"round_area": "1栋", "planned_checkpoints": 4})
+    start_case("emergency_assembly", {"trigger": "disaster", "is_drill": False, "assembly_point": "管理处门前"},
+               as_user="seclead1")
+    web.login("manager1")
+    printable = web.get_text(f"/stats/report?month={clock.now():%Y-%m}&site=nanshan")
+    by_process = html.fromstring(printable).find(".//*[@id='table-by_process']")
+    names = {tr[0].text_content() for tr in by_process.iter("tr") if tr[0].tag == "td"}
+    assert {"电梯故障处理", "巡楼", "紧急集合"} <= names, names
