@@ -1,9 +1,10 @@
 """Scenario tests of processes/patrol.bpmn (巡楼, 001/第1篇 2.2–2.10, 2.15): one test per path.
 
 The 物业助理 walks the round per plan and signs in; each kind of finding has its step. A
-broken public facility is reported to engineering within 2 hours (patrol.facility_report)
-and opens the public-facility repair (repair, 001/第8篇 4.2) in the same case; a broken
-plant-room lock is reported within 1 hour (patrol.lock_report).
+broken public facility, entered on the round's sheet, opens a public-facility repair case of
+its own (repair, 001/第8篇 4.2) whose order is timed by the patrol's 2 hours to engineering
+(patrol.facility_report, handed over as sla_substitutes); a broken plant-room lock is
+reported within 1 hour (patrol.lock_report). The round's coverage feeds the statistics.
 """
 
 from datetime import timedelta
