@@ -23,7 +23,7 @@ from engine.errors import NotFound, ScriptError
 from engine.policy.followup import DATA_NAME as FOLLOWUP_DATA
 from engine.policy.followup import FollowupDecision, decide
 from engine.policy.moments import HELPERS as moment_helpers
-from engine.policy.sla import SlaDuration
+from engine.policy.sla import SUBSTITUTES, SlaDuration, handed_target
 from engine.store.models import ProcessVersion
 
 
@@ -92,7 +92,7 @@ def _diagram_helpers(rules: Rules):
         site = task_data.get("site") if isinstance(task_data, dict) else None
 
         def sla(key: str) -> str:
-            return SlaDuration.of(rules.sla_policy(key, site), clock_now())
+            return SlaDuration.of(rules.sla_policy(handed_target(key, task_data), site), clock_now())
 
         def followup_decision(category: str) -> dict:
             # Drawn once per case: coming round again (a dissatisfied resident gets another
@@ -110,11 +110,16 @@ def _diagram_helpers(rules: Rules):
             found = rules.categories.get(category)
             return bool(found and found.special)
 
-        def open_case(process_id: str) -> str:
-            # Hand the case's data over to a new case of `process_id`, which the step opens.
+        def open_case(process_id: str, start_data: dict | None = None) -> str:
+            # Hand the case's data over to a new case of `process_id`, which the step opens;
+            # `start_data` is what the new case's procedure starts with beyond the request.
             if not isinstance(process_id, str) or not process_id:
                 raise ScriptError("open_case() needs the id of a procedure")
+            if start_data is not None and not isinstance(start_data, dict):
+                raise ScriptError("open_case() takes the new case's start data as a dict")
             data = {k: v for k, v in task_data.items() if k in HAND_OVER_FIELDS} if isinstance(task_data, dict) else {}
+            data.update(start_data or {})
+            _check_substitutes(rules, data.get(SUBSTITUTES))
             request_case(process_id, data)
             return process_id
 
@@ -123,6 +128,17 @@ def _diagram_helpers(rules: Rules):
                 "open_case": open_case, **moment_helpers}
 
     return helpers
+
+
+def _check_substitutes(rules: Rules, substitutes) -> None:
+    """Refuse a handed time limit that names a target sla.yaml does not have (it would time nothing)."""
+    if substitutes is None:
+        return
+    if not isinstance(substitutes, dict):
+        raise ScriptError(f"{SUBSTITUTES} maps the opened case's SLA targets to the ones that time them")
+    unknown = sorted(str(k) for pair in substitutes.items() for k in pair if k not in rules.sla_targets)
+    if unknown:
+        raise ScriptError(f"{SUBSTITUTES} names unknown SLA targets: {', '.join(unknown)}")
 
 
 def _budget_of(rules: Rules):

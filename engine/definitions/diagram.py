@@ -92,6 +92,17 @@ def outline_processes(tree: etree._ElementTree, filename: str) -> dict[str, Proc
     return outlines
 
 
+# What an element's `measure` property may say its completion means for the statistics
+# (engine/stats/vocabulary.py reads it from the task_completed event): the catalogue's
+# way of naming such steps, so a new procedure needs no Python to be measured.
+MEASURES = {
+    "arrival": "the staff reached the scene: the case's arrival time runs to this step's completion",
+    "round": "a round of checkpoints ends: checkpoints_visited of the case's planned_checkpoints, on_schedule",
+    "charge": "the script computes the case's `charge` (yuan): recorded with the step, counted as the paid charge",
+    "fee_collected": "finance has the charge (collected or on the bill): the revenue counts it",
+}
+
+
 def _element(node: etree._Element, tag: str, lanes: dict) -> dict:
     props = properties_of(node)
     docs = node.xpath("./bpmn:documentation/text()", namespaces=NS)
@@ -105,6 +116,7 @@ def _element(node: etree._Element, tag: str, lanes: dict) -> dict:
         "form": props.get("form"),
         "sla": props.get("sla"),
         "sla_from": props.get("sla_from"),
+        "measure": props.get("measure"),
         "documentation": docs[0].strip() if docs else None,
         "instructions": instructions[0].strip() if instructions else None,
         "attached_to": node.get("attachedToRef"),

@@ -20,6 +20,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
+from engine.definitions.diagram import MEASURES
 from engine.definitions.lint_budget import template_problems, unbounded_problems
 from engine.definitions.lint_expr import source_problem, timer_problems
 from engine.definitions.xmlsafe import parse_xml
@@ -315,6 +316,9 @@ class _Linter:
                 self.add(node, f"{_label(node)}: unknown sla key {sla!r} (not a target in processes/rules/sla.yaml)")
             if _property(node, "sla_from") is not None and sla is None:
                 self.add(node, f"{_label(node)}: sla_from names when a clock starts, but it has no sla property")
+            measure = _property(node, "measure")
+            if measure is not None and measure not in MEASURES:
+                self.add(node, f"{_label(node)}: unknown measure {measure!r} (known: {', '.join(sorted(MEASURES))})")
 
     def check_documentation(self):
         """A document without an executable process is kept as documentation: say once why it never runs."""

@@ -17,7 +17,9 @@ from engine.duty.desk import HANDOVER
 from engine.duty.journal import shift_element
 from engine.duty.policy import duty_policy
 from engine.duty.roster import DESK_POSTS
-from engine.store.models import DutyJob, DutyRoster, DutyShift, Event
+from engine.errors import NotFound
+from engine.stats.tables import COUNT, TEXT, Column, KpiTable
+from engine.store.models import DutyJob, DutyRoster, DutyShift, Event, User
 
 HANDOVER_SIGNED = "sign_incoming"  # the handover is done when the incoming clerk signs (4.2.1)
 
@@ -66,3 +68,28 @@ def month_figures(session: Session, site: str, month: str) -> list[DutyFigures]:
                                                        Event.type == EventType.TASK_COMPLETED))
         mine.handovers_on_time += signed is not None and signed <= shift.starts_at
     return sorted(people.values(), key=lambda f: f.username)
+
+
+FIGURE_COLUMNS = [
+    Column("staff", "值班人员", "Clerk", TEXT),
+    Column("shifts", "值班班次", "Shifts worked"),
+    Column("handovers", "接班次数", "Handovers taken"),
+    Column("handovers_on_time", "按时交接", "Signed by the change"),
+    Column("log_entries", "值班记录条数", "Log entries"),
+    Column("calls", "来电", "Calls"),
+    Column("late_calls", "超过规定响铃数接听", "Answered after the allowed rings"),
+]
+
+
+def figures_table(session: Session, site: str, month: str) -> KpiTable | None:
+    """The month's figures as a statistics table (the monthly report's duty section, 004 4.4);
+    None when the deployed library has no duty desk."""
+    try:
+        figures = month_figures(session, site, month)
+    except NotFound:
+        return None
+    names = dict(session.execute(select(User.username, User.name).where(
+        User.username.in_([f.username for f in figures]))).all()) if figures else {}
+    rows = [{"staff": f"{names.get(f.username, f.username)} ({f.username})",
+             **{c.key: getattr(f, c.key) for c in FIGURE_COLUMNS if c.kind == COUNT}} for f in figures]
+    return KpiTable("duty_figures", "值班表现", "Duty desk performance", FIGURE_COLUMNS, rows)

@@ -2,7 +2,8 @@
 
 `RosterRecipients` plugs into the runtime as its recipient resolver: within duty hours a
 message to the desk or to an on-call role reaches the person the roster names for that
-moment; otherwise (or with no roster) it reaches every holder of the role, as before.
+moment — in the bell and on every channel; otherwise (or with no roster) it reaches every
+holder of the role, as before.
 """
 
 from __future__ import annotations
@@ -40,14 +41,22 @@ class RosterRecipients:
         self.fallback = fallback or RoleHolders()
 
     def recipients(self, session: Session, query: RecipientQuery) -> list[str]:
-        if query.site is not None:
-            try:
-                policy = duty_policy(session, query.site)
-            except NotFound:
-                policy = None
-            if policy is not None and policy.after_hours(query.moment):
-                post = DESK_DUTY if query.role == policy.desk_role else query.role
-                shift = on_duty(session, query.site, query.moment).get(post)
-                if shift is not None:
-                    return [shift.username]
-        return self.fallback.recipients(session, query)
+        person = self.rostered(session, query.role, query.site, query.moment)
+        return [person] if person is not None else self.fallback.recipients(session, query)
+
+    def rostered(self, session: Session, role: str, site: str | None, moment: datetime) -> str | None:
+        """Within duty hours, the person the published roster names for `role` at `site`; else None.
+
+        The outbox asks this when a message to a role is written, so the bell (not only the
+        channels) reaches the rostered person after hours (engine/scheduling/outbox.py).
+        """
+        if site is None:
+            return None
+        try:
+            policy = duty_policy(session, site)
+        except NotFound:
+            return None
+        if not policy.after_hours(moment):
+            return None
+        shift = on_duty(session, site, moment).get(DESK_DUTY if role == policy.desk_role else role)
+        return shift.username if shift is not None else None

@@ -20,6 +20,19 @@ from engine.policy.calendars import CONTINUOUS, BusinessCalendar, iso_seconds, s
 SLA_FILE = "processes/rules/sla.yaml"
 ASSIGNEE = "assignee"  # in `notify`: whoever holds the task (its role when nobody does)
 DEFAULT_CHANNEL = "web"
+# Case data a procedure hands over with a case it opens (open_case): {own target: handed target}.
+# In that case a task or timer that names the own target is timed by the handed one instead,
+# so the opener's limit (patrol: report a broken facility within 2 hours, 001/第1篇 2.6) is
+# the opened case's clock, without the opened diagram knowing who opened it.
+SUBSTITUTES = "sla_substitutes"
+
+
+def handed_target(key: str | None, data) -> str | None:
+    """The SLA target that times `key` in a case whose data is `data` (itself unless handed another)."""
+    substitutes = data.get(SUBSTITUTES) if isinstance(data, dict) else None
+    if key and isinstance(substitutes, dict) and isinstance(substitutes.get(key), str):
+        return substitutes[key]
+    return key
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from engine.audit.events import EventType
 from engine.definitions.compiled import CompiledVersion
 from engine.definitions.task_kinds import all_tasks, is_human, is_timer
 from engine.errors import ConflictError, NotFound
+from engine.policy.sla import handed_target
 from engine.runtime.queries import is_instance_id, task_and_case_columns
 from engine.scheduling.sla_clocks import clock_start, initial_due
 from engine.store.models import OPEN_TASK_STATUSES, HumanTask, Instance, InstanceStatus, TaskStatus, Timer
@@ -159,7 +160,7 @@ def sync_human_tasks(session: Session, row: RowCopy, compiled: CompiledVersion, 
 
 def _new_task_row(row: RowCopy, compiled: CompiledVersion, task, element: dict, now: datetime) -> dict:
     """The `human_task` row for a task that just became ready: its role, form and due time."""
-    sla_key = element.get("sla")
+    sla_key = handed_target(element.get("sla"), task.data)  # the opener's limit, if it handed one
     since = clock_start(element, task.data, now) if sla_key else now
     due_at = initial_due(compiled.rules, sla_key, row.site, since)  # working time on a calendar target
     return {"id": str(task.id), "instance_id": row.id, "element_id": task.task_spec.bpmn_id,

@@ -24,6 +24,13 @@ _DEFINITE = TaskState.WAITING | TaskState.READY | TaskState.STARTED
 _REACHED = _DEFINITE | TaskState.COMPLETED  # the flow into a task is taken once it is reached
 
 
+CHARGE_MEASURE = "charge"  # engine/definitions/diagram.py MEASURES
+
+
+def _amount(value) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
 @dataclass
 class StepTracker:
     """Snapshot task states before a step; `events_after` reports the difference."""
@@ -100,4 +107,8 @@ class StepTracker:
                 "clause": element.get("clause")}
         if is_human(task):
             data["role"] = self.compiled.rules.role_for_lane(task.task_spec.lane)
+        if element.get("measure"):
+            data["measure"] = element["measure"]  # what the statistics count this step as
+            if element["measure"] == CHARGE_MEASURE and type_ == EventType.ELEMENT_COMPLETED:
+                data["charge"] = _amount(task.data.get("charge"))  # as computed now, by the version's prices
         return NewEvent(type_, self.instance_id, actor, task.task_spec.bpmn_id, data)

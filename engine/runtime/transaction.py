@@ -42,7 +42,7 @@ from engine.runtime.retry import is_retryable
 from engine.runtime.steprows import RowCopy
 from engine.runtime.tracking import StepTracker
 from engine.runtime.views import StepResult
-from engine.scheduling import announcements, sla_clocks
+from engine.scheduling import announcements, outbox, sla_clocks
 from engine.scheduling.outbox import LoggingSender, Sender
 from engine.scheduling.recipients import RecipientResolver, RoleHolders
 from engine.stats.projection import record_events
@@ -82,6 +82,7 @@ class StepTransactions:
     def transaction(self):
         """Open the one transaction a step runs in; map a stale write to `ConflictError`."""
         with clock.using_clock(self.clock), self.db.session() as session:
+            session.info[outbox.RECIPIENTS] = self.recipients  # notify() asks it who is rostered
             try:
                 with session.begin():
                     yield session

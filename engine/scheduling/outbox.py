@@ -26,6 +26,9 @@ from engine.policy.sla import DEFAULT_CHANNEL
 from engine.store.models import DeliveryState, Instance, Notification, NotificationDelivery, NotificationRead
 
 log = logging.getLogger("estatedesk.notifications")
+# session.info key: the runtime's recipient resolver (engine/scheduling/recipients.py), set by
+# the step transaction so a message written in it can ask who is rostered.
+RECIPIENTS = "estatedesk.recipients"
 
 # A message on DEFAULT_CHANNEL ("web") takes the channels notifications.yaml routes its kind to;
 # one naming a channel (an escalation level's `channel: sms`) takes that channel alone.
@@ -116,11 +119,17 @@ def notify(session: Session, now: datetime, *, text: str, text_en: str, to_role:
            instance_id: int | None = None, task_id: str | None = None,
            kind: str = NotificationKind.ESCALATION, emergency: bool = False, due_at: datetime | None = None,
            link: str | None = None) -> Notification:
-    """Put a message in the outbox inside the caller's transaction (never commits)."""
+    """Put a message in the outbox inside the caller's transaction (never commits).
+
+    A message to a role goes to the person the roster names for it when the transaction's
+    resolver (session.info[RECIPIENTS]) has one for the moment, else to every holder.
+    """
     if (to_role is None) == (to_user is None):
         raise ValueError("a notification goes to a role or to a user")
     if not session.in_transaction():
         raise RuntimeError("notify must run inside a step transaction")
+    if to_role is not None:
+        to_user = _rostered(session, to_role, site, now)
     row = Notification(created_at=now, kind=str(kind), emergency=emergency, to_role=to_role, to_user=to_user,
                        site=site, channel=channel, text=text, text_en=text_en, due_at=due_at, link=link,
                        instance_id=instance_id, task_id=task_id)
@@ -128,9 +137,20 @@ def notify(session: Session, now: datetime, *, text: str, text_en: str, to_role:
     return row
 
 
+def _rostered(session: Session, role: str, site: str | None, now: datetime) -> str | None:
+    """Who the runtime's resolver says the roster names for `role` now (after hours), if it can say.
+
+    Kept on the row beside the role (to_user), so the bell and the deliveries reach that
+    person alone while the message still says which role it was for (004 4.1.7).
+    """
+    rostered = getattr(session.info.get(RECIPIENTS), "rostered", None)
+    return rostered(session, role, site, now) if rostered is not None else None
+
+
 def _addressed_to(actor: Actor):
-    """Messages to this person, or to one of their roles at a site they work at (or at no site)."""
-    by_role = Notification.to_role.in_(sorted(actor.roles))
+    """Messages to this person, or to one of their roles at a site they work at (or at no site)
+    unless the roster gave the message to one person."""
+    by_role = and_(Notification.to_role.in_(sorted(actor.roles)), Notification.to_user.is_(None))
     at_sites = sites.site_condition(actor, Notification.site)
     if at_sites is not None:
         by_role = and_(by_role, or_(Notification.site.is_(None), at_sites))

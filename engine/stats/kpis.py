@@ -24,9 +24,10 @@ from engine.stats.aggregates import (
 )
 from engine.stats.names import load_names
 from engine.stats.query import StatsQuery
+from engine.stats.rounds import round_kpis
 from engine.stats.sources import BREACHED, CANCELLED, MET, RUNNING, as_of, backlog_counts, ratio
-from engine.stats.table_builders import build_tables
-from engine.stats.tables import DurationKpi, FollowupKpi, MonthKpis, SlaKpi
+from engine.stats.table_builders import build_tables, rounds_table
+from engine.stats.tables import DurationKpi, FollowupKpi, MonthKpis, RoundKpi, SlaKpi
 
 
 def month_kpis(session: Session, query: StatsQuery, now: datetime) -> MonthKpis:
@@ -52,7 +53,10 @@ def month_kpis(session: Session, query: StatsQuery, now: datetime) -> MonthKpis:
         followup=followup(total), paid_repairs=total["paid"], revenue=float(total["revenue"]),
         names=load_names(session, clocks.staff),
     )
-    kpis.tables = build_tables(kpis, groups, clocks)
+    rounds = round_kpis(session, query)
+    kpis.rounds = sum(rounds.values(), RoundKpi())
+    # only a month with rounds has the table: most procedures (and sites) have none
+    kpis.tables = build_tables(kpis, groups, clocks) + ([rounds_table(rounds, kpis.names)] if rounds else [])
     return kpis
 
 

@@ -52,7 +52,7 @@ def fold(fact: dict, event: dict, price) -> None:
         submitted = data.get("submitted") or {}
         if fact["response_seconds"] is None:
             fact["response_seconds"] = since_open
-        if element in V.ARRIVAL_ELEMENTS and fact["arrival_seconds"] is None:
+        if fact["arrival_seconds"] is None and V.is_arrival(element, data):
             fact["arrival_seconds"] = since_open
         if submitted.get("category") is not None:
             fact["category"] = _text(submitted["category"])
@@ -64,8 +64,10 @@ def fold(fact: dict, event: dict, price) -> None:
         kept = {k: submitted[k] for k in V.CHARGE_FIELDS if k in submitted}
         if kept:
             fact["repair"] = {**fact["repair"], **kept}
-        if element == V.FEE_COLLECTED_ELEMENT:
+        if element == V.FEE_COLLECTED_ELEMENT or data.get("measure") == V.FEE_COLLECTED:
             fact["fee_collected"] = True
+    elif kind == V.ELEMENT_COMPLETED and data.get("measure") == V.CHARGE:
+        fact["charge"] = data.get("charge")  # what the diagram's script computed, recorded at the time
     elif kind == V.ELEMENT_COMPLETED and element == V.CHARGE_ELEMENT:
         fact["charge"] = _charge(fact, price)
     elif kind == V.FLOW_TAKEN:

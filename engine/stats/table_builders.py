@@ -147,3 +147,15 @@ def followup_table(k) -> KpiTable:
         Column("visit_rate", "回访率", "Visit rate", PERCENT), Column("visits", "回访次数", "Visits", TEXT),
         Column("satisfied", "满意次数", "Satisfied visits", TEXT),
         Column("satisfaction", "满意率", "Satisfaction", PERCENT)], [row])
+
+
+def rounds_table(rounds: dict, names: Names) -> KpiTable:
+    """Rounds of checkpoints per procedure (001/第1篇 2.3–2.5): coverage and time kept; no drill, a
+    round is a step of a case and the procedure's case list would show the unwalked ones too."""
+    rows = [_row(names.process(pid), None, rounds=r.rounds, complete=r.complete, on_schedule=r.on_schedule,
+                 planned=r.planned, visited=r.visited, coverage=r.coverage) for pid, r in sorted(rounds.items())]
+    columns = [Column("label", "流程", "Procedure", LABEL), Column("rounds", "巡查次数", "Rounds"),
+               Column("complete", "全部签到", "Every point signed"), Column("on_schedule", "按时巡完", "On schedule"),
+               Column("planned", "计划签到点", "Checkpoints planned"), Column("visited", "已签到点", "Checkpoints signed"),
+               Column("coverage", "签到覆盖率", "Coverage", PERCENT)]
+    return KpiTable("rounds", "巡查覆盖", "Patrol coverage", columns, rows)

@@ -72,6 +72,27 @@ class DurationKpi:
 
 
 @dataclass(frozen=True)
+class RoundKpi:
+    """The month's rounds: how many, how many signed every planned point, how many on time."""
+
+    rounds: int = 0
+    complete: int = 0  # every planned checkpoint signed in
+    on_schedule: int = 0
+    planned: int = 0  # checkpoints planned over all rounds
+    visited: int = 0  # checkpoints signed in over all rounds
+
+    @property
+    def coverage(self) -> float | None:
+        return self.visited / self.planned if self.planned else None
+
+    def __add__(self, other: RoundKpi) -> RoundKpi:
+        return RoundKpi(*(a + b for a, b in zip(self._values(), other._values(), strict=True)))
+
+    def _values(self) -> tuple[int, ...]:
+        return self.rounds, self.complete, self.on_schedule, self.planned, self.visited
+
+
+@dataclass(frozen=True)
 class FollowupKpi:
     decided: int  # cases that reached the follow-up decision
     policy_rate: float | None  # mean policy rate recorded at those decisions
@@ -103,6 +124,7 @@ class MonthKpis:
     revenue: float
     names: Names  # what the ids of the tables' drills are called (for filters and chart titles too)
     tables: list[KpiTable] = field(default_factory=list)
+    rounds: RoundKpi = field(default_factory=lambda: RoundKpi())  # patrol rounds, all processes together
 
     def table(self, table_id: str) -> KpiTable:
         return next(t for t in self.tables if t.id == table_id)

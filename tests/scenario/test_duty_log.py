@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, update
 
+from engine.accounts.users import load_actor
 from engine.audit.chain import verify_chain
 from engine.audit.events import EventType
 from engine.duty import logbook
@@ -14,6 +15,7 @@ from engine.duty.oncall import RosterRecipients, desk_shift
 from engine.errors import FormInvalid, NotFound, PermissionDenied
 from engine.runtime.step import Runtime
 from engine.scheduling.delivery import send_pending
+from engine.scheduling.outbox import list_notifications, notify, unread_count
 from engine.scheduling.recipients import RecipientQuery
 from engine.store.models import Event, Notification, NotificationDelivery
 from tests.scenario.conftest import Case
@@ -118,3 +120,39 @@ def test_an_after_hours_escalation_reaches_the_rostered_on_call_manager(runtime,
             Notification, Notification.id == NotificationDelivery.notification_id).where(
             Notification.instance_id == case.instance_id, Notification.to_role == "manager")).scalars().all()
     assert reached and all(people == [ON_CALL["manager"]] for people in reached)  # not manager1
+
+
+def test_the_after_hours_bell_rings_for_the_rostered_people_only(runtime, night):
+    """4.1.7: the in-app bell follows the roster after hours as the outbox channels do; in office
+    hours a role's message is every holder's."""
+    desk = Runtime(runtime.db, runtime.clock, recipients=RosterRecipients())  # as the web app and worker are built
+    shift, clerk = night
+    started = desk.start_instance("help_request", {**CALLER, "category": "other", "description": "老人被反锁"},
+                                  clerk)
+    case = Case(desk, started.instance.id, started.instance.reference)
+    case.complete("register_request", clerk, **CALLER, category="other", description="老人被反锁在门外",
+                  received_at="2026-12-01T12:00:00+00:00")
+    case.complete("handle_other", clerk, other_outcome="ask_supervisor")
+    runtime.clock.advance(hours=1)
+    desk.fire_due_timers()
+
+    def bell(username):
+        with runtime.db.read_session() as session:
+            actor = load_actor(session, username)
+            return ([n.to_role for n in list_notifications(session, actor) if n.instance_id == case.instance_id],
+                    unread_count(session, actor))
+
+    on_call_roles, on_call_unread = bell(ON_CALL["manager"])
+    assert "manager" in on_call_roles and on_call_unread >= on_call_roles.count("manager")
+    assert "manager" not in bell("manager1")[0]  # the manager not on call is not woken
+    assert "cs_supervisor" in bell(ON_CALL["cs_supervisor"])[0]
+    with runtime.db.read_session() as session:
+        rows = session.scalars(select(Notification).where(Notification.instance_id == case.instance_id,
+                                                          Notification.to_role == "manager")).all()
+    assert rows and {(n.to_role, n.to_user) for n in rows} == {("manager", ON_CALL["manager"])}  # the role kept
+
+    at(runtime, "2026-12-02 10:00")  # office hours: a role's message is every holder's again
+    with desk.transaction() as session:
+        notify(session, runtime.clock.now(), text="白天通知", text_en="Daytime", to_role="manager", site=SITE,
+               instance_id=case.instance_id)
+    assert "manager" in bell("manager1")[0] and "manager" in bell(ON_CALL["manager"])[0]

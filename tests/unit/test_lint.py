@@ -86,6 +86,7 @@ CASES = [
     ("missing_clause.bpmn", "work", 'id="work"', "task '办理' has no clause property"),
     ("unknown_task_sla.bpmn", "work", 'id="work"', "unknown sla key 'help.eventually'"),
     ("sla_from_without_sla.bpmn", "work", 'id="work"', "sla_from names when a clock starts, but it has no sla property"),
+    ("unknown_measure.bpmn", "work", 'id="work"', "unknown measure 'arrivals' (known: arrival, charge, fee_collected, round)"),
     ("call_activity.bpmn", "work", 'id="work"', "calls process 'complaint', which is neither in this file nor a known process"),
 ]
 

@@ -294,3 +294,15 @@ def test_the_breakdowns_name_timed_steps_apart_from_cases(web, stats_month, stat
         headings = [heading for heading, _ in stats_table(page, table_id)[0]]
         assert "案件数" in headings and "及时步骤" in headings and "超时步骤" in headings, headings
         assert "及时" not in headings  # issue #16: 报修 showed 案件数 1 beside 及时 4
+
+
+def test_the_dashboard_shows_the_patrol_rounds_coverage(web, start_case, clock, stats_table):
+    """001/第1篇 2.3–2.5: a month with patrol rounds has their coverage table on the dashboard."""
+    from tests.scenario.test_patrol import NOTHING, START
+
+    start_case("patrol", START).complete("walk_round", "reception1", **NOTHING, checkpoints_visited=9,
+                                         on_schedule=False)
+    web.login("supervisor1")
+    rows = stats_table(web.get_text(f"/stats?month={clock.now():%Y-%m}&site=nanshan"), "rounds")
+    assert [text for text, _ in rows[0]] == ["流程", "巡查次数", "全部签到", "按时巡完", "计划签到点", "已签到点", "签到覆盖率"]
+    assert [text for text, _ in rows[1]] == ["巡楼", "1", "0", "0", "12", "9", "75.0%"]

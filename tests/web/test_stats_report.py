@@ -143,3 +143,57 @@ def test_progress_is_a_bar_on_a_terminal():
     assert "\r[" + "#" * 15 + "." * 15 + "] 1/2 nanshan" in text
     assert "\r[" + "#" * 30 + "] 2/2 binhai" in text and text.endswith("\n")
 
+
+
+def test_the_report_shows_each_clerks_duty_figures(web, runtime):
+    """004 4.4: the duty desk's performance figures (shifts worked, handovers on time, log entries,
+    late answers) are a section of the month's report, per rostered clerk."""
+    from engine.duty import logbook
+    from tests.scenario.duty_month import MONTH, SITE, A, at, full_assignments, publish_month, shift_id
+
+    at(runtime, "2026-11-20 10:00")
+    view = publish_month(runtime)
+    at(runtime, "2026-12-01 10:00")
+    day = shift_id(view, "2026-12-01", "day")
+    logbook.write_entry(runtime, day, A, "10:00 巡查大堂正常", "")
+    logbook.record_call(runtime, SITE, 5, "", "phone_system", "system")  # answered after 5 rings
+    web.login("manager1")
+    printable = web.get_text(f"/stats/report?month={MONTH}&site={SITE}")
+    duty = html.fromstring(printable).find_class("report-section")[-1]
+    assert "值班表现" in duty.text_content() and "004 4.4" in duty.text_content()
+    rows = {tr[0].text_content(): [td.text_content() for td in tr[1:]]
+            for tr in duty.find(".//*[@id='table-duty_figures']").iter("tr") if tr[0].tag == "td"}
+    shifts_of_a = sum(1 for (_, post), who in full_assignments(runtime).items() if post in ("day", "duty") and who == A)
+    assert rows["王敏 (reception1)"] == [str(shifts_of_a), "0", "0", "1", "1", "1"]
+    assert "超过规定响铃数接听" in duty.text_content()  # the column heading of the late answers
+
+
+def test_the_report_shows_the_patrol_rounds_coverage(web, start_case, clock):
+    """001/第1篇 2.3–2.5: the month's rounds, every planned point signed in and on time, in the report."""
+    from tests.scenario.test_patrol import NOTHING, START
+
+    start_case("patrol", START).complete("walk_round", "reception1", **NOTHING, checkpoints_visited=12,
+                                         on_schedule=True)
+    start_case("patrol", {**START, "planned_checkpoints": 8}).complete(
+        "walk_round", "reception1", **NOTHING, checkpoints_visited=6, on_schedule=False)
+    web.login("manager1")
+    printable = web.get_text(f"/stats/report?month={clock.now():%Y-%m}&site=nanshan")
+    sections = [s for s in html.fromstring(printable).find_class("report-section") if "巡查统计" in s.text_content()]
+    assert len(sections) == 1 and "001/第1篇 2.3–2.5" in sections[0].text_content()
+    assert "本月巡楼 2 次，签到点覆盖率 90.0%（计划 20 个，已签到 18 个）；全部签到 1 次，按时巡完 1 次。" in (
+        sections[0].text_content())
+    assert sections[0].find(".//*[@id='table-rounds']") is not None
+
+
+def test_the_report_lists_the_new_procedures_by_their_names(web, start_case, clock):
+    """Issue #18: cases of the duty emergencies, patrol and paid services are in the report's
+    by-procedure table under their diagrams' names."""
+    start_case("lift_failure", {}, as_user="guard1")
+    start_case("patrol", {"round_area": "1栋", "planned_checkpoints": 4})
+    start_case("emergency_assembly", {"trigger": "disaster", "is_drill": False, "assembly_point": "管理处门前"},
+               as_user="seclead1")
+    web.login("manager1")
+    printable = web.get_text(f"/stats/report?month={clock.now():%Y-%m}&site=nanshan")
+    by_process = html.fromstring(printable).find(".//*[@id='table-by_process']")
+    names = {tr[0].text_content() for tr in by_process.iter("tr") if tr[0].tag == "td"}
+    assert {"电梯故障处理", "巡楼", "紧急集合"} <= names, names

@@ -2,7 +2,8 @@
 
 Help-request statistics (001/第6篇 4.10), complaint analysis with 及时率 = timely ÷ total
 × 100 % (001/第4篇 4.5, 003 5.5), follow-up visits for leadership (001/第2篇 2.4), and
-the SLA attainment and backlog behind them. `/stats/report` shows it in the browser;
+the SLA attainment and backlog behind them, the patrol rounds' coverage (001/第1篇 2.3–2.5)
+and the duty desk's figures per clerk (004 4.4). `/stats/report` shows it in the browser;
 `estatedesk report` (cli/report.py) writes it to a file, and a PDF through headless
 Chromium when asked.
 """
@@ -15,6 +16,7 @@ from datetime import datetime
 from flask import render_template
 from flask_babel import gettext as _
 
+from engine.duty.figures import figures_table
 from engine.errors import BadInput
 from engine.stats import KpiTable, MonthKpis, StatsQuery, month_kpis
 from web.i18n import pick
@@ -41,8 +43,10 @@ class SitePage:
 
 def site_page(session, month: str, site: str, site_name: str, now: datetime) -> SitePage:
     k = month_kpis(session, StatsQuery(month, site=site), now)
-    return SitePage(site, site_name, month, k.as_of, [help_section(k), complaint_section(k),
-                                                      followup_section(k), sla_section(k)])
+    sections = [help_section(k), complaint_section(k), followup_section(k), sla_section(k)]
+    sections += [rounds_section(k)] if k.rounds.rounds else []
+    duty = figures_table(session, site, month)
+    return SitePage(site, site_name, month, k.as_of, sections + ([duty_section(duty)] if duty is not None else []))
 
 
 def help_section(k: MonthKpis) -> Section:
@@ -86,6 +90,25 @@ def sla_section(k: MonthKpis) -> Section:
         backlog=sum(k.backlog.values()), old=k.backlog.get("gt30d", 0))
     return Section(_("时限达成与积压"), "001/第6篇 4.10", summary,
                    [shown_table(k.table("sla")), shown_table(k.table("backlog"))])
+
+
+def rounds_section(k: MonthKpis) -> Section:
+    r = k.rounds
+    summary = _("本月巡楼 %(rounds)s 次，签到点覆盖率 %(coverage)s（计划 %(planned)s 个，已签到 %(visited)s 个）；"
+                "全部签到 %(complete)s 次，按时巡完 %(on_time)s 次。",
+        rounds=r.rounds, coverage=display(r.coverage, "percent"), planned=r.planned, visited=r.visited,
+        complete=r.complete, on_time=r.on_schedule)
+    return Section(_("巡查统计"), "001/第1篇 2.3–2.5", summary, [shown_table(k.table("rounds"))])
+
+
+def duty_section(table: KpiTable) -> Section:
+    """The duty desk's month per clerk, from the roster and the duty log (004 4.4 performance use)."""
+    total = {c.key: sum(r[c.key] for r in table.rows) for c in table.columns if c.kind == "count"}
+    summary = _("本月值班 %(shifts)s 班；接班 %(handovers)s 次，其中按时交接 %(on_time)s 次；值班记录 %(entries)s 条；"
+                "来电 %(calls)s 个，其中超过规定响铃数才接听 %(late)s 个。",
+        shifts=total["shifts"], handovers=total["handovers"], on_time=total["handovers_on_time"],
+        entries=total["log_entries"], calls=total["calls"], late=total["late_calls"])
+    return Section(_("值班表现"), "004 4.4；004 4.1.5", summary, [shown_table(table)])
 
 
 def _only_rows(table: KpiTable, rows: list[dict]) -> KpiTable:
