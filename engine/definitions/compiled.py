@@ -15,9 +15,10 @@ from functools import cached_property
 from sqlalchemy import select
 from sqlalchemy.orm import Session, load_only
 
+from engine.clock import LOCAL_TZ
 from engine.clock import now as clock_now
 from engine.definitions.rules import Rules, load_rules
-from engine.definitions.scripting import SandboxedScriptEngine, case_reference, request_case
+from engine.definitions.scripting import SandboxedScriptEngine, case_reference, followup_tally, request_case
 from engine.definitions.state import load_spec
 from engine.errors import NotFound, ScriptError
 from engine.policy.followup import DATA_NAME as FOLLOWUP_DATA
@@ -100,7 +101,15 @@ def _diagram_helpers(rules: Rules):
             held = FollowupDecision.from_data(task_data.get(FOLLOWUP_DATA) if isinstance(task_data, dict) else None)
             if held is not None and held.category == category:
                 return held.as_data()
-            return decide(case_reference(), category, rules.followup.rate(site or rules.default_site, category)).as_data()
+            reference, at = case_reference(), site or rules.default_site
+            rate = rules.followup.rate(at, category)
+            month = clock_now().astimezone(LOCAL_TZ).strftime("%Y-%m")
+            tally = followup_tally()
+            ordinal, sampled_before = tally.take(at, category, month)
+            decision = decide(reference, category, rate, month, ordinal, sampled_before)
+            if decision.sampled:
+                tally.mark_sampled(at, category, month)
+            return decision.as_data()
 
         def category_process(category: str) -> str | None:
             found = rules.categories.get(category)
