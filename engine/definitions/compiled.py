@@ -119,11 +119,19 @@ def _diagram_helpers(rules: Rules):
             found = rules.categories.get(category)
             return bool(found and found.special)
 
-        def open_case(process_id: str) -> str:
-            # Hand the case's data over to a new case of `process_id`, which the step opens.
+        def open_case(process_id: str, fields: dict | None = None) -> str:
+            # Hand the case's data over to a new case of `process_id`, which the step opens;
+            # `fields` adds what one new case is about (a participant of a community event).
             if not isinstance(process_id, str) or not process_id:
                 raise ScriptError("open_case() needs the id of a procedure")
             data = {k: v for k, v in task_data.items() if k in HAND_OVER_FIELDS} if isinstance(task_data, dict) else {}
+            if fields is not None:
+                if not isinstance(fields, dict) or not all(
+                        isinstance(k, str) and isinstance(v, str | int | float | bool) for k, v in fields.items()):
+                    raise ScriptError("open_case() takes the new case's fields as a dict of plain values")
+                if FOLLOWUP_DATA in fields or "site" in fields:  # never chosen by a script: drawn, or the case's own
+                    raise ScriptError(f"open_case() cannot set {FOLLOWUP_DATA!r} or 'site'")
+                data.update(fields)
             request_case(process_id, data)
             return process_id
 
