@@ -320,6 +320,7 @@ class CaseFact(Base):
     followup_decided: Mapped[bool] = mapped_column(Boolean, default=False)
     followup_rate: Mapped[float | None] = mapped_column(Float)
     followup_sampled: Mapped[bool] = mapped_column(Boolean, default=False)
+    followup_category: Mapped[str | None] = mapped_column(String(50))  # the kind of visit drawn (followup.yaml)
     visits: Mapped[int] = mapped_column(Integer, default=0)
     satisfied_visits: Mapped[int] = mapped_column(Integer, default=0)
 

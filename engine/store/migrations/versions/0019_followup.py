@@ -1,4 +1,5 @@
-"""the follow-up tally: per site, kind and month, cases decided and sampled (the quota draw, 001/第2篇 1.3-1.5)
+"""the follow-up tally: per site, kind and month, cases decided and sampled (the quota draw, 001/第2篇 1.3-1.5);
+the kind of visit on each case's fact (the monthly 客户回访记录 per kind, 2.4)
 
 Revision ID: 0019_followup
 Revises: 0013_case_search
@@ -22,7 +23,11 @@ def upgrade() -> None:
     sa.Column('sampled', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('site', 'category', 'month')
     )
+    with op.batch_alter_table('case_fact') as batch:
+        batch.add_column(sa.Column('followup_category', sa.String(length=50), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('case_fact') as batch:
+        batch.drop_column('followup_category')
     op.drop_table('followup_tally')
