@@ -1,6 +1,7 @@
-"""The community-event record (001/第2篇 1.5) from the web and the API: the clerk (物业助理)
-enters the residents who took part as rows, each gets a drawn visit case, and the monthly
-report's 《客户回访记录》 shows the community-event row."""
+"""The community-event record (001/第2篇 1.5) and the monthly visit plan (1.2) from the web and
+the API: the clerk (物业助理) enters the residents who took part as rows, each gets a drawn
+visit case, and the monthly report's 《客户回访记录》 shows the community-event row; the CS
+supervisor plans the month's visits the same way."""
 
 from __future__ import annotations
 
@@ -49,3 +50,21 @@ def test_the_api_records_an_event_for_the_clerk_and_refuses_a_guard(api):
     assert started.status_code == 201, started.json
     assert started.json["case"]["reference"].startswith("WH-")
     assert api.post("/cases", "guard1", json={"process": "community_event", "data": data}).status_code == 403
+
+
+def test_the_supervisor_plans_the_months_visits_from_the_web_a_clerk_may_not(web, runtime):
+    web.login("reception1")
+    assert web.client.get("/cases/new/visit_plan").status_code == 404
+    web.logout()
+    web.login("supervisor1")
+    assert "回访安排" in web.get_text("/cases/new/visit_plan")
+    response = web.post("/cases/new/visit_plan", {
+        "site": "nanshan", "month": "2026-12", "visits-0-visit_kind": "holiday", "visits-0-resident": "林先生",
+        "visits-0-unit": "5栋302", "visits-1-visit_kind": "move_in", "visits-1-resident": "王女士",
+        "visits-1-unit": "6栋101"})
+    assert response.status_code == 302
+    reference = response.headers["Location"].removeprefix("/cases/")
+    with runtime.db.read_session() as session:
+        handed = [e.data["reference"] for e in list_events(session, get_instance_row(session, reference).id)
+                  if e.type == EventType.CASE_HANDED_OVER]
+    assert reference.startswith("HP-") and [r[:3] for r in handed] == ["HF-", "HF-"]
