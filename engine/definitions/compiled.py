@@ -100,7 +100,7 @@ def _diagram_helpers(rules: Rules):
             # visit) answers with the decision the case holds, never with a new draw.
             held = FollowupDecision.from_data(task_data.get(FOLLOWUP_DATA) if isinstance(task_data, dict) else None)
             if held is not None and held.category == category:
-                return held.as_data()
+                return task_data[FOLLOWUP_DATA]  # as held, so the trail records no second decision
             reference, at = case_reference(), site or rules.default_site
             rate = rules.followup.rate(at, category)
             month = clock_now().astimezone(LOCAL_TZ).strftime("%Y-%m")

@@ -40,6 +40,9 @@ def draw(reference: str) -> float:
     return int(digest[:8], 16) / 2**32
 
 
+LEGACY_FIELDS = {"category", "rate", "draw", "sampled"}  # a decision made before the quota (main before 0019)
+
+
 def quota(rate: float, decided: int) -> int:
     """The fewest of `decided` cases that must have been visited to stand at `rate` or above."""
     return math.ceil(rate * decided - 1e-9)  # the epsilon: 0.3 * 10 is 3.0000000000000004
@@ -69,8 +72,15 @@ class FollowupDecision:
 
     @classmethod
     def from_data(cls, data) -> FollowupDecision | None:
-        """The decision a case already holds, or None when `data` is not one."""
-        if not isinstance(data, dict) or set(data) != set(cls.__dataclass_fields__):
+        """The decision a case already holds, or None when `data` is not one.
+
+        A case drawn before the quota holds only category, rate, draw and sampled: still a
+        decision (it is never drawn again), with no place in a month's count."""
+        if not isinstance(data, dict):
+            return None
+        if set(data) == LEGACY_FIELDS:
+            data = {**data, "month": "", "ordinal": 0, "sampled_before": 0, "by": "draw" if data["sampled"] else ""}
+        if set(data) != set(cls.__dataclass_fields__):
             return None
         return cls(str(data["category"]), float(data["rate"]), float(data["draw"]), bool(data["sampled"]),
                    str(data["month"]), int(data["ordinal"]), int(data["sampled_before"]), str(data["by"]))

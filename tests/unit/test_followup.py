@@ -204,3 +204,14 @@ def test_nobody_can_hand_a_case_its_decision(runtime):
     with pytest.raises(FormInvalid) as refused:
         runtime.start_instance("complaint", {"complainant": "林先生", "followup": forged}, "reception1")
     assert [e.field for e in refused.value.errors] == ["followup"]
+
+
+def test_a_case_drawn_before_the_quota_keeps_its_decision_and_is_not_counted(library):
+    """A case running when the quota was deployed holds the old four fields: it comes round
+    again (a second visit) on its own decision, never a new draw that would count in the month."""
+    helpers = _diagram_helpers(load_rules(library.rules))
+    legacy = {"category": "complaint", "rate": 0.5, "draw": 0.25, "sampled": True}
+    tally = MemoryTally()
+    with running_case("TS-20261123-0004", tally):
+        assert helpers({"site": "nanshan", "followup": legacy})["followup_decision"]("complaint") == legacy
+    assert tally.counts == {}
