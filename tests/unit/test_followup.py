@@ -215,3 +215,16 @@ def test_a_case_drawn_before_the_quota_keeps_its_decision_and_is_not_counted(lib
     with running_case("TS-20261123-0004", tally):
         assert helpers({"site": "nanshan", "followup": legacy})["followup_decision"]("complaint") == legacy
     assert tally.counts == {}
+
+
+def test_a_script_opens_a_visit_case_with_its_fields_but_never_its_decision(library):
+    """`open_case("customer_visit", {...})` (community_event.bpmn, move_in.bpmn): the hand-over
+    fields plus plain values; a forged decision, another site or nested data is refused."""
+    open_case = _diagram_helpers(load_rules(library.rules))({"site": "binhai", "unit": "5栋", "x": 1})["open_case"]
+    with running_case("WH-20261123-0001", MemoryTally()) as requested:
+        open_case("customer_visit", {"visit_kind": "community_event", "resident": "林先生"})
+        for bad in ({"followup": "sampled"}, {"site": "nanshan"}, {"resident": {"name": "林先生"}}):
+            with pytest.raises(ScriptError):
+                open_case("customer_visit", bad)
+    assert requested == [("customer_visit", {"site": "binhai", "unit": "5栋", "visit_kind": "community_event",
+                                             "resident": "林先生"})]
