@@ -21,8 +21,8 @@ RAISED = dict(new_issue="reply_later", issue="楼道灯还是不亮", promised_r
 HEAD = ["start", "decide_followup", "gw_sampled", "gw_kind"]
 HEAD_FLOWS = ["Flow_start", "Flow_decide_followup", "Flow_sampled"]
 AFTER_VISIT = ["gw_visit_merge", "count_visit", "gw_raised"]
-CHECKED = ["gw_check_merge", "supervisor_check", "end"]
-CHECKED_FLOWS = ["Flow_nothing_open", "Flow_check_merge", "Flow_supervisor_check"]
+CHECKED = ["gw_check_merge", "gw_assistant_visit", "supervisor_check", "end"]
+CHECKED_FLOWS = ["Flow_nothing_open", "Flow_check_merge", "Flow_check", "Flow_supervisor_check"]
 CHECKED_TRAIL = [("supervisor_check", "cs_supervisor", "supervisor1")]
 
 
@@ -40,19 +40,31 @@ def submitted(case, element):
     return [e.data["submitted"] for e in case.events(EventType.TASK_COMPLETED) if e.element_id == element]
 
 
-def test_a_holiday_visit_is_organised_by_the_manager_and_checked_by_the_supervisor(start_case, runtime, sla_limit):
+def test_a_holiday_visit_is_organised_by_the_manager_and_needs_no_supervisors_check(start_case, runtime, sla_limit):
+    """1.8: the CS supervisor checks the assistants' visits; the manager's own holiday visits are not theirs."""
     case = plan(start_case, "holiday")
     assert case.task("manager_visit").due_at == runtime.clock.now() + sla_limit("visit.holiday")
     case.complete("manager_visit", "manager1", **dict(DOOR, visit_record="春节慰问"))
-    case.complete("supervisor_check", "supervisor1", **CHECK)
     path = case.path()
-    assert path.elements == HEAD + ["manager_visit"] + AFTER_VISIT + CHECKED
-    assert path.flows == HEAD_FLOWS + ["Flow_holiday", "Flow_manager_visit", "Flow_visit_merge",
-                                       "Flow_count_visit"] + CHECKED_FLOWS
-    assert case.human_trail() == [("manager_visit", "manager", "manager1")] + CHECKED_TRAIL
+    assert path.elements == HEAD + ["manager_visit"] + AFTER_VISIT + ["gw_check_merge", "gw_assistant_visit",
+                                                                      "end_manager_visited"]
+    assert path.flows == HEAD_FLOWS + ["Flow_holiday", "Flow_manager_visit", "Flow_visit_merge", "Flow_count_visit",
+                                       "Flow_nothing_open", "Flow_check_merge", "Flow_manager_only"]
+    assert case.human_trail() == [("manager_visit", "manager", "manager1")]
     [decided] = decisions(case)
     assert (decided["category"], decided["rate"], decided["sampled"], decided["by"]) == ("holiday", 1.0, True, "draw")
     assert case.status == "completed"
+
+
+def test_a_problem_raised_at_a_holiday_visit_is_followed_up_by_the_assistant_and_checked(start_case):
+    case = plan(start_case, "holiday")
+    case.complete("manager_visit", "manager1", **dict(DOOR, new_issue="reply_later", issue="希望增加节日装饰",
+                                                      promised_reply_at="2026-11-26T10:00:00+08:00"))
+    case.complete("second_visit", "reception1", **DOOR)
+    case.complete("supervisor_check", "supervisor1", **CHECK)
+    assert case.path().elements[-len(CHECKED):] == CHECKED
+    assert case.human_trail() == [("manager_visit", "manager", "manager1"), ("second_visit", "reception", "reception1"),
+                                  ("supervisor_check", "cs_supervisor", "supervisor1")]
 
 
 @pytest.mark.parametrize("kind", ["move_in", "after_emergency"])
@@ -163,7 +175,7 @@ def test_the_same_problem_answered_by_an_open_letter_kept_in_the_visit_file(star
     case.complete("supervisor_check", "supervisor1", **CHECK)
     path = case.path()
     assert path.elements == HEAD + ["assistant_visit"] + AFTER_VISIT + ["file_open_letter"] + CHECKED
-    assert path.flows[-4:] == ["Flow_open_letter", "Flow_file_open_letter", "Flow_check_merge",
+    assert path.flows[-5:] == ["Flow_open_letter", "Flow_file_open_letter", "Flow_check_merge", "Flow_check",
                                "Flow_supervisor_check"]
     assert case.human_trail() == [("assistant_visit", "reception", "reception1"),
                                   ("file_open_letter", "cs_supervisor", "supervisor1")] + CHECKED_TRAIL

@@ -35,10 +35,13 @@ def test_the_supervisors_plan_arranges_each_visit_for_its_visitor(start_case, ru
         ("holiday", "林先生", "2026-12"), ("move_in", "王女士", "2026-12"), ("after_emergency", "陈先生", "2026-12")]
     assert started[2]["data"]["related_case"] == "JS-20261120-0001"
 
-    visits[0].complete("manager_visit", "manager1", **DOOR)
-    visits[0].complete("supervisor_check", "supervisor1", check_opinion="拜访到位", signed=True)
-    assert visits[0].human_trail() == [("manager_visit", "manager", "manager1"),
+    visits[0].complete("manager_visit", "manager1", **DOOR)  # the manager's own visit: nobody checks it
+    visits[1].complete("assistant_visit", "reception1", **DOOR)
+    visits[1].complete("supervisor_check", "supervisor1", check_opinion="回访到位", signed=True)
+    assert visits[0].human_trail() == [("manager_visit", "manager", "manager1")]
+    assert visits[1].human_trail() == [("assistant_visit", "reception", "reception1"),
                                        ("supervisor_check", "cs_supervisor", "supervisor1")]
+    assert [v.status for v in visits] == ["completed", "completed", "running"]
 
 
 def test_a_plan_names_a_month_and_at_least_one_visit(start_case):
