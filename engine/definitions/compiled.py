@@ -15,9 +15,10 @@ from functools import cached_property
 from sqlalchemy import select
 from sqlalchemy.orm import Session, load_only
 
+from engine.clock import LOCAL_TZ
 from engine.clock import now as clock_now
 from engine.definitions.rules import Rules, load_rules
-from engine.definitions.scripting import SandboxedScriptEngine, case_reference, request_case
+from engine.definitions.scripting import SandboxedScriptEngine, case_reference, followup_tally, request_case
 from engine.definitions.state import load_spec
 from engine.errors import NotFound, ScriptError
 from engine.policy.followup import DATA_NAME as FOLLOWUP_DATA
@@ -99,8 +100,16 @@ def _diagram_helpers(rules: Rules):
             # visit) answers with the decision the case holds, never with a new draw.
             held = FollowupDecision.from_data(task_data.get(FOLLOWUP_DATA) if isinstance(task_data, dict) else None)
             if held is not None and held.category == category:
-                return held.as_data()
-            return decide(case_reference(), category, rules.followup.rate(site or rules.default_site, category)).as_data()
+                return task_data[FOLLOWUP_DATA]  # as held, so the trail records no second decision
+            reference, at = case_reference(), site or rules.default_site
+            rate = rules.followup.rate(at, category)
+            month = clock_now().astimezone(LOCAL_TZ).strftime("%Y-%m")
+            tally = followup_tally()
+            ordinal, sampled_before = tally.take(at, category, month)
+            decision = decide(reference, category, rate, month, ordinal, sampled_before)
+            if decision.sampled:
+                tally.mark_sampled(at, category, month)
+            return decision.as_data()
 
         def category_process(category: str) -> str | None:
             found = rules.categories.get(category)
@@ -110,16 +119,22 @@ def _diagram_helpers(rules: Rules):
             found = rules.categories.get(category)
             return bool(found and found.special)
 
-        def open_case(process_id: str, start_data: dict | None = None) -> str:
+        def open_case(process_id: str, fields: dict | None = None) -> str:
             # Hand the case's data over to a new case of `process_id`, which the step opens;
-            # `start_data` is what the new case's procedure starts with beyond the request.
+            # `fields` adds what one new case is about (a participant of a community event, a
+            # patrol's finding) and may hand it a limit of the opener's (SUBSTITUTES).
             if not isinstance(process_id, str) or not process_id:
                 raise ScriptError("open_case() needs the id of a procedure")
-            if start_data is not None and not isinstance(start_data, dict):
-                raise ScriptError("open_case() takes the new case's start data as a dict")
             data = {k: v for k, v in task_data.items() if k in HAND_OVER_FIELDS} if isinstance(task_data, dict) else {}
-            data.update(start_data or {})
-            _check_substitutes(rules, data.get(SUBSTITUTES))
+            if fields is not None:
+                plain = {k: v for k, v in fields.items() if k != SUBSTITUTES} if isinstance(fields, dict) else None
+                if plain is None or not all(
+                        isinstance(k, str) and isinstance(v, str | int | float | bool) for k, v in plain.items()):
+                    raise ScriptError("open_case() takes the new case's fields as a dict of plain values")
+                if FOLLOWUP_DATA in fields or "site" in fields:  # never chosen by a script: drawn, or the case's own
+                    raise ScriptError(f"open_case() cannot set {FOLLOWUP_DATA!r} or 'site'")
+                data.update(fields)
+                _check_substitutes(rules, data.get(SUBSTITUTES))
             request_case(process_id, data)
             return process_id
 

@@ -210,22 +210,26 @@ def validate_source(source: str, mode: Literal["eval", "exec"]) -> str | None:
 
 _case_reference = contextvars.ContextVar("estatedesk_case_reference", default=None)
 _cases_to_open = contextvars.ContextVar("estatedesk_cases_to_open", default=None)
+_followup_tally = contextvars.ContextVar("estatedesk_followup_tally", default=None)
 
 
 @contextlib.contextmanager
-def running_case(reference: str):
+def running_case(reference: str, tally=None):
     """Run a block as a step of case `reference`: helpers that depend on the case read it here.
 
     Yields the list of cases the step's scripts asked to open (`request_case`): the step
-    opens them in its own transaction once the case's engine steps are done.
+    opens them in its own transaction once the case's engine steps are done. `tally` is
+    the month's follow-up tally in the step's transaction (engine/store/followup_tally.py).
     """
     requested: list[tuple[str, dict]] = []
     token, requests_token = _case_reference.set(reference), _cases_to_open.set(requested)
+    tally_token = _followup_tally.set(tally)
     try:
         yield requested
     finally:
         _case_reference.reset(token)
         _cases_to_open.reset(requests_token)
+        _followup_tally.reset(tally_token)
 
 
 def request_case(process_id: str, data: dict) -> None:
@@ -242,6 +246,14 @@ def case_reference() -> str:
     if reference is None:
         raise ScriptError("this helper needs a running case (it reads the case reference)")
     return reference
+
+
+def followup_tally():
+    """The follow-up tally of the running step; a step without one cannot draw."""
+    tally = _followup_tally.get()
+    if tally is None:
+        raise ScriptError("followup_decision() needs a running case (it counts the month's decisions)")
+    return tally
 
 
 def _default_helpers(task_data: dict) -> dict[str, Callable]:

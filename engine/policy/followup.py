@@ -1,15 +1,19 @@
-"""Follow-up visit (回访) sampling: site rates per category and a reproducible draw.
+"""Follow-up visit (回访) sampling: site rates per category and a reproducible quota draw.
 
-001/第2篇 1.3 and 1.4 ask for a visit to at least a share of the cases of each kind.
-Which cases get one is drawn from the case reference, not from a random generator:
-the same reference always gives the same answer (an auditor can redo the draw), and
-over many references the share sampled comes close to the rate. A site may sample
-more than the SOP asks, never less: `followup.yaml` is refused below the floors.
+001/第2篇 1.3–1.5 ask for a visit to at least a share of each kind's cases ("回访率达50%"):
+a floor for the month, not an average. Each case is drawn from its reference (the same
+reference always draws the same number), and the month's running count tops the draw up:
+a case the draw passes over is still visited when, without it, fewer than the floor of the
+month's cases so far at its site would have been visited. So a month can end at no point
+below the floor, and an auditor redoes every decision from the audit trail alone: the
+reference, its ordinal in the site's month and how many were sampled before it. A site may
+sample more than the SOP asks, never less: `followup.yaml` is refused below the floors.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import asdict, dataclass
 
 from engine.errors import DefinitionError, Finding, NotFound
@@ -21,7 +25,7 @@ DATA_NAME = "followup"  # where a diagram keeps the decision; the audit trail co
 SOP_FLOORS = {
     "complaint": (50.0, "001/第2篇 1.3"),
     "repair": (30.0, "001/第2篇 1.4"),
-    "community_event": (10.0, "001/第2篇 1.4"),
+    "community_event": (10.0, "001/第2篇 1.5"),
 }
 
 
@@ -36,14 +40,31 @@ def draw(reference: str) -> float:
     return int(digest[:8], 16) / 2**32
 
 
+LEGACY_FIELDS = {"category", "rate", "draw", "sampled"}  # a decision made before the quota (main before 0019)
+
+
+def quota(rate: float, decided: int) -> int:
+    """The fewest of `decided` cases that must have been visited to stand at `rate` or above."""
+    return math.ceil(rate * decided - 1e-9)  # the epsilon: 0.3 * 10 is 3.0000000000000004
+
+
 @dataclass(frozen=True)
 class FollowupDecision:
-    """Whether a case gets a follow-up visit, and what decided it (`rate` as a fraction)."""
+    """Whether a case gets a follow-up visit, and everything that decided it (`rate` as a fraction).
+
+    `ordinal` is the case's place among the decisions of its site, kind and `month`;
+    `sampled_before` how many of those before it were sampled; `by` says what sampled it:
+    "draw" (its draw fell below the rate), "quota" (the floor needed it) or "" (not sampled).
+    """
 
     category: str
     rate: float
     draw: float
     sampled: bool
+    month: str
+    ordinal: int
+    sampled_before: int
+    by: str
 
     def as_data(self) -> dict:
         """The decision as case data, and as the `followup_decided` audit event holds it."""
@@ -51,16 +72,29 @@ class FollowupDecision:
 
     @classmethod
     def from_data(cls, data) -> FollowupDecision | None:
-        """The decision a case already holds, or None when `data` is not one."""
-        if not isinstance(data, dict) or set(data) != {"category", "rate", "draw", "sampled"}:
+        """The decision a case already holds, or None when `data` is not one.
+
+        A case drawn before the quota holds only category, rate, draw and sampled: still a
+        decision (it is never drawn again), with no place in a month's count."""
+        if not isinstance(data, dict):
             return None
-        return cls(str(data["category"]), float(data["rate"]), float(data["draw"]), bool(data["sampled"]))
+        if set(data) == LEGACY_FIELDS:
+            data = {**data, "month": "", "ordinal": 0, "sampled_before": 0, "by": "draw" if data["sampled"] else ""}
+        if set(data) != set(cls.__dataclass_fields__):
+            return None
+        return cls(str(data["category"]), float(data["rate"]), float(data["draw"]), bool(data["sampled"]),
+                   str(data["month"]), int(data["ordinal"]), int(data["sampled_before"]), str(data["by"]))
 
 
-def decide(reference: str, category: str, rate: float) -> FollowupDecision:
-    """Sample `reference` at `rate` (a fraction): sampled when its draw falls below the rate."""
+def decide(reference: str, category: str, rate: float, month: str, ordinal: int,
+           sampled_before: int) -> FollowupDecision:
+    """Sample `reference`, the `ordinal`-th case of its month, at `rate` (a fraction).
+
+    Sampled when its draw falls below the rate, or when passing over it would leave the
+    month's visits so far below the floor (quota)."""
     value = draw(reference)
-    return FollowupDecision(category, rate, value, value < rate)
+    by = "draw" if value < rate else "quota" if sampled_before < quota(rate, ordinal) else ""
+    return FollowupDecision(category, rate, value, bool(by), month, ordinal, sampled_before, by)
 
 
 class FollowupPolicy:

@@ -47,6 +47,7 @@ from engine.scheduling.outbox import LoggingSender, Sender
 from engine.scheduling.recipients import RecipientResolver, RoleHolders
 from engine.stats.projection import record_events
 from engine.store.db import Database
+from engine.store.followup_tally import SessionTally
 from engine.store.models import InstanceStatus
 
 # Session key: the (row, workflow) a step stored, to keep alive once it has committed.
@@ -103,7 +104,7 @@ class StepTransactions:
             workflow = self._workflow_of(row, compiled)
         tracker = StepTracker.snapshot(compiled, row.id, workflow)
         error = None
-        with running_case(row.reference) as handed_over:  # helpers such as followup_decision() read it
+        with running_case(row.reference, SessionTally(session)) as handed_over:  # helpers such as followup_decision() read it
             events = act(workflow)
             try:
                 workflow.do_engine_steps()

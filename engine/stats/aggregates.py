@@ -38,10 +38,11 @@ def _paid():
 
 
 def fact_groups(session: Session, query: StatsQuery) -> list:
-    """The month's cases counted per (process, category, department, state, complaint class)."""
+    """The month's cases counted per (process, category, department, state, complaint class, kind of visit)."""
     decided = _decided()
     stmt = select(
-        *GROUP_KEYS.values(), CaseFact.state, CaseFact.complaint_class, func.count().label("cases"),
+        *GROUP_KEYS.values(), CaseFact.state, CaseFact.complaint_class, CaseFact.followup_category,
+        func.count().label("cases"),
         _count_if(CaseFact.reopened > 0).label("reopened"), _count_if(decided).label("decided"),
         func.sum(case((decided, func.coalesce(CaseFact.followup_rate, 0.0)), else_=0.0)).label("rate_sum"),
         _count_if(decided & CaseFact.followup_sampled.is_(True)).label("sampled"),
@@ -49,7 +50,8 @@ def fact_groups(session: Session, query: StatsQuery) -> list:
         func.sum(CaseFact.visits).label("visits"), func.sum(CaseFact.satisfied_visits).label("satisfied"),
         _count_if(_paid()).label("paid"),
         func.sum(case((_paid(), CaseFact.charge), else_=0.0)).label("revenue"),
-    ).where(*query.conditions()).group_by(*GROUP_KEYS.values(), CaseFact.state, CaseFact.complaint_class)
+    ).where(*query.conditions()).group_by(*GROUP_KEYS.values(), CaseFact.state, CaseFact.complaint_class,
+                                          CaseFact.followup_category)
     return session.execute(stmt).all()
 
 

@@ -18,7 +18,7 @@ from engine.stats.sources import AGE_BUCKETS, BREACHED, CANCELLED, MET, RUNNING,
 from engine.store.models import CaseFact, HumanTask, SlaClock, SlaOutcome
 
 DRILL_KEYS = ("state", "reopened", "process", "category", "department", "target", "sla", "staff", "backlog",
-              "duration", "complaint_class", "followup", "paid")
+              "duration", "complaint_class", "followup", "followup_kind", "paid")
 LIMIT = 1000
 
 
@@ -58,7 +58,8 @@ def cases_behind(session: Session, query: StatsQuery, drill: dict | None, now: d
 def _fact_conditions(drill: dict) -> list:
     out = []
     plain = {"state": CaseFact.state, "process": CaseFact.process_id, "category": CaseFact.category,
-             "department": CaseFact.department, "complaint_class": CaseFact.complaint_class}
+             "department": CaseFact.department, "complaint_class": CaseFact.complaint_class,
+             "followup_kind": CaseFact.followup_category}
     for key, column in plain.items():
         if key in drill:
             out.append(column == drill[key] if drill[key] else column.is_(None))

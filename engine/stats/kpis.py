@@ -35,11 +35,15 @@ def month_kpis(session: Session, query: StatsQuery, now: datetime) -> MonthKpis:
     moment = as_of(query, now)
     groups = fact_groups(session, query)
     clocks = clock_counts(session, query, moment)
-    total = Counter()
+    total, kinds = Counter(), {}
     for group in groups:
         for name in ("cases", "reopened", "decided", "rate_sum", "sampled", "visited", "visits", "satisfied",
                      "paid", "revenue"):
             total[name] += getattr(group, name) or 0
+        if group.followup_category is not None:
+            kind = kinds.setdefault(group.followup_category, Counter())
+            for name in FOLLOWUP_COUNTS:
+                kind[name] += getattr(group, name) or 0
         total["state:" + group.state] += group.cases
         total["class:" + (group.complaint_class or "")] += group.cases
     complaints = {c: total["class:" + c] for c in V.COMPLAINT_CLASSES}
@@ -50,7 +54,8 @@ def month_kpis(session: Session, query: StatsQuery, now: datetime) -> MonthKpis:
         backlog=backlog_counts(session, query, moment), timeliness_rate=ratio(met, met + breached),
         sla=sla_kpis(clocks, used_ranks(session, query, moment)), durations=durations(session, query),
         complaints=complaints, valid_complaint_rate=ratio(complaints[V.VALID], sum(complaints.values())),
-        followup=followup(total), paid_repairs=total["paid"], revenue=float(total["revenue"]),
+        followup=followup(total), followup_kinds={kind: followup(counts) for kind, counts in sorted(kinds.items())},
+        paid_repairs=total["paid"], revenue=float(total["revenue"]),
         names=load_names(session, clocks.staff),
     )
     rounds = round_kpis(session, query)
@@ -78,8 +83,13 @@ def durations(session: Session, query: StatsQuery) -> dict[str, DurationKpi]:
     return {kind: DurationKpi(*ranks.get(kind, (0, None, None))) for kind in DURATION_COLUMNS}
 
 
+FOLLOWUP_COUNTS = ("decided", "rate_sum", "sampled", "visited", "visits", "satisfied")
+
+
 def followup(total: Counter) -> FollowupKpi:
+    """The follow-up numbers of a month, or of one kind of visit in it."""
     decided, visited, visits, satisfied = total["decided"], total["visited"], total["visits"], total["satisfied"]
     return FollowupKpi(decided=decided, policy_rate=ratio(float(total["rate_sum"]), decided),
                        sampled=total["sampled"], visited=visited, visit_rate=ratio(visited, decided),
+                       handled_rate=ratio(visited, total["sampled"]),
                        visits=visits, satisfied=satisfied, satisfaction=ratio(satisfied, visits))

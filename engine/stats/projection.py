@@ -40,7 +40,7 @@ def _new_fact(instance_id: int, event: dict) -> dict:
             "opened_at": event["at"], "opened_month": month_of(event["at"]), "state": V.OPEN,
             "closed_at": None, "response_seconds": None, "arrival_seconds": None, "resolution_seconds": None,
             "reopened": 0, "complaint_class": None, "repair": {}, "charge": None, "fee_collected": False,
-            "followup_decided": False, "followup_rate": None, "followup_sampled": False,
+            "followup_decided": False, "followup_rate": None, "followup_sampled": False, "followup_category": None,
             "visits": 0, "satisfied_visits": 0}
 
 
@@ -79,6 +79,7 @@ def fold(fact: dict, event: dict, price) -> None:
         fact["followup_decided"] = True
         fact["followup_rate"] = float(data.get("rate") or 0.0)
         fact["followup_sampled"] = bool(data.get("sampled"))
+        fact["followup_category"] = _text(data.get("category"))
     elif kind == V.MIGRATED:
         fact["version"] = data.get("to_version") or fact["version"]
     elif kind == V.INSTANCE_FINISHED:

@@ -29,6 +29,11 @@ DURATION_LABELS = {"response": Text("响应时间", "Response time"), "arrival":
                    "resolution": Text("办结时间", "Resolution time")}
 CLASS_LABELS = {V.VALID: Text("有效投诉", "Valid"), V.ASSISTANCE: Text("协办事项", "Assistance"),
                 V.EXCESSIVE: Text("过高要求", "Excessive demand")}
+# The kinds of visit of followup.yaml, in the order of 001/第2篇 1.3–1.6; a site's own kind shows its id.
+FOLLOWUP_KIND_LABELS = {"complaint": Text("投诉回访", "Complaints"), "repair": Text("维修回访", "Repairs"),
+                        "community_event": Text("社区文化活动回访", "Community events"),
+                        "holiday": Text("重大节日拜访", "Holiday visits"), "move_in": Text("入伙回访", "Move-in visits"),
+                        "after_emergency": Text("突发事件后回访", "Visits after emergencies")}
 
 
 def build_tables(kpis, groups: list, clocks) -> list[KpiTable]:
@@ -134,19 +139,27 @@ def complaint_table(k) -> KpiTable:
         Column("label", "类别", "Class", LABEL), CASES, Column("share", "占比", "Share", PERCENT)], rows)
 
 
+def _followup_row(label, drill: dict, f) -> dict:
+    return _row(label, {"followup": "decided", **drill}, decided=f.decided, policy_rate=f.policy_rate,
+                sampled=f.sampled, visited=f.visited, visit_rate=f.visit_rate, handled_rate=f.handled_rate,
+                visits=f.visits, satisfied=f.satisfied, satisfaction=f.satisfaction)
+
+
 def followup_table(k) -> KpiTable:
-    f = k.followup
-    row = _row(Text("回访", "Follow-up visits"), {"followup": "decided"}, decided=f.decided,
-               policy_rate=f.policy_rate, sampled=f.sampled, visited=f.visited, visit_rate=f.visit_rate,
-               visits=f.visits, satisfied=f.satisfied, satisfaction=f.satisfaction)
-    return KpiTable("followup", "回访统计", "Follow-up visits", [
+    """《客户回访记录》 (001/第2篇 2.4): a row per kind of visit, then the month's total."""
+    order = list(FOLLOWUP_KIND_LABELS) + sorted(set(k.followup_kinds) - set(FOLLOWUP_KIND_LABELS))
+    rows = [_followup_row(FOLLOWUP_KIND_LABELS.get(kind, Text(kind, kind)), {"followup_kind": kind},
+                          k.followup_kinds[kind]) for kind in order if kind in k.followup_kinds]
+    rows.append(_followup_row(Text("合计", "Total"), {}, k.followup))
+    return KpiTable("followup", "客户回访记录", "Follow-up visits", [
         Column("label", "项目", "Item", LABEL), Column("decided", "应决定回访", "Decided"),
         Column("policy_rate", "规定回访率", "Policy rate", PERCENT),
         Column("sampled", "抽中回访", "Sampled", drill={"followup": "sampled"}),
         Column("visited", "已回访", "Visited", drill={"followup": "visited"}),
-        Column("visit_rate", "回访率", "Visit rate", PERCENT), Column("visits", "回访次数", "Visits", TEXT),
-        Column("satisfied", "满意次数", "Satisfied visits", TEXT),
-        Column("satisfaction", "满意率", "Satisfaction", PERCENT)], [row])
+        Column("visit_rate", "回访率", "Visit rate", PERCENT),
+        Column("handled_rate", "回访处理率", "Visits made of those due", PERCENT),
+        Column("visits", "回访次数", "Visits", TEXT), Column("satisfied", "满意次数", "Satisfied visits", TEXT),
+        Column("satisfaction", "满意率", "Satisfaction", PERCENT)], rows)
 
 
 def rounds_table(rounds: dict, names: Names) -> KpiTable:

@@ -99,6 +99,7 @@ class FollowupKpi:
     sampled: int
     visited: int  # cases with at least one visit
     visit_rate: float | None  # visited ÷ decided
+    handled_rate: float | None  # visited ÷ sampled: 回访处理率, which 001/第2篇 1.11 wants at 100 %
     visits: int
     satisfied: int  # visits judged 满意
     satisfaction: float | None  # satisfied ÷ visits
@@ -120,6 +121,7 @@ class MonthKpis:
     complaints: dict[str, int]  # valid, assistance, excessive
     valid_complaint_rate: float | None
     followup: FollowupKpi
+    followup_kinds: dict[str, FollowupKpi]  # per kind of visit (followup.yaml's categories), as decided
     paid_repairs: int
     revenue: float
     names: Names  # what the ids of the tables' drills are called (for filters and chart titles too)

@@ -27,6 +27,7 @@ from engine.store.audit_tables import AuditAnchor, AuditChain, AuditCheckpoint  
 from engine.store.base import Base, UTCDateTime, enum_type  # noqa: F401
 from engine.store.deliveries import DELIVERY_TRANSITIONS, DeliveryState, NotificationDelivery  # noqa: F401
 from engine.store.duty import DutyJob, DutyRequest, DutyRoster, DutyShift, RequestStatus, RosterStatus  # noqa: F401
+from engine.store.followup_tally import FollowupTally  # noqa: F401
 from engine.store.idempotency import IdempotencyKey  # noqa: F401
 from engine.store.logins import LoginFailure, LoginSession  # noqa: F401
 from engine.store.operations import WorkerHeartbeat  # noqa: F401
@@ -319,6 +320,7 @@ class CaseFact(Base):
     followup_decided: Mapped[bool] = mapped_column(Boolean, default=False)
     followup_rate: Mapped[float | None] = mapped_column(Float)
     followup_sampled: Mapped[bool] = mapped_column(Boolean, default=False)
+    followup_category: Mapped[str | None] = mapped_column(String(50))  # the kind of visit drawn (followup.yaml)
     visits: Mapped[int] = mapped_column(Integer, default=0)
     satisfied_visits: Mapped[int] = mapped_column(Integer, default=0)
 

@@ -11,10 +11,12 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 
 from engine.audit import chain as audit
 from engine.audit.events import EventType
+from engine.clock import LOCAL_TZ
 from engine.definitions.rules import load_rules
 from engine.policy import followup
 from engine.runtime.queries import get_instance_row, get_task, list_events, list_tasks
 from engine.runtime.step import Runtime
+from engine.store.followup_tally import FollowupTally, SessionTally
 
 # Each site's own demo staff, by role: a site's cases are worked by its people (engine/accounts/sites.py).
 SITE_STAFF = {
@@ -98,25 +100,73 @@ def followup_rate(library):
 
 
 @pytest.fixture
-def start_drawn_case(start_case, runtime, followup_rate):
-    """Start a case whose reference the follow-up draw samples (or, `sampled=False`, passes over).
+def month_tally(runtime, library):
+    """The follow-up tally of `category` at `site` this (fake) month: (decided, sampled) so far,
+    and a way to record that an earlier case of the month was visited (`visited_before`)."""
+    default_site = load_rules(library.rules).default_site
 
-    References are handed out in order, so the one that fits is fixed for a fresh database;
-    it is found by computing the draw, not guessed. Cases started on a reference that does
-    not fit are cancelled at once, so their timers never fire.
+    class Tally:
+        @staticmethod
+        def key(category: str, site: str | None = None) -> tuple[str, str, str]:
+            return site or default_site, category, runtime.clock.now().astimezone(LOCAL_TZ).strftime("%Y-%m")
+
+        def __call__(self, category: str, site: str | None = None) -> tuple[int, int]:
+            with runtime.db.session() as session:
+                row = session.get(FollowupTally, self.key(category, site))
+                return (row.decided, row.sampled) if row else (0, 0)
+
+        def visited_before(self, category: str, site: str | None = None) -> None:
+            with runtime.transaction() as session:
+                tally = SessionTally(session)
+                tally.take(*self.key(category, site))
+                tally.mark_sampled(*self.key(category, site))
+
+    return Tally()
+
+
+@pytest.fixture
+def start_drawn_case(start_case, runtime, followup_rate, month_tally):
+    """Start a case that the follow-up draw samples (or, `sampled=False`, passes over).
+
+    References are handed out in order and the month's tally is known, so the case that
+    fits is fixed for a fresh database; it is found by computing the decision, not guessed.
+    A case can only be passed over when the month's visits so far leave room above the
+    floor: for `sampled=False` the month first gets earlier visited cases (as a real month
+    would have). Cases started on a reference that does not fit are cancelled at once, so
+    their timers never fire and they never reach the draw.
     """
 
     def start(process_id: str, data: dict | None = None, as_user: str = "reception1",
               sampled: bool = True, category: str | None = None) -> Case:
-        rate = followup_rate(category or process_id, (data or {}).get("site"))
+        kind, site = category or process_id, (data or {}).get("site")
+        rate, month = followup_rate(kind, site), month_tally.key(kind, site)[2]
+        while not sampled and month_tally(kind, site)[1] < followup.quota(rate, month_tally(kind, site)[0] + 1):
+            month_tally.visited_before(kind, site)
+        decided, before = month_tally(kind, site)
         for _ in range(64):
             case = start_case(process_id, data, as_user)
-            if (followup.draw(case.reference) < rate) == sampled:
+            if followup.decide(case.reference, kind, rate, month, decided + 1, before).sampled == sampled:
                 return case
             runtime.cancel_instance(case.instance_id, "not the follow-up draw this test needs", as_user)
         pytest.fail(f"no {process_id} reference in 64 drawn {'in' if sampled else 'out'} at rate {rate}")
 
     return start
+
+
+@pytest.fixture
+def expected_decision(followup_rate, month_tally):
+    """The `followup_decided` data a case's draw must have left, from its reference and the tally
+    (in `month`, by default the clock's now)."""
+
+    def expected(case: Case, category: str, sampled: bool, ordinal: int, sampled_before: int,
+                 site: str | None = None, month: str | None = None) -> dict:
+        rate, value = followup_rate(category, site), followup.draw(case.reference)
+        by = "draw" if value < rate else "quota" if sampled else ""
+        return {"category": category, "rate": rate, "draw": value, "sampled": sampled,
+                "month": month or month_tally.key(category, site)[2], "ordinal": ordinal, "sampled_before": sampled_before,
+                "by": by}
+
+    return expected
 
 
 @pytest.fixture

@@ -221,7 +221,7 @@ def test_assistance_matter_explained_other_party_contacted_and_fed_back(start_dr
 
 
 def test_engineering_paid_repair_quoted_from_the_price_list_agreed_door_visit(
-    start_drawn_case, sla_limit, runtime, followup_rate
+    start_drawn_case, sla_limit, runtime, followup_rate, expected_decision
 ):
     case = start(start_drawn_case)
     quote = case.task_view("quote_repair")
@@ -262,10 +262,7 @@ def test_engineering_paid_repair_quoted_from_the_price_list_agreed_door_visit(
     ]
     assert case.status == "completed"
     # the draw is in the audit trail, with the rate that applied when it was made
-    assert decisions(case) == [
-        {"category": "complaint", "rate": followup_rate("complaint"), "draw": followup.draw(case.reference),
-         "sampled": True}
-    ]
+    assert decisions(case) == [expected_decision(case, "complaint", True, ordinal=1, sampled_before=0)]
 
 
 def test_engineering_paid_repair_declined_recorded_and_closed(start_drawn_case):
@@ -574,13 +571,15 @@ def test_anonymous_complaint_gets_no_visit(start_drawn_case):
 # -- sampling at the site's rate (001/第2篇 1.3) ------------------------------------------
 
 
-def test_complaint_not_drawn_closes_without_a_visit(start_drawn_case, followup_rate):
+def test_complaint_not_drawn_closes_without_a_visit(start_drawn_case, followup_rate, expected_decision):
     case = start(
         start_drawn_case, sampled=False, department="environment", basis="contract_duty_not_met",
         subject="绿化带无人修剪",
     )
     case.complete("handle_environment", "env1", **HANDLED)
     case.complete("record_result", "reception1", **dict(RESULT, severity="major"))
+    # one earlier complaint of the month was visited: 1 of 2 keeps the month at 50 %
+    drawn_now = expected_decision(case, "complaint", False, ordinal=2, sampled_before=1)
     assert open_ids(case) == []
     assert case.wait(days=30) == 0  # no visit, so no visit timer either
     path = case.path()
@@ -594,10 +593,11 @@ def test_complaint_not_drawn_closes_without_a_visit(start_drawn_case, followup_r
     assert case.status == "completed"
     draw = followup.draw(case.reference)
     assert draw >= followup_rate("complaint")
-    assert decisions(case) == [{"category": "complaint", "rate": 0.5, "draw": draw, "sampled": False}]
+    assert decisions(case) == [drawn_now]
 
 
-def test_a_site_that_visits_more_complaints_draws_at_its_own_rate(start_drawn_case, followup_rate):
+def test_a_site_that_visits_more_complaints_draws_at_its_own_rate(start_drawn_case, followup_rate,
+                                                                   expected_decision):
     """Binhai Court visits 60 % of complaints (processes/rules/followup.yaml site_overrides)."""
     assert (followup_rate("complaint"), followup_rate("complaint", "binhai")) == (0.5, 0.6)
     case = start_drawn_case("complaint", {"complainant": "林先生", "site": "binhai"}, as_user="reception2",
@@ -606,9 +606,8 @@ def test_a_site_that_visits_more_complaints_draws_at_its_own_rate(start_drawn_ca
     case.complete("handle_environment", "bhenv1", **HANDLED)
     case.complete("record_result", "reception2", **RESULT)
     assert open_ids(case) == ["visit_ordinary"]
-    assert decisions(case) == [
-        {"category": "complaint", "rate": 0.6, "draw": followup.draw(case.reference), "sampled": True}
-    ]
+    assert decisions(case) == [expected_decision(case, "complaint", True, 1, 0, site="binhai")]
+    assert decisions(case)[0]["rate"] == 0.6
 
 
 def test_a_new_rate_applies_to_new_cases_and_the_trail_keeps_the_old_one(start_drawn_case, runtime, library):

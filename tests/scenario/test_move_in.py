@@ -17,6 +17,7 @@ from engine.audit import chain as audit
 from engine.audit.events import EventType
 from engine.definitions.rules import load_rules
 from engine.errors import FormInvalid
+from engine.runtime.queries import get_instance_row, list_events, list_tasks
 
 PROCESS = "move_in"
 R, SUP, MGR, F, ES = "reception", "cs_supervisor", "manager", "finance", "engineering_supervisor"
@@ -82,9 +83,10 @@ PAPERWORK_TRAIL = [("file_documents", R, "reception1"), ("issue_handbook", R, "r
 ALL_KEYS_ELEMENTS = ["hand_over_all_keys", "gw_keys_merge"]
 ALL_KEYS_FLOWS = ["Flow_no_defects", "Flow_hand_over_all_keys"]
 ALL_KEYS_TRAIL = [("hand_over_all_keys", R, "reception1")]
-FINISH_ELEMENTS = ["apply_decoration", "apply_utilities", "open_water_power", "create_resident_file", "end_moved_in"]
+FINISH_ELEMENTS = ["apply_decoration", "apply_utilities", "open_water_power", "create_resident_file",
+                   "arrange_move_in_visit", "end_moved_in"]  # the move-in visit is arranged (001/第2篇 1.6)
 FINISH_FLOWS = ["Flow_keys_merge", "Flow_apply_decoration", "Flow_apply_utilities", "Flow_open_water_power",
-                "Flow_create_resident_file"]
+                "Flow_create_resident_file", "Flow_arrange_move_in_visit"]
 FINISH_TRAIL = [("apply_decoration", R, "reception1"), ("apply_utilities", R, "reception1"),
                 ("open_water_power", ES, "engsup1"), ("create_resident_file", R, "reception1")]
 # The owner came in person and found nothing wrong: documents to keys to file.
@@ -156,7 +158,9 @@ def owner_moves_in(case, documents=OWNER_DOCUMENTS):
 def assert_audit_sound(case) -> None:
     """Every executed element names its SOP clause, and the hash chain is intact."""
     completed = case.events(EventType.ELEMENT_COMPLETED) + case.events(EventType.TASK_COMPLETED)
-    missing = [e.element_id for e in completed if not (e.data.get("clause") or "").startswith("001/第3篇")]
+    # the move-in visit it arranges is a follow-up rule (001/第2篇 1.6), not one of 第3篇
+    missing = [e.element_id for e in completed if not (e.data.get("clause") or "").startswith("001/第3篇")
+               and (e.element_id, e.data.get("clause")) != ("arrange_move_in_visit", "001/第2篇 1.6")]
     assert missing == [], f"completed without a 001/第3篇 clause: {missing}"
     with case.runtime.db.session() as session:
         assert audit.verify_chain(session).ok
@@ -182,6 +186,16 @@ def test_owner_in_person_without_defects_takes_all_keys(start_case):
     assert case.status == "completed"
     assert case.open_tasks() == []
     assert_audit_sound(case)
+    # the move-in visit (001/第2篇 1.6) is a case of its own for the assistant, about this owner
+    [visit] = [e.data["reference"] for e in case.events(EventType.CASE_HANDED_OVER)]
+    with case.runtime.db.session() as session:
+        row = get_instance_row(session, visit)
+        started = list_events(session, row.id)[0].data
+        opened = [t.element_id for t in list_tasks(session, instance_id=row.id)]
+    assert visit.startswith("HF-") and started["handed_over_from"] == case.reference
+    assert {k: started["data"][k] for k in ("visit_kind", "resident", "unit")} == {
+        "visit_kind": "move_in", "resident": "林先生", "unit": "3-2-1201"}
+    assert opened == ["assistant_visit"]
 
 
 def test_proxy_brings_power_of_attorney_and_agent_id(start_case):
@@ -277,7 +291,9 @@ def test_reminder_three_days_before_the_deadline(start_case, reminder_lead):
                   owner_reply="业主答应12月9日上午前来办理")
     case.runtime.clock.advance(days=1)
     owner_moves_in(case)  # before the deadline, so nobody is told
-    assert case.wait(days=30) == 0
+    fired = len(case.events(EventType.TIMER_FIRED))
+    assert case.wait(days=30) == 1  # only the move-in visit's own case: its visit is overdue (001/第2篇 1.6)
+    assert len(case.events(EventType.TIMER_FIRED)) == fired
 
     path = case.path()
     assert path.elements == NOTICE_ELEMENTS + ["timer_reminder", "send_reminder", "end_reminded"] \

@@ -134,7 +134,8 @@ def decisions(case):
     return [e.data for e in case.events(EventType.FOLLOWUP_DECIDED)]
 
 
-def test_listed_item_now_charged_from_the_price_list(start_drawn_case, sla_limit, runtime, followup_rate):
+def test_listed_item_now_charged_from_the_price_list(start_drawn_case, sla_limit, runtime, followup_rate,
+                                                     expected_decision):
     case = write_order(start_drawn_case)
     assert case.task("notify_engineering").due_at == runtime.clock.now() + sla_limit(
         "repair.engineering_notified"
@@ -149,10 +150,8 @@ def test_listed_item_now_charged_from_the_price_list(start_drawn_case, sla_limit
     assert path.elements == LISTED_NOW_ELEMENTS
     assert path.flows == LISTED_NOW_FLOWS
     assert case.human_trail() == HEAD_TRAIL + ONSITE_TRAIL + TAIL_TRAIL
-    assert decisions(case) == [
-        {"category": "repair", "rate": followup_rate("repair"), "draw": followup.draw(case.reference),
-         "sampled": True}
-    ]
+    # the first repair of the month is visited whatever its draw: the floor needs it
+    assert decisions(case) == [expected_decision(case, "repair", True, 1, 0, month="2026-11")]  # done in November
 
 
 def test_a_new_price_in_prices_yaml_changes_the_charge_not_the_diagram(start_drawn_case, library, runtime):
@@ -698,12 +697,16 @@ def test_visit_not_made_within_a_month_is_chased(start_drawn_case, sla_limit, ru
     assert case.status == "completed"
 
 
-def test_repair_not_drawn_is_collected_and_closed_without_a_visit(start_drawn_case, followup_rate):
+def test_repair_not_drawn_is_collected_and_closed_without_a_visit(start_drawn_case, followup_rate, month_tally,
+                                                                   expected_decision):
     case = on_site(open_order(start_drawn_case, sampled=False))
     case.complete("do_repair", "tech1", quantity=1, repair_notes="更换水龙头", completed_at=T)
     case.complete("resident_sign", "resident1", tested=True, resident_signature=True)
     assert open_ids(case) == ["collect_fee"]  # finance still collects; nobody visits
     case.complete("collect_fee", "finance1", collected_with="management_fee")
+    # one earlier repair of the month was visited, so passing this one over keeps 1 of 2 >= 30 %
+    drawn_now = expected_decision(case, "repair", False, ordinal=2, sampled_before=1)
+    assert month_tally("repair") == (2, 1)
     assert case.wait(days=40) == 0  # no visit, so no visit timer either
 
     path = case.path()
@@ -716,7 +719,7 @@ def test_repair_not_drawn_is_collected_and_closed_without_a_visit(start_drawn_ca
     assert case.status == "completed"
     draw = followup.draw(case.reference)
     assert draw >= followup_rate("repair")
-    assert decisions(case) == [{"category": "repair", "rate": 0.3, "draw": draw, "sampled": False}]
+    assert decisions(case) == [drawn_now]
 
 
 # -- public facilities (001/第8篇 4.2) -----------------------------------------------------

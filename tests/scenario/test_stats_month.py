@@ -46,9 +46,10 @@ def visiting_every_case(library):
     """The library with follow-up rates of 100 %: every closed complaint and repair is
     drawn for a visit, so the month's visits do not hang on which references were drawn."""
     followup = library.rules["followup.yaml"]
+    already = followup.count("100%")  # the planned kinds of 1.6 are visited in full anyway
     for category, rate in (("complaint", "50%"), ("repair", "30%")):
         followup = followup.replace(f"  {category}: {rate}", f"  {category}: 100%")
-    assert followup.count("100%") == 2
+    assert followup.count("100%") == already + 2
     return replace(library, rules={**library.rules, "followup.yaml": followup})
 
 

@@ -1,6 +1,7 @@
-"""Follow-up visit sampling (001/第2篇 1.3, 1.4): the rates in followup.yaml, refused below
-the SOP floors at their line; the draw from the case reference, the same every time and
-close to the rate over many cases; and `followup_decision()` as diagrams call it."""
+"""Follow-up visit sampling (001/第2篇 1.3–1.5): the rates in followup.yaml, refused below
+the SOP floors at their line; the draw from the case reference, the same every time; the
+month's quota, which never lets the running share end below the floor; and
+`followup_decision()` as diagrams call it."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from engine.definitions.library import Bundle, check_bundle
 from engine.definitions.rules import load_rules
 from engine.definitions.scripting import running_case
 from engine.errors import DefinitionError, FormInvalid, NotFound, ScriptError
-from engine.policy.followup import FOLLOWUP_FILE, decide, draw
+from engine.policy.followup import FOLLOWUP_FILE, decide, draw, quota
 
 VALID = """\
 clause: 001/第2篇 1.3; 001/第2篇 1.4
@@ -45,23 +46,59 @@ def references(count: int) -> list[str]:
 
 def test_the_same_reference_always_draws_the_same():
     assert draw("TS-20261123-0001") == draw("TS-20261123-0001")
-    assert decide("TS-20261123-0001", "complaint", 0.5) == decide("TS-20261123-0001", "complaint", 0.5)
+    assert decide("TS-20261123-0001", "complaint", 0.5, "2026-11", 3, 1) == decide(
+        "TS-20261123-0001", "complaint", 0.5, "2026-11", 3, 1)
     assert draw("TS-20261123-0001") != draw("TS-20261123-0002")
     assert all(0 <= draw(r) < 1 for r in references(300))
 
 
-def test_sampled_exactly_when_the_draw_falls_below_the_rate():
+def test_with_room_above_the_floor_the_draw_decides():
     value = draw("BX-20261123-0004")
-    assert decide("BX-20261123-0004", "repair", value).sampled is False  # the rate itself is not enough
-    assert decide("BX-20261123-0004", "repair", value + 1e-9).sampled is True
-    assert decide("BX-20261123-0004", "repair", 1.0).sampled is True
+    rate = value  # the rate itself is not enough: sampled only when the draw falls below it
+    assert decide("BX-20261123-0004", "repair", rate, "2026-11", 2, 2).by == ""
+    assert decide("BX-20261123-0004", "repair", value + 1e-9, "2026-11", 2, 2).by == "draw"
+    assert decide("BX-20261123-0004", "repair", 1.0, "2026-11", 2, 0).sampled is True
+
+
+def test_a_case_the_floor_needs_is_visited_whatever_its_draw():
+    assert draw("TS-20261123-0001") >= 0.5  # the draw alone would pass it over
+    first = decide("TS-20261123-0001", "complaint", 0.5, "2026-11", 1, 0)
+    assert (first.sampled, first.by) == (True, "quota")  # 0 of 1 visited would be below 50 %
+    third = decide("TS-20261123-0001", "complaint", 0.5, "2026-11", 3, 1)
+    assert (third.sampled, third.by) == (True, "quota")  # 1 of 3 is below 50 %
+    fourth = decide("TS-20261123-0001", "complaint", 0.5, "2026-11", 4, 2)
+    assert (fourth.sampled, fourth.by) == (False, "")  # 2 of 4 is 50 %: the floor holds
+
+
+@pytest.mark.parametrize("rate, decided, needed", [(0.5, 1, 1), (0.5, 2, 1), (0.5, 3, 2), (0.3, 10, 3),
+                                                   (0.3, 11, 4), (0.1, 9, 1), (0.1, 10, 1), (0.6, 5, 3)])
+def test_the_quota_is_the_fewest_visits_at_or_above_the_rate(rate, decided, needed):
+    assert quota(rate, decided) == needed
+
+
+def month(refs: list[str], rate: float) -> list[bool]:
+    """Decide `refs` in order as one site's month, as the tally counts them."""
+    sampled: list[bool] = []
+    for ordinal, reference in enumerate(refs, start=1):
+        sampled.append(decide(reference, "complaint", rate, "2026-11", ordinal, sum(sampled)).sampled)
+    return sampled
 
 
 @pytest.mark.parametrize("rate", [0.5, 0.3, 0.1, 0.6])
-def test_over_thousands_of_cases_the_share_sampled_comes_close_to_the_rate(rate):
-    drawn = references(6000)
-    share = sum(decide(r, "complaint", rate).sampled for r in drawn) / len(drawn)
-    assert abs(share - rate) < 0.025, share  # about four standard deviations at 6000 cases
+def test_the_running_share_never_falls_below_the_floor_and_stays_close_to_it(rate):
+    drawn = month(references(3000), rate)
+    for count in range(1, len(drawn) + 1):  # the month may end after any case
+        assert sum(drawn[:count]) >= rate * count - 1e-9, count
+    share = sum(drawn) / len(drawn)
+    assert rate <= share < rate + 0.03, share  # the quota tops up; it does not double the work
+
+
+def test_a_pure_draw_at_the_rate_ends_many_months_below_the_floor():
+    """Why the quota: with the draw alone, about half the months end under 50 %."""
+    months = [[f"TS-2026{m:02d}{d:02d}-{n:04d}" for d in range(1, 29) for n in range(1, 3)] for m in range(1, 13)]
+    below = [refs for refs in months if sum(draw(r) < 0.5 for r in refs) < 0.5 * len(refs)]
+    assert below  # the old way failed the SOP in some months
+    assert all(sum(month(refs, 0.5)) >= 0.5 * len(refs) for refs in months)
 
 
 # -- followup.yaml ----------------------------------------------------------------------------
@@ -81,7 +118,7 @@ def test_the_library_rates_and_a_site_override(library):
 @pytest.mark.parametrize("old, new, line, message", [
     ("  complaint: 50%", "  complaint: 40%", 3, "complaint rate 40% is below the SOP floor of 50% (001/第2篇 1.3)"),
     ("  repair: 30%", "  repair: 29.5%", 4, "repair rate 29.5% is below the SOP floor of 30% (001/第2篇 1.4)"),
-    ("  community_event: 10%", "  community_event: 5%", 5, "below the SOP floor of 10% (001/第2篇 1.4)"),
+    ("  community_event: 10%", "  community_event: 5%", 5, "below the SOP floor of 10% (001/第2篇 1.5)"),
     ("    complaint: 60%", "    complaint: 45%", 8, "complaint rate 45% is below the SOP floor of 50%"),
     ("  binhai:", "  beihai:", 7, "unknown site 'beihai'"),
     ("    complaint: 60%", "    complain: 60%", 8, "override of unknown category 'complain'"),
@@ -113,22 +150,43 @@ def test_a_site_may_visit_every_case(library):
 # -- followup_decision() in diagrams ----------------------------------------------------------
 
 
-def test_diagrams_get_the_decision_at_the_cases_site(library):
+class MemoryTally:
+    """The month's tally as a dict, standing in for the step transaction's."""
+
+    def __init__(self):
+        self.counts: dict[tuple, list[int]] = {}
+
+    def take(self, site, category, month):
+        counts = self.counts.setdefault((site, category, month), [0, 0])
+        counts[0] += 1
+        return counts[0], counts[1]
+
+    def mark_sampled(self, site, category, month):
+        self.counts[(site, category, month)][1] += 1
+
+
+def test_diagrams_get_the_decision_at_the_cases_site_and_month(library):
     helpers = _diagram_helpers(load_rules(library.rules))
-    with running_case("TS-20261123-0001"):
+    tally = MemoryTally()
+    with running_case("TS-20261123-0001", tally):
         at_binhai = helpers({"site": "binhai"})["followup_decision"]("complaint")
         at_nanshan = helpers({"site": "nanshan"})["followup_decision"]("complaint")
     value = draw("TS-20261123-0001")
-    assert at_binhai == {"category": "complaint", "rate": 0.6, "draw": value, "sampled": value < 0.6}
-    assert at_nanshan == {"category": "complaint", "rate": 0.5, "draw": value, "sampled": value < 0.5}
+    month_now = at_nanshan["month"]
+    assert at_binhai == decide("TS-20261123-0001", "complaint", 0.6, month_now, 1, 0).as_data()
+    assert at_nanshan == decide("TS-20261123-0001", "complaint", 0.5, month_now, 1, 0).as_data()
+    assert at_nanshan["draw"] == value and at_nanshan["sampled"] is True  # each site's first of the month
+    assert tally.counts == {("binhai", "complaint", month_now): [1, 1], ("nanshan", "complaint", month_now): [1, 1]}
 
 
 def test_a_case_that_holds_a_decision_keeps_it(library):
-    """Coming round again (dissatisfied, visited again) must not depend on a new draw."""
+    """Coming round again (dissatisfied, visited again) must not depend on a new draw or count twice."""
     helpers = _diagram_helpers(load_rules(library.rules))
-    held = {"category": "complaint", "rate": 0.5, "draw": 0.25, "sampled": True}
-    with running_case("TS-20261123-0004"):  # a reference the draw would pass over
+    held = decide("TS-20261123-0004", "complaint", 0.5, "2026-11", 2, 1).as_data()
+    tally = MemoryTally()
+    with running_case("TS-20261123-0004", tally):
         assert helpers({"site": "nanshan", "followup": held})["followup_decision"]("complaint") == held
+        assert tally.counts == {}
         repair = helpers({"site": "nanshan", "followup": held})["followup_decision"]("repair")
     assert repair["category"] == "repair"  # another category is drawn afresh
 
@@ -137,10 +195,36 @@ def test_outside_a_case_the_helper_says_why_it_cannot_draw(library):
     decision = _diagram_helpers(load_rules(library.rules))({"site": "nanshan"})["followup_decision"]
     with pytest.raises(ScriptError, match="needs a running case"):
         decision("complaint")
+    with running_case("TS-20261123-0001"), pytest.raises(ScriptError, match="counts the month's decisions"):
+        decision("complaint")
 
 
 def test_nobody_can_hand_a_case_its_decision(runtime):
-    forged = {"category": "complaint", "rate": 0.5, "draw": 0.9, "sampled": False}
+    forged = decide("TS-20261123-0001", "complaint", 0.5, "2026-11", 2, 1).as_data()
     with pytest.raises(FormInvalid) as refused:
         runtime.start_instance("complaint", {"complainant": "林先生", "followup": forged}, "reception1")
     assert [e.field for e in refused.value.errors] == ["followup"]
+
+
+def test_a_case_drawn_before_the_quota_keeps_its_decision_and_is_not_counted(library):
+    """A case running when the quota was deployed holds the old four fields: it comes round
+    again (a second visit) on its own decision, never a new draw that would count in the month."""
+    helpers = _diagram_helpers(load_rules(library.rules))
+    legacy = {"category": "complaint", "rate": 0.5, "draw": 0.25, "sampled": True}
+    tally = MemoryTally()
+    with running_case("TS-20261123-0004", tally):
+        assert helpers({"site": "nanshan", "followup": legacy})["followup_decision"]("complaint") == legacy
+    assert tally.counts == {}
+
+
+def test_a_script_opens_a_visit_case_with_its_fields_but_never_its_decision(library):
+    """`open_case("customer_visit", {...})` (community_event.bpmn, move_in.bpmn): the hand-over
+    fields plus plain values; a forged decision, another site or nested data is refused."""
+    open_case = _diagram_helpers(load_rules(library.rules))({"site": "binhai", "unit": "5栋", "x": 1})["open_case"]
+    with running_case("WH-20261123-0001", MemoryTally()) as requested:
+        open_case("customer_visit", {"visit_kind": "community_event", "resident": "林先生"})
+        for bad in ({"followup": "sampled"}, {"site": "nanshan"}, {"resident": {"name": "林先生"}}):
+            with pytest.raises(ScriptError):
+                open_case("customer_visit", bad)
+    assert requested == [("customer_visit", {"site": "binhai", "unit": "5栋", "visit_kind": "community_event",
+                                             "resident": "林先生"})]

@@ -74,12 +74,13 @@ def complaint_section(k: MonthKpis) -> Section:
 
 def followup_section(k: MonthKpis) -> Section:
     f = k.followup
-    summary = _("应回访 %(decided)s 件，已回访 %(visited)s 件（回访率 %(visit_rate)s，规定回访率 %(policy_rate)s）；"
-                "回访 %(visits)s 次，满意 %(satisfied)s 次（满意率 %(satisfaction)s）。",
-        decided=f.decided, visited=f.visited, visit_rate=display(f.visit_rate, "percent"),
-        policy_rate=display(f.policy_rate, "percent"), visits=f.visits, satisfied=f.satisfied,
-        satisfaction=display(f.satisfaction, "percent"))
-    return Section(_("回访统计"), "001/第2篇 2.4", summary, [shown_table(k.table("followup"))])
+    summary = _("应回访 %(decided)s 件，抽中 %(sampled)s 件，已回访 %(visited)s 件（回访率 %(visit_rate)s，"
+                "规定回访率 %(policy_rate)s；回访处理率 %(handled_rate)s，应达100%%）；"
+                "回访 %(visits)s 次，满意 %(satisfied)s 次（满意率 %(satisfaction)s）。各类回访见下表。",
+        decided=f.decided, sampled=f.sampled, visited=f.visited, visit_rate=display(f.visit_rate, "percent"),
+        policy_rate=display(f.policy_rate, "percent"), handled_rate=display(f.handled_rate, "percent"),
+        visits=f.visits, satisfied=f.satisfied, satisfaction=display(f.satisfaction, "percent"))
+    return Section(_("客户回访记录"), "001/第2篇 1.11；001/第2篇 2.4", summary, [shown_table(k.table("followup"))])
 
 
 def sla_section(k: MonthKpis) -> Section:
