@@ -84,11 +84,11 @@ def test_a_customer_visits_verdict_counts_in_the_follow_up_statistics(start_case
     case = start_case("customer_visit", {"resident": "林先生", "unit": "5栋3楼302", "visit_kind": "move_in"},
                       as_user="supervisor1")
     case.complete("assistant_visit", "reception1", visit_mode="phone", visit_record="电话回访：住户满意",
-                  visit_result="satisfied")
+                  visit_result="satisfied", new_issue="none")
     other = start_case("customer_visit", {"resident": "陈女士", "unit": "2栋801", "visit_kind": "after_emergency"},
                        as_user="supervisor1")
-    other.complete("assistant_visit", "reception1", visit_mode="phone", visit_record="电话回访：水渍未清",
-                   visit_result="dissatisfied")
+    other.complete("assistant_visit", "reception1", visit_mode="phone", visit_record="电话回访：基本满意，水渍已清",
+                   visit_result="basically_satisfied", new_issue="none")
     followup = kpis_of(runtime, "customer_visit").followup
     assert (followup.visits, followup.satisfied, followup.satisfaction) == (2, 1, 0.5)
 
