@@ -25,7 +25,7 @@ import jsonschema
 from engine.clock import LOCAL_TZ
 from engine.definitions.units import normalise_unit
 from engine.errors import DefinitionError, FieldError, Finding, FormInvalid
-from engine.yamlfile import load_yaml
+from engine.yamlfile import line_at, load_yaml
 
 SET_BY = "x-set-by"
 UNIT = "x-unit"
@@ -78,12 +78,13 @@ def check_times(schema: dict, data: dict, now: datetime,
             moment = datetime.fromisoformat(data[name]) if isinstance(data.get(name), str) else None
         except ValueError:
             continue  # the format check names it
-        if moment is None or moment.tzinfo is None:
+        if moment is None:
             continue
-        if prop.get(PAST) and moment > now + FUTURE_SLACK:
+        if prop.get(PAST) and moment.tzinfo is not None and moment > now + FUTURE_SLACK:
             errors.append(FieldError(name, "must not be in the future", "不能晚于现在", "Must not be in the future"))
         if prop.get(WITHIN_SLA) and sla_due is not None:
-            errors.extend(_promise_errors(name, moment, now, sla_due(prop[WITHIN_SLA])))
+            local = moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_TZ)  # as the timer will read it
+            errors.extend(_promise_errors(name, local, now, sla_due(prop[WITHIN_SLA])))
     if errors:
         raise FormInvalid(errors)
 
@@ -97,6 +98,16 @@ def _promise_errors(name: str, moment: datetime, now: datetime, latest: datetime
         return [FieldError(name, f"must not be later than the site's limit, {shown}",
                            f"不能晚于本中心规定的时限（{shown}）", f"Must not be later than this centre's limit ({shown})")]
     return []
+
+
+def unknown_sla_marks(forms: dict[str, dict], texts: dict[str, str], sla_keys) -> list[Finding]:
+    """Errors for `x-within-sla` marks that name no target of sla.yaml: the bound would be missing."""
+    return [Finding(f"forms/{form_id}.yaml", line_at(texts.get(f"{form_id}.yaml", ""), ("properties", name, WITHIN_SLA)),
+                    name, "error", f"x-within-sla names {prop[WITHIN_SLA]!r}, which is no target in "
+                    "processes/rules/sla.yaml")
+            for form_id, schema in sorted(forms.items())
+            for name, prop in (schema.get("properties") or {}).items()
+            if isinstance(prop, dict) and prop.get(WITHIN_SLA) and prop[WITHIN_SLA] not in sla_keys]
 
 
 # Texts already checked against the JSON Schema meta-schema: checking is the slow part of
