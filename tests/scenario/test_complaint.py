@@ -665,18 +665,18 @@ def test_dissatisfied_fixed_again_and_visited_again_as_often_as_needed(start_dra
     case.complete("record_result", "reception1", **RESULT)
     with pytest.raises(FormInvalid) as refused:  # not without a new time to tell the customer
         case.complete("visit_ordinary", "reception1", **dissatisfied)
-    assert [e.field for e in refused.value.errors] == ["promised_time"]
-    case.complete("visit_ordinary", "reception1", **dict(dissatisfied, promised_time=promise(case, days=1)))
+    assert [e.field for e in refused.value.errors] == ["new_promised_time"]
+    case.complete("visit_ordinary", "reception1", **dict(dissatisfied, new_promised_time=promise(case, days=1)))
     assert open_ids(case) == ["handle_environment"]  # back to the department to fix it again
     case.wait(days=1, seconds=1)  # the new promise passes: chased again
     case.complete("supervise_overdue", "supervisor1", overdue_reason="等待苗木", action="已督促补种")
     case.complete("handle_environment", "env1", **dict(HANDLED, result="补种绿篱"))
     case.complete("record_result", "reception1", **RESULT)
-    case.complete("visit_ordinary", "reception1", **dict(dissatisfied, promised_time=promise(case, days=2)))
+    case.complete("visit_ordinary", "reception1", **dict(dissatisfied, new_promised_time=promise(case, days=2)))
     case.complete("handle_environment", "env1", **dict(HANDLED, result="重新修剪并补种"))
     case.complete("record_result", "reception1", **RESULT)
     case.complete("visit_ordinary", "reception1", **DOOR_OK)
-    [first, second] = [e.data["submitted"]["promised_time"] for e in case.events("task_completed")
+    [first, second] = [e.data["submitted"]["new_promised_time"] for e in case.events("task_completed")
                        if e.element_id == "visit_ordinary" and e.data["submitted"]["visit_result"] == "dissatisfied"]
     assert first < second
     v_el, v_fl = visit("Flow_ordinary", "visit_ordinary", "Flow_visit_ordinary")
