@@ -8,24 +8,29 @@ unit price, so prices are written once and every form shows the same ones; likew
 Marks that help the person filling in (prepared_form_data, check_times): `x-set-by: {field, value}`
 fills a field's `const` when that choice is made (电话回访 by the visit mode), so nobody types it;
 `x-unit` stores a unit as 楼栋-单元-房号 however it was written; `x-past` refuses a time in the
-future; `format: phone` takes a mobile or landline number, with an extension.
+future; `x-within-sla: KEY` refuses a promised time in the past or later than SLA target KEY
+allows from now at the case's site (告之业户解决时间，一般不应超过三天); `format: phone` takes a
+mobile or landline number, with an extension.
 """
 
 from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import jsonschema
 
+from engine.clock import LOCAL_TZ
 from engine.definitions.units import normalise_unit
 from engine.errors import DefinitionError, FieldError, Finding, FormInvalid
-from engine.yamlfile import load_yaml
+from engine.yamlfile import line_at, load_yaml
 
 SET_BY = "x-set-by"
 UNIT = "x-unit"
 PAST = "x-past"
+WITHIN_SLA = "x-within-sla"
 # Clocks of phones and desk PCs differ by a few minutes; a time beyond that is a mistake.
 FUTURE_SLACK = timedelta(minutes=10)
 # 13800000000, +8613800000000, 0755-12345678, 12345678, with 转123 / -123 / ext123 after it;
@@ -61,20 +66,48 @@ def prepared_form_data(schema: dict, data: dict) -> dict:
     return prepared
 
 
-def check_times(schema: dict, data: dict, now: datetime) -> None:
-    """Refuse an `x-past` time later than now (beyond a clock's difference)."""
+def check_times(schema: dict, data: dict, now: datetime,
+                sla_due: Callable[[str], datetime] | None = None) -> None:
+    """Refuse an `x-past` time later than now (beyond a clock's difference), and an
+    `x-within-sla` promise before now or after `sla_due(key)`, the site's limit from now."""
     errors = []
     for name, prop in (schema.get("properties") or {}).items():
-        if not isinstance(prop, dict) or not prop.get(PAST) or not isinstance(data.get(name), str):
+        if not isinstance(prop, dict) or not (prop.get(PAST) or prop.get(WITHIN_SLA)):
             continue
         try:
-            moment = datetime.fromisoformat(data[name])
+            moment = datetime.fromisoformat(data[name]) if isinstance(data.get(name), str) else None
         except ValueError:
             continue  # the format check names it
-        if moment.tzinfo is not None and moment > now + FUTURE_SLACK:
+        if moment is None:
+            continue
+        if prop.get(PAST) and moment.tzinfo is not None and moment > now + FUTURE_SLACK:
             errors.append(FieldError(name, "must not be in the future", "不能晚于现在", "Must not be in the future"))
+        if prop.get(WITHIN_SLA) and sla_due is not None:
+            local = moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_TZ)  # as the timer will read it
+            errors.extend(_promise_errors(name, local, now, sla_due(prop[WITHIN_SLA])))
     if errors:
         raise FormInvalid(errors)
+
+
+def _promise_errors(name: str, moment: datetime, now: datetime, latest: datetime) -> list[FieldError]:
+    if moment < now - FUTURE_SLACK:
+        return [FieldError(name, "a promised time must not be in the past", "承诺的时间不能早于现在",
+                           "A promised time must not be in the past")]
+    if moment > latest:
+        shown = latest.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+        return [FieldError(name, f"must not be later than the site's limit, {shown}",
+                           f"不能晚于本中心规定的时限（{shown}）", f"Must not be later than this centre's limit ({shown})")]
+    return []
+
+
+def unknown_sla_marks(forms: dict[str, dict], texts: dict[str, str], sla_keys) -> list[Finding]:
+    """Errors for `x-within-sla` marks that name no target of sla.yaml: the bound would be missing."""
+    return [Finding(f"forms/{form_id}.yaml", line_at(texts.get(f"{form_id}.yaml", ""), ("properties", name, WITHIN_SLA)),
+                    name, "error", f"x-within-sla names {prop[WITHIN_SLA]!r}, which is no target in "
+                    "processes/rules/sla.yaml")
+            for form_id, schema in sorted(forms.items())
+            for name, prop in (schema.get("properties") or {}).items()
+            if isinstance(prop, dict) and prop.get(WITHIN_SLA) and prop[WITHIN_SLA] not in sla_keys]
 
 
 # Texts already checked against the JSON Schema meta-schema: checking is the slow part of

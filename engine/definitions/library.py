@@ -25,7 +25,7 @@ from engine.audit.events import EventType
 from engine.definitions.catalogue_lint import catalogue_findings
 from engine.definitions.diagram import ProcessOutline, outline_processes
 from engine.definitions.duty_lint import duty_holiday_findings
-from engine.definitions.forms import fill_lists, load_forms
+from engine.definitions.forms import fill_lists, load_forms, unknown_sla_marks
 from engine.definitions.lint import lint_tree
 from engine.definitions.rules import Rules, load_rules
 from engine.definitions.sla_lint import missing_holiday_years, unknown_pause_elements
@@ -134,6 +134,7 @@ def check_bundle(bundle: Bundle, *, partial: bool = False, lint_only: set[str] |
         checked = {n: t for n, t in trees.items() if lint_only is None or n in lint_only}
         findings.extend(catalogue_findings(checked, outlines, rules, set(forms), bundle.rules.get("categories.yaml"),
                                            set(outlines) if not partial else set(outlines) | _all_categorised(rules)))
+        findings.extend(unknown_sla_marks(forms, bundle.forms, sla_keys))
         element_ids = {element_id for outline in outlines.values() for element_id in outline.elements}
         findings.extend(unknown_pause_elements(rules.sla, bundle.rules["sla.yaml"], element_ids))
         today = clock.now().astimezone(clock.LOCAL_TZ).date()

@@ -12,7 +12,7 @@ from engine.definitions.lint_expr import source_problem
 from engine.errors import DefinitionError, Finding
 from engine.policy.calendars import BusinessCalendar, CalendarError, split_duration
 from engine.policy.public_holidays import PACKAGE_VERSION, national_year
-from engine.policy.sla import ASSIGNEE, SLA_FILE, SlaBook
+from engine.policy.sla import ASSIGNEE, SLA_FILE, WORKING_DAYS, SlaBook
 from engine.yamlfile import line_at
 
 
@@ -48,7 +48,9 @@ def check_sla(data: dict, text: str, roles, sites) -> list[Finding]:
     for path, settings in layers:
         _check_settings(settings, path, calendars, chains, report)
     if not findings:  # the book can be built: check what each site ends up with
-        _check_calendar_durations(SlaBook(data), report)
+        book = SlaBook(data)
+        _check_calendar_durations(book, report)
+        _check_days(book, report)
     return findings
 
 
@@ -76,6 +78,27 @@ def _check_calendar_durations(book: SlaBook, report) -> None:
             except ValueError as exc:
                 overridden = site is not None and "duration" in _as_settings(book.site_overrides[site].get(key))
                 report(("site_overrides", site, key) if overridden else ("targets", key, "duration"), str(exc))
+
+
+def _check_days(book: SlaBook, report) -> None:
+    """A duration in days says which days it counts (the SOPs' "三天内" reads either way), at every site."""
+    for site in (None, *book.site_overrides):
+        for key in book.targets:
+            settings = book.settings(key, site)
+            own = _as_settings(book.site_overrides[site].get(key)) if site is not None else settings
+            if site is not None and not {"duration", "days", "calendar"} & set(own):
+                continue  # the site takes the target as it is: reported once, on the target
+            where = ("site_overrides", site, key) if site is not None else ("targets", key)
+            if "days" not in settings and _counts_days(settings["duration"]):
+                report((*where, "duration") if site is None else where,
+                       f"{settings['duration']} counts days: say whether they are calendar days or working days "
+                       "(days: calendar | working)")
+            elif settings.get("days") == WORKING_DAYS and not settings.get("calendar"):
+                report(where, "working days are a calendar's: name the calendar whose working days count")
+
+
+def _counts_days(duration: str) -> bool:
+    return "D" in duration.split("T")[0]
 
 
 def _as_settings(override) -> dict:

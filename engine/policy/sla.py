@@ -1,7 +1,8 @@
 """SLA policy: what a named target (`help.reply`) means at a site, from `sla.yaml`.
 
 A target has a duration and, optionally, a business calendar (the duration counts
-working time only), a pause rule (the clock stops while the case waits, e.g. for the
+working time only); a duration in days says whether they are calendar days (round the
+clock, the SOPs' plain "三天内") or the calendar's working days (`days:`), a pause rule (the clock stops while the case waits, e.g. for the
 resident) and an escalation chain (notify or reassign at a share of the time). A site
 may override any of these. A task's clock keeps a snapshot of its policy, so what was
 met or breached stays so when the policy changes later.
@@ -20,6 +21,7 @@ from engine.policy.calendars import CONTINUOUS, BusinessCalendar, iso_seconds, s
 SLA_FILE = "processes/rules/sla.yaml"
 ASSIGNEE = "assignee"  # in `notify`: whoever holds the task (its role when nobody does)
 DEFAULT_CHANNEL = "web"
+CALENDAR_DAYS, WORKING_DAYS = "calendar", "working"  # the values of a target's `days`
 # Case data a procedure hands over with a case it opens (open_case): {own target: handed target}.
 # In that case a task or timer that names the own target is timed by the handed one instead,
 # so the opener's limit (patrol: report a broken facility within 2 hours, 001/第1篇 2.6) is
@@ -101,6 +103,7 @@ class SlaPolicy:
     pause: PauseRule | None = None
     escalation_name: str | None = None
     escalation: tuple[EscalationLevel, ...] = ()
+    days: str | None = None
 
     @property
     def clock(self):
@@ -123,6 +126,7 @@ class SlaPolicy:
             "pause": self.pause.to_config() if self.pause else None,
             "escalation_name": self.escalation_name,
             "escalation": [level.to_config() for level in self.escalation],
+            "days": self.days,
         }
 
     @classmethod
@@ -132,6 +136,7 @@ class SlaPolicy:
             calendar=BusinessCalendar.from_config(data["calendar"]) if data.get("calendar") else None,
             pause=PauseRule.from_config(data.get("pause")), escalation_name=data.get("escalation_name"),
             escalation=tuple(EscalationLevel.from_config(level) for level in data.get("escalation") or ()),
+            days=data.get("days"),
         )
 
 
@@ -198,10 +203,13 @@ class SlaBook:
 
     def policy(self, key: str, site: str | None) -> SlaPolicy:
         settings = self.settings(key, site)
-        calendar, escalation = settings.get("calendar"), settings.get("escalation")
+        calendar, escalation, days = settings.get("calendar"), settings.get("escalation"), settings.get("days")
+        if days == CALENDAR_DAYS:
+            calendar = None  # calendar days run round the clock, weekends and holidays included
         return SlaPolicy(
             key=key, duration=settings["duration"], calendar_name=calendar,
             calendar=self.calendars[calendar] if calendar else None,
             pause=PauseRule.from_config(settings.get("pause")),
             escalation_name=escalation, escalation=self.escalations[escalation] if escalation else (),
+            days=days,
         )

@@ -42,7 +42,13 @@ def check_running(row: RowCopy, expected_version: int | None = None) -> None:
 
 
 
-def validated_form_data(compiled: CompiledVersion, task_row: RowCopy, data: dict) -> dict:
+def sla_due_at(compiled: CompiledVersion, site: str | None):
+    """What `check_times` asks for an `x-within-sla` promise: when target `key` opened now falls due at `site`."""
+    now = clock.now()
+    return lambda key: compiled.rules.sla_policy(key, site).due(now)
+
+
+def validated_form_data(compiled: CompiledVersion, task_row: RowCopy, data: dict, site: str | None = None) -> dict:
     """Validate against the task's form and keep only the fields the form declares."""
     schema = compiled.forms.get(task_row.form_id) if task_row.form_id else None
     if schema is None:
@@ -51,7 +57,7 @@ def validated_form_data(compiled: CompiledVersion, task_row: RowCopy, data: dict
         return {}
     data = prepared_form_data(schema, data)
     validate_form_data(schema, data)
-    check_times(schema, data, clock.now())
+    check_times(schema, data, clock.now(), sla_due_at(compiled, site))
     declared = schema.get("properties", {})
     return {k: v for k, v in data.items() if k in declared and k not in RESERVED_NAMES}
 

@@ -39,6 +39,7 @@ from engine.runtime.preconditions import (
     check_reserved,
     check_running,
     find_version,
+    sla_due_at,
     validated_form_data,
     waiting_catcher,
 )
@@ -74,7 +75,7 @@ class Runtime(StepTransactions):
             if start_form is not None:  # the one check of a start form, for the web, the API and the CLI
                 data = prepared_form_data(start_form, data)
                 validate_form_data(start_form, data)
-                check_times(start_form, data, clock.now())
+                check_times(start_form, data, clock.now(), sla_due_at(compiled, data["site"]))
             sites.check_site(who, data["site"])  # a clerk opens cases for their own site only
             row, open_rows = self._start_case(session, version_row, compiled, data, actor)
             return self._result(session, row, open_rows)
@@ -97,7 +98,7 @@ class Runtime(StepTransactions):
             check_running(row, expected_version)
             permissions.check_may_work_on(who, task_row)
             compiled = VERSIONS.get(session, row.version_id)
-            data = validated_form_data(compiled, task_row, data)
+            data = validated_form_data(compiled, task_row, data, row.site)
 
             def act(wf):
                 task = wf.get_task_from_id(UUID(task_row.id))

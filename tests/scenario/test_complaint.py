@@ -3,10 +3,16 @@ one test per path, every gateway branch and every timer.
 
 The class of a complaint (valid / assistance / excessive, 003 4.3) comes from the decision
 table processes/complaint_classification.dmn; a test edits a copy of it and shows the
-classification change without any change to the diagram."""
+classification change without any change to the diagram.
+
+The complainant is told at intake when it will be solved (003 5.2), never later than the
+site's limit `complaint.resolve`; the chase follows that time. Engineering complaints run the
+维修单 flow of the repair procedure (001/第4篇 4.2 1)) through a call activity, and indoor
+cleaning or greening the paid-service procedure (4.2 2)); `run_repair` drives the repair's part
+with tests/scenario/test_repair.py's own form data."""
 
 import shutil
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -15,9 +21,14 @@ from engine.audit.events import EventType
 from engine.definitions.library import Bundle, deploy_bundle, read_bundle
 from engine.errors import FormInvalid
 from engine.policy import followup
+from engine.runtime.case_diagram import case_diagram
+from engine.runtime.queries import get_instance_row
+from tests.scenario.test_repair import CHECK, NOTIFY, ORDER
+from tests.scenario.test_repair import DOOR_OK as REPAIR_VISIT_OK
 
 ROOT = Path(__file__).resolve().parents[2]
 T = "2026-11-23T09:05:00+00:00"
+PROMISED = "2026-11-25T09:00:00+00:00"  # two days after the clock's start: within the 3 days
 R, CS, M, ES, SL, EN = (
     "reception",
     "cs_supervisor",
@@ -36,12 +47,13 @@ INTAKE = dict(
     basis="ignored_after_two_reminders",
     department="engineering",
     serious=False,
+    promised_time=PROMISED,
     repeated_back=True,
     reported_to_head=True,
 )
 QUOTE_AGREED = dict(agreement="agreed", price_item="replace_valve")
 NO_QUOTE = dict(agreement="not_needed")
-HANDLED = dict(promised_time=T, result="已更换卫生间水管接头，试水无渗漏", reported_to_reception=True)
+HANDLED = dict(result="已更换卫生间水管接头，试水无渗漏", reported_to_reception=True)
 RESULT = dict(
     result_recorded="已更换水管接头，投诉人确认",
     complainant_signed=True,
@@ -56,16 +68,25 @@ START = ["start", "intake", "classify", "gw_class"]
 START_FLOWS = ["Flow_start", "Flow_intake", "Flow_classify"]
 VALID = ["gw_serious", "gw_serious_merge", "gw_department"]
 VALID_FLOWS = ["Flow_valid", "Flow_not_serious", "Flow_serious_merge"]
-ENGINEERING = ["quote_repair", "gw_agreed", "handle_engineering", "gw_dept_merge"]
-ENGINEERING_FLOWS = ["Flow_engineering", "Flow_quote_repair", "Flow_agreed", "Flow_handle_engineering"]
+ENGINEERING = ["quote_repair", "gw_agreed", "call_repair", "gw_dept_merge"]
+ENGINEERING_FLOWS = ["Flow_engineering", "Flow_quote_repair", "Flow_agreed", "Flow_call_repair"]
 RECORD = ["record_result", "gw_anonymous"]
 RECORD_FLOWS = ["Flow_dept_merge", "Flow_record_result"]
-# the department branches: (intake department, handling task, role, user, branch flow)
+# the department branches a person handles: (handling task, role, user, branch flow)
 DEPARTMENTS = {
-    "engineering": ("handle_engineering", ES, "engsup1", "Flow_engineering"),
     "security": ("handle_security", SL, "seclead1", "Flow_security"),
     "environment": ("handle_environment", EN, "env1", "Flow_environment"),
 }
+# the repair procedure's part of an engineering complaint, as run_repair plays it
+REPAIR_TRAIL = [
+    ("write_order", R, "reception1"),
+    ("notify_engineering", R, "reception1"),
+    ("arrive_now", "technician", "tech1"),
+    ("check_order", "technician", "tech1"),
+    ("do_repair", "technician", "tech1"),
+    ("resident_sign", "resident", "resident1"),
+    ("collect_fee", "finance", "finance1"),
+]
 # the follow-up levels: (visit task, role, user, branch flow), (chase task, its end, role, user)
 VISITS = {
     "ordinary": (
@@ -95,6 +116,37 @@ def open_ids(case):
     return [t.element_id for t in case.open_tasks()]
 
 
+def run_repair(case):
+    """Play the repair procedure the complaint calls: the desk writes the 维修单 from the complaint,
+    engineering repairs it now, the resident signs, finance collects; the repair's own visit
+    (001/第2篇 1.4) is made when the draw samples it. Returns the trail it added."""
+    order = case.task_view("write_order").data
+    assert (order["resident"], order["phone"]) == (INTAKE["complainant"], INTAKE["phone"])
+    assert order["problem"] == INTAKE["description"]  # the complaint is the order's problem
+    case.complete("write_order", "reception1", **dict(ORDER, resident=order["resident"], unit=order["unit"],
+                                                       problem=order["problem"]))
+    case.complete("notify_engineering", "reception1", **NOTIFY)
+    case.complete("arrive_now", "tech1", arrived_at=case.runtime.clock.now().isoformat())
+    case.complete("check_order", "tech1", **CHECK)
+    case.complete("do_repair", "tech1", quantity=1, repair_notes="更换水管接头", completed_at=T)
+    case.complete("resident_sign", "resident1", tested=True, resident_signature=True)
+    case.complete("collect_fee", "finance1", collected_with="management_fee")
+    trail = list(REPAIR_TRAIL)
+    if "visit_repair" in open_ids(case):
+        case.complete("visit_repair", "reception1", **REPAIR_VISIT_OK)
+        trail.append(("visit_repair", R, "reception1"))
+    return trail
+
+
+def handle(case, department):
+    """Handle a valid complaint in its department; return the trail it added."""
+    if department == "engineering":
+        return run_repair(case)
+    task, role, user, _ = DEPARTMENTS[department]
+    case.complete(task, user, **HANDLED)
+    return [(task, role, user)]
+
+
 DRAWN = ["decide_followup", "gw_followup_sampled"]
 DRAWN_FLOWS = ["Flow_named", "Flow_decide_followup"]
 
@@ -107,9 +159,9 @@ def visit(kind, task, flow):
     )
 
 
-def decisions(case):
-    """The data of the case's `followup_decided` audit events."""
-    return [e.data for e in case.events(EventType.FOLLOWUP_DECIDED)]
+def decisions(case, category="complaint"):
+    """The data of the case's `followup_decided` audit events of `category` (a called repair draws its own)."""
+    return [e.data for e in case.events(EventType.FOLLOWUP_DECIDED) if e.data["category"] == category]
 
 
 # -- classification (003 4.3) -------------------------------------------------------------
@@ -201,10 +253,13 @@ def test_excessive_demand_explained_and_recorded(start_drawn_case):
 
 
 def test_assistance_matter_explained_other_party_contacted_and_fed_back(start_drawn_case):
+    """The desk (管理员 / 客服部, 003 3.2, 001/第4篇 4.4) explains and contacts the other party,
+    not the CS supervisor."""
     case = start(start_drawn_case, basis="other_resident_violation", subject="楼上住户高空抛物")
+    assert case.task("assist_other_party").role == R
     case.complete(
         "assist_other_party",
-        "supervisor1",
+        "reception1",
         explained=True,
         other_party="15楼1503住户",
         party_contacted=True,
@@ -213,16 +268,19 @@ def test_assistance_matter_explained_other_party_contacted_and_fed_back(start_dr
     path = case.path()
     assert path.elements == START + ["assist_other_party", "end_assistance"]
     assert path.flows == START_FLOWS + ["Flow_assistance", "Flow_assist_other_party"]
-    assert case.human_trail() == [("intake", R, "reception1"), ("assist_other_party", CS, "supervisor1")]
+    assert case.human_trail() == [("intake", R, "reception1"), ("assist_other_party", R, "reception1")]
     assert case.status == "completed"
 
 
 # -- valid complaints, by department ------------------------------------------------------
 
 
-def test_engineering_paid_repair_quoted_from_the_price_list_agreed_door_visit(
+def test_engineering_paid_repair_quoted_then_run_as_a_repair_order_and_visited(
     start_drawn_case, sla_limit, runtime, followup_rate, expected_decision
 ):
+    """001/第4篇 4.2 1): the desk quotes a paid indoor repair from the price list, then the
+    complaint runs the 维修单 flow (a-c) of the repair procedure, carrying the complainant,
+    unit, phone and complaint into the order; the result is recorded and visited after it."""
     case = start(start_drawn_case)
     quote = case.task_view("quote_repair")
     assert quote.role == R  # the desk quotes before it dispatches (001/第4篇 4.2 1))
@@ -234,9 +292,8 @@ def test_engineering_paid_repair_quoted_from_the_price_list_agreed_door_visit(
         case.complete("quote_repair", "reception1", agreement="agreed")
     assert [e.field for e in refused.value.errors] == ["price_item"]
     case.complete("quote_repair", "reception1", **QUOTE_AGREED)
-    handle = case.task("handle_engineering")
-    assert handle.due_at == runtime.clock.now() + sla_limit("complaint.resolve")
-    case.complete("handle_engineering", "engsup1", **HANDLED)
+    assert open_ids(case) == ["write_order"]  # the desk issues the 维修单 (a)
+    repair_trail = run_repair(case)
     case.complete("record_result", "reception1", **RESULT)
     assert case.task("visit_ordinary").role == R
     assert case.task("visit_ordinary").due_at == runtime.clock.now() + sla_limit("complaint.followup")
@@ -248,21 +305,53 @@ def test_engineering_paid_repair_quoted_from_the_price_list_agreed_door_visit(
     assert case.events() == events_before
     case.complete("visit_ordinary", "reception1", **DOOR_OK)
     v_el, v_fl = visit("Flow_ordinary", "visit_ordinary", "Flow_visit_ordinary")
-    path = case.path()
+    path = case.path("complaint")
     assert path.elements == START + VALID + ENGINEERING + RECORD + v_el + ["end_closed"]
     assert path.flows == START_FLOWS + VALID_FLOWS + ENGINEERING_FLOWS + RECORD_FLOWS + v_fl + [
         "Flow_satisfied"
     ]
+    repair = case.path("repair").elements
+    assert repair[:3] == ["start", "write_order", "gw_public"] and "resident_sign" in repair
     assert case.human_trail() == [
         ("intake", R, "reception1"),
         ("quote_repair", R, "reception1"),
-        ("handle_engineering", ES, "engsup1"),
+        *repair_trail,
         ("record_result", R, "reception1"),
         ("visit_ordinary", R, "reception1"),
     ]
     assert case.status == "completed"
-    # the draw is in the audit trail, with the rate that applied when it was made
+    # the complaint's draw is in the audit trail, with the rate that applied when it was made
     assert decisions(case) == [expected_decision(case, "complaint", True, ordinal=1, sampled_before=0)]
+
+
+def test_indoor_cleaning_or_greening_is_a_paid_service_of_its_own(start_drawn_case):
+    """001/第4篇 4.2 2), 003 4.2.2: the desk negotiates indoor cleaning and greening with the
+    resident as a paid service, through the paid-service procedure, not a department's complaint."""
+    case = start(start_drawn_case, department="paid_service", basis="contract_duty_not_met",
+                 subject="室内清洁", description="要求春节前做一次全屋清洁")
+    assert open_ids(case) == ["agree_scope_price"]
+    talk = case.task_view("agree_scope_price")
+    assert talk.role == R and (talk.data["caller"], talk.data["description"]) == ("林先生", "要求春节前做一次全屋清洁")
+    case.complete("agree_scope_price", "reception1", service="indoor_cleaning", quantity=1,
+                  service_scope="全屋清洁一次", resident_agrees=True)
+    case.complete("arrange_service", "reception1", arranged_with="环境部郑洁")
+    case.complete("provide_service", "env1", service_done=True, no_cash_taken=True)
+    case.complete("confirm_completion", "reception1", resident_confirmed=True, satisfaction="satisfied",
+                  no_cash_taken=True)
+    case.complete("bill_charge", "finance1", billed=True, bill_month="2026-12")
+    path = case.path("complaint")
+    assert path.elements == START + VALID + ["call_paid_service", "end_paid_service"]
+    assert path.flows == START_FLOWS + VALID_FLOWS + ["Flow_paid_service", "Flow_call_paid_service"]
+    assert case.path("paid_service").elements[-2:] == ["bill_charge", "end"]
+    assert case.human_trail() == [
+        ("intake", R, "reception1"),
+        ("agree_scope_price", R, "reception1"),
+        ("arrange_service", R, "reception1"),
+        ("provide_service", EN, "env1"),
+        ("confirm_completion", R, "reception1"),
+        ("bill_charge", "finance", "finance1"),
+    ]
+    assert case.status == "completed"
 
 
 def test_engineering_paid_repair_declined_recorded_and_closed(start_drawn_case):
@@ -396,57 +485,118 @@ def test_serious_complaint_reported_at_once_manager_visits_site_and_assigns(star
     assert case.status == "completed"
 
 
-# -- the promise of at most 3 days (003 5.2) ----------------------------------------------
+# -- the time told to the complainant, at most the site's limit (003 5.2) -------------------
 
 
-@pytest.mark.parametrize("department", DEPARTMENTS)
-def test_resolution_overdue_escalates_to_cs_supervisor(start_drawn_case, sla_limit, department):
-    handle, role, user, branch = DEPARTMENTS[department]
-    case = start(start_drawn_case, department=department, basis="contract_duty_not_met", subject="垃圾未及时清运")
-    quoted = []
+def promise(case, **delta) -> str:
+    """ISO-8601 text of the case clock's now plus `delta`: a time to tell the complainant."""
+    return (case.runtime.clock.now() + timedelta(**delta)).isoformat()
+
+
+def start_promising(start_drawn_case, **intake):
+    """Start a complaint whose intake is still open, so a test chooses the promised time."""
+    case = start_drawn_case("complaint", {"complainant": "林先生"}, as_user="reception1")
+    assert open_ids(case) == ["intake"]
+    return case, dict(INTAKE, **intake)
+
+
+@pytest.mark.parametrize("department", ["engineering", *DEPARTMENTS])
+def test_the_chase_follows_the_time_told_to_the_complainant(start_drawn_case, department):
+    """At intake the complainant is told when it will be solved (告之业户解决时间); when that
+    time comes and the department has not finished, the CS supervisor chases it, while the
+    department (for engineering: the repair order) goes on."""
+    case, intake = start_promising(start_drawn_case, department=department, basis="contract_duty_not_met",
+                                   subject="垃圾未及时清运")
+    case.complete("intake", "reception1", **dict(intake, promised_time=promise(case, hours=30)))
+    [taken] = [e for e in case.events("task_completed") if e.element_id == "intake"]
+    assert taken.data["submitted"]["promised_time"] == promise(case, hours=30)  # the promise is on record
+    head, head_flows, quoted = [], [DEPARTMENTS.get(department, (0, 0, 0, "Flow_engineering"))[3]], []
     if department == "engineering":
         case.complete("quote_repair", "reception1", **NO_QUOTE)
-        quoted = [("quote_repair", R, "reception1")]
-    assert sla_limit("complaint.resolve") == timedelta(days=3)
-    assert case.wait(days=3, seconds=-60) == 0
-    assert case.wait(seconds=120) == 1
+        head, quoted = ["quote_repair", "gw_agreed"], [("quote_repair", R, "reception1")]
+        head_flows = ["Flow_engineering", "Flow_quote_repair", "Flow_agreed"]
+    case.wait(hours=30, seconds=-60)
+    assert "supervise_overdue" not in open_ids(case)
+    case.wait(seconds=120)  # at the promised time, not at the 3-day limit
     assert case.task("supervise_overdue").role == CS
-    assert case.task(handle)  # non-interrupting: the department still handles it
-    case.complete(
-        "supervise_overdue",
-        "supervisor1",
-        overdue_reason="清运车辆故障",
-        action="已督促今日处理，并告知投诉人",
-    )
+    if department == "engineering":  # the unwritten order has been chased inside the repair meanwhile
+        case.complete("chase_desk", "supervisor1", chase_notes="前台已补填维修单")
+        quoted.append(("chase_desk", CS, "supervisor1"))
+    case.complete("supervise_overdue", "supervisor1", overdue_reason="清运车辆故障",
+                  action="已督促今日处理，并告知投诉人")
     assert case.status == "running"
-    case.complete(handle, user, **HANDLED)
+    handled = handle(case, department)  # non-interrupting: the department still handles it
     case.complete("record_result", "reception1", **RESULT)
     case.complete("visit_ordinary", "reception1", **DOOR_OK)
 
-    timer = f"timer_{department}_overdue"
-    head = ["quote_repair", "gw_agreed"] if quoted else []
-    head_flows = ["Flow_engineering", "Flow_quote_repair", "Flow_agreed"] if quoted else [branch]
+    task = "call_repair" if department == "engineering" else DEPARTMENTS[department][0]
+    done_flow = "Flow_call_repair" if department == "engineering" else f"Flow_handle_{department}"
     v_el, v_fl = visit("Flow_ordinary", "visit_ordinary", "Flow_visit_ordinary")
-    path = case.path()
+    path = case.path("complaint")
     assert path.elements == START + VALID + head + [
-        timer,
+        f"timer_{department}_overdue",
         "supervise_overdue",
         "end_escalated",
-        handle,
+        task,
         "gw_dept_merge",
     ] + RECORD + v_el + ["end_closed"]
     assert path.flows == START_FLOWS + VALID_FLOWS + head_flows + [
         f"Flow_{department}_overdue",
         "Flow_supervise_overdue",
-        f"Flow_handle_{department}",
+        done_flow,
     ] + RECORD_FLOWS + v_fl + ["Flow_satisfied"]
     assert case.human_trail() == [("intake", R, "reception1")] + quoted + [
         ("supervise_overdue", CS, "supervisor1"),
-        (handle, role, user),
+        *handled,
         ("record_result", R, "reception1"),
         ("visit_ordinary", R, "reception1"),
     ]
     assert case.status == "completed"
+
+
+def test_a_promise_beyond_the_sites_limit_or_in_the_past_is_refused(start_drawn_case, sla_limit):
+    """一般不应超过三天: the desk may not promise later than `complaint.resolve` allows from now
+    (three calendar days here), nor a time already past; the refusal is a Chinese field error
+    and nothing is recorded."""
+    case, intake = start_promising(start_drawn_case, department="environment")
+    assert sla_limit("complaint.resolve") == timedelta(days=3)
+    before = case.events()
+    for promised, words in ((promise(case, days=3, minutes=1), "不能晚于本中心规定的时限（2026-11-26 17:00）"),
+                            (promise(case, hours=-1), "承诺的时间不能早于现在")):
+        with pytest.raises(FormInvalid) as refused:
+            case.complete("intake", "reception1", **dict(intake, promised_time=promised))
+        assert [(e.field, e.zh) for e in refused.value.errors] == [("promised_time", words)]
+    assert case.events() == before and open_ids(case) == ["intake"]
+    case.complete("intake", "reception1", **dict(intake, promised_time=promise(case, days=3)))  # the limit itself
+    assert open_ids(case) == ["handle_environment"]
+    assert [e.element_id for e in case.events("task_completed")] == ["intake"]
+
+
+def test_a_site_counting_working_days_may_promise_over_the_weekend(start_drawn_case, runtime, library, clock):
+    """三天内 is three calendar days unless the site's policy says working days: Binhai Court's
+    override counts complaint.resolve on the office calendar (Saturday morning, Monday, Tuesday),
+    so on a Friday afternoon it may promise Tuesday, which Nanshan (calendar days) may not."""
+    text = library.rules["sla.yaml"]
+    assert "site_overrides:\n  binhai:\n" in text
+    working = Bundle(library.bpmn, library.dmn, library.forms, dict(library.rules))
+    working.rules["sla.yaml"] = text.replace(
+        "site_overrides:\n  binhai:\n",
+        "site_overrides:\n  binhai:\n    complaint.resolve: {days: working, calendar: office}\n")
+    with runtime.transaction() as session:
+        deploy_bundle(session, working, "designer1")
+    clock.set(datetime(2026, 11, 27, 8, 0, tzinfo=timezone.utc))  # Friday 16:00 in Shenzhen
+    tuesday = "2026-12-01T07:00:00+00:00"  # Tuesday 15:00: nearly 4 calendar days, under 3 working days on
+    nanshan, intake = start_promising(start_drawn_case, department="environment")
+    with pytest.raises(FormInvalid) as refused:
+        nanshan.complete("intake", "reception1", **dict(intake, promised_time=tuesday))
+    assert [e.zh for e in refused.value.errors] == ["不能晚于本中心规定的时限（2026-11-30 16:00）"]
+    binhai = start_drawn_case("complaint", {"complainant": "林先生", "site": "binhai"}, as_user="reception2")
+    binhai.complete("intake", "reception2", **dict(intake, promised_time=tuesday))
+    assert open_ids(binhai) == ["handle_environment"]
+    assert binhai.wait(days=3, hours=23, seconds=-60) == 0
+    assert binhai.wait(seconds=120) == 1  # the chase at the promised Tuesday
+    assert binhai.path().elements[-1] == "timer_environment_overdue"
+    assert binhai.task("supervise_overdue").role == CS
 
 
 # -- follow-up visits (001/第2篇) ---------------------------------------------------------
@@ -504,37 +654,88 @@ def test_follow_up_not_made_within_3_days_is_chased(start_drawn_case, sla_limit,
 
 
 def test_dissatisfied_fixed_again_and_visited_again_as_often_as_needed(start_drawn_case):
-    case = start(start_drawn_case)
+    """Each dissatisfied visit tells the customer a new time (001/第2篇 2.3, 003 5.2), which the
+    next chase follows; the follow-up draw is made once."""
+    case = start(start_drawn_case, department="environment", basis="contract_duty_not_met", subject="绿化带无人修剪")
     dissatisfied = dict(visit_mode="phone", phone_visit_mark="电话回访", visit_result="dissatisfied")
-    for attempt in range(2):  # twice dissatisfied, then satisfied
-        case.complete("quote_repair", "reception1", **NO_QUOTE)
-        case.complete("handle_engineering", "engsup1", **dict(HANDLED, result=f"第{attempt + 1}次处理"))
-        case.complete("record_result", "reception1", **RESULT)
-        case.complete("visit_ordinary", "reception1", **dict(dissatisfied, visit_notes="水管接头仍有渗水"))
-        # dissatisfied: back to the department to fix it again
-        assert open_ids(case) == ["quote_repair"]
-    case.complete("quote_repair", "reception1", **NO_QUOTE)
-    case.complete("handle_engineering", "engsup1", **dict(HANDLED, result="重新更换密封圈，复查无渗水"))
+    case.complete("handle_environment", "env1", **HANDLED)
+    case.complete("record_result", "reception1", **RESULT)
+    with pytest.raises(FormInvalid) as refused:  # not without a new time to tell the customer
+        case.complete("visit_ordinary", "reception1", **dissatisfied)
+    assert [e.field for e in refused.value.errors] == ["new_promised_time"]
+    case.complete("visit_ordinary", "reception1", **dict(dissatisfied, new_promised_time=promise(case, days=1)))
+    assert open_ids(case) == ["handle_environment"]  # back to the department to fix it again
+    case.wait(days=1, seconds=1)  # the new promise passes: chased again
+    case.complete("supervise_overdue", "supervisor1", overdue_reason="等待苗木", action="已督促补种")
+    case.complete("handle_environment", "env1", **dict(HANDLED, result="补种绿篱"))
+    case.complete("record_result", "reception1", **RESULT)
+    case.complete("visit_ordinary", "reception1", **dict(dissatisfied, new_promised_time=promise(case, days=2)))
+    case.complete("handle_environment", "env1", **dict(HANDLED, result="重新修剪并补种"))
     case.complete("record_result", "reception1", **RESULT)
     case.complete("visit_ordinary", "reception1", **DOOR_OK)
+    [first, second] = [e.data["submitted"]["new_promised_time"] for e in case.events("task_completed")
+                       if e.element_id == "visit_ordinary" and e.data["submitted"]["visit_result"] == "dissatisfied"]
+    assert first < second
     v_el, v_fl = visit("Flow_ordinary", "visit_ordinary", "Flow_visit_ordinary")
     path = case.path()
-    round_ = ["gw_department"] + ENGINEERING + RECORD + v_el
-    round_flows = ENGINEERING_FLOWS + RECORD_FLOWS + v_fl
-    assert path.elements == START + VALID[:2] + round_ * 3 + ["end_closed"]
-    assert path.flows == START_FLOWS + VALID_FLOWS + (
-        round_flows + ["Flow_dissatisfied"]
-    ) * 2 + round_flows + ["Flow_satisfied"]
-    once = [
-        ("quote_repair", R, "reception1"),
-        ("handle_engineering", ES, "engsup1"),
-        ("record_result", R, "reception1"),
-        ("visit_ordinary", R, "reception1"),
-    ]
-    assert case.human_trail() == [("intake", R, "reception1")] + once * 3
+    round_ = ["handle_environment", "gw_dept_merge"] + RECORD + v_el
+    round_flows = ["Flow_handle_environment"] + RECORD_FLOWS + v_fl
+    chased = ["timer_environment_overdue", "supervise_overdue", "end_escalated"]
+    assert path.elements == START + VALID + round_ + ["gw_department"] + chased + round_ + ["gw_department"] + (
+        round_ + ["end_closed"])
+    assert path.flows == START_FLOWS + VALID_FLOWS + ["Flow_environment"] + round_flows + [
+        "Flow_dissatisfied", "Flow_environment", "Flow_environment_overdue", "Flow_supervise_overdue",
+    ] + round_flows + ["Flow_dissatisfied", "Flow_environment"] + round_flows + ["Flow_satisfied"]
+    once = [("handle_environment", EN, "env1"), ("record_result", R, "reception1"), ("visit_ordinary", R, "reception1")]
+    assert case.human_trail() == [("intake", R, "reception1")] + once + [("supervise_overdue", CS, "supervisor1")] + (
+        once * 2)
     assert case.status == "completed"
     # drawn once: coming round again after a dissatisfied visit keeps the first decision
     assert [d["sampled"] for d in decisions(case)] == [True]
+
+
+def test_the_complainant_signs_and_rates_or_the_reason_is_recorded(start_drawn_case):
+    """001/第4篇 4.5 2): after handling the complainant signs and rates; where they cannot
+    (absent, refusing), the desk records why, and the case goes on with that on record."""
+    case = start(start_drawn_case, department="environment", basis="contract_duty_not_met", subject="绿化带无人修剪")
+    case.complete("handle_environment", "env1", **HANDLED)
+    unsigned = dict(result_recorded="已修剪绿化带", severity="ordinary")
+    refusals = {
+        "complainant_signed": unsigned,  # neither signed nor a reason
+        "no_signature_reason": dict(unsigned, complainant_signed=False),
+        "rating": dict(unsigned, complainant_signed=True),  # signed, so rated
+    }
+    before = case.events()
+    for field, data in refusals.items():
+        with pytest.raises(FormInvalid) as refused:
+            case.complete("record_result", "reception1", **data)
+        assert field in [e.field for e in refused.value.errors], data
+    assert case.events() == before
+    case.complete("record_result", "reception1", **dict(unsigned, complainant_signed=False,
+                                                        no_signature_reason="投诉人出差，电话确认已处理"))
+    [recorded] = [e for e in case.events("task_completed") if e.element_id == "record_result"]
+    assert recorded.data["submitted"]["complainant_signed"] is False
+    assert recorded.data["submitted"]["no_signature_reason"] == "投诉人出差，电话确认已处理"
+    assert open_ids(case) == ["visit_ordinary"]
+    assert case.human_trail() == [("intake", R, "reception1"), ("handle_environment", EN, "env1"),
+                                  ("record_result", R, "reception1")]
+
+
+def test_each_step_cites_the_clause_it_carries_out(start_drawn_case):
+    """The auditor's picture names each element's clause: the follow-up level is 001/第2篇 1.3's
+    (一般投诉由物业助理回访…), the assistance matter is the desk's (003 3.2), the engineering order
+    is 001/第4篇 4.2 1)'s, and anonymity (1.13) is cited only where it is decided."""
+    case = start(start_drawn_case, department="environment", basis="contract_duty_not_met")
+    case.complete("handle_environment", "env1", **HANDLED)
+    case.complete("record_result", "reception1", **dict(RESULT, severity="important"))
+    case.complete("visit_important", "supervisor1", **PHONE_OK)
+    with case.runtime.db.session() as session:
+        picture = case_diagram(session, get_instance_row(session, case.instance_id), "complaint")
+    assert {"gw_severity", "visit_important", "gw_anonymous"} <= set(picture.completed)
+    clause = {element: history.clause for element, history in picture.history.items()}
+    assert clause["gw_severity"] == "001/第2篇 1.3"
+    assert "001/第2篇 1.13" not in clause["visit_important"] and "001/第2篇 1.13" in clause["gw_anonymous"]
+    assert "003 5.2" in clause["intake"]  # the time is told at intake
 
 
 def test_anonymous_complaint_gets_no_visit(start_drawn_case):
@@ -549,7 +750,9 @@ def test_anonymous_complaint_gets_no_visit(start_drawn_case):
         subject="绿化带无人修剪",
     )
     case.complete("handle_environment", "env1", **HANDLED)
-    case.complete("record_result", "reception1", **dict(RESULT, complainant_signed=False))
+    unsigned = {k: v for k, v in RESULT.items() if k != "rating"}
+    case.complete("record_result", "reception1", **dict(unsigned, complainant_signed=False,
+                                                        no_signature_reason="匿名投诉，无人签名"))
     assert case.wait(days=30) == 0  # no visit, so no visit timer either
     path = case.path()
     assert path.elements == START + VALID + ["handle_environment", "gw_dept_merge"] + RECORD + [

@@ -134,7 +134,7 @@ def test_complaint_is_general_and_goes_to_the_complaint_procedure(start_case):
     case.complete("intake", "reception1", complainant="林先生", unit="3-2-1201", phone="13800000000",
                   anonymous=False, subject="要求加建游泳池", description="要求在小区内加建游泳池",
                   basis="facility_not_in_plan", department="environment", serious=False,
-                  repeated_back=True, reported_to_head=True)
+                  promised_time="2026-11-24T09:00:00+00:00", repeated_back=True, reported_to_head=True)
     case.complete("explain_excessive", "reception1", explained=True, explanation="游泳池不在小区规划内")
 
     path = case.path(P)

@@ -38,7 +38,7 @@ PHONE_BAD = dict(visit_mode="phone", phone_visit_mark="电话回访", visit_resu
 INTAKE = dict(complainant="林先生", unit="3栋12楼1203", phone="13800000000", anonymous=False, subject="投诉",
               description="投诉内容", basis="ignored_after_two_reminders", department="engineering",
               serious=False, repeated_back=True, reported_to_head=True)
-HANDLED = dict(promised_time="2026-11-05T09:00:00+00:00", result="已处理", reported_to_reception=True)
+HANDLED = dict(result="已处理", reported_to_reception=True)
 RESULT = dict(result_recorded="已处理，投诉人确认", complainant_signed=True, rating="satisfied", severity="ordinary")
 
 
@@ -75,7 +75,8 @@ def repair(start_case, clock, quantity=1, arrive_after=5, visits=(DOOR_OK,)):
 def complaint(start_case, clock, basis, **fields):
     case = start_case("complaint", {"complainant": "林先生"}, as_user="reception1")
     clock.advance(minutes=2)
-    case.complete("intake", "reception1", **dict(INTAKE, basis=basis))
+    promised = (clock.now() + timedelta(days=2)).isoformat()  # told at intake, within the 3 days
+    case.complete("intake", "reception1", **dict(INTAKE, basis=basis, promised_time=promised, **fields))
     return case
 
 
@@ -97,15 +98,15 @@ def play_november(runtime, library) -> dict:
     clock.set(T0 + timedelta(days=1))
     cases["late"] = repair(start_case, clock, arrive_after=20, visits=(PHONE_BAD, DOOR_OK))  # late, reopened
     clock.set(T0 + timedelta(days=2))
-    cases["valid"] = complaint(start_case, clock, "ignored_after_two_reminders")
-    cases["valid"].complete("quote_repair", "reception1", agreement="not_needed")
-    clock.advance(days=4)  # past the 3-day promise: the resolution is late
-    cases["valid"].complete("handle_engineering", "engsup1", **HANDLED)
+    # environment's: an engineering complaint would run a whole repair order inside it
+    cases["valid"] = complaint(start_case, clock, "ignored_after_two_reminders", department="environment")
+    clock.advance(days=4)  # past the 3-day limit: the resolution is late
+    cases["valid"].complete("handle_environment", "env1", **HANDLED)
     cases["valid"].complete("record_result", "reception1", **RESULT)
     cases["valid"].complete("visit_ordinary", "reception1", **DOOR_OK, visit_notes="满意")
     clock.set(T0 + timedelta(days=3))
     cases["assistance"] = complaint(start_case, clock, "other_resident_violation")
-    cases["assistance"].complete("assist_other_party", "supervisor1", explained=True, other_party="15楼",
+    cases["assistance"].complete("assist_other_party", "reception1", explained=True, other_party="15楼",
                                  party_contacted=True, feedback="已联系")
     cases["excessive"] = complaint(start_case, clock, "facility_not_in_plan")
     cases["excessive"].complete("explain_excessive", "reception1", explained=True, explanation="已解释")
@@ -181,7 +182,7 @@ def test_every_number_names_its_cases(runtime, november_cases):
         assert {names[r] for r in refs({"backlog": "gt30d"})} == {"october_open"}
         assert {names[r] for r in refs({"complaint_class": "excessive"})} == {"excessive"}
         assert {names[r] for r in refs({"paid": "1"})} == {"paid", "late"}
-        assert {names[r] for r in refs({"staff": "engsup1"})} == {"valid"}
+        assert {names[r] for r in refs({"staff": "env1"})} == {"valid"}
         checked = 0
         for table in k.tables:  # each count of cases in each table is the length of its case list
             for row in table.rows:
@@ -209,8 +210,8 @@ def test_tables_name_what_they_count_and_drill_by_id(runtime, november_cases):
     assert labels("by_category") == {"": {"category": ""}}  # no category: shown as —
     assert labels("sla")[Text("维修人员到场", "repair.arrive_now")] == {"target": "repair.arrive_now"}
     staff = {row["drill"]["staff"]: row for row in k.table("by_staff").rows}
-    assert staff["engsup1"]["label"] == Text("周工 (engsup1)", "周工 (engsup1)")
-    assert staff["engsup1"]["department"] == Text("工程部", "Engineering")
+    assert staff["env1"]["label"] == Text("郑洁 (env1)", "郑洁 (env1)")
+    assert staff["env1"]["department"] == Text("环境部", "Environment")
     assert staff["reception1"]["department"] == Text("客服部", "Customer service")
     assert k.names.process("repair") == Text("报修处理", "Repair")  # name and name_en of its diagram
 

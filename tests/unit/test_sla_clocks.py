@@ -47,6 +47,8 @@ def sla_yaml(duration="PT10M", calendar=False, pause="", chain=True, holidays="[
     target = [f"    duration: {duration}", "    clause: 000 四.1(2)"]
     if calendar:
         target.append("    calendar: office")
+    if "D" in duration.split("T")[0]:  # a duration in days says which days it counts
+        target.append(f"    days: {'working' if calendar else 'calendar'}")
     if chain:
         target.append("    escalation: chain")
     if pause:

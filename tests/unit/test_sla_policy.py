@@ -45,13 +45,14 @@ targets:
     duration: P3D
     clause: 001/第2篇 1.3
     calendar: office
+    days: working
     pause:
       when: awaiting_resident
       while_open: [resident_sign]
 site_overrides:
   binhai:
     help.reply: PT10M
-    complaint.followup: {calendar: null}
+    complaint.followup: {calendar: null, days: calendar}
 """
 
 
@@ -91,6 +92,30 @@ def test_sites_override_durations_and_calendars(library):
     assert (pause.when, pause.while_open) == ("awaiting_resident", ("resident_sign",))
 
 
+@pytest.mark.parametrize("days, due", [
+    ("calendar", local(2026, 11, 30, 17, 0)),  # Friday 17:00 + 3 days round the clock: Monday 17:00
+    ("working", local(2026, 12, 2, 17, 0)),  # the weekend is closed: Monday, Tuesday, Wednesday 17:00
+])
+def test_three_days_are_calendar_or_working_days_as_the_target_says(library, days, due):
+    """003 5.2 / 001/第2篇 1.3 "三天内": the same P3D target ends on different days by its `days`;
+    calendar days run round the clock even where the target names a calendar."""
+    text = VALID.replace("    days: working\n", f"    days: {days}\n", 1)
+    policy = rules_with(library, text).sla_policy("complaint.followup", "nanshan")
+    assert policy.days == days
+    friday = local(2026, 11, 27, 17, 0)
+    assert policy.due(friday) == due
+    assert SlaPolicy.from_snapshot(policy.snapshot()).due(friday) == due  # a running clock keeps its kind of days
+
+
+def test_a_site_may_count_working_days_where_the_target_counts_calendar_days(library):
+    text = VALID.replace("    days: working\n", "    days: calendar\n", 1).replace(
+        "{calendar: null, days: calendar}", "{days: working}")
+    rules = rules_with(library, text)
+    friday = local(2026, 11, 27, 17, 0)
+    assert rules.sla_policy("complaint.followup", "nanshan").due(friday) == local(2026, 11, 30, 17, 0)
+    assert rules.sla_policy("complaint.followup", "binhai").due(friday) == local(2026, 12, 2, 17, 0)
+
+
 def test_escalation_levels_read_as_written(library):
     first, second = rules_with(library, VALID).sla_policy("help.reply").escalation
     assert (first.label, first.notify, first.reassign, first.channel) == ("80%", ("cs_supervisor",), None, "web")
@@ -118,14 +143,20 @@ def test_a_snapshot_rebuilds_the_same_policy(library):
     ("      notify: [manager, assignee]", "      notify: [manager, asignee]", 17, "unknown role 'asignee'"),
     ("      reassign: cs_supervisor", "      reassign: boss", 18, "unknown role 'boss'"),
     ("    duration: P3D\n", "    duration: P1M\n", 25, "months cannot be counted in working days"),
-    ("      when: awaiting_resident", "      when: __import__('os')", 29, "pause condition: refused by the sandbox"),
-    ("  binhai:\n", "  beihai:\n", 32, "unknown site 'beihai'"),
-    ("    help.reply: PT10M\n", "    help.replied: PT10M\n", 33, "override of unknown target 'help.replied'"),
+    ("      when: awaiting_resident", "      when: __import__('os')", 30, "pause condition: refused by the sandbox"),
+    ("  binhai:\n", "  beihai:\n", 33, "unknown site 'beihai'"),
+    ("    help.reply: PT10M\n", "    help.replied: PT10M\n", 34, "override of unknown target 'help.replied'"),
     ("    calendar: office\n", "    calender: office\n", 27, "Additional properties are not allowed ('calender'"),
     ("    - at: 80%", "    - at: eighty", 13, "'eighty' does not match"),
     ("      plus: PT10M", "      plus: P1D", 16, "'P1D' does not match"),
-    ("    complaint.followup: {calendar: null}", "    complaint.followup: {calendar: nope}", 34,
+    ("    complaint.followup: {calendar: null", "    complaint.followup: {calendar: nope", 35,
      "unknown calendar 'nope'"),
+    # 三天内 reads either way: a duration in days says which days, and working days need a calendar
+    ("    days: working\n", "", 25, "P3D counts days: say whether they are calendar days or working days"),
+    ("    calendar: office\n    days: working\n", "    days: working\n", 24,
+     "working days are a calendar's: name the calendar"),
+    ("    complaint.followup: {calendar: null, days: calendar}", "    complaint.followup: {calendar: null}", 35,
+     "working days are a calendar's"),
 ])
 def test_a_bad_policy_is_reported_at_its_line(library, old, new, line, message):
     assert old in VALID
@@ -171,7 +202,7 @@ def test_lint_warns_when_a_pause_names_no_element(library):
     bundle = Bundle(library.bpmn, library.dmn, library.forms,
                     {**library.rules, "sla.yaml": VALID.replace("[resident_sign]", "[resident_sing]")})
     (finding,) = [f for f in check_bundle(bundle).findings if f.file.endswith("sla.yaml")]
-    assert (finding.line, finding.severity) == (30, "warning") and "'resident_sing'" in finding.message
+    assert (finding.line, finding.severity) == (31, "warning") and "'resident_sing'" in finding.message
     bundle.rules["sla.yaml"] = VALID
     assert [f for f in check_bundle(bundle).findings if f.file.endswith("sla.yaml")] == []
 
