@@ -6,6 +6,8 @@ tops the reference draw up. Every decision is in the audit trail with what an au
 to redo it: the reference, its ordinal in the site's month and the visits before it.
 """
 
+from datetime import timedelta
+
 from engine.audit.events import EventType
 from engine.policy import followup
 from tests.scenario.conftest import SITE_STAFF
@@ -21,7 +23,8 @@ def close_complaint(start_case, site: str):
     """Take in, handle and close one complaint at `site`: the step that closes it draws."""
     staff = SITE_STAFF[site]
     case = start_case("complaint", {"complainant": "林先生", "site": site}, as_user=staff["reception"])
-    case.complete("intake", staff["reception"], **INTAKE)
+    promised = (case.runtime.clock.now() + timedelta(days=1)).isoformat()  # 003 5.2: told at intake
+    case.complete("intake", staff["reception"], **INTAKE, promised_time=promised)
     case.complete("handle_environment", staff["environment"], **HANDLED)
     case.complete("record_result", staff["reception"], **RESULT)
     [event] = case.events(EventType.FOLLOWUP_DECIDED)
