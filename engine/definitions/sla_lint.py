@@ -7,6 +7,7 @@ checks first, so a book in use never names an unknown calendar, chain, role or s
 from __future__ import annotations
 
 from datetime import date
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engine.definitions.lint_expr import source_problem
 from engine.errors import DefinitionError, Finding
@@ -57,6 +58,9 @@ def _check_settings(settings: dict, path: tuple, calendars, chains, report) -> N
         report((*path, "calendar"), f"unknown calendar {settings['calendar']!r}")
     if settings.get("escalation") and settings["escalation"] not in chains:
         report((*path, "escalation"), f"unknown escalation chain {settings['escalation']!r}")
+    zone = (settings.get("by") or {}).get("timezone")
+    if zone and not _known_zone(zone):
+        report((*path, "by", "timezone"), f"unknown time zone {zone!r}")
     when = (settings.get("pause") or {}).get("when")
     if when:
         problem = source_problem(when, "eval")
@@ -69,6 +73,10 @@ def _check_calendar_durations(book: SlaBook, report) -> None:
     for site in (None, *book.site_overrides):
         for key in book.targets:
             settings = book.settings(key, site)
+            if settings.get("by") and settings.get("calendar"):
+                where = ("site_overrides", site, key) if site is not None else ("targets", key, "by")
+                report(where, "a deadline (by) is a moment on the wall clock: it takes no calendar")
+                continue
             if not settings.get("calendar"):
                 continue
             try:
@@ -76,6 +84,14 @@ def _check_calendar_durations(book: SlaBook, report) -> None:
             except ValueError as exc:
                 overridden = site is not None and "duration" in _as_settings(book.site_overrides[site].get(key))
                 report(("site_overrides", site, key) if overridden else ("targets", key, "duration"), str(exc))
+
+
+def _known_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ValueError, ZoneInfoNotFoundError):
+        return False
+    return True
 
 
 def _as_settings(override) -> dict:
