@@ -104,6 +104,7 @@ def _element(node: etree._Element, tag: str, lanes: dict) -> dict:
         "clause": props.get("clause"),
         "form": props.get("form"),
         "sla": props.get("sla"),
+        "assignee": props.get("assignee"),  # the case field naming who holds the task when it opens
         "documentation": docs[0].strip() if docs else None,
         "instructions": instructions[0].strip() if instructions else None,
         "attached_to": node.get("attachedToRef"),

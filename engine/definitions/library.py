@@ -29,6 +29,7 @@ from engine.definitions.forms import fill_lists, load_forms
 from engine.definitions.lint import lint_tree
 from engine.definitions.rules import Rules, load_rules
 from engine.definitions.sla_lint import missing_holiday_years, unknown_pause_elements
+from engine.definitions.staff_lists import fill_staff_lists
 from engine.definitions.state import dump_spec
 from engine.definitions.traceability import CLAUSES_FILE, trace_findings
 from engine.definitions.xmlsafe import parse_xml
@@ -102,7 +103,7 @@ def check_bundle(bundle: Bundle, *, partial: bool = False, lint_only: set[str] |
     except DefinitionError as exc:
         findings.extend(exc.findings)
     try:
-        forms = fill_lists(load_forms(bundle.forms), rules)
+        forms = fill_staff_lists(fill_lists(load_forms(bundle.forms), rules), rules)
     except DefinitionError as exc:
         findings.extend(exc.findings)
     outlines: dict[str, ProcessOutline] = {}

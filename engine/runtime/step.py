@@ -97,7 +97,7 @@ class Runtime(StepTransactions):
             check_running(row, expected_version)
             permissions.check_may_work_on(who, task_row)
             compiled = VERSIONS.get(session, row.version_id)
-            data = validated_form_data(compiled, task_row, data)
+            data = validated_form_data(compiled, task_row, data, row.site)
 
             def act(wf):
                 task = wf.get_task_from_id(UUID(task_row.id))
