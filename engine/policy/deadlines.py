@@ -4,7 +4,7 @@ Some SOP limits are a moment, not an amount of time: 001/第8篇 4.1 7) has the 
 hand the day's repair orders in by 17:00 (每天下午17:00时前) and the desk send copy 3 to
 finance before the 25th of the month (每月25日前). An sla.yaml target says so with
 `by: {time: "17:00"}` or `by: {day: 25}` instead of a duration; its due time is the first
-such moment at or after the clock starts, in the site's time zone:
+such moment after the clock starts, in the site's time zone:
 
 - `time` alone: today at that time, or tomorrow's if it has passed;
 - `day` (1–31; a month shorter than that ends on its last day): the end of that day of
@@ -50,15 +50,16 @@ class Deadline:
         return "by " + " ".join(parts)
 
     def next_after(self, start: datetime) -> datetime:
-        """The first deadline at or after `start` (an aware datetime)."""
+        """The first deadline after `start` (an aware datetime): a task opening at 17:00 sharp has
+        missed the day's hand-in, so it is due at tomorrow's, not at once."""
         zone = ZoneInfo(self.timezone)
         local = start.astimezone(zone)
         if self.day is None:
             today = datetime.combine(local.date(), self.at, zone)
-            return today if today >= local else datetime.combine(local.date() + timedelta(days=1), self.at, zone)
+            return today if today > local else datetime.combine(local.date() + timedelta(days=1), self.at, zone)
         year, month = local.year, local.month
         this_month = self._in_month(year, month, zone)
-        if this_month >= local:
+        if this_month > local:
             return this_month
         return self._in_month(*((year + 1, 1) if month == 12 else (year, month + 1)), zone)
 

@@ -6,14 +6,18 @@ Every SOP time limit is a timer from sla.yaml; charges come from the price list
 Repairs start on references the follow-up draw samples (30 %, processes/rules/followup.yaml),
 so the paths reach the visit as the SOP writes it; the repair not drawn has its own test."""
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from engine.audit.events import EventType
+from engine.clock import LOCAL_TZ
 from engine.definitions.library import Bundle, deploy_bundle
-from engine.errors import FormInvalid
+from engine.errors import FormInvalid, PermissionDenied
 from engine.policy import followup
+from engine.runtime.queries import list_tasks
+from engine.scheduling.escalation import fire_due_levels
+from engine.stats import StatsQuery, month_kpis
 
 T = "2026-11-23T09:05:00+00:00"
 R, CS, ES, TE, RS, F = (
@@ -871,3 +875,162 @@ def test_public_facility_technician_not_there_in_15_minutes(start_drawn_case, sl
     )
     assert case.human_trail() == PUBLIC_TRAIL[:4] + [("chase_arrival", ES, "engsup1")] + PUBLIC_TRAIL[4:]
     assert case.status == "completed"
+
+
+# -- 立即安排维修人员: the supervisor's own step, naming the technician (4.1 2), 4.2 3)) ------------
+
+
+def test_dispatch_names_a_technician_of_the_site_who_then_holds_every_technician_task(start_drawn_case):
+    case = open_order(start_drawn_case)
+    assert open_ids(case) == ["assign_technician"] and case.task("assign_technician").role == ES
+    offered = case.task_view("assign_technician").form_schema["properties"]["technician"]
+    assert (offered["enum"], offered["x-enum-labels"]) == (["tech1"], {"tech1": "吴师傅"})  # chosen, never typed
+    for not_a_technician in ("吴师傅", "engsup1", "reception1"):
+        with pytest.raises(FormInvalid) as refused:
+            case.complete("assign_technician", "engsup1", technician=not_a_technician)
+        assert [e.field for e in refused.value.errors] == ["technician"]
+    case.complete("assign_technician", "engsup1", **DISPATCH)
+    arrive = case.task("arrive_now")
+    assert (arrive.role, arrive.assignee, arrive.status) == (TE, "tech1", "claimed")  # in tech1's inbox
+    on_site(case, dispatched=True)
+    finish(case)
+
+    dispatched = [e for e in case.events(EventType.TASK_COMPLETED) if e.element_id == "assign_technician"]
+    assert [(e.actor, e.data["role"], e.data["submitted"]["technician"]) for e in dispatched] == [
+        ("engsup1", ES, "tech1")
+    ]
+    held = {e.element_id: e.data.get("assignee") for e in case.events(EventType.TASK_READY)
+            if e.data["role"] == TE}
+    assert held == {element: "tech1" for element in
+                    ("arrive_now", "check_order", "do_repair", "resident_sign", "return_copies")}
+    path = case.path()
+    assert path.elements.index("assign_technician") == path.elements.index("gw_item") + 1
+    assert path.elements.index("gw_timing") == path.elements.index("assign_technician") + 1
+
+
+def test_a_quote_accepted_is_dispatched_by_the_supervisor_before_anyone_goes(start_drawn_case):
+    """4.1 2) ③: 经征得住户…同意维修后，再…安排维修人员 — the dispatch follows the accepted quote."""
+    case = open_order(start_drawn_case, item="unlisted", problem="阳台晾衣架松脱")
+    case.complete("assess_unlisted", "engsup1", **ASSESSED)
+    assert open_ids(case) == ["assign_technician"]
+    assert case.path().flows[-2:] == ["Flow_assess_unlisted", "Flow_accepted"]
+
+
+def test_a_technician_of_another_site_is_neither_offered_nor_accepted(start_drawn_case, library, runtime):
+    staffed = Bundle(library.bpmn, library.dmn, library.forms, dict(library.rules))
+    staffed.rules["staff.yaml"] = library.rules["staff.yaml"].replace(
+        "  # company-wide\n", "  - {username: bhtech1, name: 梁师傅, roles: [technician], site: binhai}\n  # company-wide\n"
+    )
+    assert staffed.rules["staff.yaml"] != library.rules["staff.yaml"]
+    with runtime.transaction() as session:
+        deploy_bundle(session, staffed, "designer1")
+    case = open_order(start_drawn_case)
+    assert case.task_view("assign_technician").form_schema["properties"]["technician"]["enum"] == ["tech1"]
+    with pytest.raises(FormInvalid) as refused:
+        case.complete("assign_technician", "engsup1", technician="bhtech1")
+    assert [e.field for e in refused.value.errors] == ["technician"]
+
+
+def test_the_order_number_is_written_on_the_order(start_drawn_case):
+    """4.1 2): the 《维修单》 (一式四份) carries its number; each copy's way is recorded on the task that moves it."""
+    case = start_drawn_case("repair", {}, as_user="reception1")
+    with pytest.raises(FormInvalid) as refused:
+        case.complete("write_order", "reception1", **{k: v for k, v in ORDER.items() if k != "order_no"})
+    assert [e.field for e in refused.value.errors] == ["order_no"]
+    case.complete("write_order", "reception1", **ORDER)
+    case.complete("notify_engineering", "reception1", **NOTIFY)
+    finish(on_site(case))
+    copies = {e.element_id: e.data["submitted"] for e in case.events(EventType.TASK_COMPLETED)}
+    assert copies["write_order"]["order_no"] == "WX-20261123-07"
+    assert copies["resident_sign"]["copy1_given"] is True  # copy 1 to the resident
+    assert copies["return_copies"]["copies_returned"] is True  # copies 2 and 3 to the supervisor
+    assert copies["confirm_copies"]["copy4_kept"] is True  # copy 4 stays with engineering
+    assert copies["return_order"]["copy2_kept"] is True  # copy 2 stays with the desk
+    assert copies["send_copy3"]["copy3_sent"] is True  # copy 3 to finance
+
+
+# -- the resident signs in front of the technician (4.1 6)) ---------------------------------
+
+
+def test_the_resident_signs_on_the_technicians_task_and_no_login_is_needed(start_drawn_case, runtime):
+    case = on_site(open_order(start_drawn_case))
+    case.complete("do_repair", "tech1", quantity=1, repair_notes="更换水龙头", completed_at=T)
+    sign = case.task("resident_sign")
+    assert (sign.role, sign.assignee) == (TE, "tech1")
+    with pytest.raises(PermissionDenied):  # no resident account signs, their own case or another's
+        runtime.complete_task(sign.id, SIGNED, "resident1")
+    with pytest.raises(FormInvalid) as refused:  # present: the name, the verdict and a drawn signature
+        case.complete("resident_sign", "tech1", tested=True, resident_present=True)
+    assert sorted(e.field for e in refused.value.errors) == [
+        "copy1_given", "resident_name", "resident_signature", "satisfied"]
+    with pytest.raises(FormInvalid) as refused:  # a typed name is not a drawn signature
+        case.complete("resident_sign", "tech1", **dict(SIGNED, resident_signature="林先生"))
+    assert [e.field for e in refused.value.errors] == ["resident_signature"]
+    case.complete("resident_sign", "tech1", **dict(SIGNED, satisfied="dissatisfied", resident_comments="等了半小时"))
+    assert sorted(open_ids(case)) == ["return_copies", "visit_repair"]
+
+    signed = [e for e in case.events(EventType.TASK_COMPLETED) if e.element_id == "resident_sign"]
+    assert [(e.actor, e.data["role"]) for e in signed] == [("tech1", TE)]
+    assert {k: signed[0].data["submitted"][k] for k in ("resident_name", "satisfied", "resident_signature")} == {
+        "resident_name": "林先生", "satisfied": "dissatisfied", "resident_signature": SIGNATURE}
+    assert RS not in {role for _element, role, _user in case.human_trail()}
+
+
+def test_a_resident_not_at_home_is_recorded_with_the_reason_and_the_case_goes_on(start_drawn_case):
+    case = on_site(open_order(start_drawn_case))
+    case.complete("do_repair", "tech1", quantity=1, repair_notes="更换水龙头", completed_at=T)
+    with pytest.raises(FormInvalid) as refused:
+        case.complete("resident_sign", "tech1", tested=True, resident_present=False)
+    assert [e.field for e in refused.value.errors] == ["absent_reason"]
+    case.complete("resident_sign", "tech1", tested=True, resident_present=False,
+                  absent_reason="住户外出，由家人开门；第一联留交家人并电话告知住户")
+    paperwork(case)
+    case.complete("visit_repair", "reception1", **DOOR_OK)
+    assert case.status == "completed"
+    assert case.path().elements == LISTED_NOW_ELEMENTS
+    assert case.human_trail() == HEAD_TRAIL + ONSITE_TRAIL + TAIL_TRAIL
+
+
+# -- 4.1 7): copies 2 and 3 back by 17:00, 返单, copy 3 to finance by the 25th -----------------
+
+
+def test_copies_back_by_17_00_and_copy_3_to_finance_by_the_25th(start_drawn_case, runtime):
+    runtime.clock.set(datetime(2026, 11, 24, 1, 0, tzinfo=timezone.utc))
+    case = repaired_and_signed(on_site(open_order(start_drawn_case)))  # Tuesday 09:00 in Shenzhen
+    returned = case.task("return_copies")
+    by_five = datetime(2026, 11, 24, 17, 0, tzinfo=LOCAL_TZ)
+    assert (returned.assignee, returned.due_at) == ("tech1", by_five)  # 17:00 the same day
+    with runtime.db.session() as session:  # in the technician's inbox with its due time
+        inbox = list_tasks(session, assignee="tech1")
+    assert [(t.element_id, t.due_at) for t in inbox] == [("return_copies", by_five)]
+
+    runtime.clock.set(by_five + timedelta(minutes=1))
+    fire_due_levels(runtime, runtime.clock.now())  # late: the supervisor is told
+    breached = case.events(EventType.SLA_BREACHED)
+    assert [(e.element_id, e.data["target"], e.data["duration"]) for e in breached] == [
+        ("return_copies", "repair.copies_returned", "by 17:00")]
+    told = case.events(EventType.SLA_ESCALATED)
+    assert [(e.element_id, e.data["notify"]) for e in told] == [("return_copies", [f"role:{ES}"])]
+    case.complete("return_copies", "tech1", copies_returned=True)
+    case.complete("confirm_copies", "engsup1", order_confirmed=True, copy4_kept=True, passed_to_desk=True)
+    case.complete("return_order", "reception1", order_returned=True, copy2_kept=True)
+    sent = case.task("send_copy3")
+    assert (sent.role, sent.due_at) == (R, datetime(2026, 11, 26, 0, 0, tzinfo=LOCAL_TZ))  # by the end of the 25th
+    case.complete("send_copy3", "reception1", copy3_sent=True)
+    case.complete("collect_fee", "finance1", collected_with="management_fee")
+
+    assert case.path().elements[-len(PAPER_ELEMENTS):] == PAPER_ELEMENTS
+    trail = case.human_trail()
+    assert trail[trail.index(("return_copies", TE, "tech1")):] == PAPER_TRAIL
+    with runtime.db.session() as session:  # counted in the month's statistics, per target
+        sla = {s.target: (s.met, s.breached) for s in month_kpis(session, StatsQuery("2026-11", site="nanshan"),
+                                                                  runtime.clock.now()).sla}
+    assert sla["repair.copies_returned"] == (0, 1)
+    assert sla["repair.copy3_to_finance"] == (1, 0)
+
+
+def test_an_order_finished_after_17_00_goes_back_by_17_00_the_next_day(start_drawn_case, runtime):
+    """The fake clock starts at 17:00 in Shenzhen: the repair is finished after the day's hand-in."""
+    case = repaired_and_signed(on_site(open_order(start_drawn_case)))
+    assert runtime.clock.now().astimezone(LOCAL_TZ).hour == 17
+    assert case.task("return_copies").due_at == datetime(2026, 11, 24, 17, 0, tzinfo=LOCAL_TZ)

@@ -40,7 +40,8 @@ def local(text: str) -> datetime:
 
 @pytest.mark.parametrize("start, due", [
     ("2026-11-23 09:05", "2026-11-23 17:00"),  # the same day
-    ("2026-11-23 17:00", "2026-11-23 17:00"),  # at the deadline: due now
+    ("2026-11-23 16:59", "2026-11-23 17:00"),
+    ("2026-11-23 17:00", "2026-11-24 17:00"),  # at the deadline: the day's hand-in is missed
     ("2026-11-23 18:30", "2026-11-24 17:00"),  # after 17:00: the next day's
 ])
 def test_a_time_of_day_is_the_same_days_or_the_next(start, due):
@@ -50,6 +51,7 @@ def test_a_time_of_day_is_the_same_days_or_the_next(start, due):
 @pytest.mark.parametrize("start, due", [
     ("2026-11-23 09:05", "2026-11-26 00:00"),  # by the end of the 25th
     ("2026-11-25 23:00", "2026-11-26 00:00"),
+    ("2026-11-26 00:00", "2026-12-26 00:00"),
     ("2026-11-26 08:00", "2026-12-26 00:00"),  # past it: next month's
     ("2026-12-28 08:00", "2027-01-26 00:00"),  # over the year's end
 ])
