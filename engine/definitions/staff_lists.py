@@ -14,6 +14,8 @@ A user task whose element says `assignee` = such a field opens held by the perso
 
 from __future__ import annotations
 
+from engine.errors import Finding
+
 STAFF_ROLE = "x-staff-role"
 STAFF_SITES = "x-staff-sites"
 ANY_SITE = "*"
@@ -73,3 +75,30 @@ def _narrowed(schema: dict, site: str | None) -> dict:
                             "x-enum-labels": {u: prop["x-enum-labels"][u] for u in here},
                             "x-enum-labels-en": {u: prop["x-enum-labels-en"][u] for u in here}}
     return {**schema, "properties": properties}
+
+
+def assignee_findings(outlines: dict, forms: dict[str, dict], lane_roles) -> list[Finding]:
+    """An element's `assignee` must name a staff-list field of some form, offering the people of
+    the element's own role: a typed name or a person who cannot do the task would hold it."""
+    offered: dict[str, set[str]] = {}
+    for schema in forms.values():
+        for name, prop in (schema.get("properties") or {}).items():
+            wanted = prop.get(STAFF_ROLE) if isinstance(prop, dict) else None
+            if wanted:
+                offered.setdefault(name, set()).update({wanted} if isinstance(wanted, str) else wanted)
+    findings = []
+    for outline in outlines.values():
+        for element_id, element in outline.elements.items():
+            field = element.get("assignee")
+            if not field:
+                continue
+            role = lane_roles.get(element.get("lane")) if element.get("lane") else None
+            where = f"processes/{outline.file}"
+            if field not in offered:
+                findings.append(Finding(where, element.get("line"), element_id, "error",
+                                        f"assignee {field!r} is no form field with x-staff-role"))
+            elif role and role not in offered[field]:
+                findings.append(Finding(where, element.get("line"), element_id, "error",
+                                        f"assignee {field!r} offers {sorted(offered[field])}, not this lane's "
+                                        f"role {role!r}"))
+    return findings
