@@ -1034,3 +1034,28 @@ def test_an_order_finished_after_17_00_goes_back_by_17_00_the_next_day(start_dra
     case = repaired_and_signed(on_site(open_order(start_drawn_case)))
     assert runtime.clock.now().astimezone(LOCAL_TZ).hour == 17
     assert case.task("return_copies").due_at == datetime(2026, 11, 24, 17, 0, tzinfo=LOCAL_TZ)
+
+
+def test_a_resident_never_signs_a_case_they_did_not_open(start_drawn_case, library, runtime):
+    """Even a diagram that puts the signature in a resident's lane (as this one did before) gives
+    it to no resident account: the case was opened by the desk, not by them."""
+    text = library.bpmn["repair.bpmn"].decode()
+    sign_task = text[text.index('<bpmn:userTask id="resident_sign"'):text.index("</bpmn:userTask>", text.index(
+        '<bpmn:userTask id="resident_sign"'))]
+    in_residents_lane = text.replace(sign_task, sign_task.replace(
+        '<spiffworkflow:property name="assignee" value="technician" />', "")).replace(
+        "<bpmn:flowNodeRef>resident_sign</bpmn:flowNodeRef>", "").replace(
+        "</bpmn:laneSet>", '<bpmn:lane id="Lane_resident" name="住户"><bpmn:flowNodeRef>resident_sign'
+        "</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>")
+    with runtime.transaction() as session:
+        deploy_bundle(session, Bundle({**library.bpmn, "repair.bpmn": in_residents_lane.encode()}, library.dmn,
+                                      library.forms, library.rules), "designer1")
+    case = on_site(open_order(start_drawn_case))
+    case.complete("do_repair", "tech1", quantity=1, repair_notes="更换水龙头", completed_at=T)
+    sign = case.task("resident_sign")
+    assert (sign.role, sign.assignee) == (RS, None)
+    with pytest.raises(PermissionDenied):
+        runtime.claim_task(sign.id, "resident1")
+    with pytest.raises(PermissionDenied):
+        runtime.complete_task(sign.id, SIGNED, "resident1")
+    assert case.task("resident_sign").status == "ready"
