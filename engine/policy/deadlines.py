@@ -7,7 +7,7 @@ finance before the 25th of the month (每月25日前). An sla.yaml target says s
 such moment after the clock starts, in the site's time zone:
 
 - `time` alone: today at that time, or tomorrow's if it has passed;
-- `day` (1–31; a month shorter than that ends on its last day): the end of that day of
+- `day` (1–31; a month shorter than that ends on its last day): the end of that day (23:59:59) of
   this month, or of next month's if it has passed; with `time`, that time of the day.
 """
 
@@ -19,6 +19,9 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from engine.clock import LOCAL_TZ
+
+
+END_OF_DAY = time(23, 59, 59)
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,5 @@ class Deadline:
 
     def _in_month(self, year: int, month: int, zone: ZoneInfo) -> datetime:
         date = datetime(year, month, min(self.day, monthrange(year, month)[1])).date()
-        if self.at is None:  # the end of the day: the next day's midnight
-            return datetime.combine(date + timedelta(days=1), time(0), zone)
-        return datetime.combine(date, self.at, zone)
+        # the end of the day is its last second, so it reads 25日 23:59 in the inbox, not 26日 00:00
+        return datetime.combine(date, self.at or END_OF_DAY, zone)

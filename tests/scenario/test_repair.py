@@ -1015,7 +1015,7 @@ def test_copies_back_by_17_00_and_copy_3_to_finance_by_the_25th(start_drawn_case
     case.complete("confirm_copies", "engsup1", order_confirmed=True, copy4_kept=True, passed_to_desk=True)
     case.complete("return_order", "reception1", order_returned=True, copy2_kept=True)
     sent = case.task("send_copy3")
-    assert (sent.role, sent.due_at) == (R, datetime(2026, 11, 26, 0, 0, tzinfo=LOCAL_TZ))  # by the end of the 25th
+    assert (sent.role, sent.due_at) == (R, datetime(2026, 11, 25, 23, 59, 59, tzinfo=LOCAL_TZ))  # by the 25th
     case.complete("send_copy3", "reception1", copy3_sent=True)
     case.complete("collect_fee", "finance1", collected_with="management_fee")
 

@@ -49,18 +49,18 @@ def test_a_time_of_day_is_the_same_days_or_the_next(start, due):
 
 
 @pytest.mark.parametrize("start, due", [
-    ("2026-11-23 09:05", "2026-11-26 00:00"),  # by the end of the 25th
-    ("2026-11-25 23:00", "2026-11-26 00:00"),
-    ("2026-11-26 00:00", "2026-12-26 00:00"),
-    ("2026-11-26 08:00", "2026-12-26 00:00"),  # past it: next month's
-    ("2026-12-28 08:00", "2027-01-26 00:00"),  # over the year's end
+    ("2026-11-23 09:05", "2026-11-25 23:59:59"),  # by the end of the 25th
+    ("2026-11-25 23:00", "2026-11-25 23:59:59"),
+    ("2026-11-25 23:59:59", "2026-12-25 23:59:59"),
+    ("2026-11-26 08:00", "2026-12-25 23:59:59"),  # past it: next month's
+    ("2026-12-28 08:00", "2027-01-25 23:59:59"),  # over the year's end
 ])
 def test_a_day_of_the_month_is_the_end_of_that_day(start, due):
     assert Deadline.from_config({"day": 25}).next_after(local(start)) == local(due)
 
 
 def test_a_day_a_month_lacks_is_its_last_day_and_a_time_may_be_given():
-    assert Deadline.from_config({"day": 31}).next_after(local("2027-02-10 10:00")) == local("2027-03-01 00:00")
+    assert Deadline.from_config({"day": 31}).next_after(local("2027-02-10 10:00")) == local("2027-02-28 23:59:59")
     assert Deadline.from_config({"day": 25, "time": "12:00"}).next_after(local("2026-11-25 13:00")) == local(
         "2026-12-25 12:00")
 
@@ -78,7 +78,7 @@ def test_a_deadline_target_falls_due_at_its_moment_at_each_site(library):
     assert policy.budget(start) == local("2026-11-23 17:00") - start
     assert policy.limit == "by 17:00"
     assert rules.sla_policy("repair.copies_returned", "binhai").due(start) == local("2026-11-23 16:30")
-    assert rules.sla_policy("repair.copy3_to_finance").due(start) == local("2026-11-26 00:00")
+    assert rules.sla_policy("repair.copy3_to_finance").due(start) == local("2026-11-25 23:59:59")
     # a site's deadline replaces the target's duration
     assert rules.sla_policy("help.reply", "binhai").due(start) == local("2026-11-23 18:00")
     assert rules.sla_policy("help.reply", "nanshan").limit == "PT5M"
