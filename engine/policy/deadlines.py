@@ -20,7 +20,6 @@ from zoneinfo import ZoneInfo
 
 from engine.clock import LOCAL_TZ
 
-
 END_OF_DAY = time(23, 59, 59)
 
 
