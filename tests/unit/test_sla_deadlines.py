@@ -7,7 +7,8 @@ from datetime import datetime
 
 import pytest
 
-from engine.clock import LOCAL_TZ
+from engine.clock import LOCAL_TZ, FakeClock, using_clock
+from engine.definitions.compiled import _diagram_helpers
 from engine.definitions.rules import load_rules
 from engine.errors import DefinitionError
 from engine.policy.deadlines import Deadline
@@ -95,3 +96,10 @@ def test_a_bad_deadline_is_refused(library, old, new, message):
     with pytest.raises(DefinitionError) as refused:
         load_rules({**library.rules, "sla.yaml": BY.replace(old, new, 1)})
     assert any(message in f.message for f in refused.value.findings), refused.value.findings
+
+
+def test_a_diagram_timer_on_a_deadline_target_waits_until_its_moment(library):
+    helpers = _diagram_helpers(load_rules({**library.rules, "sla.yaml": BY}))
+    with using_clock(FakeClock(local("2026-11-23 09:05"))):
+        assert helpers({"site": "nanshan"})["sla"]("repair.copies_returned") == "PT7H55M"  # to 17:00
+        assert helpers({"site": "binhai"})["sla"]("repair.copies_returned") == "PT7H25M"  # its own 16:30
