@@ -9,6 +9,7 @@ so the paths reach the visit as the SOP writes it; the repair not drawn has its 
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import select
 
 from engine.audit.events import EventType
 from engine.clock import LOCAL_TZ
@@ -18,6 +19,7 @@ from engine.policy import followup
 from engine.runtime.queries import list_tasks
 from engine.scheduling.escalation import fire_due_levels
 from engine.stats import StatsQuery, month_kpis
+from engine.store.models import Notification
 
 T = "2026-11-23T09:05:00+00:00"
 R, CS, ES, TE, RS, F = (
@@ -880,7 +882,7 @@ def test_public_facility_technician_not_there_in_15_minutes(start_drawn_case, sl
 # -- 立即安排维修人员: the supervisor's own step, naming the technician (4.1 2), 4.2 3)) ------------
 
 
-def test_dispatch_names_a_technician_of_the_site_who_then_holds_every_technician_task(start_drawn_case):
+def test_dispatch_names_a_technician_of_the_site_who_then_holds_every_technician_task(start_drawn_case, runtime):
     case = open_order(start_drawn_case)
     assert open_ids(case) == ["assign_technician"] and case.task("assign_technician").role == ES
     offered = case.task_view("assign_technician").form_schema["properties"]["technician"]
@@ -892,6 +894,9 @@ def test_dispatch_names_a_technician_of_the_site_who_then_holds_every_technician
     case.complete("assign_technician", "engsup1", **DISPATCH)
     arrive = case.task("arrive_now")
     assert (arrive.role, arrive.assignee, arrive.status) == (TE, "tech1", "claimed")  # in tech1's inbox
+    with runtime.db.session() as session:  # and told to tech1, not to every technician
+        told = session.scalars(select(Notification).where(Notification.task_id == arrive.id)).all()
+    assert [(n.kind, n.to_user, n.to_role) for n in told] == [("task_assigned", "tech1", None)]
     on_site(case, dispatched=True)
     finish(case)
 
