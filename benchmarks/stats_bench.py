@@ -66,10 +66,12 @@ INSERT_BATCH = 5000
 QUICK_STATE = "{}"  # --quick: copies without the ~9 kB serialized workflow (statistics never read it)
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=timezone.utc)
 
-ORDER = dict(resident="林先生", unit="5栋3楼302", phone="13800000000", problem="厨房水龙头漏水",
+ORDER = dict(order_no="WX-1102-01", resident="林先生", unit="5栋3楼302", phone="13800000000", problem="厨房水龙头漏水",
              item="replace_faucet", timing="now", public_facility=False)
 CHECK = dict(actual_problem="阀芯损坏", corrected_item="replace_faucet", price_shown=True,
              resident_agrees=True, material_supplied=False)
+SIGNED = dict(tested=True, resident_present=True, resident_name="林先生", satisfied="satisfied",
+              resident_signature="data:image/png;base64,iVBORw0KGgo=", copy1_given=True)
 VISIT_OK = dict(visit_mode="door", resident_signature=True, visit_result="satisfied")
 VISIT_BAD = dict(visit_mode="phone", phone_visit_mark="电话回访", visit_result="dissatisfied", visit_notes="仍滴水")
 INTAKE = dict(complainant="林先生", unit="3栋12楼1203", phone="13800000000", anonymous=False, subject="投诉",
@@ -114,10 +116,15 @@ class Templates:
         case = self.start("repair", {})
         self.complete(case, "write_order", "reception1", **ORDER)
         self.complete(case, "notify_engineering", "reception1", engineering_notified=True, notified_person="周工")
+        self.complete(case, "assign_technician", "engsup1", minutes=1, technician="tech1")
         self.complete(case, "arrive_now", "tech1", minutes=arrive_after, arrived_at="2026-11-02T09:10:00+08:00")
         self.complete(case, "check_order", "tech1", **CHECK)
         self.complete(case, "do_repair", "tech1", minutes=40, quantity=quantity, repair_notes="更换水龙头")
-        self.complete(case, "resident_sign", "resident1", tested=True, resident_signature=True)
+        self.complete(case, "resident_sign", "tech1", **SIGNED)
+        self.complete(case, "return_copies", "tech1", copies_returned=True)
+        self.complete(case, "confirm_copies", "engsup1", order_confirmed=True, copy4_kept=True, passed_to_desk=True)
+        self.complete(case, "return_order", "reception1", order_returned=True, copy2_kept=True)
+        self.complete(case, "send_copy3", "reception1", copy3_sent=True)
         self.complete(case, "collect_fee", "finance1", collected_with="management_fee")
         for visit in visits:
             if not self.visit(case, "visit_repair", **visit):

@@ -29,7 +29,7 @@ class Field:
     """One input as the template draws it."""
 
     name: str
-    kind: str  # text textarea integer number checkbox radio select datetime lines checkboxes rows
+    kind: str  # text textarea integer number checkbox radio select datetime lines checkboxes rows signature
     label: str
     help: str | None
     required: bool
@@ -53,6 +53,8 @@ def field_kind(prop: dict) -> str:
         if items.get("type") == "object":
             return "rows"
         return "checkboxes" if "enum" in items else "lines"
+    if prop.get("format") == "signature":
+        return "signature"  # drawn on a pad (web/static/app.js), sent as a PNG data URL
     if "enum" in prop:
         return "radio" if len(prop["enum"]) <= RADIO_LIMIT else "select"
     if prop.get("format") == "date-time":

@@ -113,6 +113,8 @@ def labelled(schema: dict, data: dict) -> list[tuple[str, str]]:
 
 
 def _shown(prop: dict, value) -> str:
+    if prop.get("format") == "signature" and value:
+        return _("已手写签名")  # the picture stays in the record; its base64 text helps no reader
     if isinstance(value, bool):
         return _("是") if value else _("否")
     labels = prop.get("items", prop) if isinstance(value, list) else prop

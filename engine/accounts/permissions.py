@@ -8,7 +8,7 @@ not in a state where anyone could); `may_*` answers the same question with a boo
 
 from __future__ import annotations
 
-from engine.accounts.users import SUPERVISOR_ROLES, Actor
+from engine.accounts.users import REQUESTER_ROLES, SUPERVISOR_ROLES, Actor
 from engine.definitions.rules import Rules
 from engine.errors import BadInput, PermissionDenied, TaskNotReady
 from engine.store.models import OPEN_TASK_STATUSES, TaskStatus
@@ -35,6 +35,13 @@ def check_may_work_on(actor: Actor, task) -> None:
         raise TaskNotReady(not_ready_message(task))
     if task.status == TaskStatus.CLAIMED and task.assignee != actor.username:
         raise TaskNotReady(f"task is claimed by {task.assignee}")
+
+
+def check_case_is_theirs(actor: Actor, started_by: str | None) -> None:
+    """A resident (someone holding only requester roles) acts only on the requests they opened, so
+    a resident's task in another household's case is never theirs to sign (001/第8篇 4.1 6))."""
+    if actor.roles and actor.roles <= set(REQUESTER_ROLES) and started_by != actor.username:
+        raise PermissionDenied(f"{actor.username} may act only on the requests they opened")
 
 
 def may_do_now(actor: Actor, task) -> bool:

@@ -33,6 +33,8 @@ NO_PASSWORD = "!"
 MIN_PASSWORD_LENGTH = 8
 # Role groups the engine and the web app both check (role names from processes/rules/roles).
 SUPERVISOR_ROLES = frozenset({"cs_supervisor", "manager"})
+# People who open requests for their own home and follow them (the mini-program): residents.
+REQUESTER_ROLES = ("resident",)
 # People who work on cases; auditors only read, residents and designers use other pages.
 STAFF_ROLES = ("reception", "cs_supervisor", "manager", "security_lead", "guard",
                "engineering_supervisor", "technician", "environment", "finance")

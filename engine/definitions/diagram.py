@@ -117,6 +117,7 @@ def _element(node: etree._Element, tag: str, lanes: dict) -> dict:
         "sla": props.get("sla"),
         "sla_from": props.get("sla_from"),
         "measure": props.get("measure"),
+        "assignee": props.get("assignee"),  # the case field naming who holds the task when it opens
         "documentation": docs[0].strip() if docs else None,
         "instructions": instructions[0].strip() if instructions else None,
         "attached_to": node.get("attachedToRef"),

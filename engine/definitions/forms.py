@@ -10,7 +10,8 @@ fills a field's `const` when that choice is made (电话回访 by the visit mode
 `x-unit` stores a unit as 楼栋-单元-房号 however it was written; `x-past` refuses a time in the
 future; `x-within-sla: KEY` refuses a promised time in the past or later than SLA target KEY
 allows from now at the case's site (告之业户解决时间，一般不应超过三天); `format: phone` takes a
-mobile or landline number, with an extension.
+mobile or landline number, with an extension; `format: signature` a signature drawn on the
+screen, as a PNG data URL.
 """
 
 from __future__ import annotations
@@ -40,6 +41,19 @@ _PHONE = re.compile(PHONE_PATTERN)
 
 # The standard formats, plus "phone"; a copy, so other users of jsonschema do not see it.
 FORMAT_CHECKER = copy.deepcopy(jsonschema.Draft202012Validator.FORMAT_CHECKER)
+
+
+# A signature drawn on the screen (the resident's, 001/第8篇 4.1 6)), as the PNG the pad makes.
+SIGNATURE_PREFIX = "data:image/png;base64,"
+_BASE64 = re.compile(r"^[A-Za-z0-9+/]+={0,2}$")
+
+
+@FORMAT_CHECKER.checks("signature")
+def is_signature(value) -> bool:
+    if not isinstance(value, str) or not value:
+        return True  # required and minLength say whether one is needed
+    payload = value.removeprefix(SIGNATURE_PREFIX)
+    return payload != value and bool(_BASE64.match(payload))
 
 
 @FORMAT_CHECKER.checks("phone")

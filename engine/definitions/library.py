@@ -29,6 +29,7 @@ from engine.definitions.forms import fill_lists, load_forms, unknown_sla_marks
 from engine.definitions.lint import lint_tree
 from engine.definitions.rules import Rules, load_rules
 from engine.definitions.sla_lint import missing_holiday_years, unknown_pause_elements
+from engine.definitions.staff_lists import assignee_findings, fill_staff_lists
 from engine.definitions.state import dump_spec
 from engine.definitions.traceability import CLAUSES_FILE, trace_findings
 from engine.definitions.xmlsafe import parse_xml
@@ -102,7 +103,7 @@ def check_bundle(bundle: Bundle, *, partial: bool = False, lint_only: set[str] |
     except DefinitionError as exc:
         findings.extend(exc.findings)
     try:
-        forms = fill_lists(load_forms(bundle.forms), rules)
+        forms = fill_staff_lists(fill_lists(load_forms(bundle.forms), rules), rules)
     except DefinitionError as exc:
         findings.extend(exc.findings)
     outlines: dict[str, ProcessOutline] = {}
@@ -135,6 +136,8 @@ def check_bundle(bundle: Bundle, *, partial: bool = False, lint_only: set[str] |
         findings.extend(catalogue_findings(checked, outlines, rules, set(forms), bundle.rules.get("categories.yaml"),
                                            set(outlines) if not partial else set(outlines) | _all_categorised(rules)))
         findings.extend(unknown_sla_marks(forms, bundle.forms, sla_keys))
+        findings.extend(assignee_findings({k: o for k, o in outlines.items() if lint_only is None or o.file in lint_only},
+                                          forms, rules.lane_roles))
         element_ids = {element_id for outline in outlines.values() for element_id in outline.elements}
         findings.extend(unknown_pause_elements(rules.sla, bundle.rules["sla.yaml"], element_ids))
         today = clock.now().astimezone(clock.LOCAL_TZ).date()

@@ -7,6 +7,7 @@ checks first, so a book in use never names an unknown calendar, chain, role or s
 from __future__ import annotations
 
 from datetime import date
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engine.definitions.lint_expr import source_problem
 from engine.errors import DefinitionError, Finding
@@ -59,6 +60,9 @@ def _check_settings(settings: dict, path: tuple, calendars, chains, report) -> N
         report((*path, "calendar"), f"unknown calendar {settings['calendar']!r}")
     if settings.get("escalation") and settings["escalation"] not in chains:
         report((*path, "escalation"), f"unknown escalation chain {settings['escalation']!r}")
+    zone = (settings.get("by") or {}).get("timezone")
+    if zone and not _known_zone(zone):
+        report((*path, "by", "timezone"), f"unknown time zone {zone!r}")
     when = (settings.get("pause") or {}).get("when")
     if when:
         problem = source_problem(when, "eval")
@@ -71,6 +75,10 @@ def _check_calendar_durations(book: SlaBook, report) -> None:
     for site in (None, *book.site_overrides):
         for key in book.targets:
             settings = book.settings(key, site)
+            if settings.get("by") and settings.get("calendar"):
+                where = ("site_overrides", site, key) if site is not None else ("targets", key, "by")
+                report(where, "a deadline (by) is a moment on the wall clock: it takes no calendar")
+                continue
             if not settings.get("calendar"):
                 continue
             try:
@@ -89,7 +97,7 @@ def _check_days(book: SlaBook, report) -> None:
             if site is not None and not {"duration", "days", "calendar"} & set(own):
                 continue  # the site takes the target as it is: reported once, on the target
             where = ("site_overrides", site, key) if site is not None else ("targets", key)
-            if "days" not in settings and _counts_days(settings["duration"]):
+            if "days" not in settings and _counts_days(settings.get("duration")):
                 report((*where, "duration") if site is None else where,
                        f"{settings['duration']} counts days: say whether they are calendar days or working days "
                        "(days: calendar | working)")
@@ -97,8 +105,16 @@ def _check_days(book: SlaBook, report) -> None:
                 report(where, "working days are a calendar's: name the calendar whose working days count")
 
 
-def _counts_days(duration: str) -> bool:
-    return "D" in duration.split("T")[0]
+def _counts_days(duration: str | None) -> bool:
+    return bool(duration) and "D" in duration.split("T")[0]  # a deadline (`by`) has no duration
+
+
+def _known_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ValueError, ZoneInfoNotFoundError):
+        return False
+    return True
 
 
 def _as_settings(override) -> dict:

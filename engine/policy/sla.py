@@ -1,6 +1,7 @@
 """SLA policy: what a named target (`help.reply`) means at a site, from `sla.yaml`.
 
-A target has a duration and, optionally, a business calendar (the duration counts
+A target has a duration, or a deadline by the clock or the month (`by`, see
+engine/policy/deadlines.py), and, optionally, a business calendar (the duration counts
 working time only); a duration in days says whether they are calendar days (round the
 clock, the SOPs' plain "三天内") or the calendar's working days (`days:`), a pause rule (the clock stops while the case waits, e.g. for the
 resident) and an escalation chain (notify or reassign at a share of the time). A site
@@ -17,6 +18,7 @@ from functools import lru_cache
 
 from engine.errors import NotFound
 from engine.policy.calendars import CONTINUOUS, BusinessCalendar, iso_seconds, split_duration
+from engine.policy.deadlines import Deadline
 
 SLA_FILE = "processes/rules/sla.yaml"
 ASSIGNEE = "assignee"  # in `notify`: whoever holds the task (its role when nobody does)
@@ -97,13 +99,19 @@ class SlaPolicy:
     """A target as it applies at one site."""
 
     key: str
-    duration: str
+    duration: str | None  # None: the target is a deadline (`by`)
     calendar_name: str | None = None
     calendar: BusinessCalendar | None = None
     pause: PauseRule | None = None
     escalation_name: str | None = None
     escalation: tuple[EscalationLevel, ...] = ()
     days: str | None = None
+    by: Deadline | None = None
+
+    @property
+    def limit(self) -> str:
+        """The limit as sla.yaml writes it: `PT3M`, or `by 17:00`."""
+        return self.by.label if self.by else self.duration
 
     @property
     def clock(self):
@@ -112,6 +120,8 @@ class SlaPolicy:
 
     def due(self, start: datetime) -> datetime:
         """When the target falls due if the clock starts at `start` and never pauses."""
+        if self.by is not None:
+            return self.by.next_after(start)
         return self.clock.add_duration(start, self.duration)
 
     def budget(self, start: datetime) -> timedelta:
@@ -120,7 +130,7 @@ class SlaPolicy:
 
     def snapshot(self) -> dict:
         """Everything a running clock needs, as JSON; `from_snapshot` reads it back."""
-        return {
+        snapshot = {
             "key": self.key, "duration": self.duration, "calendar_name": self.calendar_name,
             "calendar": self.calendar.to_config() if self.calendar else None,
             "pause": self.pause.to_config() if self.pause else None,
@@ -128,15 +138,17 @@ class SlaPolicy:
             "escalation": [level.to_config() for level in self.escalation],
             "days": self.days,
         }
+        return {**snapshot, "by": self.by.to_config()} if self.by else snapshot
 
     @classmethod
     def from_snapshot(cls, data: dict) -> SlaPolicy:
         return cls(
-            key=data["key"], duration=data["duration"], calendar_name=data.get("calendar_name"),
+            key=data["key"], duration=data.get("duration"), calendar_name=data.get("calendar_name"),
             calendar=BusinessCalendar.from_config(data["calendar"]) if data.get("calendar") else None,
             pause=PauseRule.from_config(data.get("pause")), escalation_name=data.get("escalation_name"),
             escalation=tuple(EscalationLevel.from_config(level) for level in data.get("escalation") or ()),
             days=data.get("days"),
+            by=Deadline.from_config(data["by"]) if data.get("by") else None,
         )
 
 
@@ -163,7 +175,8 @@ class SlaDuration(str):
 
     @classmethod
     def of(cls, policy: SlaPolicy, now: datetime) -> SlaDuration:
-        text = policy.duration if policy.calendar is None else iso_seconds(policy.due(now) - now)
+        fixed = policy.calendar is None and policy.by is None
+        text = policy.duration if fixed else iso_seconds(policy.due(now) - now)
         value = cls(text)
         value._policy = policy
         return value
@@ -196,8 +209,12 @@ class SlaBook:
         merged = dict(self.targets[key])
         override = self.site_overrides.get(site or "", {}).get(key)
         if isinstance(override, str):
-            merged["duration"] = override
-        elif override:
+            override = {"duration": override}
+        if override:
+            # a site's duration replaces the target's deadline, and its deadline the duration
+            for kind, other in (("duration", "by"), ("by", "duration")):
+                if kind in override:
+                    merged.pop(other, None)
             merged.update(override)
         return merged
 
@@ -207,9 +224,10 @@ class SlaBook:
         if days == CALENDAR_DAYS:
             calendar = None  # calendar days run round the clock, weekends and holidays included
         return SlaPolicy(
-            key=key, duration=settings["duration"], calendar_name=calendar,
+            key=key, duration=settings.get("duration"), calendar_name=calendar,
             calendar=self.calendars[calendar] if calendar else None,
             pause=PauseRule.from_config(settings.get("pause")),
             escalation_name=escalation, escalation=self.escalations[escalation] if escalation else (),
             days=days,
+            by=Deadline.from_config(settings["by"]) if settings.get("by") else None,
         )

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.definitions.compiled import CompiledVersion
 from engine.definitions.forms import check_times, prepared_form_data, validate_form_data
+from engine.definitions.staff_lists import form_for_site
 from engine.definitions.task_kinds import all_tasks
 from engine.errors import ConflictError, FieldError, FormInvalid, InstanceNotRunning, NotFound
 from engine.policy.followup import DATA_NAME as FOLLOWUP_DATA
@@ -48,9 +49,10 @@ def sla_due_at(compiled: CompiledVersion, site: str | None):
     return lambda key: compiled.rules.sla_policy(key, site).due(now)
 
 
-def validated_form_data(compiled: CompiledVersion, task_row: RowCopy, data: dict, site: str | None = None) -> dict:
-    """Validate against the task's form and keep only the fields the form declares."""
-    schema = compiled.forms.get(task_row.form_id) if task_row.form_id else None
+def validated_form_data(compiled: CompiledVersion, task_row: RowCopy, data: dict, site: str | None) -> dict:
+    """Validate against the task's form as it stands at the case's `site` (its staff lists offer
+    that site's people) and keep only the fields the form declares."""
+    schema = form_for_site(compiled.forms.get(task_row.form_id), site) if task_row.form_id else None
     if schema is None:
         if data:
             raise FormInvalid([FieldError("", "this task has no form; submit no data")])

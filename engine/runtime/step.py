@@ -97,6 +97,7 @@ class Runtime(StepTransactions):
             sites.check_task_site(who, row.site, task_id)
             check_running(row, expected_version)
             permissions.check_may_work_on(who, task_row)
+            permissions.check_case_is_theirs(who, row.started_by)
             compiled = VERSIONS.get(session, row.version_id)
             data = validated_form_data(compiled, task_row, data, row.site)
 
@@ -121,6 +122,7 @@ class Runtime(StepTransactions):
             task_row, row = steprows.load_task_and_instance(session, task_id)
             sites.check_task_site(who, row.site, task_id)
             permissions.check_may_claim(who, task_row)
+            permissions.check_case_is_theirs(who, row.started_by)
             return assignment.assign(session, row, task_row, actor, TaskStatus.CLAIMED, EventType.TASK_CLAIMED,
                                      actor, {})
 

@@ -152,7 +152,8 @@ def sync_human_tasks(session: Session, row: RowCopy, compiled: CompiledVersion, 
         events.append(NewEvent(EventType.TASK_READY, row.id, "system", new["element_id"],
                                {"task_id": task_id, "process": process_id, "role": new["role"],
                                 "name": element.get("name"),
-                                "due_at": new["due_at"].isoformat() if new["due_at"] else None}))
+                                "due_at": new["due_at"].isoformat() if new["due_at"] else None,
+                                **({"assignee": new["assignee"]} if new["assignee"] else {})}))
     if new_rows:
         conn.execute(_TASK_INSERT, new_rows)
     return events, open_rows + [RowCopy(**new) for new in new_rows]
@@ -163,10 +164,15 @@ def _new_task_row(row: RowCopy, compiled: CompiledVersion, task, element: dict, 
     sla_key = handed_target(element.get("sla"), task.data)  # the opener's limit, if it handed one
     since = clock_start(element, task.data, now) if sla_key else now
     due_at = initial_due(compiled.rules, sla_key, row.site, since)  # working time on a calendar target
+    # An element with `assignee` opens held by the person its case field names (the technician
+    # the supervisor chose, engine/definitions/staff_lists.py); without one, ready for its role.
+    holder = task.data.get(element["assignee"]) if element.get("assignee") else None
+    holder = holder if isinstance(holder, str) and holder else None
     return {"id": str(task.id), "instance_id": row.id, "element_id": task.task_spec.bpmn_id,
             "name": element.get("name") or task.task_spec.bpmn_name or task.task_spec.bpmn_id,
             "role": compiled.rules.role_for_lane(task.task_spec.lane), "form_id": element.get("form"),
-            "sla_key": sla_key, "status": TaskStatus.READY, "assignee": None, "created_at": now,
+            "sla_key": sla_key, "status": TaskStatus.CLAIMED if holder else TaskStatus.READY,
+            "assignee": holder, "created_at": now,
             "due_at": due_at, "completed_at": None, "completed_by": None}
 
 

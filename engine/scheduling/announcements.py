@@ -50,9 +50,10 @@ def announce_step(session: Session, row, compiled, events: list[NewEvent], now: 
             role, name = event.data.get("role"), event.data.get("name") or event.element_id
             if role and policy.is_routed(kind, role):
                 due = datetime.fromisoformat(event.data["due_at"]) if event.data.get("due_at") else None
+                # a task that opens held by someone (the technician sent) is theirs, not the whole role's
+                to = {"to_user": event.data["assignee"]} if event.data.get("assignee") else {"to_role": role}
                 _write(session, row, now, (f"请处理「{name}」", f"please handle “{name}”"), due, emergency,
-                       kind=kind, to_role=role, task_id=event.data["task_id"],
-                       link=task_link(event.data["task_id"]))
+                       kind=kind, task_id=event.data["task_id"], link=task_link(event.data["task_id"]), **to)
         elif event.type == EventType.TASK_COMPLETED:
             rule = policy.dispatch_rule(process_id, event.element_id)
             if rule is not None:

@@ -83,7 +83,7 @@ def fire(session: Session, level: SlaEscalation, clock: SlaClock, policy: SlaPol
             instance = session.get(Instance, clock.instance_id)
             announcements.announce_overdue(session, instance, VERSIONS.get(session, instance.version_id), task, now)
         return [NewEvent(EventType.SLA_BREACHED, clock.instance_id, "system", task.element_id,
-                         {**base, "due_at": _iso(clock.due_at), "duration": policy.duration})]
+                         {**base, "due_at": _iso(clock.due_at), "duration": policy.limit})]
     step = policy.escalation[level.level - 1]
     instance = session.get(Instance, clock.instance_id)
     previous = {"role": task.role, "assignee": task.assignee}

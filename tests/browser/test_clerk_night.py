@@ -130,7 +130,7 @@ def test_a_guard_starts_a_gas_leak_from_the_header(open_desk, live_app, phone):
 
 
 def _repair_waiting_for_its_visit(runtime) -> str:
-    from tests.scenario.test_repair import CHECK, NOTIFY, ORDER
+    from tests.scenario.test_repair import CHECK, DISPATCH, NOTIFY, ORDER, SIGNED
 
     rate = 0.30  # processes/rules/followup.yaml: repair
     for _ in range(64):
@@ -139,9 +139,14 @@ def _repair_waiting_for_its_visit(runtime) -> str:
             break
         runtime.cancel_instance(get_instance_row_id(runtime, reference), "not drawn", "reception1")
     steps = [("write_order", "reception1", ORDER), ("notify_engineering", "reception1", NOTIFY),
+             ("assign_technician", "engsup1", DISPATCH),
              ("arrive_now", "tech1", {"arrived_at": "2026-11-23T09:05:00+00:00"}), ("check_order", "tech1", CHECK),
              ("do_repair", "tech1", {"quantity": 1, "repair_notes": "更换水龙头", "completed_at": "2026-11-23T09:30:00+00:00"}),
-             ("resident_sign", "resident1", {"tested": True, "resident_signature": True}),
+             ("resident_sign", "tech1", SIGNED),
+             ("return_copies", "tech1", {"copies_returned": True}),
+             ("confirm_copies", "engsup1", {"order_confirmed": True, "copy4_kept": True, "passed_to_desk": True}),
+             ("return_order", "reception1", {"order_returned": True, "copy2_kept": True}),
+             ("send_copy3", "reception1", {"copy3_sent": True}),
              ("collect_fee", "finance1", {"collected_with": "management_fee"})]
     for element_id, who, data in steps:
         runtime.complete_task(_open_task(runtime, reference, element_id).id, data, who)

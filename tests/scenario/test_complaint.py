@@ -23,7 +23,7 @@ from engine.errors import FormInvalid
 from engine.policy import followup
 from engine.runtime.case_diagram import case_diagram
 from engine.runtime.queries import get_instance_row
-from tests.scenario.test_repair import CHECK, NOTIFY, ORDER
+from tests.scenario.test_repair import CHECK, DISPATCH, NOTIFY, ORDER, SIGNED, paperwork
 from tests.scenario.test_repair import DOOR_OK as REPAIR_VISIT_OK
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,10 +81,15 @@ DEPARTMENTS = {
 REPAIR_TRAIL = [
     ("write_order", R, "reception1"),
     ("notify_engineering", R, "reception1"),
+    ("assign_technician", ES, "engsup1"),
     ("arrive_now", "technician", "tech1"),
     ("check_order", "technician", "tech1"),
     ("do_repair", "technician", "tech1"),
-    ("resident_sign", "resident", "resident1"),
+    ("resident_sign", "technician", "tech1"),  # signed in front of the technician (001/第8篇 4.1 6))
+    ("return_copies", "technician", "tech1"),
+    ("confirm_copies", ES, "engsup1"),
+    ("return_order", R, "reception1"),
+    ("send_copy3", R, "reception1"),
     ("collect_fee", "finance", "finance1"),
 ]
 # the follow-up levels: (visit task, role, user, branch flow), (chase task, its end, role, user)
@@ -126,11 +131,12 @@ def run_repair(case):
     case.complete("write_order", "reception1", **dict(ORDER, resident=order["resident"], unit=order["unit"],
                                                        problem=order["problem"]))
     case.complete("notify_engineering", "reception1", **NOTIFY)
+    case.complete("assign_technician", "engsup1", **DISPATCH)
     case.complete("arrive_now", "tech1", arrived_at=case.runtime.clock.now().isoformat())
     case.complete("check_order", "tech1", **CHECK)
     case.complete("do_repair", "tech1", quantity=1, repair_notes="更换水管接头", completed_at=T)
-    case.complete("resident_sign", "resident1", tested=True, resident_signature=True)
-    case.complete("collect_fee", "finance1", collected_with="management_fee")
+    case.complete("resident_sign", "tech1", **dict(SIGNED, resident_name=order["resident"]))
+    paperwork(case)
     trail = list(REPAIR_TRAIL)
     if "visit_repair" in open_ids(case):
         case.complete("visit_repair", "reception1", **REPAIR_VISIT_OK)

@@ -212,9 +212,10 @@ def test_a_worker_killed_mid_send_and_started_again_sends_nothing_twice(db, db_u
 
 def test_the_technician_is_told_when_their_arrival_is_overdue(start_drawn_case, sla_limit, runtime):
     """overdue is routed to technicians (sms): the breach of 即时到场 tells them, besides the chase."""
-    from test_repair import open_order
+    from test_repair import DISPATCH, open_order
 
     case = open_order(start_drawn_case)
+    case.complete("assign_technician", "engsup1", **DISPATCH)  # the supervisor sends tech1 (001/第8篇 4.1 2))
     case.wait(seconds=sla_limit("repair.arrive_now").total_seconds() + 1)
     with runtime.db.session() as session:
         told = [n.text for n in list_notifications(session, load_actor(session, "tech1")) if n.kind == "overdue"]

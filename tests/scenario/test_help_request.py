@@ -109,7 +109,7 @@ def test_repair_is_general_and_goes_to_the_repair_procedure(start_case):
     assert [t.element_id for t in case.open_tasks()] == ["write_order"]  # no manager task
     order = case.task_view("write_order").data
     assert (order["resident"], order["problem"]) == ("林先生", "厨房水龙头漏水")
-    case.complete("write_order", "reception1", resident="林先生", unit="3-2-1201", phone="13800000000",
+    case.complete("write_order", "reception1", order_no="WX-0001", resident="林先生", unit="3-2-1201", phone="13800000000",
                   problem="阳台晾衣架松脱", item="unlisted", timing="now", public_facility=False)
     case.complete("notify_engineering", "reception1", engineering_notified=True, notified_person="周工")
     case.complete("assess_unlisted", "engsup1", feasible=True, quoted_price=80, assessment="可修，加固支架",

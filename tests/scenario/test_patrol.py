@@ -69,16 +69,22 @@ def test_a_broken_light_opens_a_public_repair_case_whose_2_hour_limit_is_on_the_
 
     repair.wait(minutes=30)
     assert [t.element_id for t in repair.open_tasks()] == ["write_order"]  # no chase after the desk's 2 minutes
-    repair.complete("write_order", "reception1", resident="公共区域", unit="3栋12楼走廊", phone="13800000001",
+    repair.complete("write_order", "reception1", order_no="WX-0002", resident="公共区域", unit="3栋12楼走廊", phone="13800000001",
                     problem="走廊灯不亮", item="unlisted", timing="now", public_facility=True)
     assert repair.task("notify_public").due_at == runtime.clock.now() + sla_limit("repair.public_notify")
     repair.complete("notify_public", "reception1", engineering_notified=True, notified_person="周工")
+    # 001/第8篇 4.2 2)–3): copy 2 of the patrol form signed for, then the supervisor sends a technician
+    repair.complete("hand_over_patrol_form", "reception1", patrol_form_no="XS-1123-01", copy2_handed=True,
+                    signed_by="engsup1")
+    repair.complete("assign_public", "engsup1", technician="tech1")
     repair.complete("arrive_public", "tech1", arrived_at="2026-11-23T17:10:00+08:00")
     repair.complete("repair_public", "tech1", repair_notes="更换灯管", patrol_form_noted=True, site_cleaned=True)
     assert repair.path().elements == [
-        "start", "write_order", "gw_public", "notify_public", "arrive_public", "repair_public", "end_public"]
+        "start", "write_order", "gw_public", "notify_public", "hand_over_patrol_form", "assign_public",
+        "arrive_public", "repair_public", "end_public"]
     assert repair.human_trail() == [
         ("write_order", "reception", "reception1"), ("notify_public", "reception", "reception1"),
+        ("hand_over_patrol_form", "reception", "reception1"), ("assign_public", "engineering_supervisor", "engsup1"),
         ("arrive_public", "technician", "tech1"), ("repair_public", "technician", "tech1"),
     ]
     with runtime.db.session() as session:  # counted: the statistics show the 2-hour target met, under the repair

@@ -28,12 +28,14 @@ from tests.scenario.conftest import Case
 NOV = StatsQuery("2026-11", site="nanshan")
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=timezone.utc)  # Monday 09:00 in Shenzhen
 LATER = datetime(2026, 12, 5, 1, 0, tzinfo=timezone.utc)
-ORDER = dict(resident="林先生", unit="5栋3楼302", phone="13800000000", problem="厨房水龙头漏水",
+ORDER = dict(order_no="WX-1102-01", resident="林先生", unit="5栋3楼302", phone="13800000000", problem="厨房水龙头漏水",
              item="replace_faucet", timing="now", public_facility=False)
 NOTIFY = dict(engineering_notified=True, notified_person="周工")
 CHECK = dict(actual_problem="阀芯损坏", corrected_item="replace_faucet", price_shown=True,
              resident_agrees=True, material_supplied=False)
 DOOR_OK = dict(visit_mode="door", resident_signature=True, visit_result="satisfied")
+SIGNED = dict(tested=True, resident_present=True, resident_name="林先生", satisfied="satisfied",
+              resident_signature="data:image/png;base64,iVBORw0KGgo=", copy1_given=True)
 PHONE_BAD = dict(visit_mode="phone", phone_visit_mark="电话回访", visit_result="dissatisfied", visit_notes="仍滴水")
 INTAKE = dict(complainant="林先生", unit="3栋12楼1203", phone="13800000000", anonymous=False, subject="投诉",
               description="投诉内容", basis="ignored_after_two_reminders", department="engineering",
@@ -59,11 +61,17 @@ def repair(start_case, clock, quantity=1, arrive_after=5, visits=(DOOR_OK,)):
     case.complete("write_order", "reception1", **ORDER)
     clock.advance(minutes=1)
     case.complete("notify_engineering", "reception1", **NOTIFY)
+    case.complete("assign_technician", "engsup1", technician="tech1")
     clock.advance(minutes=arrive_after)
     case.complete("arrive_now", "tech1", arrived_at=clock.now().isoformat())  # arrivals are never in the future
     case.complete("check_order", "tech1", **CHECK)
     case.complete("do_repair", "tech1", quantity=quantity, repair_notes="更换水龙头")
-    case.complete("resident_sign", "resident1", tested=True, resident_signature=True)
+    case.complete("resident_sign", "tech1", **SIGNED)
+    # 001/第8篇 4.1 7): the copies back the same day, the order closed, copy 3 to finance, then the charge
+    case.complete("return_copies", "tech1", copies_returned=True)
+    case.complete("confirm_copies", "engsup1", order_confirmed=True, copy4_kept=True, passed_to_desk=True)
+    case.complete("return_order", "reception1", order_returned=True, copy2_kept=True)
+    case.complete("send_copy3", "reception1", copy3_sent=True)
     case.complete("collect_fee", "finance1", collected_with="management_fee")
     for result in visits:
         case.complete("visit_repair", "reception1", **result)

@@ -114,8 +114,8 @@ def local(*args) -> datetime:
     return datetime(*args, tzinfo=LOCAL_TZ).astimezone(timezone.utc)
 
 
-def start(rt, process="mini"):
-    return rt.start_instance(process, {"caller": "林先生", "unit": "3-2-1201"}, "reception1")
+def start(rt, process="mini", as_user="reception1"):
+    return rt.start_instance(process, {"caller": "林先生", "unit": "3-2-1201"}, as_user)
 
 
 def open_task(rt, instance_id, element_id):
@@ -336,7 +336,7 @@ def test_a_policy_change_after_the_fact_does_not_rewrite_met_or_breached(make_rt
 
 def test_clock_pauses_while_the_resident_has_a_task_open(make_rt, clock):
     rt = make_rt(sla_yaml("PT10M", chain=False, pause="{while_open: [resident_reply]}"))
-    case = start(rt, "sla_demo").instance
+    case = start(rt, "sla_demo", as_user="resident1").instance  # their own request: only then may they reply
     handle = open_task(rt, case.id, "handle")
     clock.advance(minutes=2)
     rt.complete_task(open_task(rt, case.id, "ask_resident").id, {"awaiting_resident": True}, "reception1")
@@ -360,7 +360,7 @@ def test_clock_pauses_while_the_resident_has_a_task_open(make_rt, clock):
 
 def test_clock_pauses_while_a_case_data_condition_holds(make_rt, clock):
     rt = make_rt(sla_yaml("PT10M", chain=False, pause="{when: awaiting_resident}"))
-    case = start(rt, "sla_demo").instance
+    case = start(rt, "sla_demo", as_user="resident1").instance  # their own request: only then may they reply
     clock.advance(minutes=3)
     rt.complete_task(open_task(rt, case.id, "ask_resident").id, {"awaiting_resident": True}, "reception1")
     assert open_task(rt, case.id, "handle").due_at is None

@@ -82,3 +82,27 @@ def test_the_engine_refuses_a_future_arrival_for_the_api_too(runtime, cases):
         runtime.complete_task(task.id, {**cases.data("choose_help"), "received_at": "2026-11-24T08:00:00+08:00"},
                               "reception1")
     assert [(e.field, e.zh) for e in refused.value.errors] == [("received_at", "不能晚于现在")]
+
+
+def test_the_technician_takes_the_residents_drawn_signature_on_their_own_task(web, start_case, runtime):
+    """001/第8篇 4.1 6): the resident signs on the technician's screen; the pad posts the picture,
+    typed text is refused, and the record says it was signed instead of showing the picture's text."""
+    from tests.scenario.test_repair import NOTIFY, ORDER, SIGNATURE, SIGNED, on_site
+
+    case = start_case("repair")
+    case.complete("write_order", "reception1", **ORDER)
+    case.complete("notify_engineering", "reception1", **NOTIFY)
+    on_site(case).complete("do_repair", "tech1", quantity=1, repair_notes="更换水龙头")
+    task = case.task("resident_sign")
+    web.login("tech1")
+    page = web.get_text(f"/tasks/{task.id}")
+    assert re.search(r'<div class="signature-pad">\s*<canvas[^>]*aria-label="住户签名"', page)
+    assert 'type="hidden" name="resident_signature"' in page and "清除签名" in page
+    typed = web.post(f"/tasks/{task.id}", web.form({**SIGNED, "resident_signature": "林先生"}))
+    assert typed.status_code == 400 and "f-resident_signature-error" in typed.get_data(as_text=True)
+    response = web.post(f"/tasks/{task.id}", web.form(SIGNED))
+    assert response.status_code in (302, 303), response.get_data(as_text=True)[:500]
+    [signed] = [e for e in case.events("task_completed") if e.element_id == "resident_sign"]
+    assert (signed.actor, signed.data["submitted"]["resident_signature"]) == ("tech1", SIGNATURE)
+    record = web.get_text(f"/cases/{case.reference}")
+    assert "已手写签名" in record and SIGNATURE not in record

@@ -13,14 +13,17 @@ def test_instructions_show_stored_times_in_local_time(app):
 
 
 def test_instructions_name_price_list_items_not_their_codes(web, start_case, runtime):
-    from tests.scenario.test_repair import CHECK, NOTIFY, ORDER, T
+    from tests.scenario.test_repair import NOTIFY, ORDER, on_site, repaired_and_signed
 
     case = start_case("repair")
-    for element_id, who, data in (("write_order", "reception1", ORDER), ("notify_engineering", "reception1", NOTIFY),
-                                  ("arrive_now", "tech1", {"arrived_at": T}), ("check_order", "tech1", CHECK),
-                                  ("do_repair", "tech1", {"quantity": 1, "repair_notes": "更换水龙头",
-                                                          "completed_at": T}),
-                                  ("resident_sign", "resident1", {"tested": True, "resident_signature": True})):
+    case.complete("write_order", "reception1", **ORDER)
+    case.complete("notify_engineering", "reception1", **NOTIFY)
+    repaired_and_signed(on_site(case))
+    for element_id, who, data in (("return_copies", "tech1", {"copies_returned": True}),
+                                  ("confirm_copies", "engsup1", {"order_confirmed": True, "copy4_kept": True,
+                                                                 "passed_to_desk": True}),
+                                  ("return_order", "reception1", {"order_returned": True, "copy2_kept": True}),
+                                  ("send_copy3", "reception1", {"copy3_sent": True})):
         case.complete(element_id, who, **data)
     web.login("finance1")
     task = case.task("collect_fee")

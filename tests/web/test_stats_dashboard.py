@@ -216,7 +216,9 @@ def test_tables_name_procedures_departments_targets_and_staff(web, stats_month, 
     assert list(first_cells(page, stats_table, "by_process")) == ["投诉处理", "报修处理"]
     departments = first_cells(page, stats_table, "by_department")
     assert list(departments) == ["工程部"] and departments["工程部"][1] == "5"  # the complaint is engineering's too
-    assert set(first_cells(page, stats_table, "sla")) == {"维修人员到场", "填写维修单", "通知工程部取单", "维修回访"}
+    assert set(first_cells(page, stats_table, "sla")) == {"维修人员到场", "填写维修单", "通知工程部取单", "维修回访",
+                                                          "维修单第二、三联当天17:00前交回工程部主管",
+                                                          "维修单第三联每月25日前送财务部"}
     staff = first_cells(page, stats_table, "by_staff")
     assert staff["王敏 (reception1)"][1] == "客服部" and staff["吴师傅 (tech1)"][1] == "工程部"
 

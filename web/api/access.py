@@ -14,6 +14,7 @@ from flask import Blueprint, g, jsonify, request
 from werkzeug.exceptions import Unauthorized
 
 from engine.accounts.tokens import actor_for_token
+from engine.accounts.users import REQUESTER_ROLES
 from engine.errors import NotFound, PermissionDenied
 from web.auth import READER_ROLES
 from web.runtime import reading
@@ -21,8 +22,6 @@ from web.runtime import reading
 bp = Blueprint("access", __name__)
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# A resident opens requests for their own home (the mini-program) and follows them.
-REQUESTER_ROLES = ("resident",)
 CASE_READER_ROLES = READER_ROLES + REQUESTER_ROLES
 PUBLIC_ENDPOINTS = {"api.docs.openapi"}
 

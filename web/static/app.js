@@ -31,4 +31,51 @@
     copy.querySelectorAll(".field-error").forEach(function (el) { el.remove(); });
     last.parentNode.insertBefore(copy, button);
   });
+  // Signature pads: what is drawn goes into the hidden input as a PNG; 清除签名 starts again.
+  document.querySelectorAll(".signature-pad").forEach(function (pad) {
+    var canvas = pad.querySelector("canvas");
+    var input = pad.querySelector("input[type=hidden]");
+    var pen = canvas.getContext("2d");
+    var drawing = false;
+    pen.lineWidth = 2.5;
+    pen.lineCap = "round";
+    if (input.value) {  // a form shown again after an error keeps the signature
+      var kept = new Image();
+      kept.onload = function () { pen.drawImage(kept, 0, 0); };
+      kept.src = input.value;
+    }
+    function at(event) {
+      var box = canvas.getBoundingClientRect();
+      return [(event.clientX - box.left) * canvas.width / box.width,
+              (event.clientY - box.top) * canvas.height / box.height];
+    }
+    canvas.addEventListener("pointerdown", function (event) {
+      drawing = true;
+      canvas.setPointerCapture(event.pointerId);
+      var p = at(event);
+      pen.beginPath();
+      pen.moveTo(p[0], p[1]);
+      event.preventDefault();
+    });
+    canvas.addEventListener("pointermove", function (event) {
+      if (!drawing) { return; }
+      var p = at(event);
+      pen.lineTo(p[0], p[1]);
+      pen.stroke();
+    });
+    function done() {
+      if (!drawing) { return; }
+      drawing = false;
+      input.value = canvas.toDataURL("image/png");
+    }
+    canvas.addEventListener("pointerup", done);
+    canvas.addEventListener("pointercancel", done);
+    var clear = pad.querySelector(".clear-signature");
+    if (clear) {
+      clear.addEventListener("click", function () {
+        pen.clearRect(0, 0, canvas.width, canvas.height);
+        input.value = "";
+      });
+    }
+  });
 })();
