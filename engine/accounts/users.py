@@ -34,7 +34,7 @@ MIN_PASSWORD_LENGTH = 8
 # Role groups the engine and the web app both check (role names from processes/rules/roles).
 SUPERVISOR_ROLES = frozenset({"cs_supervisor", "manager"})
 # People who work on cases; auditors only read, residents and designers use other pages.
-STAFF_ROLES = ("reception", "cs_supervisor", "manager", "security_lead", "guard",
+STAFF_ROLES = ("reception", "cs_supervisor", "manager", "security_supervisor", "security_lead", "guard",
                "engineering_supervisor", "technician", "environment", "finance")
 
 
