@@ -312,6 +312,9 @@ def test_nursing_reception_explains_to_the_duty_lead_first_and_no_carer_is_alone
     # 向护管值班负责人说明情况 (001/第6篇 4.2 1)③): the lead hears the request before anyone is assigned.
     assert open_roles(case) == {("explain_nursing_request", "reception")}
     case.complete("explain_nursing_request", "reception1", **EXPLAIN_NURSING_REQUEST)
+    lead_sees = case.task_view("assign_carer")
+    assert lead_sees.data["care_request"] == EXPLAIN_NURSING_REQUEST["care_request"]
+    assert "{{ care_request }}" in lead_sees.instructions
     case.complete("assign_carer", "seclead1", **ASSIGN_CARER)
     case.complete("first_aid", "guard1", **dict(FIRST_AID, illness_kind="abdominal_pain",
                                                  aid_given=["sit_down", "warm_water"]))
