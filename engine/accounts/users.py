@@ -36,7 +36,7 @@ SUPERVISOR_ROLES = frozenset({"cs_supervisor", "manager"})
 # People who open requests for their own home and follow them (the mini-program): residents.
 REQUESTER_ROLES = ("resident",)
 # People who work on cases; auditors only read, residents and designers use other pages.
-STAFF_ROLES = ("reception", "cs_supervisor", "manager", "security_lead", "guard",
+STAFF_ROLES = ("reception", "cs_supervisor", "manager", "security_supervisor", "security_lead", "guard",
                "engineering_supervisor", "technician", "environment", "finance")
 
 

@@ -119,17 +119,22 @@ def _recipients(step: EscalationLevel, task: HumanTask, previous: dict) -> list[
 
 def _write_messages(session, step, task, instance, clock, recipients, now) -> None:
     rules = VERSIONS.get(session, instance.version_id).rules
-    if step.percent < 100:
+    if step.percent == 0 and not step.plus:
+        # A level at 0 % fires as the task opens (立即: sla.yaml `at_once`): nothing is used up yet.
+        zh, en, ask_zh, ask_en = "请立即处理", "needs you now", "", ""
+    elif step.percent < 100:
         zh, en = f"已用去时限的 {step.label}", f"{step.label} of its time limit used"
+        ask_zh, ask_en = "，请跟进", ": please follow up"
     else:
         zh, en = f"已超过时限（{step.label}）", f"past its time limit ({step.label})"
+        ask_zh, ask_en = "，请跟进", ": please follow up"
     if step.reassign:
         role = rules.roles.get(step.reassign)
         zh += f"，已转给{role.zh if role else step.reassign}"
         en += f", reassigned to {role.en if role else step.reassign}"
     emergency = announcements.is_emergency(rules.notifications, instance.process_id)
-    text, text_en = compose(instance.reference, instance.unit, (f"「{task.name}」{zh}，请跟进",
-                                                                f"“{task.name}” {en}: please follow up"),
+    text, text_en = compose(instance.reference, instance.unit, (f"「{task.name}」{zh}{ask_zh}",
+                                                                f"“{task.name}” {en}{ask_en}"),
                             clock.due_at, emergency)
     for kind, name in recipients:
         outbox.notify(session, now, text=text, text_en=text_en, channel=step.channel, site=instance.site,

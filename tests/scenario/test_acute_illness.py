@@ -6,7 +6,11 @@ calls 120 or takes the patient to hospital; the family or employer is told at th
 """
 
 import pytest
-from emergency_path import EP_HOSPITAL_ELEMENTS, EP_HOSPITAL_TRAIL, send_victims_to_hospital
+from emergency_path import (
+    EP_HOSPITAL_AFTER_AID_ELEMENTS,
+    EP_HOSPITAL_AFTER_AID_TRAIL,
+    send_victims_to_hospital,
+)
 
 SEEN = dict(patient="3栋老人王伯", location="3栋楼下花园", symptoms="突然晕倒，呼吸正常")
 FAMILY = dict(told="family", contact="王先生 13800000000")
@@ -46,7 +50,7 @@ def test_critical_is_reported_the_team_lead_helps_and_the_patient_goes_to_hospit
     send_victims_to_hospital(case, "3栋楼下花园")
     case.complete("notify_family", "guard1", **FAMILY)
 
-    assert case.path("emergency_patient").elements == EP_HOSPITAL_ELEMENTS
+    assert case.path("emergency_patient").elements == EP_HOSPITAL_AFTER_AID_ELEMENTS  # its first aid is not given twice
     assert case.path("acute_illness").elements == [
         "start", "assess_patient", "gw_kind", "aid_fainted", "gw_kind_merge", "gw_critical", "report_critical",
         "lead_assist", "treat_patient", "gw_critical_merge", "notify_family", "end",
@@ -54,6 +58,6 @@ def test_critical_is_reported_the_team_lead_helps_and_the_patient_goes_to_hospit
     assert case.human_trail() == [
         ("assess_patient", "guard", "guard1"), ("aid_fainted", "guard", "guard1"),
         ("report_critical", "guard", "guard1"), ("lead_assist", "security_lead", "seclead1"),
-        *EP_HOSPITAL_TRAIL, ("notify_family", "guard", "guard1"),
+        *EP_HOSPITAL_AFTER_AID_TRAIL, ("notify_family", "guard", "guard1"),
     ]
     assert case.status == "completed"

@@ -115,7 +115,7 @@ def test_a_fire_from_the_leak_calls_the_incident_procedure_as_fire(start_case):
                   description="配电箱漏电起火", serious=True)
     case.complete("dispatch_guards", "seclead1", guards=["赵刚", "孙伟"], emergency_assembly=True)
     case.complete("manager_command", "manager1", manager_instructions="组织灭火")
-    case.complete("supervisor_instruct", "supervisor1", supervisor_instructions="报119", external_call="fire_119")
+    case.complete("supervisor_instruct", "secsup1", supervisor_instructions="报119", external_call="fire_119")
     case.complete("call_external", "reception1", called_at=T, call_notes="已拨119")
     case.complete("handle_on_site", "guard1", actions=["contain", "evacuate"], casualties=0, scene_report="已扑灭")
     case.complete("record_duty_log", "reception1", log_entry="车库配电箱起火，已扑灭", closed_at=T)  # incident's

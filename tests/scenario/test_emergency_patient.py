@@ -5,16 +5,14 @@ elements executed, sequence flows taken, who completed which task in which role.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
+from engine.accounts.users import load_actor
 from engine.audit import chain as audit
 from engine.audit.events import EventType
 from engine.definitions.forms import load_forms
-from engine.definitions.rules import load_rules
 from engine.errors import FormInvalid, NothingWaiting, PermissionDenied
+from engine.scheduling.outbox import list_notifications
 
 PROCESS = "emergency_patient"
 AT = "2026-11-23T09:05:00+00:00"  # a valid date-time for every *_at field
@@ -27,6 +25,10 @@ CHOOSE_HELP = dict(caller="林先生", patient_name="林老先生", unit="3-2-12
 NOTIFY_SECURITY_LEAD = dict(security_lead_name="刘队长", lead_notified_at=AT)
 DISPATCH_GUARDS = dict(guards=["赵刚", "孙伟"], standby_place="patient_home", dispatched_at=AT)
 ARRANGE_VEHICLE = dict(vehicle_type="taxi", vehicle_plate="粤B·T1234", guard_assist=False)
+FIRST_AID = dict(illness_kind="fainted", aid_given=["lay_flat", "loosen_clothing", "cool_airy_place"], critical=False)
+CRITICAL_FIRST_AID = dict(FIRST_AID, critical=True, aid_notes="呼吸微弱")
+REPORT_CRITICAL = dict(superior_told=True, neighbour_post_told=True, team_lead_told=True, cpr_given=True)
+LEAD_ASSIST = dict(arrived=True, helpers="孙伟（邻岗）")
 ESCORT_TO_HOSPITAL = dict(hospital_name="市人民医院", family_present=True, items_reminded=True,
                           assistance_given=["settle", "register", "find_doctor"], more_help_needed=False)
 ESCORT_NEEDING_MORE_HELP = dict(ESCORT_TO_HOSPITAL, more_help_needed=True,
@@ -40,31 +42,24 @@ PREPARE_GATE = dict(gate_guard_name="孙伟", extra_staff_at_entrance=False)
 GUIDE_AMBULANCE = dict(ambulance_arrived_at=AT, destination_hospital="市人民医院",
                        assistance_notes="引路到3栋，开电梯，协助搬运")
 REPORT_BACK_120 = dict(handling_report="救护车已接走病人送市人民医院", completed_at=AT)
+EXPLAIN_NURSING_REQUEST = dict(security_lead_name="刘队长", care_request="女儿在家，需要有人帮忙看护两小时",
+                               explained_at=AT)
 ASSIGN_CARER = dict(carer_name="赵刚", carer_sent_at=AT)
 NURSING_CARE = dict(relative_present=True, relative_name="女儿", care_started_at=AT,
                     care_notes="让病人平卧休息，给予温开水")
 INSPECT_NURSING = dict(inspected=True, inspected_at=AT, inspection_notes="女儿在场守候，看护遵从住户安排")
 RECORD_CASE = dict(handling_summary="已按住户意见处理完毕", closed_at=AT, register_no="QZ-2026-118")
 SUPERVISOR_CONFIRM = dict(supervisor_confirmed=True, supervisor_notes="处理及时")
-REPORT_MANAGER = dict(reported_at=AT, report_method="phone", report_notes="重大急救事件处理经过和结果")
 MANAGER_REVIEW = dict(notify_leadership=False, manager_notes="处理得当")
-CHASE_OVERDUE_REPORT = dict(followup_notes="已向接待员了解情况，督促其立即汇报")
+
+HOSPITAL_HEAD = ["gw_help_type", "notify_security_lead", "dispatch_guards", "arrange_vehicle", "gw_reach_patient",
+                 "gw_aid_done", "first_aid", "gw_critical"]
+ORDINARY_TAIL = ["gw_help_merge", "record_case", "gw_report", "supervisor_confirm", "gw_report_merge", "end"]
+ORDINARY_TAIL_FLOWS = ["Flow_help_merge", "Flow_record_case", "Flow_report_supervisor", "Flow_supervisor_confirm",
+                       "Flow_report_merge"]
 
 
 # -- helpers ---------------------------------------------------------------------------
-
-@pytest.fixture
-def report_limit(library, clock) -> timedelta:
-    """The default site's limit for reporting a major case to the manager (sla.yaml)."""
-    rules = load_rules(library.rules)
-    duration = rules.sla_duration("emergency.report_major", rules.default_site)
-    parsed = TimerEventDefinition.parse_iso_duration(duration)
-    return TimerEventDefinition.get_timedelta_from_start(parsed, clock.now())
-
-
-def minutes(delta: timedelta) -> float:
-    return delta / timedelta(minutes=1)
-
 
 def assert_audit_sound(case) -> None:
     """Every executed element names its SOP clause, and the hash chain is intact."""
@@ -77,14 +72,32 @@ def assert_audit_sound(case) -> None:
     assert result.ok, str(result)
 
 
+def open_roles(case) -> set[tuple[str, str]]:
+    return {(t.element_id, t.role) for t in case.open_tasks()}
+
+
+def told(case, *users) -> dict[str, list[str]]:
+    with case.runtime.db.session() as session:
+        return {u: [n.text for n in list_notifications(session, load_actor(session, u))] for u in users}
+
+
+def sla_trail(case) -> list[tuple]:
+    return [(e.type, e.element_id, e.data.get("at"), e.data.get("notify")) for e in case.events()
+            if e.type.startswith("sla_")]
+
+
 # -- send to hospital ---------------------------------------------------------------------
 
-def test_hospital_without_more_help_ordinary_case_is_confirmed_by_supervisor(start_case):
+def test_hospital_ordinary_case_first_aid_on_reaching_the_patient_then_supervisor_confirms(start_case):
     case = start_case(PROCESS, as_user="reception1")
     case.complete("choose_help", "reception1", **CHOOSE_HELP, help_type="hospital", major=False)
+    assert open_roles(case) == {("notify_security_lead", "reception")}  # no manager task for an ordinary case
     case.complete("notify_security_lead", "reception1", **NOTIFY_SECURITY_LEAD)
     case.complete("dispatch_guards", "seclead1", **DISPATCH_GUARDS)
     case.complete("arrange_vehicle", "reception1", **ARRANGE_VEHICLE)
+    # The guards reach the patient: first aid before anything else (001/第5篇 2.4.3 2)).
+    assert open_roles(case) == {("first_aid", "guard")}
+    case.complete("first_aid", "guard1", **FIRST_AID)
     case.complete("escort_to_hospital", "guard1", **ESCORT_TO_HOSPITAL)
     case.complete("return_and_report", "guard1", **RETURN_AND_REPORT)
     case.complete("record_case", "reception1", **RECORD_CASE)
@@ -92,79 +105,151 @@ def test_hospital_without_more_help_ordinary_case_is_confirmed_by_supervisor(sta
 
     path = case.path()
     assert path.elements == [
-        "start", "choose_help", "gw_help_type", "notify_security_lead", "dispatch_guards",
-        "arrange_vehicle", "escort_to_hospital", "gw_more_help", "gw_more_help_merge",
-        "return_and_report", "gw_help_merge", "record_case", "gw_major", "supervisor_confirm",
-        "gw_report_merge", "end"]
+        "start", "choose_help", "gw_major", "gw_major_merge", *HOSPITAL_HEAD, "gw_aid_merge", "gw_after_aid",
+        "escort_to_hospital", "gw_more_help", "gw_more_help_merge", "return_and_report", *ORDINARY_TAIL]
     assert path.flows == [
-        "Flow_start", "Flow_choose_help", "Flow_hospital", "Flow_notify_security_lead",
-        "Flow_dispatch_guards", "Flow_arrange_vehicle", "Flow_escort_to_hospital", "Flow_more_help_no",
-        "Flow_more_help_merge", "Flow_return_and_report", "Flow_help_merge", "Flow_record_case",
-        "Flow_not_major", "Flow_supervisor_confirm", "Flow_report_merge"]
+        "Flow_start", "Flow_choose_help", "Flow_not_major", "Flow_major_merge", "Flow_hospital",
+        "Flow_notify_security_lead", "Flow_dispatch_guards", "Flow_arrange_vehicle", "Flow_reach_patient",
+        "Flow_aid_needed", "Flow_first_aid", "Flow_not_critical", "Flow_aid_merge", "Flow_to_escort",
+        "Flow_escort_to_hospital", "Flow_more_help_no", "Flow_more_help_merge", "Flow_return_and_report",
+        *ORDINARY_TAIL_FLOWS]
     assert case.human_trail() == [
         ("choose_help", "reception", "reception1"),
         ("notify_security_lead", "reception", "reception1"),
         ("dispatch_guards", "security_lead", "seclead1"),
         ("arrange_vehicle", "reception", "reception1"),
+        ("first_aid", "guard", "guard1"),
         ("escort_to_hospital", "guard", "guard1"),
         ("return_and_report", "guard", "guard1"),
         ("record_case", "reception", "reception1"),
         ("supervisor_confirm", "cs_supervisor", "supervisor1"),
     ]
+    [aid] = [e for e in case.events(EventType.TASK_COMPLETED) if e.element_id == "first_aid"]
+    assert aid.data["submitted"]["aid_given"] == ["lay_flat", "loosen_clothing", "cool_airy_place"]
     assert case.status == "completed"
     assert case.open_tasks() == []
     assert_audit_sound(case)
 
 
-def test_hospital_with_more_help_major_case_is_reported_to_manager_who_asks_leadership(
-        start_case, report_limit):
+def test_major_case_reaches_the_manager_at_once_while_the_guards_go_and_the_critical_patient_gets_the_team_lead(
+        start_case):
+    """立即向公司经理汇报 (001/第6篇 4.2 2)): the manager's task opens with the choice, not after the record;
+    critical on site (2.4.3 3)): report up, the next post and the team lead come; more help is the guards'
+    department head's (4.2 1)①: 部门主管)."""
     case = start_case(PROCESS, as_user="reception1")
     case.complete("choose_help", "reception1", **CHOOSE_HELP, help_type="hospital", major=True)
+    assert open_roles(case) == {("notify_security_lead", "reception"), ("manager_review", "manager")}
+    assert case.task("manager_review").due_at is not None
+
+    # The worker's next pass tells the manager at once (the chain's 0 % level), before anyone on the case acts.
+    case.wait(seconds=1)
+    assert sla_trail(case) == [("sla_escalated", "manager_review", "0%", ["role:manager"])]
+    [message] = told(case, "manager1")["manager1"]
+    assert message.startswith(f"【紧急】{case.reference}（3-2-1201）：「立即接报重大急救事件」请立即处理，期限 ")
+    assert told(case, "reception1", "supervisor1") == {"reception1": [], "supervisor1": []}
+
+    # The manager takes the report while the help is under way.
+    case.complete("manager_review", "manager1", **dict(MANAGER_REVIEW, notify_leadership=True,
+                                                        leadership_instructions="公司领导指示：派人到医院慰问"))
+    assert open_roles(case) == {("notify_security_lead", "reception")}
     case.complete("notify_security_lead", "reception1", **NOTIFY_SECURITY_LEAD)
     case.complete("dispatch_guards", "seclead1", **DISPATCH_GUARDS)
     case.complete("arrange_vehicle", "reception1", **ARRANGE_VEHICLE)
+    case.complete("first_aid", "guard1", **CRITICAL_FIRST_AID)
+    with pytest.raises(FormInvalid):  # the next post and the team lead must be told: no way round it
+        case.complete("report_critical", "guard1", **dict(REPORT_CRITICAL, team_lead_told=False))
+    case.complete("report_critical", "guard1", **REPORT_CRITICAL)
+    case.complete("lead_assist", "seclead1", **LEAD_ASSIST)
     case.complete("escort_to_hospital", "guard1", **ESCORT_NEEDING_MORE_HELP)
-    case.complete("arrange_more_help", "supervisor1", **ARRANGE_MORE_HELP)
+    assert open_roles(case) == {("arrange_more_help", "security_supervisor")}
+    with pytest.raises(PermissionDenied, match="security_supervisor"):
+        case.complete("arrange_more_help", "supervisor1", **ARRANGE_MORE_HELP)
+    case.complete("arrange_more_help", "secsup1", **ARRANGE_MORE_HELP)
     case.complete("return_and_report", "guard2", **RETURN_AND_REPORT)  # either guard on the job reports
     case.complete("record_case", "reception1", **RECORD_CASE)
-    case.complete("report_manager", "reception1", **REPORT_MANAGER)
-
-    # Reported in time: the overdue timer went with the report and never fires.
-    assert case.wait(minutes=minutes(report_limit) + 1) == 0
-    assert case.events(EventType.TIMER_FIRED) == []
-    assert [t.element_id for t in case.open_tasks()] == ["manager_review"]
-
-    case.complete("manager_review", "manager1", **dict(MANAGER_REVIEW, notify_leadership=True,
-                                                        leadership_instructions="公司领导指示：派人到医院慰问"))
 
     path = case.path()
     assert path.elements == [
-        "start", "choose_help", "gw_help_type", "notify_security_lead", "dispatch_guards",
-        "arrange_vehicle", "escort_to_hospital", "gw_more_help", "arrange_more_help", "gw_more_help_merge",
-        "return_and_report", "gw_help_merge", "record_case", "gw_major", "report_manager", "manager_review",
-        "gw_report_merge", "end"]
+        "start", "choose_help", "gw_major", "par_major", "gw_major_merge", "gw_help_type", "manager_review",
+        "end_manager", "notify_security_lead", "dispatch_guards", "arrange_vehicle", "gw_reach_patient",
+        "gw_aid_done", "first_aid", "gw_critical", "report_critical", "lead_assist", "gw_aid_merge", "gw_after_aid",
+        "escort_to_hospital", "gw_more_help", "arrange_more_help", "gw_more_help_merge", "return_and_report",
+        "gw_help_merge", "record_case", "gw_report", "gw_report_merge", "end"]
     assert path.flows == [
-        "Flow_start", "Flow_choose_help", "Flow_hospital", "Flow_notify_security_lead",
-        "Flow_dispatch_guards", "Flow_arrange_vehicle", "Flow_escort_to_hospital", "Flow_more_help_yes",
-        "Flow_arrange_more_help", "Flow_more_help_merge", "Flow_return_and_report", "Flow_help_merge",
-        "Flow_record_case", "Flow_major", "Flow_report_manager", "Flow_manager_review", "Flow_report_merge"]
+        "Flow_start", "Flow_choose_help", "Flow_major", "Flow_major_manager", "Flow_major_response",
+        "Flow_major_merge", "Flow_hospital", "Flow_manager_review", "Flow_notify_security_lead",
+        "Flow_dispatch_guards", "Flow_arrange_vehicle", "Flow_reach_patient", "Flow_aid_needed", "Flow_first_aid",
+        "Flow_critical", "Flow_report_critical", "Flow_lead_assist", "Flow_aid_merge", "Flow_to_escort",
+        "Flow_escort_to_hospital", "Flow_more_help_yes", "Flow_arrange_more_help", "Flow_more_help_merge",
+        "Flow_return_and_report", "Flow_help_merge", "Flow_record_case", "Flow_major_reported", "Flow_report_merge"]
     assert case.human_trail() == [
         ("choose_help", "reception", "reception1"),
+        ("manager_review", "manager", "manager1"),
         ("notify_security_lead", "reception", "reception1"),
         ("dispatch_guards", "security_lead", "seclead1"),
         ("arrange_vehicle", "reception", "reception1"),
+        ("first_aid", "guard", "guard1"),
+        ("report_critical", "guard", "guard1"),
+        ("lead_assist", "security_lead", "seclead1"),
         ("escort_to_hospital", "guard", "guard1"),
-        ("arrange_more_help", "cs_supervisor", "supervisor1"),
+        ("arrange_more_help", "security_supervisor", "secsup1"),
         ("return_and_report", "guard", "guard2"),
         ("record_case", "reception", "reception1"),
-        ("report_manager", "reception", "reception1"),
-        ("manager_review", "manager", "manager1"),
     ]
     [review] = [e for e in case.events(EventType.TASK_COMPLETED) if e.element_id == "manager_review"]
     assert review.data["submitted"]["notify_leadership"] is True
+    assert sla_trail(case) == [("sla_escalated", "manager_review", "0%", ["role:manager"])]  # taken up in time
     assert case.status == "completed"
     assert case.open_tasks() == []
     assert_audit_sound(case)
+
+
+def test_a_manager_who_has_not_taken_up_the_report_is_chased_and_the_supervisors_are_told(start_case, sla_limit):
+    case = start_case(PROCESS, as_user="reception1")
+    case.complete("choose_help", "reception1", **CHOOSE_HELP, help_type="call_120", major=True)
+    limit = sla_limit("emergency.major_at_once")
+    report = case.task("manager_review")
+    assert report.due_at - report.created_at == limit
+
+    case.wait(seconds=1)
+    case.wait(seconds=limit.total_seconds() - 2)  # still within the limit: only the at-once message so far
+    assert [entry[2] for entry in sla_trail(case)] == ["0%"]
+    case.wait(seconds=2)
+    case.wait()  # the worker again, at the same moment: nothing more
+    assert sla_trail(case) == [
+        ("sla_escalated", "manager_review", "0%", ["role:manager"]),
+        ("sla_breached", "manager_review", None, None),
+        ("sla_escalated", "manager_review", "100%", ["role:manager", "role:security_supervisor", "role:cs_supervisor"]),
+    ]
+    messages = told(case, "manager1", "secsup1", "supervisor1")
+    assert {u: len(texts) for u, texts in messages.items()} == {"manager1": 2, "secsup1": 1, "supervisor1": 1}
+    assert all("立即接报重大急救事件" in text for texts in messages.values() for text in texts)
+    # Non-interrupting: the report is still the manager's, and the 120 path went on regardless.
+    assert open_roles(case) == {("call_120", "reception"), ("manager_review", "manager")}
+
+
+def test_a_major_case_started_from_triage_reaches_the_manager_at_once(start_case):
+    intake = dict(caller="林先生", unit="3-2-1201", phone="13800000000", category="emergency_patient",
+                  description="老人在家晕倒")
+    case = start_case("help_request", intake, as_user="reception1")
+    case.complete("register_request", "reception1", **intake, received_at=AT)
+    case.complete("choose_help", "reception1", **CHOOSE_HELP, help_type="call_120", major=True)
+    assert ("manager_review", "manager") in open_roles(case)
+    assert ("call_120", "reception") in open_roles(case)
+    assert case.path("emergency_patient").elements == [
+        "start", "choose_help", "gw_major", "par_major", "gw_major_merge", "gw_help_type"]
+
+
+def test_a_major_poisoning_called_from_gas_leak_reaches_the_manager_at_once(start_case):
+    case = start_case("gas_leak", {}, as_user="guard1")
+    case.complete("locate_leak", "guard1", unit="6栋5楼502", leak_cause="煤气管接口松脱", location_known=True)
+    case.complete("close_valve", "guard1", valve_type="bottle_valve", valve_closed=True, safety_rules_kept=True,
+                  closed_at=AT)
+    case.complete("open_windows", "guard1", windows_opened=True, ventilated_at=AT)
+    case.complete("assess_aftermath", "guard1", poisoned_people=True, fire_broke_out=False)
+    case.complete("choose_help", "reception1", unit="6栋5楼502", phone="13800000000", condition="煤气中毒，昏迷",
+                  help_type="call_120", major=True)
+    assert open_roles(case) == {("call_120", "reception"), ("manager_review", "manager")}
 
 
 # -- call 120 -----------------------------------------------------------------------------
@@ -198,14 +283,12 @@ def test_call_120_waits_for_the_ambulance_then_gate_guard_guides_it(start_case):
 
     path = case.path()
     assert path.elements == [
-        "start", "choose_help", "gw_help_type", "call_120", "notify_lead_ambulance", "prepare_gate",
-        "wait_ambulance", "guide_ambulance", "report_back_120", "gw_help_merge", "record_case", "gw_major",
-        "supervisor_confirm", "gw_report_merge", "end"]
+        "start", "choose_help", "gw_major", "gw_major_merge", "gw_help_type", "call_120", "notify_lead_ambulance",
+        "prepare_gate", "wait_ambulance", "guide_ambulance", "report_back_120", *ORDINARY_TAIL]
     assert path.flows == [
-        "Flow_start", "Flow_choose_help", "Flow_call_120", "Flow_called_120", "Flow_notify_lead_ambulance",
-        "Flow_prepare_gate", "Flow_ambulance_arrived", "Flow_guide_ambulance", "Flow_report_back_120",
-        "Flow_help_merge", "Flow_record_case", "Flow_not_major", "Flow_supervisor_confirm",
-        "Flow_report_merge"]
+        "Flow_start", "Flow_choose_help", "Flow_not_major", "Flow_major_merge", "Flow_call_120", "Flow_called_120",
+        "Flow_notify_lead_ambulance", "Flow_prepare_gate", "Flow_ambulance_arrived", "Flow_guide_ambulance",
+        "Flow_report_back_120", *ORDINARY_TAIL_FLOWS]
     assert case.human_trail() == [
         ("choose_help", "reception", "reception1"),
         ("call_120", "reception", "reception1"),
@@ -223,10 +306,18 @@ def test_call_120_waits_for_the_ambulance_then_gate_guard_guides_it(start_case):
 
 # -- short-term nursing -------------------------------------------------------------------
 
-def test_nursing_is_refused_without_a_relative_present_and_major_case_goes_to_manager(start_case):
+def test_nursing_reception_explains_to_the_duty_lead_first_and_no_carer_is_alone_with_the_patient(start_case):
     case = start_case(PROCESS, as_user="reception1")
-    case.complete("choose_help", "reception1", **CHOOSE_HELP, help_type="nursing", major=True)
+    case.complete("choose_help", "reception1", **CHOOSE_HELP, help_type="nursing", major=False)
+    # 向护管值班负责人说明情况 (001/第6篇 4.2 1)③): the lead hears the request before anyone is assigned.
+    assert open_roles(case) == {("explain_nursing_request", "reception")}
+    case.complete("explain_nursing_request", "reception1", **EXPLAIN_NURSING_REQUEST)
+    lead_sees = case.task_view("assign_carer")
+    assert lead_sees.data["care_request"] == EXPLAIN_NURSING_REQUEST["care_request"]
+    assert "{{ care_request }}" in lead_sees.instructions
     case.complete("assign_carer", "seclead1", **ASSIGN_CARER)
+    case.complete("first_aid", "guard1", **dict(FIRST_AID, illness_kind="abdominal_pain",
+                                                 aid_given=["sit_down", "warm_water"]))
 
     # The carer must never be alone with the patient: the form refuses, nothing is recorded.
     events_before = case.events()
@@ -240,80 +331,27 @@ def test_nursing_is_refused_without_a_relative_present_and_major_case_goes_to_ma
     case.complete("nursing_care", "guard1", **NURSING_CARE)
     case.complete("inspect_nursing", "seclead1", **INSPECT_NURSING)
     case.complete("record_case", "reception1", **RECORD_CASE)
-    case.complete("report_manager", "reception1", **REPORT_MANAGER)
-    case.complete("manager_review", "manager1", **MANAGER_REVIEW)
+    case.complete("supervisor_confirm", "supervisor1", **SUPERVISOR_CONFIRM)
 
     path = case.path()
     assert path.elements == [
-        "start", "choose_help", "gw_help_type", "assign_carer", "nursing_care", "inspect_nursing",
-        "gw_help_merge", "record_case", "gw_major", "report_manager", "manager_review", "gw_report_merge",
-        "end"]
+        "start", "choose_help", "gw_major", "gw_major_merge", "gw_help_type", "explain_nursing_request",
+        "assign_carer", "gw_reach_patient", "gw_aid_done", "first_aid", "gw_critical", "gw_aid_merge",
+        "gw_after_aid", "nursing_care", "inspect_nursing", *ORDINARY_TAIL]
     assert path.flows == [
-        "Flow_start", "Flow_choose_help", "Flow_nursing", "Flow_assign_carer", "Flow_nursing_care",
-        "Flow_inspect_nursing", "Flow_help_merge", "Flow_record_case", "Flow_major", "Flow_report_manager",
-        "Flow_manager_review", "Flow_report_merge"]
+        "Flow_start", "Flow_choose_help", "Flow_not_major", "Flow_major_merge", "Flow_nursing",
+        "Flow_explain_nursing_request", "Flow_assign_carer", "Flow_reach_patient", "Flow_aid_needed",
+        "Flow_first_aid", "Flow_not_critical", "Flow_aid_merge", "Flow_to_nursing", "Flow_nursing_care",
+        "Flow_inspect_nursing", *ORDINARY_TAIL_FLOWS]
     assert case.human_trail() == [
         ("choose_help", "reception", "reception1"),
+        ("explain_nursing_request", "reception", "reception1"),
         ("assign_carer", "security_lead", "seclead1"),
+        ("first_aid", "guard", "guard1"),
         ("nursing_care", "guard", "guard1"),
         ("inspect_nursing", "security_lead", "seclead1"),
         ("record_case", "reception", "reception1"),
-        ("report_manager", "reception", "reception1"),
-        ("manager_review", "manager", "manager1"),
-    ]
-    assert case.status == "completed"
-    assert case.open_tasks() == []
-    assert_audit_sound(case)
-
-
-# -- a major case reported late -----------------------------------------------------------
-
-def test_late_report_of_major_case_fires_overdue_timer_once_and_manager_chases(start_case, report_limit):
-    case = start_case(PROCESS, as_user="reception1")
-    case.complete("choose_help", "reception1", **CHOOSE_HELP, help_type="nursing", major=True)
-    case.complete("assign_carer", "seclead1", **ASSIGN_CARER)
-    case.complete("nursing_care", "guard1", **NURSING_CARE)
-    case.complete("inspect_nursing", "seclead1", **INSPECT_NURSING)
-    case.complete("record_case", "reception1", **RECORD_CASE)
-    report = case.task("report_manager")
-    assert report.due_at - report.created_at == report_limit
-
-    assert case.wait(minutes=minutes(report_limit) - 1) == 0  # still within the limit
-    assert case.wait(minutes=2) == 1  # past it
-    fired = case.events(EventType.TIMER_FIRED)
-    assert [(e.element_id, e.actor) for e in fired] == [("timer_report_overdue", "system")]
-    # Non-interrupting: the report is still owed, and the manager now chases it.
-    assert [(t.element_id, t.role) for t in case.open_tasks()] == [
-        ("report_manager", "reception"), ("chase_overdue_report", "manager")]
-
-    assert case.wait(minutes=minutes(report_limit)) == 0  # firing again does nothing
-    assert len(case.events(EventType.TIMER_FIRED)) == 1
-    assert [t.element_id for t in case.open_tasks()] == ["report_manager", "chase_overdue_report"]
-
-    case.complete("report_manager", "reception1", **REPORT_MANAGER)
-    case.complete("manager_review", "manager1", **MANAGER_REVIEW)
-    assert case.status == "running"  # the escalation path is still open
-    assert [t.element_id for t in case.open_tasks()] == ["chase_overdue_report"]
-    case.complete("chase_overdue_report", "manager1", **CHASE_OVERDUE_REPORT)
-
-    path = case.path()
-    assert path.elements == [
-        "start", "choose_help", "gw_help_type", "assign_carer", "nursing_care", "inspect_nursing",
-        "gw_help_merge", "record_case", "gw_major", "timer_report_overdue", "report_manager",
-        "manager_review", "gw_report_merge", "end", "chase_overdue_report", "end_escalated"]
-    assert path.flows == [
-        "Flow_start", "Flow_choose_help", "Flow_nursing", "Flow_assign_carer", "Flow_nursing_care",
-        "Flow_inspect_nursing", "Flow_help_merge", "Flow_record_case", "Flow_major", "Flow_report_overdue",
-        "Flow_report_manager", "Flow_manager_review", "Flow_report_merge", "Flow_chase_overdue_report"]
-    assert case.human_trail() == [
-        ("choose_help", "reception", "reception1"),
-        ("assign_carer", "security_lead", "seclead1"),
-        ("nursing_care", "guard", "guard1"),
-        ("inspect_nursing", "security_lead", "seclead1"),
-        ("record_case", "reception", "reception1"),
-        ("report_manager", "reception", "reception1"),
-        ("manager_review", "manager", "manager1"),
-        ("chase_overdue_report", "manager", "manager1"),
+        ("supervisor_confirm", "cs_supervisor", "supervisor1"),
     ]
     assert case.status == "completed"
     assert case.open_tasks() == []
@@ -334,8 +372,11 @@ def test_guard_cannot_do_reception_task_which_shows_clause_documentation_and_for
     assert view.role == "reception"
     assert view.clause == "001/第6篇 4.2 1); 000 四.2(1); 002 4.2.1"
     assert view.documentation.startswith("接到急救病人的求助信息时，首先主动询问病人的住址")
-    assert "重大急救事件" in view.documentation
+    assert "提交时即立即向管理处经理汇报" in view.documentation
     assert view.form_id == "emergency_patient/choose_help"
     assert view.form_schema == load_forms(library.forms)["emergency_patient/choose_help"]
     assert view.form_schema["required"] == ["unit", "phone", "condition", "help_type", "major"]
     assert view.form_schema["properties"]["help_type"]["enum"] == ["hospital", "call_120", "nursing"]
+    major = view.form_schema["properties"]["major"]
+    assert "提交时即立即向管理处经理汇报" in major["description"]  # what the test above shows happening
+    assert "told at once" in major["x-description-en"]

@@ -99,7 +99,7 @@ def test_unknown_location_withdraw_before_report_poisoned_to_hospital(start_case
     )
     case.complete(
         "superior_instruct",
-        "supervisor1",
+        "secsup1",
         superior_instructions="关闭6栋总气闸和5楼电闸，疏散5楼住户",
         cut_power_ordered=True,
         cut_gas_ordered=True,
@@ -163,7 +163,7 @@ def test_unknown_location_withdraw_before_report_poisoned_to_hospital(start_case
         ("locate_leak", "guard", "guard1"),
         ("withdraw_to_safety", "guard", "guard1"),
         ("report_superiors", "guard", "guard1"),
-        ("superior_instruct", "cs_supervisor", "supervisor1"),
+        ("superior_instruct", "security_supervisor", "secsup1"),
         ("evacuate_and_isolate", "guard", "guard2"),
         ("assess_aftermath", "guard", "guard1"),
         *EP_HOSPITAL_TRAIL,
@@ -194,7 +194,7 @@ def test_fire_from_leak_calls_incident_as_fire(start_case):
     case.complete("dispatch_guards", "seclead1", guards=["赵刚", "孙伟"], emergency_assembly=True)
     case.complete("manager_command", "manager1", manager_instructions="组织灭火，疏散3栋住户")
     case.complete(
-        "supervisor_instruct", "supervisor1", supervisor_instructions="报119，疏散", external_call="fire_119"
+        "supervisor_instruct", "secsup1", supervisor_instructions="报119，疏散", external_call="fire_119"
     )
     case.complete("call_external", "reception1", called_at=T, call_notes="已拨119")
     case.complete(
@@ -287,7 +287,7 @@ def test_fire_from_leak_calls_incident_as_fire(start_case):
         ("register_incident", "reception", "reception1"),
         ("dispatch_guards", "security_lead", "seclead1"),
         ("manager_command", "manager", "manager1"),
-        ("supervisor_instruct", "cs_supervisor", "supervisor1"),
+        ("supervisor_instruct", "security_supervisor", "secsup1"),
         ("call_external", "reception", "reception1"),
         ("handle_on_site", "guard", "guard1"),
         ("record_duty_log", "reception", "reception1"),
@@ -315,7 +315,7 @@ def test_poisoned_and_fire_handled_at_the_same_time(start_case):
         serious=False,
     )
     case.complete("dispatch_guards", "seclead1", guards=["孙伟"])
-    case.complete("supervisor_instruct", "supervisor1", supervisor_instructions="灭火", external_call="none")
+    case.complete("supervisor_instruct", "secsup1", supervisor_instructions="灭火", external_call="none")
     case.complete("handle_on_site", "guard2", actions=["contain"], casualties=1, scene_report="灭火器扑灭")
     case.complete("record_duty_log", "reception1", log_entry="8栋203起火已扑灭", closed_at=T)
     assert [t.element_id for t in case.open_tasks()] == ["choose_help"]  # the join still waits
@@ -423,7 +423,7 @@ def test_poisoned_and_fire_handled_at_the_same_time(start_case):
         ("assess_aftermath", "guard", "guard1"),
         ("register_incident", "reception", "reception1"),
         ("dispatch_guards", "security_lead", "seclead1"),
-        ("supervisor_instruct", "cs_supervisor", "supervisor1"),
+        ("supervisor_instruct", "security_supervisor", "secsup1"),
         ("handle_on_site", "guard", "guard2"),
         ("record_duty_log", "reception", "reception1"),
         *EP_HOSPITAL_TRAIL,

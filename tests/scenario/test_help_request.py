@@ -171,7 +171,7 @@ INCIDENT_ORDINARY = ["start", "register_incident", "dispatch_guards", "gw_seriou
                      "supervisor_instruct", "gw_external", "gw_external_merge", "handle_on_site", "gw_poisoning",
                      "gw_poisoning_merge", "record_duty_log", "end"]
 INCIDENT_TRAIL = [("register_incident", R, "reception1"), ("dispatch_guards", "security_lead", "seclead1"),
-                  ("supervisor_instruct", CS, "supervisor1"), ("handle_on_site", "guard", "guard1"),
+                  ("supervisor_instruct", "security_supervisor", "secsup1"), ("handle_on_site", "guard", "guard1"),
                   ("record_duty_log", R, "reception1")]
 
 
@@ -182,7 +182,7 @@ def play_ordinary_incident(case, incident_type, place):
     case.complete("register_incident", "reception1", incident_type=incident_type, unit=place,
                   description=registration["description"], serious=False)
     case.complete("dispatch_guards", "seclead1", guards=["赵刚"], dispatched_at=T)
-    case.complete("supervisor_instruct", "supervisor1", supervisor_instructions="保护现场", external_call="none")
+    case.complete("supervisor_instruct", "secsup1", supervisor_instructions="保护现场", external_call="none")
     case.complete("handle_on_site", "guard1", arrived_at=T, actions=["protect_scene"], casualties=0,
                   scene_report="已处置")
     case.complete("record_duty_log", "reception1", log_entry="处置完毕，已反馈住户", closed_at=T,

@@ -33,7 +33,7 @@ def test_ordinary_theft_no_police(start_case):
     assert [t.element_id for t in case.open_tasks()] == ["supervisor_instruct"]  # no manager task
     case.complete(
         "supervisor_instruct",
-        "supervisor1",
+        "secsup1",
         supervisor_instructions="查看监控，保护现场",
         external_call="none",
     )
@@ -80,7 +80,7 @@ def test_ordinary_theft_no_police(start_case):
     assert case.human_trail() == [
         ("register_incident", "reception", "reception1"),
         ("dispatch_guards", "security_lead", "seclead1"),
-        ("supervisor_instruct", "cs_supervisor", "supervisor1"),
+        ("supervisor_instruct", "security_supervisor", "secsup1"),
         ("handle_on_site", "guard", "guard1"),
         ("record_duty_log", "reception", "reception1"),
     ]
@@ -105,7 +105,7 @@ def test_serious_robbery_manager_commands_and_police_called(start_case):
     )
     case.complete(
         "supervisor_instruct",
-        "supervisor1",
+        "secsup1",
         supervisor_instructions="封锁出入口，协助公安",
         external_call="police_110",
     )
@@ -159,7 +159,7 @@ def test_serious_robbery_manager_commands_and_police_called(start_case):
         ("register_incident", "reception", "reception1"),
         ("dispatch_guards", "security_lead", "seclead1"),
         ("manager_command", "manager", "manager1"),
-        ("supervisor_instruct", "cs_supervisor", "supervisor1"),
+        ("supervisor_instruct", "security_supervisor", "secsup1"),
         ("call_external", "reception", "reception1"),
         ("handle_on_site", "guard", "guard1"),
         ("record_duty_log", "reception", "reception1"),
@@ -179,7 +179,7 @@ def test_poisoning_calls_emergency_patient(start_case):
     )
     case.complete("dispatch_guards", "seclead1", guards=["赵刚"])
     case.complete(
-        "supervisor_instruct", "supervisor1", supervisor_instructions="协助送医", external_call="none"
+        "supervisor_instruct", "secsup1", supervisor_instructions="协助送医", external_call="none"
     )
     case.complete(
         "handle_on_site", "guard1", actions=["rescue"], casualties=3, scene_report="三人呕吐，已移至通风处"
@@ -245,7 +245,7 @@ def test_poisoning_calls_emergency_patient(start_case):
     assert case.human_trail() == [
         ("register_incident", "reception", "reception1"),
         ("dispatch_guards", "security_lead", "seclead1"),
-        ("supervisor_instruct", "cs_supervisor", "supervisor1"),
+        ("supervisor_instruct", "security_supervisor", "secsup1"),
         ("handle_on_site", "guard", "guard1"),
         *EP_HOSPITAL_TRAIL,
         ("record_duty_log", "reception", "reception1"),

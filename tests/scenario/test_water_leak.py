@@ -1,5 +1,9 @@
 """Scenario tests of processes/water_leak.bpmn (浸水处理, 001/第5篇 2.4.1): one test per path."""
 
+import pytest
+
+from engine.errors import PermissionDenied
+
 T = "2026-11-23T09:05:00+00:00"
 REPORT = dict(
     caller="林先生",
@@ -144,7 +148,8 @@ def test_dry_switches_complex_scene_engineering_upstairs_leak(start_case):
     assert case.status == "completed"
 
 
-def test_supervisor_corrects_source_to_building_defect(start_case):
+def test_security_supervisor_takes_the_complex_scene_and_corrects_source_to_building_defect(start_case):
+    """向班长、主管报告 (001/第5篇 2.4.1 3)): the guards' own supervisor (护管部主管), not the CS supervisor."""
     case = start_case("water_leak", {"caller": "林先生"}, as_user="reception1")
     case.complete("register_leak", "reception1", **REPORT)
     case.complete("go_to_scene", "guard1", arrived_at=T, switches_wet=False)
@@ -155,10 +160,13 @@ def test_supervisor_corrects_source_to_building_defect(start_case):
         source_type="own_facility",
         escalation="supervisor",
     )
+    assert case.task("supervisor_handle").role == "security_supervisor"
+    with pytest.raises(PermissionDenied):
+        case.complete("supervisor_handle", "supervisor1", supervisor_instructions="客服部主管不是护管员的主管")
     # the supervisor finds that the water seeps through the outer wall: a building defect
     case.complete(
         "supervisor_handle",
-        "supervisor1",
+        "secsup1",
         supervisor_instructions="外墙渗水，属房屋质量问题",
         source_type="building_defect",
     )
@@ -201,7 +209,7 @@ def test_supervisor_corrects_source_to_building_defect(start_case):
         ("register_leak", "reception", "reception1"),
         ("go_to_scene", "guard", "guard1"),
         ("stop_water", "guard", "guard1"),
-        ("supervisor_handle", "cs_supervisor", "supervisor1"),
+        ("supervisor_handle", "security_supervisor", "secsup1"),
         ("notify_developer", "cs_supervisor", "supervisor1"),
         ("record_duty_log", "reception", "reception1"),
     ]

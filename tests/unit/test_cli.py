@@ -145,7 +145,7 @@ def test_a_case_from_start_to_show(initialised):
     assert code == 0 and "了解病情并拨打120" in out
     code, out, _ = cli("show", reference)
     assert code == 0
-    assert "executed: start → choose_help → gw_help_type" in out
+    assert "executed: start → choose_help → gw_major → gw_major_merge → gw_help_type" in out
     assert "Flow_call_120" in out
     code, out, _ = cli("audit", "verify")
     assert code == 0 and "intact" in out

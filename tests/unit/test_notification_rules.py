@@ -109,6 +109,8 @@ def test_a_dispatch_tells_each_person_named_and_a_reassignment_the_new_holder(rt
         told = session.scalars(select(Notification.text).where(Notification.to_user == "guard1")).one()
     assert told == "【紧急】JJ-20261123-0001（3-2-1201）：请立即到地下室大堂（服务中心）待命，准备护送病人就医"
     complete(rt, case.id, "arrange_vehicle", "reception1", vehicle_type="taxi")
+    assert messages(rt)[-1] == (NotificationKind.TASK_ASSIGNED, "guard", None, True)  # first aid: the guards' task
+    complete(rt, case.id, "first_aid", "guard1", illness_kind="fainted", aid_given=["lay_flat"], critical=False)
     assert messages(rt)[-1] == (NotificationKind.TASK_ASSIGNED, "guard", None, True)  # escort: the guards' task
     with rt.db.session() as session:
         (escort,) = [t for t in list_tasks(session, instance_id=case.id) if t.element_id == "escort_to_hospital"]

@@ -35,6 +35,8 @@ STEPS = {
     "notify_security_lead": dict(security_lead_name="刘队长", lead_notified_at=AT),
     "dispatch_guards": dict(guards=["赵刚", "孙伟"], standby_place="patient_home", dispatched_at=AT),
     "arrange_vehicle": dict(vehicle_type="taxi"),
+    "first_aid": dict(illness_kind="fainted", aid_given=["lay_flat"], critical=False),
+    "explain_nursing_request": dict(security_lead_name="刘队长", care_request="看护两小时", explained_at=AT),
     "escort_to_hospital": dict(hospital_name="市人民医院", family_present=True, more_help_needed=True,
                                more_help_detail="回家取病历"),
     "assign_carer": dict(carer_name="赵刚"),

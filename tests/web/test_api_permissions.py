@@ -40,7 +40,8 @@ MATRIX = [
     ("guard1", "GET", "/tasks/{supervisor_task}", 403),
     ("guard1", "POST", "/tasks/{supervisor_task}/complete", 403),
     ("reception1", "POST", "/tasks/{supervisor_task}/complete", 403),
-    ("supervisor1", "POST", "/tasks/{supervisor_task}/complete", 422),  # allowed; the form is empty
+    ("supervisor1", "POST", "/tasks/{supervisor_task}/complete", 403),  # the guards' supervisor's, not the CS one's
+    ("secsup1", "POST", "/tasks/{supervisor_task}/complete", 422),  # allowed; the form is empty
     ("reception1", "POST", "/cases", 201),
     ("supervisor1", "POST", "/cases", 201),
     ("manager1", "POST", "/cases", 201),
@@ -77,7 +78,8 @@ def target(api, cases) -> dict:
     other = cases.start()
     cases.complete(other.id, "choose_help", "reception1", help_type="hospital")
     for element, user in (("notify_security_lead", "reception1"), ("dispatch_guards", "seclead1"),
-                          ("arrange_vehicle", "reception1"), ("escort_to_hospital", "guard1")):
+                          ("arrange_vehicle", "reception1"), ("first_aid", "guard1"),
+                          ("escort_to_hospital", "guard1")):
         cases.complete(other.id, element, user)
     resident_case = api.post("/cases", "resident1", json=INTAKE).json["case"]
     return {"ref": case.reference, "task": cases.task(case.id, "choose_help").id,

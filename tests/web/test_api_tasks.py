@@ -84,19 +84,16 @@ def test_task_comes_with_its_form_instructions_clause_and_etag(api, cases):
 def test_task_shows_when_its_time_limit_runs_out(api, cases, clock):
     case = cases.start()
     cases.complete(case.id, "choose_help", "reception1", help_type="nursing", major=True)
-    for element, user in (("assign_carer", "seclead1"), ("nursing_care", "guard1"),
-                          ("inspect_nursing", "seclead1"), ("record_case", "reception1")):
-        cases.complete(case.id, element, user)
-    task = cases.task(case.id, "report_manager")
-    body = api.get(f"/tasks/{task.id}", "reception1").json
+    task = cases.task(case.id, "manager_review")  # a major case: the manager's task opens at once
+    body = api.get(f"/tasks/{task.id}", "manager1").json
     assert body["due_at"] == task.due_at.isoformat() and body["overdue"] is False
-    assert body["time_left_seconds"] == (task.due_at - clock.now()).total_seconds() == 600  # 10 minutes
+    assert body["time_left_seconds"] == (task.due_at - clock.now()).total_seconds() == 300  # 5 minutes
     clock.advance(minutes=4, seconds=30)
-    assert api.get(f"/tasks/{task.id}", "reception1").json["time_left_seconds"] == 330
+    assert api.get(f"/tasks/{task.id}", "manager1").json["time_left_seconds"] == 30
     clock.advance(hours=1)
-    late = api.get(f"/tasks/{task.id}", "reception1").json
-    assert late["overdue"] is True and late["time_left_seconds"] == -(3600 - 330)
-    assert api.get("/tasks", "reception1").json["tasks"][0]["time_left_seconds"] == -(3600 - 330)
+    late = api.get(f"/tasks/{task.id}", "manager1").json
+    assert late["overdue"] is True and late["time_left_seconds"] == -(3600 - 30)
+    assert api.get("/tasks", "manager1").json["tasks"][0]["time_left_seconds"] == -(3600 - 30)
 
 
 @pytest.mark.parametrize("task_id", [NO_SUCH_TASK, "not-a-task"])

@@ -11,9 +11,9 @@ def test_diagram_data_marks_what_ran_and_what_is_open(web, cases):
     assert response.status_code == 200
     data = response.get_json()
     assert data["process_id"] == "emergency_patient" and data["xml"].startswith("<?xml")
-    assert data["completed"] == ["start", "choose_help", "gw_help_type"]
+    assert data["completed"] == ["start", "choose_help", "gw_major", "gw_major_merge", "gw_help_type"]
     assert data["current"] == ["call_120"]
-    assert len(data["flows"]) == 3
+    assert len(data["flows"]) == 5
     done = [e for e in data["history"]["choose_help"]["events"] if e["type"] == "task_completed"]
     assert [(e["actor"], e["role"]) for e in done] == [("reception1", "接待员")]
     assert ["求助方式", "叫120救护车"] in done[0]["details"]
