@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import socket
@@ -54,6 +55,11 @@ def main(args, db: Database | None = None) -> int:
     """Serve on args.host:args.port; run the timer worker in a daemon thread."""
     db = db or Database()
     app = create_app({"DATABASE": db, "PROCESSES_DIR": str(args.processes), "FORMS_DIR": str(args.forms)})
+    # The modules and the app live as long as the process: out of the collector's sight, a full
+    # collection walks only what requests made, a pause of some 20 ms instead of some 100 ms
+    # that every request in flight on this process would wait out.
+    gc.collect()
+    gc.freeze()
     wakeup, worker = Wakeup(), None
     if not args.no_worker:
         # Its own Runtime so the worker's clock and sessions never mix with the app's; the

@@ -52,6 +52,8 @@ class Database:
         reads = {"isolation_level": "AUTOCOMMIT"} if self.is_postgres else {}
         self.read_sessions = sessionmaker(self.engine.execution_options(read_only=True, **reads),
                                           expire_on_commit=False)
+        # A read fetched in batches (yield_per) holds a server-side cursor, which lives in a transaction.
+        self.stream_sessions = sessionmaker(self.engine.execution_options(read_only=True), expire_on_commit=False)
 
     @property
     def is_postgres(self) -> bool:
@@ -68,9 +70,12 @@ class Database:
     def session(self) -> Session:
         return self.sessions()
 
-    def read_session(self) -> Session:
-        """A session that only reads (the web views'): on SQLite it takes no write lock."""
-        return self.read_sessions()
+    def read_session(self, stream: bool = False) -> Session:
+        """A session that only reads (the web views'): on SQLite it takes no write lock.
+
+        `stream`: for a read that fetches its rows in batches (`yield_per`), e.g. an export.
+        """
+        return self.stream_sessions() if stream else self.read_sessions()
 
     def migrate(self) -> None:
         """Create or upgrade the schema to the newest Alembic revision."""
