@@ -86,6 +86,7 @@ def main(args, db: Database | None = None) -> int:
         wakeup.stop()
         if worker is not None:
             worker.join(WORKER_STOP_SECONDS)
+        gc.unfreeze()  # serve run in-process (tests) hands the collector back its objects
     print("EstateDesk stopped", file=sys.stderr)
     return 0
 
