@@ -13,6 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 DEFAULT_SQLITE_PATH = Path("var/estatedesk.db")
 # A pooled PostgreSQL connection idle for longer is pinged before use (see _ping_when_idle).
 PING_AFTER_IDLE_SECONDS = 2.0
+# PostgreSQL connections kept open: one per thread that may use one at once (waitress's 8, the
+# timer worker, a read beside a step). Past the pool, a connection is opened for one use and
+# closed again: a new server process each time, under load on every other request.
+POOL_SIZE = 12
 
 
 def database_url() -> str:
@@ -113,7 +117,7 @@ def _make_engine(url: str, schema: str | None) -> Engine:
 
         return engine
     connect_args = {"options": f"-csearch_path={schema}"} if schema else {}
-    engine = create_engine(url, connect_args=connect_args)
+    engine = create_engine(url, connect_args=connect_args, pool_size=POOL_SIZE)
     _ping_when_idle(engine)
     return engine
 
