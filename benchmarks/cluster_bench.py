@@ -1,9 +1,9 @@
 """Cluster benchmark: N PostgreSQL-backed app processes behind nginx, two timer workers.
 
 The set-up is what docs/operations.md describes: `estatedesk serve --no-worker` on ports
-8192.. (one per process), Debian's nginx with a copy of deploy/nginx.conf whose upstream
-lists those ports, listening on 8290, and two `estatedesk worker` processes sharing the
-timer table. Everything runs in a temporary schema of the PostgreSQL database named by
+8192.. (one per process; with --supervised, one `estatedesk serve --no-worker --processes N`
+on 8192 instead), Debian's nginx with a copy of deploy/nginx.conf whose upstream lists those
+ports, listening on 8290, and two `estatedesk worker` processes sharing the timer table. Everything runs in a temporary schema of the PostgreSQL database named by
 --database-url (default $DATABASE_URL), dropped at the end.
 
 Through the engine, 1,000 cases of benchmarks/bundle's `bench_timer` are opened (five user
@@ -31,6 +31,7 @@ Targets (issue 21, printed, not asserted): lost=0 duplicated=0, S >= 1.8, p99 at
 
     DATABASE_URL=postgresql+psycopg://… .venv/bin/python benchmarks/cluster_bench.py --quick
     .venv/bin/python benchmarks/cluster_bench.py --processes 1 --database-url postgresql+psycopg://…
+    … cluster_bench.py --quick --supervised     # the N processes as one `serve --processes N`
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ import urllib.request
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from cpu_use import CpuMeter, descendants, postgres_backends
 from engine_bench import bench_bundle, percentile, ready_runtime, temp_database
 from sqlalchemy import select
 
@@ -72,6 +74,7 @@ REPLY_LIMIT = timedelta(minutes=5)  # help.reply at the default site
 DUE_AHEAD = timedelta(days=1)  # where the timers sit on the wall clock: the apps never see them due
 TASK_COMPLETED, TIMER_FIRED = "task_completed", "timer_fired"
 TARGET_SCALING, TARGET_P99_OVER_P50 = 1.8, 10.0
+PG_NAME = "estatedesk_cluster_bench"  # application_name of the apps' and workers' connections
 # Completions in the 1-client and the 16-client phase; and the seconds over which the timers fall due.
 PLAN = {"quick": (150, 600, 20.0), "full": (400, 2400, 60.0)}
 
@@ -104,11 +107,12 @@ def wait_for(port: int, seconds: float = 60.0) -> None:
 
 
 @contextlib.contextmanager
-def cluster(db_url: str, processes: int, folder: Path):
+def cluster(db_url: str, processes: int, folder: Path, supervised: bool = False):
     """The app processes and nginx, running until the block ends."""
     env = app_env(db_url)
-    ports = [APP_PORT + n for n in range(processes)]
-    started = [subprocess.Popen([sys.executable, "-m", "cli", "serve", "--no-worker", "--port", str(port)],
+    ports = [APP_PORT] if supervised else [APP_PORT + n for n in range(processes)]
+    each = ["--processes", str(processes)] if supervised else []
+    started = [subprocess.Popen([sys.executable, "-m", "cli", "serve", "--no-worker", *each, "--port", str(port)],
                                 cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                 stderr=(folder / f"app{port}.log").open("w")) for port in ports]
     try:
@@ -117,7 +121,7 @@ def cluster(db_url: str, processes: int, folder: Path):
         started.append(subprocess.Popen([NGINX, "-c", str(nginx_conf(ports, folder)), "-g", "daemon off;"],
                                         stdout=subprocess.DEVNULL, stderr=(folder / "nginx.log").open("w")))
         wait_for(NGINX_PORT)
-        yield
+        yield started[:-1], started[-1]  # the app processes, nginx
     finally:
         stop(started)
 
@@ -135,7 +139,7 @@ def workers(db_url: str, offset: float, folder: Path, count: int = 2):
             if time.monotonic() > end or any(p.poll() is not None for p in started):
                 raise RuntimeError(f"the workers did not start: see {folder}")
             time.sleep(0.1)
-        yield
+        yield started
     finally:
         stop(started)
 
@@ -151,7 +155,8 @@ def stop(processes: list[subprocess.Popen]) -> None:
 
 
 def app_env(db_url: str) -> dict:
-    return {**os.environ, "DATABASE_URL": db_url, "ESTATEDESK_SECRET_KEY": "be" * 32,
+    named = f"{db_url}{'&' if '?' in db_url else '?'}application_name={PG_NAME}"  # its server processes' name
+    return {**os.environ, "DATABASE_URL": named, "ESTATEDESK_SECRET_KEY": "be" * 32,
             "ESTATEDESK_TRUSTED_PROXY": "127.0.0.1", "ESTATEDESK_LOG_FORMAT": "json"}
 
 
@@ -272,6 +277,14 @@ def drive(work: Work, token: str, clients: int, completions: int) -> tuple[list[
 
 # -- the check ----------------------------------------------------------------------------------
 
+def cpu_meter(db, apps: list, proxy, timer_workers: list) -> CpuMeter:
+    """Where a completion's CPU goes: the app processes (and a supervisor's children), PostgreSQL's
+    server processes for them and the workers, nginx's, the workers', and the clients'."""
+    return CpuMeter({"apps": lambda: [pid for p in apps for pid in descendants(p.pid)],
+                     "PostgreSQL": lambda: postgres_backends(db.engine, PG_NAME),
+                     "nginx": lambda: descendants(proxy.pid), "workers": lambda: [p.pid for p in timer_workers]})
+
+
 def wait_for_timers(db, cases: dict[int, str], seconds: float) -> None:
     end = time.monotonic() + seconds
     while time.monotonic() < end:
@@ -315,6 +328,8 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer completions: a couple of minutes")
     parser.add_argument("--processes", type=int, default=2, help="app processes behind nginx (default 2)")
+    parser.add_argument("--supervised", action="store_true",
+                        help="run them as one `serve --processes N` on one port, not N `serve` on N ports")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", ""),
                         help="the PostgreSQL database (default: $DATABASE_URL)")
     return parser.parse_args()
@@ -329,7 +344,8 @@ def main() -> None:
     os.environ["DATABASE_URL"] = args.database_url  # engine_bench.temp_database reads it
     os.environ.setdefault("ESTATEDESK_AUDIT_KEY", "cluster-bench-audit-key")
     solo, many, window = PLAN["quick" if args.quick else "full"]
-    print(f"EstateDesk cluster benchmark: {args.processes} app process(es) behind nginx, 2 workers, "
+    print(f"EstateDesk cluster benchmark: {args.processes} app process(es)"
+          f"{' (one serve --processes)' if args.supervised else ''} behind nginx, 2 workers, "
           f"{CASES:,} open cases of {PROCESS_ID}{' [--quick]' if args.quick else ''}")
     print(f"  {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start"
           " (other work on the machine skews the figures)")
@@ -343,18 +359,24 @@ def main() -> None:
         print(f"  opened {len(cases):,} cases in {time.perf_counter() - began:.1f} s")
         with runtime.transaction() as session:
             _view, token = create_token(session, ACTOR, "cluster benchmark")
-        stack.enter_context(cluster(db.url_with_schema, args.processes, folder))
+        apps, proxy = stack.enter_context(cluster(db.url_with_schema, args.processes, folder, args.supervised))
         work = Work(cases)
         drive(work, token, 4, 20)  # warm-up: each process compiles the version once
         # The workers' clock reaches the first timer as measuring starts, once they are up.
-        with workers(db.url_with_schema, (first_due - datetime.now(timezone.utc)).total_seconds() - 5.0, folder):
-            results = {}
+        with workers(db.url_with_schema, (first_due - datetime.now(timezone.utc)).total_seconds() - 5.0,
+                     folder) as timer_workers:
+            meter = cpu_meter(db, apps, proxy, timer_workers)
+            results, cpu = {}, {}
             for clients, completions in ((1, solo), (16, many)):
+                before = meter.sample()
                 latencies, seconds = drive(work, token, clients, completions)
+                cpu[clients] = meter.per_completion(before, meter.sample(), len(latencies))
                 ms = [value * 1000 for value in latencies]
                 results[clients] = (len(ms) / seconds, percentile(ms, 50), percentile(ms, 99))
                 print(f"  {clients:2d} client(s): {len(ms):5d} completions in {seconds:5.1f} s = "
                       f"{results[clients][0]:6.1f}/s  p50 {results[clients][1]:6.1f} ms  p99 {results[clients][2]:6.1f} ms")
+            for clients in cpu:
+                print(f"  CPU at {clients:2d} client(s): {cpu[clients]}")
             wait_for_timers(db, cases, window + 60)
         lost, duplicated = check_trails(db, cases, work)
         verified = audit_verify(db.url_with_schema)

@@ -46,8 +46,10 @@ def configure(fmt: str | None = None) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RequestIdFilter())
     if (fmt or default_format()) == "json":
-        handler.setFormatter(JsonFormatter("{asctime}{levelname}{name}{message}", style="{",
-                                           rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        # `pid`: which of several app processes (`serve --processes`) wrote the line.
+        handler.setFormatter(JsonFormatter("{asctime}{levelname}{name}{process}{message}", style="{",
+                                           rename_fields={"asctime": "time", "levelname": "level", "name": "logger",
+                                                          "process": "pid"},
                                            json_ensure_ascii=False))
     else:
         handler.setFormatter(OneLineLogFormatter())

@@ -90,16 +90,25 @@ def report(env: Env, **options) -> int:
 @command()
 @click.option("--host", default="127.0.0.1", metavar="HOST", help="address to listen on (default: 127.0.0.1)")
 @click.option("--port", type=int, default=8000, metavar="PORT", help="port to listen on (default: 8000)")
+@click.option("--processes", "app_processes", type=click.IntRange(min=1), default=1, metavar="N",
+              help="app processes sharing the port, each started again if it dies (default: 1)")
 @click.option("--no-worker", is_flag=True, help="do not run the timer worker in this process")
+@click.option("--listen-fd", type=int, hidden=True)  # set by `--processes`: accept on this inherited socket
 @LOG_FORMAT
 @pass_env
-def serve(env: Env, log_format: str | None, **options) -> int:
+def serve(env: Env, log_format: str | None, app_processes: int, **options) -> int:
     """Run the web app (and the timer worker)."""
     from web import serve as web_serve  # on use, as for `report`
 
     audit_key()  # checked at start, not at the first step: without it nothing could be recorded
     web_serve.require_shared_secret(env.db)
     logs.configure(log_format)
+    if app_processes > 1:
+        from cli import supervisor
+
+        library = ["--processes", str(env.processes), "--forms", str(env.forms)]
+        return supervisor.run(options["host"], options["port"], app_processes, not options["no_worker"], library,
+                              log_format, env.db.is_postgres)
     return web_serve.main(SimpleNamespace(**options, processes=env.processes, forms=env.forms), env.db)
 
 

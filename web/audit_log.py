@@ -133,7 +133,7 @@ def _streamed(audit_filter: AuditFilter, render) -> Iterator[str]:
     # The session stays open while the response streams, so exports of any size use little memory.
     @stream_with_context
     def generate():
-        with reading() as session:
+        with reading(stream=True) as session:
             yield from render(iter_events(session, audit_filter))
     return generate()
 

@@ -14,9 +14,11 @@ def runtime() -> Runtime:
 
 
 @contextlib.contextmanager
-def reading():
-    """A session for reads only; views never write outside the runtime's steps."""
-    with runtime().db.read_session() as session:
+def reading(stream: bool = False):
+    """A session for reads only; views never write outside the runtime's steps.
+
+    `stream` for a read fetched in batches (engine/store/db.py, `Database.read_session`)."""
+    with runtime().db.read_session(stream) as session:
         yield session
 
 

@@ -60,6 +60,8 @@ _HEAD_ADVANCE = (update(_head).where(_head.c.chain == bindparam("name"))
                  .values(last_event_id=bindparam("last_id"), last_hash=bindparam("last_hash"),
                          length=bindparam("new_length"), seal=bindparam("new_seal")))
 _EVENT_INSERT = insert(_event)
+# PostgreSQL answers the new ids in the INSERT itself: one statement for all rows, no query after.
+_EVENT_INSERT_RETURNING = insert(_event).returning(_event.c.id, _event.c.chain)
 
 
 def lock_head(session: Session, chain: str) -> tuple[str, int]:
@@ -104,15 +106,28 @@ def append_events(session: Session, events: list[NewEvent], at: datetime) -> lis
                          "chain": chain, "seal": event_seal(key, chain, digest), "request_id": request_id})
             prev = digest
         heads.append((chain, prev, length + len(by_chain[chain])))
-    # One executemany for the whole step; no RETURNING, which SQLite would answer one row
-    # at a time (each head takes its chain's newest id instead).
     conn = session.connection()
-    conn.execute(_EVENT_INSERT, rows)
+    last_ids = _insert_events(conn, rows)
     for chain, last_hash, length in heads:
-        last_id = conn.execute(_CHAIN_LAST_ID, {"chain": chain}).scalar_one()
+        last_id = last_ids[chain] if last_ids is not None else conn.execute(_CHAIN_LAST_ID, {"chain": chain}).scalar_one()
         conn.execute(_HEAD_ADVANCE, {"name": chain, "last_id": last_id, "last_hash": last_hash,
                                      "new_length": length, "new_seal": head_seal(key, chain, last_id, last_hash, length)})
     return rows
+
+
+def _insert_events(conn, rows: list[dict]) -> dict[str, int] | None:
+    """Insert the step's events in one statement; on PostgreSQL return each chain's newest id.
+
+    SQLite would answer RETURNING one row at a time, so there each head takes its chain's
+    newest id with a query instead (None here).
+    """
+    if conn.dialect.name != "postgresql":
+        conn.execute(_EVENT_INSERT, rows)
+        return None
+    last_ids: dict[str, int] = {}
+    for event_id, chain in conn.execute(_EVENT_INSERT_RETURNING, rows):
+        last_ids[chain] = max(event_id, last_ids.get(chain, 0))
+    return last_ids
 
 
 def instance_events(session: Session, instance_id: int) -> list[Event]:

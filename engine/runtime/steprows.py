@@ -60,6 +60,10 @@ class RowCopy(SimpleNamespace):
     def written(self, values: dict) -> None:
         self._as_read = {**self._as_read, **values}
 
+    def as_read(self, name: str):
+        """The column's value as read (or last written), whatever the step has set since."""
+        return self._as_read[name]
+
 
 # Built once: every step runs these, and building a statement costs more than running it.
 _instance, _task, _timer = Instance.__table__, HumanTask.__table__, Timer.__table__
@@ -176,12 +180,11 @@ def _new_task_row(row: RowCopy, compiled: CompiledVersion, task, element: dict, 
             "due_at": due_at, "completed_at": None, "completed_by": None}
 
 
-def sync_timers(session: Session, row: RowCopy, workflow) -> None:
-    """Replace the instance's timer rows with the due times of its waiting timer events."""
-    conn = session.connection()
-    conn.execute(_TIMERS_DELETE, {"instance_id": row.id})
-    if row.status != InstanceStatus.RUNNING:
-        return
+def waiting_timers(row: RowCopy, workflow, status: InstanceStatus | None = None) -> list[dict]:
+    """The timer rows `workflow` calls for, the case being in `status` (default: the row's): one
+    per waiting timer event, with its due time; none unless the case is running."""
+    if (status or row.status) != InstanceStatus.RUNNING:
+        return []
     due = []
     for task in all_tasks(workflow):
         if task.state == TaskState.WAITING and is_timer(task):
@@ -191,6 +194,21 @@ def sync_timers(session: Session, row: RowCopy, workflow) -> None:
             if value:
                 due.append({"instance_id": row.id, "element_id": task.task_spec.bpmn_id,
                             "due_at": TimerEventDefinition.get_datetime(value)})
+    return due
+
+
+def sync_timers(session: Session, row: RowCopy, workflow, stored: list[dict] | None = None) -> None:
+    """Replace the instance's timer rows with the due times of its waiting timer events.
+
+    `stored`: the rows as they are, when the step knows them (every step writes them from the
+    state it stores, so they are `waiting_timers` of the state it restored). Unchanged, as in
+    most steps beside a waiting timer, they are left alone: no DELETE and INSERT of the same.
+    """
+    due = waiting_timers(row, workflow)
+    if stored is not None and due == stored:
+        return
+    conn = session.connection()
+    conn.execute(_TIMERS_DELETE, {"instance_id": row.id})
     if due:
         conn.execute(_TIMER_INSERT, due)
         session.info[TIMERS_WRITTEN] = True  # lets a timer worker in this process wake at commit

@@ -100,8 +100,11 @@ class StepTransactions:
     def _advance(self, session: Session, row: RowCopy, compiled: CompiledVersion, act: Action, actor: str,
                  completions: dict | None = None, workflow: BpmnWorkflow | None = None) -> list[RowCopy]:
         """Run one step on a loaded instance; return the task rows left open."""
+        stored_timers = None  # unknown for a new workflow or a migrated one: rewritten
         if workflow is None:
             workflow = self._workflow_of(row, compiled)
+            if compiled.has_timers:  # what the step that stored this state wrote (steprows.sync_timers)
+                stored_timers = steprows.waiting_timers(row, workflow, row.as_read("status"))
         tracker = StepTracker.snapshot(compiled, row.id, workflow)
         error = None
         with running_case(row.reference, SessionTally(session)) as handed_over:  # helpers such as followup_decision() read it
@@ -111,7 +114,7 @@ class StepTransactions:
             except WorkflowException as exc:
                 error = exc
         events += tracker.events_after(workflow, actor, completions)
-        open_rows = self._write_back(session, row, compiled, workflow, tracker, events, error, actor)
+        open_rows = self._write_back(session, row, compiled, workflow, tracker, events, error, actor, stored_timers)
         if handed_over and error is None:
             self._hand_over(session, row, handed_over, actor)
         return open_rows
@@ -167,7 +170,8 @@ class StepTransactions:
                 raise RuntimeError(f"case {row.reference}: the kept workflow is not its stored state: {found}")
         return live
 
-    def _write_back(self, session, row, compiled, workflow, tracker, events, error, actor) -> list[RowCopy]:
+    def _write_back(self, session, row, compiled, workflow, tracker, events, error, actor,
+                    stored_timers=None) -> list[RowCopy]:
         now = clock.now()
         row.state_json = dump_state(workflow)
         row.updated_at = now
@@ -191,7 +195,7 @@ class StepTransactions:
         events += task_events
         events += sla_clocks.sync_clocks(session, row, compiled, workflow, open_rows, now)  # SLA clocks
         if compiled.has_timers:
-            steprows.sync_timers(session, row, workflow)
+            steprows.sync_timers(session, row, workflow, stored_timers)
         announcements.announce_step(session, row, compiled, events, now)  # tasks given, people sent out
         record_events(session, events, now)
         session.info[STORED_WORKFLOW] = (row, workflow)

@@ -2,6 +2,10 @@
 SIGKILL mid-load and started again: no step a client was answered 2xx for is lost, no timer
 fires twice, and `estatedesk audit verify` still passes.
 
+The app processes run either as two `serve` processes on ports of their own (started again by
+the test, as systemd would), or as one `serve --processes 2` whose supervisor starts the killed
+one again on the shared port.
+
 The cases run benchmarks/bundle's `bench_timer`: five user tasks beside a timer waiting for the
 site's help.reply limit (5 minutes). They are opened with clocks set so that their timers fall
 due, on the wall clock the workers run on, one after another while the clients work."""
@@ -11,6 +15,8 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
 import threading
@@ -31,6 +37,7 @@ from tests.web.test_nginx import wait_for
 ROOT = Path(__file__).resolve().parents[2]
 BENCH_BUNDLE = ROOT / "benchmarks" / "bundle"
 PORTS = (8190, 8191)
+SUPERVISED_PORT = 8189  # `serve --processes 2`
 CASES, CLIENTS, TASKS_PER_CASE = 40, 4, 5
 REPLY_LIMIT = timedelta(minutes=5)  # help.reply at the default site: when each case's timer falls due
 CLOSED = ("completed", "cancelled")
@@ -65,15 +72,15 @@ class Node:
 class Client:
     """A clerk's API client working cases to the end over whichever app process answers."""
 
-    def __init__(self, token: str, acked: list, lock: threading.Lock):
-        self.token, self.acked, self.lock = token, acked, lock
+    def __init__(self, token: str, acked: list, lock: threading.Lock, ports: tuple[int, ...]):
+        self.token, self.acked, self.lock, self.ports = token, acked, lock, ports
         self.turn = 0
         self.failures = 0
 
     def call(self, method: str, path: str, body: dict | None = None, headers: dict | None = None):
         """(status, headers, body) from the next process in turn; (None, {}, {}) when none answered."""
         self.turn += 1
-        port = PORTS[self.turn % len(PORTS)]
+        port = self.ports[self.turn % len(self.ports)]
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         try:
             connection.request(method, f"/api/v1{path}", body=json.dumps(body).encode() if body is not None else None,
@@ -144,8 +151,15 @@ def wait_until(condition, seconds: float, what: str) -> None:
         done.wait(0.2)
 
 
+def supervised_apps(log: Path) -> list[int]:
+    """The pids of the app processes `serve --processes` started, oldest first (its JSON log lines)."""
+    records = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.startswith("{")]
+    return [r["child_pid"] for r in records if re.fullmatch(r"app \d+ started \(pid \d+\)", r.get("message", ""))]
+
+
+@pytest.mark.parametrize("deployment", ["separate", "supervised"])
 def test_killing_an_app_process_and_a_worker_mid_load_loses_no_step_and_fires_no_timer_twice(
-        runtime, db_url, tmp_path):
+        runtime, db_url, tmp_path, deployment):
     with runtime.transaction() as session:
         _view, token = create_token(session, "reception1", "cluster fault test")
     env = {**os.environ, "DATABASE_URL": db_url, "ESTATEDESK_SECRET_KEY": "cd" * 32, "ESTATEDESK_LOG_FORMAT": "json"}
@@ -155,10 +169,16 @@ def test_killing_an_app_process_and_a_worker_mid_load_loses_no_step_and_fires_no
     threads: list[threading.Thread] = []
     acked: list[tuple[int, str, str]] = []
     lock = threading.Lock()
-    clients = [Client(token, acked, lock) for _ in range(CLIENTS)]
+    ports = PORTS if deployment == "separate" else (SUPERVISED_PORT,)
+    clients = [Client(token, acked, lock, ports) for _ in range(CLIENTS)]
+    killed_app = None
     try:
-        apps += [Node(["serve", "--no-worker", "--port", str(port)], env, tmp_path / f"app{port}.log", port)
-                 for port in PORTS]
+        if deployment == "separate":
+            apps += [Node(["serve", "--no-worker", "--port", str(port)], env, tmp_path / f"app{port}.log", port)
+                     for port in PORTS]
+        else:
+            apps.append(Node(["serve", "--no-worker", "--processes", "2", "--port", str(SUPERVISED_PORT)], env,
+                             tmp_path / "apps.log", SUPERVISED_PORT))
         workers += [Node(["worker"], env, tmp_path / f"worker{n}.log") for n in (1, 2)]
         # Opened once the processes are up, so the first timers fall due as the clients begin.
         cases.update(open_cases(runtime, datetime.now(timezone.utc) + timedelta(seconds=2),
@@ -172,9 +192,13 @@ def test_killing_an_app_process_and_a_worker_mid_load_loses_no_step_and_fires_no
         wait_until(lambda: len(acked) >= total // 3 and events(runtime, EventType.TIMER_FIRED), 60,
                    "a third of the steps done and a timer fired")
         fired_before_kill = len(events(runtime, EventType.TIMER_FIRED))
-        apps[0].kill()
+        if deployment == "separate":
+            apps[0].kill()
+            apps[0].start()
+        else:
+            killed_app = supervised_apps(apps[0].log)[0]
+            os.kill(killed_app, signal.SIGKILL)  # its supervisor starts another
         workers[0].kill()
-        apps[0].start()
         workers[0].start()
         for thread in threads:
             thread.join(timeout=120)
@@ -186,7 +210,14 @@ def test_killing_an_app_process_and_a_worker_mid_load_loses_no_step_and_fires_no
 
     # The kill fell mid-load: clients had work left and timers were still to fire.
     assert len({task for _case, task, _rid in acked}) == len(acked) <= total
-    assert 0 < fired_before_kill < CASES and sum(client.failures for client in clients) > 0
+    assert 0 < fired_before_kill < CASES
+    if deployment == "separate":
+        assert sum(client.failures for client in clients) > 0
+    else:  # the killed process had been serving steps, and another took its place
+        served = [json.loads(line) for line in apps[0].log.read_text(encoding="utf-8").splitlines()
+                  if line.startswith("{") and '"estatedesk.access"' in line]
+        assert any(r["pid"] == killed_app and r["path"].endswith("/complete") for r in served)
+        assert len(supervised_apps(apps[0].log)) == 3 and "exited with -9; starting it again" in apps[0].log.read_text()
     completed = {(e.instance_id, e.request_id): e for e in events(runtime, EventType.TASK_COMPLETED)}
     lost = [(case, task) for case, task, request_id in acked if (case, request_id) not in completed]
     assert lost == []
