@@ -25,6 +25,7 @@ from engine.audit.events import EventType
 from engine.definitions.catalogue_lint import catalogue_findings
 from engine.definitions.diagram import ProcessOutline, outline_processes
 from engine.definitions.duty_lint import duty_holiday_findings
+from engine.definitions.form_people import lint_staff_fields
 from engine.definitions.forms import fill_lists, load_forms
 from engine.definitions.lint import lint_tree
 from engine.definitions.rules import Rules, load_rules
@@ -105,6 +106,8 @@ def check_bundle(bundle: Bundle, *, partial: bool = False, lint_only: set[str] |
         forms = fill_lists(load_forms(bundle.forms), rules)
     except DefinitionError as exc:
         findings.extend(exc.findings)
+    if rules is not None:
+        findings.extend(lint_staff_fields(forms, rules.roles))
     outlines: dict[str, ProcessOutline] = {}
     trees = {}
     for name, data in bundle.bpmn.items():

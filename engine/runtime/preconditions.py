@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.definitions.compiled import CompiledVersion
+from engine.definitions.form_people import check_staff
 from engine.definitions.forms import check_times, prepared_form_data, validate_form_data
 from engine.definitions.task_kinds import all_tasks
 from engine.errors import ConflictError, FieldError, FormInvalid, InstanceNotRunning, NotFound
@@ -42,16 +43,19 @@ def check_running(row: RowCopy, expected_version: int | None = None) -> None:
 
 
 
-def validated_form_data(compiled: CompiledVersion, task_row: RowCopy, data: dict) -> dict:
-    """Validate against the task's form and keep only the fields the form declares."""
+def validated_form_data(compiled: CompiledVersion, task_row: RowCopy, data: dict, signer: str | None = None,
+                        site: str | None = None) -> dict:
+    """Validate against the task's form and keep only the fields the form declares; `signer` (the
+    submitting person's name) signs its signatures, and the staff it names must work at `site`."""
     schema = compiled.forms.get(task_row.form_id) if task_row.form_id else None
     if schema is None:
         if data:
             raise FormInvalid([FieldError("", "this task has no form; submit no data")])
         return {}
-    data = prepared_form_data(schema, data)
+    data = prepared_form_data(schema, data, signer)
     validate_form_data(schema, data)
     check_times(schema, data, clock.now())
+    check_staff(schema, data, site)
     declared = schema.get("properties", {})
     return {k: v for k, v in data.items() if k in declared and k not in RESERVED_NAMES}
 

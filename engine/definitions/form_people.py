@@ -1,0 +1,110 @@
+"""Form fields that name people the system knows, so nobody types a colleague's name.
+
+`x-signed-in: true` (a signature, 交班人签名, 主管签名, or "who did this", 交班人): the signed-in
+person's confirmation. It is never typed: the step writes the name of whoever submits it,
+whatever was sent, for the web, the API and the CLI alike.
+
+`x-staff-role: <role>` (值班负责人, 跟进人…): someone else, chosen from the staff list
+(processes/rules/staff.yaml) of the role, on an array's items too. The version's forms get the
+list filled in (`enum` of usernames labelled by name, and each one's site in `x-staff-sites`);
+the page offers those of the case's site, and the step refuses anyone from another site.
+"""
+
+from __future__ import annotations
+
+from engine.errors import FieldError, Finding, FormInvalid
+
+SIGNED_IN = "x-signed-in"
+STAFF_ROLE = "x-staff-role"
+STAFF_SITES = "x-staff-sites"
+EVERY_SITE = "*"  # a company-wide person works on every site's cases
+
+
+def sign(schema: dict, data: dict, signer: str | None) -> dict:
+    """`data` with each `x-signed-in` field set to `signer` (dropped when nobody signs)."""
+    signed = dict(data)
+    for name, prop in (schema.get("properties") or {}).items():
+        if isinstance(prop, dict) and prop.get(SIGNED_IN):
+            if signer:
+                signed[name] = signer
+            else:
+                signed.pop(name, None)
+    return signed
+
+
+def fill_staff(schema: dict, staff) -> dict:
+    """`schema` with every `x-staff-role` property (or array of them) offering the role's staff."""
+    properties = schema.get("properties") or {}
+    filled = {name: _filled(prop, staff) for name, prop in properties.items()}
+    return {**schema, "properties": filled} if filled != properties else schema
+
+
+def _filled(prop, staff):
+    if not isinstance(prop, dict):
+        return prop
+    if prop.get("type") == "array" and isinstance(prop.get("items"), dict) and prop["items"].get(STAFF_ROLE):
+        return {**prop, "items": _filled(prop["items"], staff)}
+    role = prop.get(STAFF_ROLE)
+    if not role:
+        return prop
+    sites: dict[str, set] = {}
+    for member in staff:
+        if role in member.roles:
+            sites.setdefault(member.name, set()).add(EVERY_SITE if member.company_wide else member.site)
+    return {**prop, "enum": list(sites), STAFF_SITES: {name: sorted(at) for name, at in sites.items()}}
+
+
+def staff_options(prop: dict, site: str | None) -> list[str] | None:
+    """The names a staff field offers at `site` (None: not a staff field)."""
+    sites = prop.get(STAFF_SITES)
+    if sites is None:
+        return None
+    return [name for name in prop.get("enum", []) if site is None or {site, EVERY_SITE} & set(sites.get(name, ()))]
+
+
+def check_staff(schema: dict, data: dict, site: str | None) -> None:
+    """Refuse a person chosen in a staff field who does not work at the case's site."""
+    errors = []
+    for name, prop in (schema.get("properties") or {}).items():
+        if not isinstance(prop, dict):
+            continue
+        field = prop.get("items") if prop.get("type") == "array" else prop
+        allowed = staff_options(field, site) if isinstance(field, dict) else None
+        if allowed is None or name not in data:
+            continue
+        chosen = data[name] if isinstance(data[name], list) else [data[name]]
+        if any(value not in allowed for value in chosen):
+            errors.append(FieldError(name, "not on the staff of this site", "不是本服务中心的人员",
+                                     "Not on the staff of this site"))
+    if errors:
+        raise FormInvalid(errors)
+
+
+def staff_of_site(schema: dict, site: str | None) -> dict:
+    """`schema` with each staff field offering only the people who work at `site`."""
+    properties = schema.get("properties") or {}
+    narrowed = {name: _narrowed(prop, site) for name, prop in properties.items()}
+    return {**schema, "properties": narrowed} if narrowed != properties else schema
+
+
+def _narrowed(prop, site):
+    if not isinstance(prop, dict):
+        return prop
+    if prop.get("type") == "array" and isinstance(prop.get("items"), dict):
+        items = _narrowed(prop["items"], site)
+        return prop if items is prop["items"] else {**prop, "items": items}
+    offered = staff_options(prop, site)
+    return prop if offered is None else {**prop, "enum": offered}
+
+
+def lint_staff_fields(forms: dict[str, dict], roles) -> list:
+    """A staff field must name a role of roles.yaml, or it would offer nobody."""
+    findings = []
+    for form_id, schema in forms.items():
+        for name, prop in (schema.get("properties") or {}).items():
+            field = prop.get("items") if isinstance(prop, dict) and prop.get("type") == "array" else prop
+            role = field.get(STAFF_ROLE) if isinstance(field, dict) else None
+            if role and role not in roles:
+                findings.append(Finding(f"forms/{form_id}.yaml", None, name, "error",
+                                        f"x-staff-role names unknown role {role!r} (processes/rules/roles.yaml)"))
+    return findings
