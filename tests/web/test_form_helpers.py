@@ -82,3 +82,25 @@ def test_the_engine_refuses_a_future_arrival_for_the_api_too(runtime, cases):
         runtime.complete_task(task.id, {**cases.data("choose_help"), "received_at": "2026-11-24T08:00:00+08:00"},
                               "reception1")
     assert [(e.field, e.zh) for e in refused.value.errors] == [("received_at", "不能晚于现在")]
+
+
+# Times that are planned, not recorded: an appointment, an expected arrival, a lease, a deadline, a promise.
+PLANNED_TIMES = {"repair/write_order.yaml:appointment_at", "paid_service/agree_scope_price.yaml:appointment_at",
+                 "emergency_patient/arrange_vehicle.yaml:vehicle_eta", "move_in/register_tenant.yaml:lease_from",
+                 "move_in/register_tenant.yaml:lease_to", "move_in/send_notice.yaml:move_in_from",
+                 "move_in/send_notice.yaml:deadline", "complaint/handle_complaint.yaml:promised_time"}
+
+
+def _times(properties: dict, prefix: str):
+    for name, prop in properties.items():
+        if prop.get("format") == "date-time":
+            yield prefix + name, prop
+        if prop.get("type") == "array" and isinstance(prop.get("items"), dict):
+            yield from _times(prop["items"].get("properties") or {}, f"{prefix}{name}.")
+
+
+def test_every_time_of_what_happened_starts_at_now_and_refuses_the_future():
+    unmarked = sorted(f"{path.relative_to(FORMS)}:{name}" for path in FORMS.rglob("*.yaml")
+                      for name, prop in _times(yaml.safe_load(path.read_text(encoding="utf-8")).get("properties") or {}, "")
+                      if not prop.get("x-past") and f"{path.relative_to(FORMS)}:{name}" not in PLANNED_TIMES)
+    assert unmarked == []
