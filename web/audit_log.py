@@ -16,6 +16,7 @@ from engine.accounts import sites
 from engine.audit.chain import verify_chain
 from engine.audit.search import AuditFilter, AuditRow, count_events, iter_events, search_events
 from engine.definitions.catalogue import procedures
+from engine.definitions.compiled import VERSIONS
 from engine.errors import BadInput
 from engine.runtime.queries import get_instance_row, instance_view, list_events
 from engine.store.models import Event
@@ -49,9 +50,22 @@ def search():
         total = count_events(session, audit_filter)
         rows = search_events(session, audit_filter, PAGE_SIZE, (page - 1) * PAGE_SIZE)
         names = process_names(session)
+        labels = element_labels(session, rows)
     query = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("audit.html", rows=rows, total=total, page=page, pages=max(1, -(-total // PAGE_SIZE)),
-                           query=query, types=[(t, event_label(t)) for t in EVENT_TYPES], process_names=names)
+                           query=query, types=[(t, event_label(t)) for t in EVENT_TYPES], process_names=names,
+                           labels=labels)
+
+
+def element_labels(session, rows: list[AuditRow]) -> dict[int, str]:
+    """Each event's element, flow or process in words, from its case's version (never Flow_… ids)."""
+    labels = {}
+    for row in rows:
+        if row.version_id is not None:
+            label = VERSIONS.get(session, row.version_id).label_of(row.element_id)
+            if label:
+                labels[row.id] = label
+    return labels
 
 
 def process_names(session) -> dict[str, str]:
@@ -134,7 +148,7 @@ def _streamed(audit_filter: AuditFilter, render) -> Iterator[str]:
     @stream_with_context
     def generate():
         with reading() as session:
-            yield from render(iter_events(session, audit_filter))
+            yield from render(iter_events(session, audit_filter), session)
     return generate()
 
 
@@ -145,7 +159,7 @@ def _as_dict(row: AuditRow) -> dict:
             "hash": row.hash}
 
 
-def _csv_lines(rows: Iterator[AuditRow]) -> Iterator[str]:
+def _csv_lines(rows: Iterator[AuditRow], session) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv_writer(buffer)
     writer.writerow([str(CSV_HEADERS[c]) for c in CSV_COLUMNS])
@@ -156,11 +170,12 @@ def _csv_lines(rows: Iterator[AuditRow]) -> Iterator[str]:
         record = _as_dict(row)
         record["at"] = localtime(row.at, "%Y-%m-%d %H:%M:%S")
         record["data"] = json.dumps(row.data, ensure_ascii=False, sort_keys=True)
+        record["element_name"] = element_labels(session, [row]).get(row.id) or row.element_name
         writer.writerow([record[c] for c in CSV_COLUMNS])
         yield buffer.getvalue()
 
 
-def _json_lines(rows: Iterator[AuditRow]) -> Iterator[str]:
+def _json_lines(rows: Iterator[AuditRow], _session) -> Iterator[str]:
     yield "["
     for index, row in enumerate(rows):
         yield ("," if index else "") + "\n" + json.dumps(_as_dict(row), ensure_ascii=False)

@@ -45,10 +45,12 @@ class AuditRow:
     unit: str | None
     data: dict
     hash: str
+    version_id: int | None = None  # the case's process version, which names its elements and flows
 
 
 def _query(f: AuditFilter) -> Select:
-    query = select(Event, Instance.reference, Instance.process_id, Instance.site, Instance.unit).outerjoin(
+    query = select(Event, Instance.reference, Instance.process_id, Instance.site, Instance.unit,
+                   Instance.version_id).outerjoin(
         Instance, Event.instance_id == Instance.id)
     conditions = [
         (f.since, lambda v: Event.at >= v),
@@ -86,8 +88,8 @@ def iter_events(session: Session, f: AuditFilter, batch: int = 1000) -> Iterator
         yield _row(*row)
 
 
-def _row(event: Event, reference, process_id, site, unit) -> AuditRow:
+def _row(event: Event, reference, process_id, site, unit, version_id) -> AuditRow:
     data = event.data or {}
     name = data.get("name") if isinstance(data.get("name"), str) else None
     return AuditRow(event.id, event.at, event.type, event.actor, event.element_id, name, data.get("role"),
-                    reference, process_id, site, unit, data, event.hash)
+                    reference, process_id, site, unit, data, event.hash, version_id)

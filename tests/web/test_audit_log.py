@@ -56,6 +56,8 @@ def test_csv_export_has_every_matching_event_with_its_hash(web, two_cases):
     assert rows[0]["事件"] == "instance_started" and len(rows[0]["哈希"]) == 64
     completed = [r for r in rows if r["事件"] == "task_completed"]
     assert completed[0]["操作人"] == "reception1" and json.loads(completed[0]["数据"])["submitted"]
+    flows = [r for r in rows if r["事件"] == "flow_taken"]
+    assert flows[0]["环节编号"].startswith("Flow_") and " → " in flows[0]["环节"]  # the id kept, and named
 
 
 def test_json_export_matches_the_search(web, two_cases):
@@ -144,3 +146,23 @@ def test_audit_shows_procedures_by_name_and_finds_them_by_name(web, two_cases):
     web.login("auditor1")
     page = web.get_text("/audit?process_id=急救病人")
     assert first.reference in page and "<td>急救病人</td>" in page and "<td>emergency_patient</td>" not in page
+
+
+def test_every_event_type_has_words_in_both_languages(app):
+    from engine.audit.events import EventType
+    from web.i18n import event_label
+
+    with app.test_request_context("/"):
+        unnamed = [t.value for t in EventType if event_label(t.value) == t.value]
+    assert unnamed == []
+
+
+def test_the_table_names_flows_and_procedures_by_their_labels_not_their_ids(web, two_cases):
+    web.login("auditor1")
+    page = web.get_text("/audit")
+    table = page.split('<table class="audit">')[1].split("</table>")[0]
+    assert "Flow_" not in table and "<td>deployed</td>" not in table and "<td>发布流程</td>" in table
+    assert "收到急救病人求助 → 登记病人地址与电话、询问求助方式" in table  # a flow by the steps it joins
+    web.client.get("/lang/en")
+    table = web.get_text("/audit").split('<table class="audit">')[1].split("</table>")[0]
+    assert "Flow_" not in table and "<td>Procedure deployed</td>" in table
