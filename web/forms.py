@@ -39,6 +39,16 @@ class Field:
     options: list[tuple[str, str]] = field(default_factory=list)
     error: str | None = None
     rows: list[list[Field]] = field(default_factory=list)
+    carried: bool = False  # filled from what the case already holds: shown for checking, not asked again
+
+    @property
+    def shown(self) -> str:
+        """The value as people read it: a choice by its words, a time with a space."""
+        words = dict(self.options)
+        if isinstance(self.value, list):
+            return "、".join(words.get(v, v) for v in self.value)
+        text = str(self.value)
+        return words.get(text, text.replace("T", " ") if self.kind == "datetime" else text)
 
 
 def field_kind(prop: dict) -> str:
@@ -91,6 +101,7 @@ def describe_form(schema: dict, *, data: dict | None = None, posted=None,
             # A tick confirms what is true at this step (客户已签名 at this visit), so one given at
             # an earlier step of the case is not carried into it; a row shows its own again.
             item.value = _display_value(kind, data[name])
+            item.carried = not in_row and kind != "checkbox" and item.value not in ("", [])
         elif kind == "checkbox":
             item.value = bool(prop.get("default", False))
         elif kind == "datetime" and prop.get(PAST):

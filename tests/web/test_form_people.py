@@ -95,3 +95,18 @@ def test_no_open_items_is_an_answer_at_the_handover(app):
     with app.test_request_context("/"):
         data = parse_form(_form("shift_handover/review_log"), MultiDict({"log_read": "y"}))
     assert data == {"log_read": True, "open_items": []}
+
+
+def test_what_the_intake_registered_is_shown_for_checking_not_asked_again(web):
+    web.login("reception1")
+    response = web.post("/cases/new", {"category": "repair", "site": "nanshan", "unit": "3栋2单元1201",
+                                       "phone": "13800000000", "caller": "林先生", "description": "水龙头漏水",
+                                       "received_at": "2026-11-23T16:55"})
+    page = web.get_text(response.headers["Location"])
+    assert "<h1>登记住户求助</h1>" in page
+    asked, carried = page.split('<details class="carried">')
+    carried = carried.split("</details>")[0]
+    for name in ("caller", "unit", "phone", "category", "description", "received_at"):
+        assert f'name="{name}"' in carried and f'name="{name}"' not in asked  # there to correct, folded away
+    assert 'name="incident_type"' in asked  # what the intake did not ask is asked here
+    assert "求助人：林先生" in carried and "单元：3-2-1201" in carried and "求助类别：报修" in carried
