@@ -210,6 +210,9 @@ def test_the_case_diagram_is_readable_at_1280_and_zooms(desk, live_app):
     zoom = "() => document.querySelector('#canvas .viewport').transform.baseVal.consolidate().matrix.a"
     start = desk.page.evaluate(zoom)
     assert start >= 0.74  # labels legible, not the whole process shrunk to fit
+    # The diagram has most of the width at 1280 px; the element panel beside it is the narrower.
+    canvas, panel = (desk.page.locator(s).bounding_box() for s in ("#canvas", "#element-panel"))
+    assert canvas["width"] >= 850 and canvas["width"] > 2 * panel["width"], (canvas, panel)
     desk.page.get_by_role("button", name="放大").click()
     assert desk.page.evaluate(zoom) > start
     desk.page.get_by_role("button", name="适合窗口").click()
@@ -224,4 +227,10 @@ def test_the_modeler_palette_leaves_the_start_of_the_diagram_free(desk):
     palette = desk.page.locator(".djs-palette").bounding_box()
     start = desk.page.locator('g.djs-element[data-element-id="start"]').bounding_box()
     assert start["x"] >= palette["x"] + palette["width"], (palette, start)
+    canvas = desk.page.locator("#canvas").bounding_box()
+    assert canvas["y"] <= start["y"] <= canvas["y"] + canvas["height"] - start["height"], (canvas, start)
+    zoom = "() => document.querySelector('#canvas .viewport').transform.baseVal.consolidate().matrix.a"
+    assert desk.page.evaluate(zoom) >= 0.74  # the labels legible, as on the case diagram
+    assert desk.page.locator("#canvas").bounding_box()["width"] >= 850
+    assert desk.page.locator("h1").inner_text().startswith("编辑流程 浸水处理")
     desk.shot("modeler")
