@@ -31,6 +31,13 @@ def inbox():
     return render_template("inbox.html", **_inbox())
 
 
+@bp.route("/tasks")
+@login_required
+def task_list():
+    """Where people look for "the tasks" (issue #16: it was a 404): the inbox is that list."""
+    return redirect(url_for("tasks.inbox"))
+
+
 @bp.route("/inbox/rows")
 @login_required
 def inbox_rows():
