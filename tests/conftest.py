@@ -79,7 +79,7 @@ def app_loggers_restored():
     loggers = [logging.getLogger(name) for name in logs.LOGGERS]
     saved = [(logger.handlers[:], logger.level, logger.propagate) for logger in loggers]
     yield
-    for logger, (handlers, level, propagate) in zip(loggers, saved):
+    for logger, (handlers, level, propagate) in zip(loggers, saved, strict=True):
         logger.handlers[:], logger.level, logger.propagate = handlers, level, propagate
 
 
