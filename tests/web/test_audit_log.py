@@ -166,3 +166,11 @@ def test_the_table_names_flows_and_procedures_by_their_labels_not_their_ids(web,
     web.client.get("/lang/en")
     table = web.get_text("/audit").split('<table class="audit">')[1].split("</table>")[0]
     assert "Flow_" not in table and "<td>Procedure deployed</td>" in table
+
+
+def test_the_step_filter_takes_the_steps_name_as_the_table_shows_it(web, two_cases):
+    first, _second = two_cases
+    web.login("auditor1")
+    by_id = web.get_text("/audit?element_id=choose_help&type=task_completed")
+    by_name = web.get_text("/audit?element_id=登记病人地址与电话、询问求助方式&type=task_completed")
+    assert "共 1 条" in by_id and "共 1 条" in by_name and first.reference in by_name
