@@ -110,3 +110,9 @@ def test_what_the_intake_registered_is_shown_for_checking_not_asked_again(web):
         assert f'name="{name}"' in carried and f'name="{name}"' not in asked  # there to correct, folded away
     assert 'name="incident_type"' in asked  # what the intake did not ask is asked here
     assert "求助人：林先生" in carried and "单元：3-2-1201" in carried and "求助类别：报修" in carried
+
+
+def test_the_api_offers_the_sites_duty_leads_only(api, cases, lead_task):
+    _case, task = lead_task
+    body = api.get(f"/tasks/{task.id}", "reception1").get_json()
+    assert body["form_schema"]["properties"]["security_lead_name"]["enum"] == ["刘队长"]
