@@ -135,7 +135,8 @@ def case_record(ref: str):
         case = instance_view(session, row)
         events = list_events(session, row.id)
         hashes = dict(session.execute(select(Event.id, Event.hash).where(Event.instance_id == row.id)).all())
-    return render_template("case_record.html", case=case, events=events, hashes=hashes)
+        compiled = VERSIONS.get(session, row.version_id)  # names the case's steps and flows
+    return render_template("case_record.html", case=case, events=events, hashes=hashes, compiled=compiled)
 
 
 def filter_from_args() -> AuditFilter:

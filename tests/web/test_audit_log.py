@@ -174,3 +174,12 @@ def test_the_step_filter_takes_the_steps_name_as_the_table_shows_it(web, two_cas
     by_id = web.get_text("/audit?element_id=choose_help&type=task_completed")
     by_name = web.get_text("/audit?element_id=登记病人地址与电话、询问求助方式&type=task_completed")
     assert "共 1 条" in by_id and "共 1 条" in by_name and first.reference in by_name
+
+
+def test_the_printed_record_names_flows_by_the_steps_they_join(web, two_cases):
+    first, _second = two_cases
+    web.login("auditor1")
+    table = web.get_text(f"/cases/{first.reference}/record").split('<table class="audit record">')[1]
+    cells = [c.split("</td>")[0] for c in table.split("<td>")[1:]]
+    assert not [c for c in cells if c.startswith("Flow_")]
+    assert "收到急救病人求助 → 登记病人地址与电话、询问求助方式" in cells
