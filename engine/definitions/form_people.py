@@ -5,9 +5,10 @@ person's confirmation. It is never typed: the step writes the name of whoever su
 whatever was sent, for the web, the API and the CLI alike.
 
 `x-staff-role: <role>` (值班负责人, 跟进人…): someone else, chosen from the staff list
-(processes/rules/staff.yaml) of the role, on an array's items too. The version's forms get the
-list filled in (`enum` of usernames labelled by name, and each one's site in `x-staff-sites`);
-the page offers those of the case's site, and the step refuses anyone from another site.
+(processes/rules/staff.yaml) of the role; on an array's items, and in the rows of a repeated
+group, too. The version's forms get the list filled in (`enum` of their names, as a signature or
+a log book names people, and the sites each works at in `x-staff-sites`); the page offers those
+of the case's site, and the step refuses anyone from another site.
 """
 
 from __future__ import annotations
@@ -42,8 +43,10 @@ def fill_staff(schema: dict, staff) -> dict:
 def _filled(prop, staff):
     if not isinstance(prop, dict):
         return prop
-    if prop.get("type") == "array" and isinstance(prop.get("items"), dict) and prop["items"].get(STAFF_ROLE):
-        return {**prop, "items": _filled(prop["items"], staff)}
+    if prop.get("type") == "array" and isinstance(prop.get("items"), dict):
+        items = prop["items"]
+        filled = fill_staff(items, staff) if items.get("type") == "object" else _filled(items, staff)
+        return prop if filled is items else {**prop, "items": filled}
     role = prop.get(STAFF_ROLE)
     if not role:
         return prop
@@ -69,6 +72,13 @@ def check_staff(schema: dict, data: dict, site: str | None) -> None:
         if not isinstance(prop, dict):
             continue
         field = prop.get("items") if prop.get("type") == "array" else prop
+        if isinstance(field, dict) and field.get("type") == "object":  # a repeated group: each row
+            for index, row in enumerate(data.get(name) or ()):
+                try:
+                    check_staff(field, row if isinstance(row, dict) else {}, site)
+                except FormInvalid as exc:
+                    errors += [FieldError(f"{name}.{index}.{e.field}", e.message, e.zh, e.en) for e in exc.errors]
+            continue
         allowed = staff_options(field, site) if isinstance(field, dict) else None
         if allowed is None or name not in data:
             continue
@@ -91,7 +101,8 @@ def _narrowed(prop, site):
     if not isinstance(prop, dict):
         return prop
     if prop.get("type") == "array" and isinstance(prop.get("items"), dict):
-        items = _narrowed(prop["items"], site)
+        rows = prop["items"].get("type") == "object"
+        items = staff_of_site(prop["items"], site) if rows else _narrowed(prop["items"], site)
         return prop if items is prop["items"] else {**prop, "items": items}
     offered = staff_options(prop, site)
     return prop if offered is None else {**prop, "enum": offered}
@@ -99,12 +110,19 @@ def _narrowed(prop, site):
 
 def lint_staff_fields(forms: dict[str, dict], roles) -> list:
     """A staff field must name a role of roles.yaml, or it would offer nobody."""
-    findings = []
-    for form_id, schema in forms.items():
-        for name, prop in (schema.get("properties") or {}).items():
-            field = prop.get("items") if isinstance(prop, dict) and prop.get("type") == "array" else prop
-            role = field.get(STAFF_ROLE) if isinstance(field, dict) else None
-            if role and role not in roles:
-                findings.append(Finding(f"forms/{form_id}.yaml", None, name, "error",
-                                        f"x-staff-role names unknown role {role!r} (processes/rules/roles.yaml)"))
-    return findings
+    return [Finding(f"forms/{form_id}.yaml", None, name, "error",
+                    f"x-staff-role names unknown role {role!r} (processes/rules/roles.yaml)",
+                    f"x-staff-role 的角色 {role} 不在 processes/rules/roles.yaml 中")
+            for form_id, schema in forms.items() for name, role in _staff_roles(schema) if role not in roles]
+
+
+def _staff_roles(schema: dict, prefix: str = ""):
+    """(field, role) of every staff field of `schema`, in repeated groups too."""
+    for name, prop in (schema.get("properties") or {}).items():
+        field = prop.get("items") if isinstance(prop, dict) and prop.get("type") == "array" else prop
+        if not isinstance(field, dict):
+            continue
+        if field.get("type") == "object":
+            yield from _staff_roles(field, f"{prefix}{name}.")
+        elif field.get(STAFF_ROLE):
+            yield f"{prefix}{name}", field[STAFF_ROLE]

@@ -116,3 +116,21 @@ def test_the_api_offers_the_sites_duty_leads_only(api, cases, lead_task):
     _case, task = lead_task
     body = api.get(f"/tasks/{task.id}", "reception1").get_json()
     assert body["form_schema"]["properties"]["security_lead_name"]["enum"] == ["刘队长"]
+
+
+def test_a_follow_up_owner_is_chosen_from_the_sites_clerks_in_each_row(app, runtime):
+    from engine.definitions.compiled import VERSIONS
+    from engine.definitions.form_people import check_staff, staff_of_site
+    from engine.runtime.preconditions import find_version
+
+    with runtime.db.session() as session:
+        forms = VERSIONS.get(session, find_version(session, "shift_handover", None).id).forms
+    schema = staff_of_site(forms["shift_handover/review_log"], "nanshan")
+    owner = schema["properties"]["open_items"]["items"]["properties"]["owner"]
+    assert owner["enum"] == ["王敏", "陈静"]  # Nanshan's clerks; Binhai's 李娜 is not offered
+    with app.test_request_context("/"):
+        fields = {f.name: f for f in describe_form(schema)}
+    assert fields["open_items"].rows[0][1].kind == "radio"  # chosen, not typed
+    with pytest.raises(FormInvalid) as refused:
+        check_staff(forms["shift_handover/review_log"], {"open_items": [{"item": "钥匙", "owner": "李娜"}]}, "nanshan")
+    assert [(e.field, e.zh) for e in refused.value.errors] == [("open_items.0.owner", "不是本服务中心的人员")]
