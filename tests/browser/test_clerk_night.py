@@ -9,6 +9,7 @@ import pytest
 from engine.audit.events import EventType
 from engine.policy import followup
 from engine.runtime.queries import get_instance_row, list_events, list_tasks
+from tests.browser.test_phone_and_language import horizontal_overflow
 from tests.web.conftest import STEPS
 
 pytestmark = pytest.mark.browser
@@ -51,6 +52,10 @@ def test_clerk_registers_an_emergency_leaves_finds_it_by_unit_and_reports_the_am
     desk.loaded()
     assert page.locator("h1").inner_text() == "登记住户求助"
     assert page.get_by_label("情况描述").input_value() == "老人晕倒"  # carried over, not asked again
+    folded = page.locator("details.carried")  # shown to check at a glance, opened only to correct
+    assert folded.get_attribute("open") is None
+    assert "单元：3-2-1201" in folded.locator("summary").inner_text() and not horizontal_overflow(page)
+    desk.shot("register-folded")
     desk.submit()
     desk.shot("registered")
     page.goto("/")  # the clerk leaves for another call
