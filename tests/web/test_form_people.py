@@ -134,3 +134,13 @@ def test_a_follow_up_owner_is_chosen_from_the_sites_clerks_in_each_row(app, runt
     with pytest.raises(FormInvalid) as refused:
         check_staff(forms["shift_handover/review_log"], {"open_items": [{"item": "钥匙", "owner": "李娜"}]}, "nanshan")
     assert [(e.field, e.zh) for e in refused.value.errors] == [("open_items.0.owner", "不是本服务中心的人员")]
+
+
+def test_the_folded_summary_reads_as_english_in_english(web):
+    web.login("reception1")
+    web.client.get("/lang/en")
+    response = web.post("/cases/new", {"category": "repair", "site": "nanshan", "unit": "3-2-1201",
+                                       "phone": "13800000000", "caller": "林先生", "description": "水龙头漏水",
+                                       "received_at": "2026-11-23T16:55"})
+    summary = web.get_text(response.headers["Location"]).split('<details class="carried">')[1].split("</summary>")[0]
+    assert "Already registered (open to correct): " in summary and "Unit: 3-2-1201" in summary and "：" not in summary
