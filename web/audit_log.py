@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext
 from sqlalchemy import select
 
 from engine.accounts import sites
+from engine.accounts.users import user_names
 from engine.audit.chain import verify_chain
 from engine.audit.search import AuditFilter, AuditRow, count_events, iter_events, search_events
 from engine.definitions.catalogue import procedures
@@ -83,6 +84,15 @@ def _process_id(text: str | None) -> str | None:
     return next((pid for pid, p in found.items() if text in (p.name, p.name_en)), text)
 
 
+def _actors(text: str | None):
+    """A person as the auditor writes them: their username, or their name (王敏)."""
+    if not text:
+        return None
+    with reading() as session:
+        named = {username for username, name in user_names(session).items() if name == text}
+    return tuple(sorted(named | {text})) if named else text
+
+
 def _element_ids(text: str | None):
     """A step as the auditor writes it: its id, or its name as the table shows it (any process's)."""
     if not text:
@@ -147,6 +157,7 @@ def filter_from_args() -> AuditFilter:
         sites.check_site(g.actor, fields["site"])
     fields["process_id"] = _process_id(fields["process_id"])
     fields["element_id"] = _element_ids(fields["element_id"])
+    fields["actor"] = _actors(fields["actor"])
     return AuditFilter(
         since=datetime.combine(since, time(), LOCAL_TZ) if since else None,
         until=datetime.combine(until + timedelta(days=1), time(), LOCAL_TZ) if until else None,

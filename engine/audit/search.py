@@ -22,7 +22,7 @@ class AuditFilter:
     process_id: str | None = None
     site: str | None = None
     unit: str | None = None
-    actor: str | None = None
+    actor: str | tuple[str, ...] | None = None  # a username, or any of several (those a name stands for)
     element_id: str | tuple[str, ...] | None = None  # one id, or any of several (the ids a step's name stands for)
     type: str | None = None  # the outcome: task_completed, timer_fired, error, cancelled, …
     # Only events of cases at these sites (engine/accounts/sites.py `sites_of`); None: every
@@ -59,7 +59,7 @@ def _query(f: AuditFilter) -> Select:
         (f.process_id, lambda v: Instance.process_id == v),
         (f.site, lambda v: Instance.site == v),
         (f.unit, lambda v: Instance.unit == v),
-        (f.actor, lambda v: Event.actor == v),
+        (f.actor, lambda v: Event.actor.in_(v) if isinstance(v, tuple) else Event.actor == v),
         (f.element_id, lambda v: Event.element_id.in_(v) if isinstance(v, tuple) else Event.element_id == v),
         (f.type, lambda v: Event.type == v),
     ]

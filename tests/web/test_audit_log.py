@@ -183,3 +183,12 @@ def test_the_printed_record_names_flows_by_the_steps_they_join(web, two_cases):
     cells = [c.split("</td>")[0] for c in table.split("<td>")[1:]]
     assert not [c for c in cells if c.startswith("Flow_")]
     assert "收到急救病人求助 → 登记病人地址与电话、询问求助方式" in cells
+
+
+def test_people_are_shown_and_found_by_name_as_well_as_username(web, two_cases):
+    first, second = two_cases
+    web.login("auditor1")
+    by_name = web.get_text("/audit?actor=王敏&type=task_completed")
+    assert "共 1 条" in by_name and first.reference in by_name and second.reference not in by_name
+    table = by_name.split('<table class="audit">')[1].split("</table>")[0]
+    assert "<td>王敏 (reception1)</td>" in table
