@@ -197,3 +197,9 @@ def test_the_modeler_names_the_process_and_says_what_is_wrong_in_chinese(designe
     designer.client.get("/lang/en")
     findings = posted(designer, "/processes/water_leak/check", {"xml": broken}).get_json()["findings"]
     assert any("has no clause property" in f["message"] for f in findings)
+
+
+def test_a_clause_that_is_no_requirement_is_said_in_chinese(designer):
+    broken = water_leak_xml().replace('<spiffworkflow:property name="clause" value="', '<spiffworkflow:property name="clause" value="999 9.9; ', 1)
+    findings = posted(designer, "/processes/water_leak/check", {"xml": broken}).get_json()["findings"]
+    assert any(f["message"].startswith("办理依据 999 9.9 不是") for f in findings), findings
