@@ -299,3 +299,13 @@ def test_the_breakdowns_count_cases_only(web, stats_month, stats_table):
         for row in rows[1:]:
             cells = dict(zip(headings, (text for text, _ in row), strict=True))
             assert int(cells["及时案件"]) + int(cells["超时案件"]) <= int(cells["案件数"]), (table_id, cells)
+
+
+def test_the_cases_page_says_its_filters_in_words_not_codes(web, stats_month):
+    web.login("manager1")
+    page = web.get_text(f"/stats/cases?month={STATS_MONTH}&site=nanshan&process=repair&d_sla=breached"
+                        "&d_target=repair.arrive_now&d_backlog=gt30d")
+    said = page.split('<p class="drill">')[1].split("</p>")[0]
+    for words in ("服务中心：南山花园服务中心", "流程：报修处理", "时限结果：超时", "时限目标：维修人员到场", "账龄：30天以上"):
+        assert words in said, said
+    assert "sla=" not in said and "repair" not in said
