@@ -101,7 +101,7 @@ def describe_form(schema: dict, *, data: dict | None = None, posted=None,
             # A tick confirms what is true at this step (客户已签名 at this visit), so one given at
             # an earlier step of the case is not carried into it; a row shows its own again.
             item.value = _display_value(kind, data[name])
-            item.carried = not in_row and kind != "checkbox" and item.value not in ("", [])
+            item.carried = not in_row and item.value not in ("", [])
         elif kind == "checkbox":
             item.value = bool(prop.get("default", False))
         elif kind == "datetime" and prop.get(PAST):
