@@ -102,6 +102,7 @@ class Finding:
     element_id: str | None
     severity: str  # "error" or "warning"
     message: str
+    zh: str | None = None  # the same in Chinese, for the modeler; `message` stays the technical English
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line or 0}: {self.element_id or '-'}: {self.severity}: {self.message}"

@@ -13,10 +13,13 @@ from flask_babel import lazy_gettext
 from sqlalchemy import select
 
 from engine.accounts import sites
+from engine.accounts.users import user_names
 from engine.audit.chain import verify_chain
 from engine.audit.search import AuditFilter, AuditRow, count_events, iter_events, search_events
 from engine.definitions.catalogue import procedures
-from engine.errors import BadInput
+from engine.definitions.compiled import VERSIONS
+from engine.errors import BadInput, NotFound
+from engine.runtime.preconditions import find_version
 from engine.runtime.queries import get_instance_row, instance_view, list_events
 from engine.store.models import Event
 from web.auth import AUDIT_ROLES, roles_required
@@ -49,9 +52,22 @@ def search():
         total = count_events(session, audit_filter)
         rows = search_events(session, audit_filter, PAGE_SIZE, (page - 1) * PAGE_SIZE)
         names = process_names(session)
+        labels = element_labels(session, rows)
     query = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("audit.html", rows=rows, total=total, page=page, pages=max(1, -(-total // PAGE_SIZE)),
-                           query=query, types=[(t, event_label(t)) for t in EVENT_TYPES], process_names=names)
+                           query=query, types=[(t, event_label(t)) for t in EVENT_TYPES], process_names=names,
+                           labels=labels)
+
+
+def element_labels(session, rows: list[AuditRow]) -> dict[int, str]:
+    """Each event's element, flow or process in words, from its case's version (never Flow_… ids)."""
+    labels = {}
+    for row in rows:
+        if row.version_id is not None:
+            label = VERSIONS.get(session, row.version_id).label_of(row.element_id)
+            if label:
+                labels[row.id] = label
+    return labels
 
 
 def process_names(session) -> dict[str, str]:
@@ -66,6 +82,32 @@ def _process_id(text: str | None) -> str | None:
     with reading() as session:
         found = procedures(session)
     return next((pid for pid, p in found.items() if text in (p.name, p.name_en)), text)
+
+
+def _actors(text: str | None):
+    """A person as the auditor writes them: their username, or their name (王敏)."""
+    if not text:
+        return None
+    with reading() as session:
+        named = {username for username, name in user_names(session).items() if name == text}
+    return tuple(sorted(named | {text})) if named else text
+
+
+def _element_ids(text: str | None):
+    """A step as the auditor writes it: its id, or its name as the table shows it (any process's)."""
+    if not text:
+        return None
+    versions = []
+    with reading() as session:
+        for process_id in procedures(session):
+            try:
+                versions.append(VERSIONS.get(session, find_version(session, process_id, None).id))
+            except NotFound:  # kept as documentation only: nothing of it ever ran
+                continue
+    named = {element_id for compiled in versions for outline in compiled.processes.values()
+             for element_id in (*outline["elements"], *outline.get("flows", {}))
+             if compiled.label_of(element_id) == text}
+    return tuple(sorted(named | {text})) if named else text
 
 
 @bp.route("/audit/export.csv")
@@ -103,7 +145,8 @@ def case_record(ref: str):
         case = instance_view(session, row)
         events = list_events(session, row.id)
         hashes = dict(session.execute(select(Event.id, Event.hash).where(Event.instance_id == row.id)).all())
-    return render_template("case_record.html", case=case, events=events, hashes=hashes)
+        compiled = VERSIONS.get(session, row.version_id)  # names the case's steps and flows
+    return render_template("case_record.html", case=case, events=events, hashes=hashes, compiled=compiled)
 
 
 def filter_from_args() -> AuditFilter:
@@ -113,6 +156,8 @@ def filter_from_args() -> AuditFilter:
     if fields["site"]:
         sites.check_site(g.actor, fields["site"])
     fields["process_id"] = _process_id(fields["process_id"])
+    fields["element_id"] = _element_ids(fields["element_id"])
+    fields["actor"] = _actors(fields["actor"])
     return AuditFilter(
         since=datetime.combine(since, time(), LOCAL_TZ) if since else None,
         until=datetime.combine(until + timedelta(days=1), time(), LOCAL_TZ) if until else None,
@@ -134,7 +179,7 @@ def _streamed(audit_filter: AuditFilter, render) -> Iterator[str]:
     @stream_with_context
     def generate():
         with reading(stream=True) as session:
-            yield from render(iter_events(session, audit_filter))
+            yield from render(iter_events(session, audit_filter), session)
     return generate()
 
 
@@ -145,7 +190,7 @@ def _as_dict(row: AuditRow) -> dict:
             "hash": row.hash}
 
 
-def _csv_lines(rows: Iterator[AuditRow]) -> Iterator[str]:
+def _csv_lines(rows: Iterator[AuditRow], session) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv_writer(buffer)
     writer.writerow([str(CSV_HEADERS[c]) for c in CSV_COLUMNS])
@@ -156,11 +201,12 @@ def _csv_lines(rows: Iterator[AuditRow]) -> Iterator[str]:
         record = _as_dict(row)
         record["at"] = localtime(row.at, "%Y-%m-%d %H:%M:%S")
         record["data"] = json.dumps(row.data, ensure_ascii=False, sort_keys=True)
+        record["element_name"] = element_labels(session, [row]).get(row.id) or row.element_name
         writer.writerow([record[c] for c in CSV_COLUMNS])
         yield buffer.getvalue()
 
 
-def _json_lines(rows: Iterator[AuditRow]) -> Iterator[str]:
+def _json_lines(rows: Iterator[AuditRow], _session) -> Iterator[str]:
     yield "["
     for index, row in enumerate(rows):
         yield ("," if index else "") + "\n" + json.dumps(_as_dict(row), ensure_ascii=False)

@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 
 from engine.accounts import sites
 from engine.accounts.staff import apply_staff
+from engine.definitions.catalogue import procedures
 from engine.definitions.designs import (
     cases_on_older_versions,
     check_design,
@@ -36,6 +37,7 @@ from engine.errors import BadInput, ConflictError, NotFound
 from engine.runtime.queries import get_instance_row
 from web.auth import roles_required
 from web.diagrams import VIEWER
+from web.i18n import current_language, pick
 from web.runtime import reading, runtime
 from web.security import DOWNLOAD_POLICY
 
@@ -134,13 +136,21 @@ def edit(process_id: str):
         draft = None if number else get_draft(session, process_id, g.actor.username)
         xml = draft.bpmn_xml if draft else version.bpmn_xml
         base = draft.base_version if draft else version.version
+        name = _process_name(session, process_id, version)
     installed = (Path(current_app.static_folder) / MODELER).is_file()
-    return render_template("modeler.html", process_id=process_id, base_version=base, from_draft=draft is not None,
+    return render_template("modeler.html", process_id=process_id, process_name=name,
+                           base_version=base, from_draft=draft is not None,
                            xml=xml, modeler=MODELER, modeler_installed=installed,
                            urls={"check": url_for("designer.check", process_id=process_id),
                                  "draft": url_for("designer.draft", process_id=process_id),
                                  "deploy": url_for("designer.deploy", process_id=process_id),
                                  "versions": url_for("designer.versions", process_id=process_id)})
+
+
+def _process_name(session, process_id: str, version) -> str:
+    """What the designer calls the process: its name in the reader's language, else its id."""
+    found = procedures(session).get(process_id)
+    return (pick(found.name, found.name_en) if found else version.name) or process_id
 
 
 @bp.route("/processes/<process_id>/check", methods=("POST",))
@@ -151,7 +161,16 @@ def check(process_id: str):
         bpmn_file = get_version(session, process_id).bpmn_file
     findings = check_design(library(), bpmn_file, _posted_xml())
     return jsonify({"findings": [{"line": f.line, "element_id": f.element_id, "severity": f.severity,
-                                  "message": f.message} for f in findings]})
+                                  "message": finding_words(f), "detail": f"{f.file}:{f.line or 0}: {f.message}"}
+                                 for f in findings]})
+
+
+def finding_words(finding) -> str:
+    """A lint finding in the reader's language; one the linter has no Chinese for says so in
+    Chinese, its technical English being in the detail."""
+    if current_language() == "en":
+        return finding.message
+    return finding.zh or _("%(file)s 有需要修改的地方（技术说明见提示）", file=finding.file)
 
 
 @bp.route("/processes/<process_id>/draft", methods=("POST",))

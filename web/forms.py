@@ -11,9 +11,11 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask import g
 from flask_babel import gettext as _
 
 from engine.clock import LOCAL_TZ
+from engine.definitions.form_people import SIGNED_IN
 from engine.definitions.forms import PAST, SET_BY, prepared_form_data, validate_form_data
 from engine.errors import FieldError, FormInvalid
 from web.i18n import pick
@@ -29,7 +31,7 @@ class Field:
     """One input as the template draws it."""
 
     name: str
-    kind: str  # text textarea integer number checkbox radio select datetime lines checkboxes rows signature
+    kind: str  # text textarea integer number checkbox radio select datetime lines checkboxes rows signature signed
     label: str
     help: str | None
     required: bool
@@ -37,10 +39,22 @@ class Field:
     options: list[tuple[str, str]] = field(default_factory=list)
     error: str | None = None
     rows: list[list[Field]] = field(default_factory=list)
+    carried: bool = False  # filled from what the case already holds: shown for checking, not asked again
+
+    @property
+    def shown(self) -> str:
+        """The value as people read it: a choice by its words, a time with a space."""
+        words = dict(self.options)
+        if isinstance(self.value, list):
+            return "、".join(words.get(v, v) for v in self.value)
+        text = str(self.value)
+        return words.get(text, text.replace("T", " ") if self.kind == "datetime" else text)
 
 
 def field_kind(prop: dict) -> str:
     """Choose the input for one schema property."""
+    if prop.get(SIGNED_IN):
+        return "signed"  # the signed-in person's name, shown, never typed
     kind = prop.get("type")
     if kind == "boolean":
         return "checkbox"
@@ -63,7 +77,7 @@ def field_kind(prop: dict) -> str:
 
 
 def describe_form(schema: dict, *, data: dict | None = None, posted=None,
-                  errors: dict[str, str] | None = None, prefix: str = "") -> list[Field]:
+                  errors: dict[str, str] | None = None, prefix: str = "", in_row: bool = False) -> list[Field]:
     """Field descriptors for `schema`, filled from typed `data` or from what was `posted`."""
     errors = errors or {}
     required = set(schema.get("required", []))
@@ -79,18 +93,29 @@ def describe_form(schema: dict, *, data: dict | None = None, posted=None,
             required=_marked_required(kind, name in required, prop), error=errors.get(name),
             options=_options(prop.get("items") if kind == "checkboxes" else prop),
         )
-        if kind == "rows":
+        if kind == "signed":
+            item.value, item.required = signer(), False
+        elif kind == "rows":
             item.rows = _row_fields(prop["items"], input_name, data, posted, name)
         elif posted is not None:
             item.value = _posted_value(kind, input_name, posted)
-        elif data is not None and name in data:
+        elif data is not None and name in data and (kind != "checkbox" or in_row):
+            # A tick confirms what is true at this step (客户已签名 at this visit), so one given at
+            # an earlier step of the case is not carried into it; a row shows its own again.
             item.value = _display_value(kind, data[name])
+            item.carried = not in_row and item.value not in ("", [])
         elif kind == "checkbox":
             item.value = bool(prop.get("default", False))
         elif kind == "datetime" and prop.get(PAST):
             item.value = to_local_input(now().isoformat())  # what happened is most often just now
         fields.append(item)
     return fields
+
+
+def signer() -> str | None:
+    """The name the signed-in person signs with."""
+    actor = g.get("actor")
+    return actor.name if actor is not None else None
 
 
 def _marked_required(kind: str, listed: bool, prop: dict) -> bool:
@@ -116,7 +141,7 @@ def _row_fields(items: dict, name: str, data, posted, key: str) -> list[list[Fie
     else:
         existing = data.get(key) if data else None
         existing = existing if isinstance(existing, list) else []
-        rows = [describe_form(items, data=row if isinstance(row, dict) else {}, prefix=f"{name}-{i}-")
+        rows = [describe_form(items, data=row if isinstance(row, dict) else {}, prefix=f"{name}-{i}-", in_row=True)
                 for i, row in enumerate(existing)]
     rows.append(describe_form(items, prefix=f"{name}-{len(rows)}-"))
     for row in rows:
@@ -174,7 +199,7 @@ def parse_form(schema: dict, posted, prefix: str = "") -> dict:
     what could not be read as its kind, and what the schema refuses."""
     data, errors = _typed_values(schema, posted, prefix)
     if not prefix:  # a repeated group's rows are checked with the whole form
-        data = prepared_form_data(schema, data)
+        data = prepared_form_data(schema, data, signer())
         try:
             validate_form_data(schema, data)
         except FormInvalid as exc:
@@ -187,9 +212,12 @@ def parse_form(schema: dict, posted, prefix: str = "") -> dict:
 
 def _typed_values(schema: dict, posted, prefix: str) -> tuple[dict, list[FieldError]]:
     data, errors = {}, []
+    required = set(schema.get("required") or ())
     for name, prop in (schema.get("properties") or {}).items():
         try:
             value = _parse_value(prop, prefix + name, posted)
+            if value is _MISSING and name in required and _may_be_empty(prop):
+                value = []  # "没有的不填": a list that may be empty is answered by leaving it empty
         except _Invalid as exc:
             errors.append(FieldError(name, str(exc)))
             continue
@@ -201,8 +229,14 @@ def _typed_values(schema: dict, posted, prefix: str) -> tuple[dict, list[FieldEr
     return data, errors
 
 
+def _may_be_empty(prop: dict) -> bool:
+    return prop.get("type") == "array" and not prop.get("minItems")
+
+
 def _parse_value(prop: dict, name: str, posted):
     kind = field_kind(prop)
+    if kind == "signed":
+        return _MISSING  # signed by whoever submits, never by what was sent
     if kind == "checkbox":
         return name in posted
     if kind == "checkboxes":

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 
 from engine.accounts import permissions, sites
 from engine.definitions.compiled import VERSIONS, current_rules
+from engine.definitions.form_people import staff_of_site
 from engine.errors import ConflictError, FormInvalid, TaskNotReady
 from engine.runtime.queries import get_instance_row, get_task, instance_view, list_events, list_tasks
 from engine.store.models import OPEN_TASK_STATUSES
@@ -28,6 +29,13 @@ CHANGES_SHOWN = 5  # entries of the record shown after a conflict when the form'
 @login_required
 def inbox():
     return render_template("inbox.html", **_inbox())
+
+
+@bp.route("/tasks")
+@login_required
+def task_list():
+    """Where people look for "the tasks" (issue #16: it was a 404): the inbox is that list."""
+    return redirect(url_for("tasks.inbox"))
 
 
 @bp.route("/inbox/rows")
@@ -79,7 +87,7 @@ def inbox_tasks(session, actor, instance_id: int | None = None) -> list:
 def task_page(task_id: str):
     task, case = _load(task_id)
     permissions.check_may_see_task(g.actor, task)
-    fields = describe_form(task.form_schema, data=task.data) if task.form_schema else []
+    fields = describe_form(_schema(task), data=task.data) if task.form_schema else []
     return _render(task, case, fields)
 
 
@@ -92,7 +100,7 @@ def submit_task(task_id: str):
     changed since the form was opened) the page comes back with what was typed and what changed.
     """
     task, case = _load(task_id)
-    schema = task.form_schema or {}
+    schema = _schema(task)
     try:
         permissions.check_may_work_on(g.actor, task)  # before reading the form: 403, or a conflict if closed
         data = parse_form(schema, request.form) if task.form_schema else {}
@@ -110,6 +118,11 @@ def submit_task(task_id: str):
     if nxt is not None:
         return redirect(url_for("tasks.task_page", task_id=nxt.id))
     return redirect(url_for("cases.case_view", ref=result.instance.reference))
+
+
+def _schema(task) -> dict:
+    """The task's form, its staff lists narrowed to the people of the case's site."""
+    return staff_of_site(task.form_schema or {}, task.site)
 
 
 def changes_since(case, opened_at: str | None) -> list:

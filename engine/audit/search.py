@@ -22,8 +22,8 @@ class AuditFilter:
     process_id: str | None = None
     site: str | None = None
     unit: str | None = None
-    actor: str | None = None
-    element_id: str | None = None
+    actor: str | tuple[str, ...] | None = None  # a username, or any of several (those a name stands for)
+    element_id: str | tuple[str, ...] | None = None  # one id, or any of several (the ids a step's name stands for)
     type: str | None = None  # the outcome: task_completed, timer_fired, error, cancelled, …
     # Only events of cases at these sites (engine/accounts/sites.py `sites_of`); None: every
     # event, those of no case (staff changes, tokens) too.
@@ -45,10 +45,12 @@ class AuditRow:
     unit: str | None
     data: dict
     hash: str
+    version_id: int | None = None  # the case's process version, which names its elements and flows
 
 
 def _query(f: AuditFilter) -> Select:
-    query = select(Event, Instance.reference, Instance.process_id, Instance.site, Instance.unit).outerjoin(
+    query = select(Event, Instance.reference, Instance.process_id, Instance.site, Instance.unit,
+                   Instance.version_id).outerjoin(
         Instance, Event.instance_id == Instance.id)
     conditions = [
         (f.since, lambda v: Event.at >= v),
@@ -57,8 +59,8 @@ def _query(f: AuditFilter) -> Select:
         (f.process_id, lambda v: Instance.process_id == v),
         (f.site, lambda v: Instance.site == v),
         (f.unit, lambda v: Instance.unit == v),
-        (f.actor, lambda v: Event.actor == v),
-        (f.element_id, lambda v: Event.element_id == v),
+        (f.actor, lambda v: Event.actor.in_(v) if isinstance(v, tuple) else Event.actor == v),
+        (f.element_id, lambda v: Event.element_id.in_(v) if isinstance(v, tuple) else Event.element_id == v),
         (f.type, lambda v: Event.type == v),
     ]
     for value, condition in conditions:
@@ -86,8 +88,8 @@ def iter_events(session: Session, f: AuditFilter, batch: int = 1000) -> Iterator
         yield _row(*row)
 
 
-def _row(event: Event, reference, process_id, site, unit) -> AuditRow:
+def _row(event: Event, reference, process_id, site, unit, version_id) -> AuditRow:
     data = event.data or {}
     name = data.get("name") if isinstance(data.get("name"), str) else None
     return AuditRow(event.id, event.at, event.type, event.actor, event.element_id, name, data.get("role"),
-                    reference, process_id, site, unit, data, event.hash)
+                    reference, process_id, site, unit, data, event.hash, version_id)

@@ -78,6 +78,22 @@ class CompiledVersion:
                 return found
         return {}
 
+    def label_of(self, element_id: str | None) -> str | None:
+        """What people call an element, a flow (its name, else the steps it joins: A → B) or a
+        process of this version; None when it names none of them."""
+        if not element_id:
+            return None
+        element = self.find_element(element_id)
+        if element:
+            return element.get("name") or element_id
+        for outline in self.processes.values():
+            flow = outline.get("flows", {}).get(element_id)
+            if flow:
+                return flow.get("name") or " → ".join(self.find_element(end).get("name") or end
+                                                      for end in (flow["source"], flow["target"]))
+        process = self.processes.get(element_id)
+        return process.get("name") if process else None
+
     def flows_between(self, process_id: str, source: str, target: str) -> list[str]:
         return self.flow_index.get((process_id, source, target), [])
 

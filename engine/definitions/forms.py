@@ -11,7 +11,8 @@ fills a field's `const` when that choice is made (电话回访 by the visit mode
 future; `x-within-sla: KEY` refuses a promised time in the past or later than SLA target KEY
 allows from now at the case's site (告之业户解决时间，一般不应超过三天); `format: phone` takes a
 mobile or landline number, with an extension; `format: signature` a signature drawn on the
-screen, as a PNG data URL.
+screen, as a PNG data URL; `x-signed-in` and `x-staff-role` name people the system knows
+(engine/definitions/form_people.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from datetime import datetime, timedelta
 import jsonschema
 
 from engine.clock import LOCAL_TZ
+from engine.definitions.form_people import fill_staff, sign
 from engine.definitions.units import normalise_unit
 from engine.errors import DefinitionError, FieldError, Finding, FormInvalid
 from engine.yamlfile import line_at, load_yaml
@@ -62,10 +64,11 @@ def is_phone(value) -> bool:
     return not isinstance(value, str) or not value or bool(_PHONE.match(value))
 
 
-def prepared_form_data(schema: dict, data: dict) -> dict:
+def prepared_form_data(schema: dict, data: dict, signer: str | None = None) -> dict:
     """`data` as it is checked and stored: each `x-set-by` mark filled when its choice is made
-    (and dropped when not), each `x-unit` written 3-2-1201 where it can be."""
-    prepared = dict(data)
+    (and dropped when not), each `x-unit` written 3-2-1201 where it can be, each `x-signed-in`
+    field signed with the name of the person submitting it (`signer`)."""
+    prepared = sign(schema, data, signer)
     for name, prop in (schema.get("properties") or {}).items():
         if not isinstance(prop, dict):
             continue
@@ -173,7 +176,7 @@ def fill_lists(forms: dict[str, dict], rules) -> dict[str, dict]:
         SITE_LIST: (list(rules.sites), {k: v.get("zh", k) for k, v in rules.sites.items()},
                     {k: v.get("en", k) for k, v in rules.sites.items()}),
     }
-    return {form_id: _with_lists(schema, lists) for form_id, schema in forms.items()}
+    return {form_id: fill_staff(_with_lists(schema, lists), rules.staff) for form_id, schema in forms.items()}
 
 
 def _with_lists(schema: dict, lists: dict) -> dict:

@@ -25,11 +25,12 @@ from engine.audit.events import EventType
 from engine.definitions.catalogue_lint import catalogue_findings
 from engine.definitions.diagram import ProcessOutline, outline_processes
 from engine.definitions.duty_lint import duty_holiday_findings
+from engine.definitions.form_people import lint_staff_fields
 from engine.definitions.forms import fill_lists, load_forms, unknown_sla_marks
 from engine.definitions.lint import lint_tree
 from engine.definitions.rules import Rules, load_rules
 from engine.definitions.sla_lint import missing_holiday_years, unknown_pause_elements
-from engine.definitions.staff_lists import assignee_findings, fill_staff_lists
+from engine.definitions.staff_lists import assignee_findings
 from engine.definitions.state import dump_spec
 from engine.definitions.traceability import CLAUSES_FILE, trace_findings
 from engine.definitions.xmlsafe import parse_xml
@@ -103,9 +104,11 @@ def check_bundle(bundle: Bundle, *, partial: bool = False, lint_only: set[str] |
     except DefinitionError as exc:
         findings.extend(exc.findings)
     try:
-        forms = fill_staff_lists(fill_lists(load_forms(bundle.forms), rules), rules)
+        forms = fill_lists(load_forms(bundle.forms), rules)
     except DefinitionError as exc:
         findings.extend(exc.findings)
+    if rules is not None:
+        findings.extend(lint_staff_fields(forms, rules.roles))
     outlines: dict[str, ProcessOutline] = {}
     trees = {}
     for name, data in bundle.bpmn.items():

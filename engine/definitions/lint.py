@@ -23,6 +23,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from engine.definitions.diagram import MEASURES
 from engine.definitions.lint_budget import template_problems, unbounded_problems
 from engine.definitions.lint_expr import source_problem, timer_problems
+from engine.definitions.lint_words import zh_label, zh_what
 from engine.definitions.xmlsafe import parse_xml
 from engine.errors import DefinitionError, Finding
 
@@ -118,7 +119,8 @@ def lint_tree(tree: etree._ElementTree, filename: str, *, lane_roles: Mapping[st
         try:
             check()
         except Exception as exc:  # a linter bug must not hide the other findings
-            linter.add(linter.root, f"internal linter error in {check.__name__}: {type(exc).__name__}: {exc}")
+            linter.add(linter.root, f"internal linter error in {check.__name__}: {type(exc).__name__}: {exc}",
+                       zh="检查程序自身出错，请联系系统管理员")
     unique = list(dict.fromkeys(linter.findings))
     return sorted(unique, key=lambda f: f.line or 0)
 
@@ -141,12 +143,13 @@ class _Linter:
 
     # -- reporting ---------------------------------------------------------------------
 
-    def add(self, element, message: str, *, line: int | None = None, element_id: str | None = None):
-        """Report on `element`: an error in an executable process (or a document that has one)."""
+    def add(self, element, message: str, *, zh: str, line: int | None = None, element_id: str | None = None):
+        """Report on `element`: an error in an executable process (or a document that has one);
+        `zh` says it in Chinese for the modeler, `message` in technical English."""
         process = _process_of(element)
         executable = _executable(process) if process is not None else self.any_executable
         self.findings.append(Finding(self.filename, line or element.sourceline, element_id or element.get("id"),
-                                     "error" if executable else "warning", " ".join(message.split())))
+                                     "error" if executable else "warning", " ".join(message.split()), zh))
 
     def _element_at(self, line: int):
         """The innermost element with an id that starts at or before `line`."""
@@ -167,7 +170,7 @@ class _Linter:
         element = fallback if element is None else element
         message = " ".join([str(exc.args[0]) if exc.args else type(exc).__name__, *exc.notes])
         message = _LXML_REPR.sub(r"\1", message)  # SpiffWorkflow formats some elements with repr()
-        self.add(element, f"{prefix}{message}", line=line)
+        self.add(element, f"{prefix}{message}", line=line, zh=f"{zh_label(element)}：流程引擎无法读取此处，请检查其设置")
 
     # -- checks ------------------------------------------------------------------------
 
@@ -178,7 +181,8 @@ class _Linter:
             try:
                 parser.add_dmn_xml(dmn.getroot(), filename=name)
             except Exception as exc:
-                self.add(self.root, f"decision table {name} cannot be read: {type(exc).__name__}: {exc}")
+                self.add(self.root, f"decision table {name} cannot be read: {type(exc).__name__}: {exc}",
+                         zh=f"决策表 {name} 无法读取")
         try:
             with _SPIFF_LOCK:
                 parser.add_bpmn_xml(self.tree, filename=self.filename)
@@ -187,7 +191,8 @@ class _Linter:
             self._spiff_finding(exc, self.root, prefix)
             return
         except Exception as exc:
-            self.add(self.root, f"SpiffWorkflow cannot read the diagram: {type(exc).__name__}: {exc}")
+            self.add(self.root, f"SpiffWorkflow cannot read the diagram: {type(exc).__name__}: {exc}",
+                     zh="流程引擎无法读取这张流程图")
             return
         # Parse every process, and the sub-process specs that parsing creates, one by one,
         # so that one bad process does not hide the others. (get_subprocess_specs stops at
@@ -202,7 +207,8 @@ class _Linter:
                 except ValidationException as exc:
                     self._spiff_finding(exc, fallback, "SpiffWorkflow: ")
                 except Exception as exc:
-                    self.add(fallback, f"SpiffWorkflow cannot parse {pid}: {type(exc).__name__}: {exc}")
+                    self.add(fallback, f"SpiffWorkflow cannot parse {pid}: {type(exc).__name__}: {exc}",
+                             zh=f"流程引擎无法解析流程 {pid}")
 
     def check_call_activities(self):
         local_ids = process_ids(self.tree)
@@ -212,9 +218,11 @@ class _Linter:
                 continue
             if called in self.deployed_process_ids:
                 self.add(call, f"calls process {called!r}, which is deployed but has no diagram in the library: "
-                               "put its .bpmn in processes/ (a deploy includes the diagrams a process calls)")
+                               "put its .bpmn in processes/ (a deploy includes the diagrams a process calls)",
+                         zh=f"{zh_label(call)}：调用的流程 {called} 已部署，但流程库中没有它的流程图；请把它的 .bpmn 放进 processes/")
             else:
-                self.add(call, f"calls process {called!r}, which is neither in this file nor a known process")
+                self.add(call, f"calls process {called!r}, which is neither in this file nor a known process",
+                         zh=f"{zh_label(call)}：调用的流程 {called} 不存在")
 
     def check_expressions(self):
         for xpath, mode, what in EXPRESSIONS:
@@ -223,7 +231,7 @@ class _Linter:
                     problem = source_problem(element.text, mode)
                     if problem:
                         self.add(element, f"{what} does not compile under the sandbox: {problem}",
-                                 element_id=_owner_id(element))
+                                 element_id=_owner_id(element), zh=f"{zh_what(what)}写法有误，无法执行")
                         continue
                     self._budget_findings(element, what, unbounded_problems(element.text, mode))
         for element in self.root.iterfind(".//bpmn:extensionElements/spiffworkflow:instructionsForEndUser", NS):
@@ -232,14 +240,16 @@ class _Linter:
     def _budget_findings(self, element, what: str, problems: list[tuple[int, str]]):
         for line, problem in problems:
             self.add(element, f"{what} line {line}: {problem} (budgets in processes/rules/sites.yaml)",
-                     line=(element.sourceline or 1) + line - 1, element_id=_owner_id(element))
+                     line=(element.sourceline or 1) + line - 1, element_id=_owner_id(element),
+                     zh=f"{zh_what(what)}第 {line} 行可能超出运行时间或内存限额（见 processes/rules/sites.yaml）")
 
     def check_timers(self):
         for definition in self.root.iterfind(".//bpmn:timerEventDefinition", NS):
             for element in definition:
                 if local(element) in TIMER_KINDS:
                     for problem in timer_problems(local(element), element.text, self.sla_keys):
-                        self.add(element, problem, element_id=_owner_id(element))
+                        self.add(element, problem, element_id=_owner_id(element),
+                                 zh="计时器的时间设置有误：应为 ISO-8601 时长或时间，或 sla(\"时限名\")")
 
     def check_reachability(self):
         containers = [el for el in self.root.iter(etree.Element)
@@ -270,16 +280,19 @@ class _Linter:
             where = f"{local(container)} {container.get('id')}"
             for node_id, node in nodes.items():
                 if node_id not in seen:
-                    self.add(node, f"{_label(node)} cannot be reached from a start event of {where}")
+                    self.add(node, f"{_label(node)} cannot be reached from a start event of {where}",
+                             zh=f"{zh_label(node)}：从开始事件无法到达")
 
     def check_lanes(self):
         for lane in self.root.iterfind(".//bpmn:lane", NS):
             name = lane.get("name") or ""  # not stripped: the engine looks the name up as it is
             if not name.strip():
-                self.add(lane, "lane has no name; name it after a role in processes/rules/roles.yaml")
+                self.add(lane, "lane has no name; name it after a role in processes/rules/roles.yaml",
+                         zh="泳道没有名称：请用 processes/rules/roles.yaml 中的角色命名")
             elif name not in self.lane_roles:
                 self.add(lane, f"lane {name!r} is not a role in processes/rules/roles.yaml "
-                               "(use a role's zh name, an alias or its id)")
+                               "(use a role's zh name, an alias or its id)",
+                         zh=f"泳道「{name}」不是 processes/rules/roles.yaml 中的角色（请用角色的中文名、别名或编号）")
 
     def _lanes_of(self, node) -> list:
         """The innermost lanes that list `node`, else those of its enclosing sub-process."""
@@ -297,28 +310,37 @@ class _Linter:
                 continue
             lanes = self._lanes_of(node)
             if not lanes:
-                self.add(node, f"{_label(node)} is not in any lane; put it in the lane of the role that does it")
+                self.add(node, f"{_label(node)} is not in any lane; put it in the lane of the role that does it",
+                         zh=f"{zh_label(node)}：不在任何泳道中，请放进负责该工作的角色的泳道")
             elif len(lanes) > 1:
                 names = ", ".join(repr(lane.get("name")) for lane in lanes)
-                self.add(node, f"{_label(node)} is in several lanes ({names}); it must be in exactly one")
+                self.add(node, f"{_label(node)} is in several lanes ({names}); it must be in exactly one",
+                         zh=f"{zh_label(node)}：同时在多个泳道中（{names}），只能在一个泳道中")
             form = _property(node, "form")
             if not (form or "").strip():
-                self.add(node, f"{_label(node)} has no form property (the id of a form in forms/)")
+                self.add(node, f"{_label(node)} has no form property (the id of a form in forms/)",
+                         zh=f"{zh_label(node)}：没有表单（form 属性填 forms/ 中表单的编号）")
             elif form not in self.form_ids:
-                self.add(node, f"{_label(node)}: unknown form {form!r} (no forms/{form}.yaml)")
+                self.add(node, f"{_label(node)}: unknown form {form!r} (no forms/{form}.yaml)",
+                         zh=f"{zh_label(node)}：表单 {form} 不存在（没有 forms/{form}.yaml）")
 
     def check_properties(self):
         for node in self.flow_nodes:
             if not (_property(node, "clause") or "").strip():
-                self.add(node, f"{_label(node)} has no clause property (the SOP clause it implements)")
+                self.add(node, f"{_label(node)} has no clause property (the SOP clause it implements)",
+                         zh=f"{zh_label(node)}：没有办理依据（clause 属性填它执行的 SOP 条款）")
             sla = _property(node, "sla")
             if sla is not None and sla not in self.sla_keys:
-                self.add(node, f"{_label(node)}: unknown sla key {sla!r} (not a target in processes/rules/sla.yaml)")
+                self.add(node, f"{_label(node)}: unknown sla key {sla!r} (not a target in processes/rules/sla.yaml)",
+                         zh=f"{zh_label(node)}：时限 {sla} 不存在（processes/rules/sla.yaml 中没有这个时限）")
             if _property(node, "sla_from") is not None and sla is None:
-                self.add(node, f"{_label(node)}: sla_from names when a clock starts, but it has no sla property")
+                self.add(node, f"{_label(node)}: sla_from names when a clock starts, but it has no sla property",
+                         zh=f"{zh_label(node)}：设置了 sla_from（计时起点），但没有时限（sla）")
             measure = _property(node, "measure")
             if measure is not None and measure not in MEASURES:
-                self.add(node, f"{_label(node)}: unknown measure {measure!r} (known: {', '.join(sorted(MEASURES))})")
+                known = ", ".join(sorted(MEASURES))
+                self.add(node, f"{_label(node)}: unknown measure {measure!r} (known: {known})",
+                         zh=f"{zh_label(node)}：统计口径 {measure} 不存在（可用：{known}）")
 
     def check_documentation(self):
         """A document without an executable process is kept as documentation: say once why it never runs."""
@@ -338,7 +360,8 @@ class _Linter:
                 reasons.append(f"{unclaused} of {len(self.flow_nodes)} elements without a clause")
         anchor = processes[0] if processes else self.root
         self.findings.append(Finding(self.filename, anchor.sourceline, anchor.get("id"), "warning",
-                                     "kept as documentation, never run: " + "; ".join(reasons)))
+                                     "kept as documentation, never run: " + "; ".join(reasons),
+                                     "只作为文档保存，不会运行：流程不可执行，或缺少泳道、表单或办理依据"))
 
 
 def _executable(process) -> bool:

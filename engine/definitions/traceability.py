@@ -87,16 +87,20 @@ def trace_findings(text: str | None, outlines: dict[str, ProcessOutline],
         missing = [pid for pid in requirement.processes if pid not in outlines]
         if missing:
             findings.append(Finding(CLAUSES_PATH, requirement.line, requirement.id, "warning",
-                                    f"names processes that do not exist: {', '.join(missing)}"))
+                                    f"names processes that do not exist: {', '.join(missing)}",
+                                    f"要求 {requirement.id} 列出的流程不存在：{'、'.join(missing)}"))
         elif not implementing_elements(requirement, outlines):
             findings.append(Finding(CLAUSES_PATH, requirement.line, requirement.id, "warning",
                                     f"no element of {', '.join(requirement.processes)} cites any of "
-                                    f"its clauses ({'; '.join(requirement.clauses)})"))
+                                    f"its clauses ({'; '.join(requirement.clauses)})",
+                                    f"要求 {requirement.id}：{'、'.join(requirement.processes)} 中没有环节引用它的条款"
+                                    f"（{'；'.join(requirement.clauses)}）"))
     known = {clause for requirement in requirements for clause in requirement.clauses}
     for outline in outlines.values():
         for element_id, element in outline.elements.items():
             for clause in element_clauses(element):
                 if clause not in known:
                     findings.append(Finding(f"processes/{outline.file}", element.get("line"), element_id, "warning",
-                                            f"clause {clause!r} is not a requirement in {CLAUSES_PATH}"))
+                                            f"clause {clause!r} is not a requirement in {CLAUSES_PATH}",
+                                            f"办理依据 {clause} 不是 {CLAUSES_PATH} 中的要求条款"))
     return findings

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.definitions.compiled import CompiledVersion
+from engine.definitions.form_people import check_staff
 from engine.definitions.forms import check_times, prepared_form_data, validate_form_data
-from engine.definitions.staff_lists import form_for_site
 from engine.definitions.task_kinds import all_tasks
 from engine.errors import ConflictError, FieldError, FormInvalid, InstanceNotRunning, NotFound
 from engine.policy.followup import DATA_NAME as FOLLOWUP_DATA
@@ -49,17 +49,19 @@ def sla_due_at(compiled: CompiledVersion, site: str | None):
     return lambda key: compiled.rules.sla_policy(key, site).due(now)
 
 
-def validated_form_data(compiled: CompiledVersion, task_row: RowCopy, data: dict, site: str | None) -> dict:
-    """Validate against the task's form as it stands at the case's `site` (its staff lists offer
-    that site's people) and keep only the fields the form declares."""
-    schema = form_for_site(compiled.forms.get(task_row.form_id), site) if task_row.form_id else None
+def validated_form_data(compiled: CompiledVersion, task_row: RowCopy, data: dict, signer: str | None = None,
+                        site: str | None = None) -> dict:
+    """Validate against the task's form and keep only the fields the form declares; `signer` (the
+    submitting person's name) signs its signatures, and the staff it names must work at `site`."""
+    schema = compiled.forms.get(task_row.form_id) if task_row.form_id else None
     if schema is None:
         if data:
             raise FormInvalid([FieldError("", "this task has no form; submit no data")])
         return {}
-    data = prepared_form_data(schema, data)
+    data = prepared_form_data(schema, data, signer)
     validate_form_data(schema, data)
     check_times(schema, data, clock.now(), sla_due_at(compiled, site))
+    check_staff(schema, data, site)
     declared = schema.get("properties", {})
     return {k: v for k, v in data.items() if k in declared and k not in RESERVED_NAMES}
 

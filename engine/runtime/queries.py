@@ -12,7 +12,6 @@ from engine.accounts import sites
 from engine.accounts.users import Actor
 from engine.audit.chain import instance_events
 from engine.definitions.compiled import VERSIONS, CompiledVersion
-from engine.definitions.staff_lists import form_for_site
 from engine.definitions.state import load_task_data
 from engine.errors import NotFound
 from engine.runtime.views import EventView, InstanceView, TaskView
@@ -92,8 +91,7 @@ def task_view(task: HumanTask, instance: Instance, compiled: CompiledVersion | N
         created_at=task.created_at, due_at=task.due_at,
         lock_version=instance.lock_version, sla_key=task.sla_key, clause=element.get("clause"),
         documentation=element.get("documentation"), instructions=element.get("instructions"),
-        form_schema=(form_for_site(compiled.forms.get(task.form_id), instance.site)
-                     if compiled is not None and task.form_id else None),
+        form_schema=compiled.forms.get(task.form_id) if compiled is not None and task.form_id else None,
         data=data or {},
     )
 

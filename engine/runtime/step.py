@@ -23,6 +23,7 @@ from engine.audit.chain import NewEvent
 from engine.audit.events import EventType
 from engine.definitions.catalogue import start_form_of
 from engine.definitions.compiled import VERSIONS
+from engine.definitions.form_people import check_staff
 from engine.definitions.forms import check_times, prepared_form_data, validate_form_data
 from engine.definitions.task_kinds import all_tasks
 from engine.errors import (
@@ -73,9 +74,10 @@ class Runtime(StepTransactions):
             data.setdefault("site", sites.home_site(who, compiled.rules.sites, compiled.rules.default_site))
             start_form = start_form_of(compiled)
             if start_form is not None:  # the one check of a start form, for the web, the API and the CLI
-                data = prepared_form_data(start_form, data)
+                data = prepared_form_data(start_form, data, who.name)
                 validate_form_data(start_form, data)
                 check_times(start_form, data, clock.now(), sla_due_at(compiled, data["site"]))
+                check_staff(start_form, data, data["site"])
             sites.check_site(who, data["site"])  # a clerk opens cases for their own site only
             row, open_rows = self._start_case(session, version_row, compiled, data, actor)
             return self._result(session, row, open_rows)
@@ -99,7 +101,7 @@ class Runtime(StepTransactions):
             permissions.check_may_work_on(who, task_row)
             permissions.check_case_is_theirs(who, row.started_by)
             compiled = VERSIONS.get(session, row.version_id)
-            data = validated_form_data(compiled, task_row, data, row.site)
+            data = validated_form_data(compiled, task_row, data, who.name, row.site)
 
             def act(wf):
                 task = wf.get_task_from_id(UUID(task_row.id))

@@ -16,7 +16,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from engine.stats.query import StatsQuery
-from engine.stats.sources import BREACHED, CANCELLED, MET, clock_status_sql
+from engine.stats.sources import BREACHED, CANCELLED, MET, TIMELY, clock_status_sql
 from engine.store.models import CaseFact, HumanTask, SlaClock
 
 # The case groups the breakdown tables sum over, and the fact columns naming them.
@@ -65,6 +65,9 @@ class ClockCounts:
     staff: dict = field(default_factory=lambda: defaultdict(Counter))  # who completed the task -> status -> n
     staff_role: dict = field(default_factory=dict)  # who -> the task's role (the greatest, if several)
     total: Counter = field(default_factory=Counter)  # status -> n
+    # key -> name -> TIMELY / BREACHED -> cases: a case is late when any of its timed steps was,
+    # on time when some were judged and none was late (001/第4篇 4.5: 及时率 of cases).
+    cases_by_group: dict = field(default_factory=lambda: {k: defaultdict(Counter) for k in GROUP_KEYS})
 
 
 def clock_counts(session: Session, query: StatsQuery, moment: datetime) -> ClockCounts:
@@ -84,7 +87,24 @@ def clock_counts(session: Session, query: StatsQuery, moment: datetime) -> Clock
         if user and state in (MET, BREACHED):
             out.staff[user][state] += n
             out.staff_role[user] = max(role or "", out.staff_role.get(user, ""))
+    _count_cases(session, query, status, out)
     return out
+
+
+def _count_cases(session: Session, query: StatsQuery, status, out: ClockCounts) -> None:
+    """Each case with a judged clock counted once per group: late if any clock was, else on time."""
+    late, met = func.max(case((status == BREACHED, 1), else_=0)), func.max(case((status == MET, 1), else_=0))
+    per_case = (select(*GROUP_KEYS.values(), late.label("late"), met.label("met"))
+                .join(CaseFact, CaseFact.instance_id == SlaClock.instance_id).where(*query.conditions())
+                .group_by(SlaClock.instance_id, *GROUP_KEYS.values()).subquery())
+    groups = [per_case.c[column.key] for column in GROUP_KEYS.values()]
+    stmt = select(*groups, per_case.c.late, per_case.c.met, func.count()).group_by(*groups, per_case.c.late,
+                                                                                   per_case.c.met)
+    for process, category, department, was_late, was_met, n in session.execute(stmt):
+        if not (was_late or was_met):
+            continue  # only running or cancelled clocks: not judged yet
+        for key, name in zip(GROUP_KEYS, (process, category, department), strict=True):
+            out.cases_by_group[key][name or ""][BREACHED if was_late else TIMELY] += n
 
 
 def duration_ranks(session: Session, query: StatsQuery) -> dict[str, tuple]:

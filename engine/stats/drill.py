@@ -14,7 +14,16 @@ from sqlalchemy.orm import Session
 
 from engine.errors import BadInput
 from engine.stats.query import StatsQuery
-from engine.stats.sources import AGE_BUCKETS, BREACHED, CANCELLED, MET, RUNNING, as_of, backlog_condition
+from engine.stats.sources import (
+    AGE_BUCKETS,
+    BREACHED,
+    CANCELLED,
+    MET,
+    RUNNING,
+    TIMELY,
+    as_of,
+    backlog_condition,
+)
 from engine.store.models import CaseFact, HumanTask, SlaClock, SlaOutcome
 
 DRILL_KEYS = ("state", "reopened", "process", "category", "department", "target", "sla", "staff", "backlog",
@@ -47,7 +56,9 @@ def cases_behind(session: Session, query: StatsQuery, drill: dict | None, now: d
     else:
         conditions = list(query.conditions())
     conditions += _fact_conditions(drill)
-    if "target" in drill or "staff" in drill or "sla" in drill:
+    if drill.get("sla") == TIMELY:  # some timed step judged, and none of them late
+        conditions += [_clock_exists({**drill, "sla": MET}, moment), ~_clock_exists({**drill, "sla": BREACHED}, moment)]
+    elif "target" in drill or "staff" in drill or "sla" in drill:
         conditions.append(_clock_exists(drill, moment))
     stmt = (select(CaseFact.instance_id, CaseFact.reference, CaseFact.process_id, CaseFact.site,
                    CaseFact.category, CaseFact.state, CaseFact.opened_at, CaseFact.closed_at)

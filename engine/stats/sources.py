@@ -15,6 +15,7 @@ from engine.stats.query import StatsQuery
 from engine.store.models import CaseFact, HumanTask, SlaClock, SlaOutcome
 
 MET, BREACHED, RUNNING, CANCELLED = "met", "breached", "running", "cancelled"
+TIMELY = "timely"  # a case whose judged timed steps were all met (a drill value of "sla" too)
 SLA_STATUSES = (MET, BREACHED, RUNNING, CANCELLED)
 
 # Backlog age buckets (upper bound in days, key, zh, en), oldest last.

@@ -9,6 +9,7 @@ import pytest
 from engine.audit.events import EventType
 from engine.policy import followup
 from engine.runtime.queries import get_instance_row, list_events, list_tasks
+from tests.browser.test_phone_and_language import horizontal_overflow
 from tests.web.conftest import STEPS
 
 pytestmark = pytest.mark.browser
@@ -51,6 +52,10 @@ def test_clerk_registers_an_emergency_leaves_finds_it_by_unit_and_reports_the_am
     desk.loaded()
     assert page.locator("h1").inner_text() == "登记住户求助"
     assert page.get_by_label("情况描述").input_value() == "老人晕倒"  # carried over, not asked again
+    folded = page.locator("details.carried")  # shown to check at a glance, opened only to correct
+    assert folded.get_attribute("open") is None
+    assert "单元：3-2-1201" in folded.locator("summary").inner_text() and not horizontal_overflow(page)
+    desk.shot("register-folded")
     desk.submit()
     desk.shot("registered")
     page.goto("/")  # the clerk leaves for another call
@@ -215,6 +220,9 @@ def test_the_case_diagram_is_readable_at_1280_and_zooms(desk, live_app):
     zoom = "() => document.querySelector('#canvas .viewport').transform.baseVal.consolidate().matrix.a"
     start = desk.page.evaluate(zoom)
     assert start >= 0.74  # labels legible, not the whole process shrunk to fit
+    # The diagram has most of the width at 1280 px; the element panel beside it is the narrower.
+    canvas, panel = (desk.page.locator(s).bounding_box() for s in ("#canvas", "#element-panel"))
+    assert canvas["width"] >= 850 and canvas["width"] > 2 * panel["width"], (canvas, panel)
     desk.page.get_by_role("button", name="放大").click()
     assert desk.page.evaluate(zoom) > start
     desk.page.get_by_role("button", name="适合窗口").click()
@@ -229,4 +237,10 @@ def test_the_modeler_palette_leaves_the_start_of_the_diagram_free(desk):
     palette = desk.page.locator(".djs-palette").bounding_box()
     start = desk.page.locator('g.djs-element[data-element-id="start"]').bounding_box()
     assert start["x"] >= palette["x"] + palette["width"], (palette, start)
+    canvas = desk.page.locator("#canvas").bounding_box()
+    assert canvas["y"] <= start["y"] <= canvas["y"] + canvas["height"] - start["height"], (canvas, start)
+    zoom = "() => document.querySelector('#canvas .viewport').transform.baseVal.consolidate().matrix.a"
+    assert desk.page.evaluate(zoom) >= 0.74  # the labels legible, as on the case diagram
+    assert desk.page.locator("#canvas").bounding_box()["width"] >= 850
+    assert desk.page.locator("h1").inner_text().startswith("编辑流程 浸水处理")
     desk.shot("modeler")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from engine.accounts.users import load_actor
 from engine.clock import FakeClock
 from engine.duty import roster
 from engine.duty.desk import run_duty_pass
@@ -80,6 +81,12 @@ def test_the_night_clerk_writes_the_log_and_hands_over(open_desk, live_app):
         desk.tick(label)
     desk.fill("本班值班情况", "B2积水已处理")
     desk.fill("未完成的工作", "无")
+    # 交班人 is whoever is signed in: shown by name, nothing to type (issue #16).
+    with runtime.db.read_session() as session:
+        name = load_actor(session, clerk).name
+    assert desk.page.locator("#f-outgoing_staff").inner_text() == name
+    assert desk.page.locator("input[name=outgoing_staff]").count() == 0
+    desk.shot("handover-form")
     desk.submit()
     desk.shot("handover-prepared")
     run_duty_pass(runtime)

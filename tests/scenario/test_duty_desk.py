@@ -156,7 +156,7 @@ def test_handover_opens_at_08_30_and_the_holiday_has_24_hour_duty(runtime):
 def test_important_unfinished_work_blocks_the_rostered_handover(runtime):
     view, out, incoming, case = counted_handover(runtime)
     runtime.complete_task(_task_id(runtime, case, "review_log"), dict(log_read=True, open_items=[
-        dict(item="3栋电梯困人", owner="周丽", important=True)]), incoming)
+        dict(item="3栋电梯困人", owner="陈静", important=True)]), incoming)
     run_duty_pass(runtime)
     [(element, assignee, _, _)] = open_tasks(runtime, "shift_handover")
     assert (element, assignee) == ("resolve_important_work", out)  # nobody can sign yet

@@ -39,7 +39,7 @@ def sign_and_check(case):
                   duty_report_received=True)
 
 
-OPEN_ITEMS = [dict(item="1203住户钥匙待取", owner="周丽", important=False)]
+OPEN_ITEMS = [dict(item="1203住户钥匙待取", owner="陈静", important=False)]
 TAIL_ELEMENTS = ["check_area", "sign_outgoing", "sign_incoming", "supervisor_check", "end"]
 TAIL_FLOWS = ["Flow_handover_clear", "Flow_check_area", "Flow_sign_outgoing", "Flow_sign_incoming",
               "Flow_supervisor_check"]
@@ -85,7 +85,7 @@ def test_damaged_or_missing_equipment_is_explained(handover):
 def test_important_unfinished_work_blocks_the_handover(handover):
     case = handover
     count(case, EQUIPMENT_OK)
-    important = dict(item="3栋电梯困人报修，待工程部回复", owner="周丽", important=True)
+    important = dict(item="3栋电梯困人报修，待工程部回复", owner="陈静", important=True)
     case.complete("review_log", IN, log_read=True, open_items=OPEN_ITEMS + [important])
     # blocked: nobody can sign; the outgoing shift must finish the work first
     assert [t.element_id for t in case.open_tasks()] == ["resolve_important_work"]
@@ -117,4 +117,4 @@ def test_open_items_are_shown_to_both_signatories(handover):
                   outgoing_explanation="住户搬家临时堆放，已通知清理")
     view = case.task_view("sign_outgoing")
     shown = jinja2.Environment().from_string(view.instructions).render(**view.data)
-    assert "1203住户钥匙待取" in shown and "跟进人：周丽" in shown
+    assert "1203住户钥匙待取" in shown and "跟进人：陈静" in shown

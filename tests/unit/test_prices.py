@@ -87,5 +87,5 @@ def test_forms_without_a_price_list_are_left_as_they_are():
 
 
 def _rules():
-    """Rules with the price list above and no categories or sites."""
-    return SimpleNamespace(prices=PRICES, categories={}, sites={})
+    """Rules with the price list above and no categories, sites or staff."""
+    return SimpleNamespace(prices=PRICES, categories={}, sites={}, staff=[])

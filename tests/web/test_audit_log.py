@@ -56,6 +56,8 @@ def test_csv_export_has_every_matching_event_with_its_hash(web, two_cases):
     assert rows[0]["事件"] == "instance_started" and len(rows[0]["哈希"]) == 64
     completed = [r for r in rows if r["事件"] == "task_completed"]
     assert completed[0]["操作人"] == "reception1" and json.loads(completed[0]["数据"])["submitted"]
+    flows = [r for r in rows if r["事件"] == "flow_taken"]
+    assert flows[0]["环节编号"].startswith("Flow_") and " → " in flows[0]["环节"]  # the id kept, and named
 
 
 def test_json_export_matches_the_search(web, two_cases):
@@ -144,3 +146,49 @@ def test_audit_shows_procedures_by_name_and_finds_them_by_name(web, two_cases):
     web.login("auditor1")
     page = web.get_text("/audit?process_id=急救病人")
     assert first.reference in page and "<td>急救病人</td>" in page and "<td>emergency_patient</td>" not in page
+
+
+def test_every_event_type_has_words_in_both_languages(app):
+    from engine.audit.events import EventType
+    from web.i18n import event_label
+
+    with app.test_request_context("/"):
+        unnamed = [t.value for t in EventType if event_label(t.value) == t.value]
+    assert unnamed == []
+
+
+def test_the_table_names_flows_and_procedures_by_their_labels_not_their_ids(web, two_cases):
+    web.login("auditor1")
+    page = web.get_text("/audit")
+    table = page.split('<table class="audit">')[1].split("</table>")[0]
+    assert "Flow_" not in table and "<td>deployed</td>" not in table and "<td>发布流程</td>" in table
+    assert "收到急救病人求助 → 登记病人地址与电话、询问求助方式" in table  # a flow by the steps it joins
+    web.client.get("/lang/en")
+    table = web.get_text("/audit").split('<table class="audit">')[1].split("</table>")[0]
+    assert "Flow_" not in table and "<td>Procedure deployed</td>" in table
+
+
+def test_the_step_filter_takes_the_steps_name_as_the_table_shows_it(web, two_cases):
+    first, _second = two_cases
+    web.login("auditor1")
+    by_id = web.get_text("/audit?element_id=choose_help&type=task_completed")
+    by_name = web.get_text("/audit?element_id=登记病人地址与电话、询问求助方式&type=task_completed")
+    assert "共 1 条" in by_id and "共 1 条" in by_name and first.reference in by_name
+
+
+def test_the_printed_record_names_flows_by_the_steps_they_join(web, two_cases):
+    first, _second = two_cases
+    web.login("auditor1")
+    table = web.get_text(f"/cases/{first.reference}/record").split('<table class="audit record">')[1]
+    cells = [c.split("</td>")[0] for c in table.split("<td>")[1:]]
+    assert not [c for c in cells if c.startswith("Flow_")]
+    assert "收到急救病人求助 → 登记病人地址与电话、询问求助方式" in cells
+
+
+def test_people_are_shown_and_found_by_name_as_well_as_username(web, two_cases):
+    first, second = two_cases
+    web.login("auditor1")
+    by_name = web.get_text("/audit?actor=王敏&type=task_completed")
+    assert "共 1 条" in by_name and first.reference in by_name and second.reference not in by_name
+    table = by_name.split('<table class="audit">')[1].split("</table>")[0]
+    assert "<td>王敏 (reception1)</td>" in table

@@ -174,3 +174,32 @@ def test_the_modeler_can_show_the_version_it_just_deployed(designer):
     page = designer.get_text("/processes/water_leak/edit")
     assert re.search(r'<small id="base-version">基于 v1</small>', page)
     assert modeler_config(page)["text"]["based_on"] == "基于"
+
+
+ENGLISH_SENTENCE = re.compile(r"[A-Za-z]+ [a-z]+ [a-z]+")  # three English words in a row
+
+
+def test_the_modeler_names_the_process_and_says_what_is_wrong_in_chinese(designer):
+    page = designer.get_text("/processes/water_leak/edit")
+    assert re.search(r"<h1>编辑流程 浸水处理 ", page)  # by its name, not water_leak
+    xml = water_leak_xml()
+    broken = (xml.replace('<spiffworkflow:property name="clause"', '<spiffworkflow:property name="x"', 1)
+                 .replace('<spiffworkflow:property name="form"', '<spiffworkflow:property name="x"', 1)
+                 .replace('<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">',
+                          '<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">)(', 1))
+    assert broken.count(">)(") == 1
+    findings = posted(designer, "/processes/water_leak/check", {"xml": broken}).get_json()["findings"]
+    messages = [f["message"] for f in findings]
+    assert any("办理依据" in m for m in messages) and any("表单" in m for m in messages)
+    assert any("表达式" in m for m in messages)
+    assert [m for m in messages if ENGLISH_SENTENCE.search(m)] == []
+    assert all(f["detail"] for f in findings)  # the technical English kept for the curious, apart
+    designer.client.get("/lang/en")
+    findings = posted(designer, "/processes/water_leak/check", {"xml": broken}).get_json()["findings"]
+    assert any("has no clause property" in f["message"] for f in findings)
+
+
+def test_a_clause_that_is_no_requirement_is_said_in_chinese(designer):
+    broken = water_leak_xml().replace('<spiffworkflow:property name="clause" value="', '<spiffworkflow:property name="clause" value="999 9.9; ', 1)
+    findings = posted(designer, "/processes/water_leak/check", {"xml": broken}).get_json()["findings"]
+    assert any(f["message"].startswith("办理依据 999 9.9 不是") for f in findings), findings

@@ -59,8 +59,9 @@ def test_lint_refuses_runaway_code_it_can_see_and_deploy_keeps_it_as_documentati
                                                                                    instructions, says):
     xml = on_first_task(script, instructions)
     findings = posted(designer, "/processes/water_leak/check", {"xml": xml}).get_json()["findings"]
-    [finding] = [f for f in findings if says in f["message"]]
+    [finding] = [f for f in findings if says in f["detail"]]  # the technical English, beside the Chinese
     assert finding["severity"] == "error" and finding["element_id"] == "register_leak" and finding["line"]
+    assert "限额" in finding["message"]
     assert deploy(designer, xml)["runnable"] is False
     assert runtime.start_instance("water_leak", {}, "reception1").instance.version == 1
 

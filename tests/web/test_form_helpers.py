@@ -106,3 +106,27 @@ def test_the_technician_takes_the_residents_drawn_signature_on_their_own_task(we
     assert (signed.actor, signed.data["submitted"]["resident_signature"]) == ("tech1", SIGNATURE)
     record = web.get_text(f"/cases/{case.reference}")
     assert "已手写签名" in record and SIGNATURE not in record
+
+
+# Times that are planned, not recorded: an appointment, an expected arrival, a lease, a deadline, a promise.
+PLANNED_TIMES = {"repair/write_order.yaml:appointment_at", "paid_service/agree_scope_price.yaml:appointment_at",
+                 "emergency_patient/arrange_vehicle.yaml:vehicle_eta", "move_in/register_tenant.yaml:lease_from",
+                 "move_in/register_tenant.yaml:lease_to", "move_in/send_notice.yaml:move_in_from",
+                 "move_in/send_notice.yaml:deadline", "complaint/intake.yaml:promised_time",
+                 "complaint/follow_up_visit.yaml:new_promised_time", "customer_visit/visit.yaml:promised_reply_at",
+                 "customer_visit/second_visit.yaml:promised_reply_at"}
+
+
+def _times(properties: dict, prefix: str):
+    for name, prop in properties.items():
+        if prop.get("format") == "date-time":
+            yield prefix + name, prop
+        if prop.get("type") == "array" and isinstance(prop.get("items"), dict):
+            yield from _times(prop["items"].get("properties") or {}, f"{prefix}{name}.")
+
+
+def test_every_time_of_what_happened_starts_at_now_and_refuses_the_future():
+    unmarked = sorted(f"{path.relative_to(FORMS)}:{name}" for path in FORMS.rglob("*.yaml")
+                      for name, prop in _times(yaml.safe_load(path.read_text(encoding="utf-8")).get("properties") or {}, "")
+                      if not prop.get("x-past") and f"{path.relative_to(FORMS)}:{name}" not in PLANNED_TIMES)
+    assert unmarked == []

@@ -114,3 +114,10 @@ def test_overdue_task_is_marked_red(web, cases, clock):
     page = web.get_text("/inbox/rows")
     assert '<tr class="overdue">' in page
     assert "已超时" in page
+
+
+def test_the_task_list_where_people_look_for_it_is_the_inbox(web):
+    web.login("reception1")
+    response = web.client.get("/tasks")
+    assert (response.status_code, response.headers["Location"]) == (302, "/")
+    assert "待办任务" in web.get_text("/")

@@ -99,6 +99,7 @@ SITE_FREE = {
     "static": "files of the app",
     "auth.login": "logging in", "auth.logout": "logging out", "auth.change_password_page": "one's own password",
     "i18n.switch_language": "the UI language",
+    "tasks.task_list": "a redirect to the inbox, whose row is below",
     "notifications.read": "marks read only messages addressed to the person (their sites')",
     "api.access.me": "who the caller is", "api.docs.openapi": "the API's description, public",
     "designer.processes": "the process library, the same at every site",

@@ -6,6 +6,7 @@ import json
 
 from flask import g, request
 
+from engine.definitions.form_people import staff_of_site
 from engine.errors import BadInput, FieldError, FormInvalid
 from engine.runtime.comments import Comment
 from engine.runtime.views import InstanceView, StepResult, TaskView
@@ -88,7 +89,9 @@ def task_detail_json(task: TaskView) -> dict:
     """A task with what is needed to do it: form, instructions, clause and the data it sees."""
     instructions, _failed = render_instructions(task.instructions, task.data)
     return {**task_json(task), "clause": task.clause, "documentation": task.documentation,
-            "instructions": instructions, "form_schema": task.form_schema, "data": _plain(task.data)}
+            "instructions": instructions, "data": _plain(task.data),
+            # staff fields offer the case's site's people, as the task page does
+            "form_schema": staff_of_site(task.form_schema, task.site) if task.form_schema else None}
 
 
 def _plain(data: dict) -> dict:

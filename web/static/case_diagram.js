@@ -25,9 +25,10 @@
   var READABLE = 0.75;
   function fitReadable(canvas) {
     canvas.zoom("fit-viewport", "auto");
-    if (canvas.zoom() < READABLE) {
+    if (canvas.zoom() < READABLE) {  // from the diagram's top left, where it starts
       var box = canvas.viewbox();
-      canvas.zoom(READABLE, { x: box.x, y: box.y + box.height / 2 });
+      canvas.viewbox({ x: box.inner.x - 20, y: box.inner.y - 20,
+                       width: box.outer.width / READABLE, height: box.outer.height / READABLE });
     }
   }
 

@@ -68,7 +68,8 @@
     data.findings.forEach(function (finding) {
       var item = document.createElement("li");
       item.className = finding.severity;
-      item.textContent = (finding.element_id ? finding.element_id + ": " : "") + finding.message;
+      item.textContent = finding.message;
+      item.title = finding.detail || "";  // the technical English, file and line, on hover
       if (finding.element_id && registry.get(finding.element_id)) {
         canvas.addMarker(finding.element_id, "lint-" + finding.severity);
         item.addEventListener("click", function () {
@@ -201,6 +202,18 @@
       .catch(function (error) { say(error.message, true); });
   });
 
+  // Fit the whole diagram, but never so small its labels cannot be read at 1280 px: a wide
+  // process is shown from its start at a readable size (as the case diagram is), to be scrolled.
+  var READABLE = 0.75;
+  function fitReadable(canvas) {
+    canvas.zoom("fit-viewport", "auto");
+    if (canvas.zoom() < READABLE) {  // from the diagram's top left, where it starts
+      var box = canvas.viewbox();
+      canvas.viewbox({ x: box.inner.x - 20, y: box.inner.y - 20,
+                       width: box.outer.width / READABLE, height: box.outer.height / READABLE });
+    }
+  }
+
   // The tool palette sits over the canvas's left edge, where a process starts: move the
   // fitted diagram right until its left edge is clear of it.
   function clearOfPalette(canvas) {
@@ -213,7 +226,7 @@
 
   modeler.importXML(config.xml).then(function () {
     var canvas = modeler.get("canvas");
-    canvas.zoom("fit-viewport", "auto");
+    fitReadable(canvas);
     clearOfPalette(canvas);
     document.getElementById("canvas").dataset.loaded = "true";
     return check();

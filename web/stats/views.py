@@ -18,6 +18,7 @@ from web.auth import roles_required
 from web.runtime import now, reading
 from web.stats.cells import label
 from web.stats.exports import XLSX_TYPE, chosen_tables, csv_bytes, file_name, xlsx_bytes
+from web.stats.filter_words import filter_words
 from web.stats.page import (
     CASE_STATES,
     chart_data,
@@ -75,7 +76,7 @@ def cases():
         rows = cases_behind(session, query, drill, now())
         names = load_names(session)
     return render_template("stats_cases.html", query=query, args=filter_args(query), drill=drill, rows=rows,
-                           states=CASE_STATES, names=names, label=label)
+                           states=CASE_STATES, names=names, label=label, filter_words=filter_words)
 
 
 @bp.route("/stats/export.csv")
