@@ -138,7 +138,8 @@ def _diagram_helpers(rules: Rules):
         def open_case(process_id: str, fields: dict | None = None) -> str:
             # Hand the case's data over to a new case of `process_id`, which the step opens;
             # `fields` adds what one new case is about (a participant of a community event, a
-            # patrol's finding) and may hand it a limit of the opener's (SUBSTITUTES).
+            # patrol's finding) and may hand it a limit of the opener's (SUBSTITUTES). Returns the
+            # new case's reference, so the opener can show and follow up the case it handed on.
             if not isinstance(process_id, str) or not process_id:
                 raise ScriptError("open_case() needs the id of a procedure")
             data = {k: v for k, v in task_data.items() if k in HAND_OVER_FIELDS} if isinstance(task_data, dict) else {}
@@ -151,12 +152,11 @@ def _diagram_helpers(rules: Rules):
                     raise ScriptError(f"open_case() cannot set {FOLLOWUP_DATA!r} or 'site'")
                 data.update(fields)
                 _check_substitutes(rules, data.get(SUBSTITUTES))
-            request_case(process_id, data)
-            return process_id
+            return request_case(process_id, data) or process_id
 
         return {"sla": sla, "now": clock_now, "price": rules.price, "followup_decision": followup_decision,
                 "category_process": category_process, "category_is_special": category_is_special,
-                "open_case": open_case, **moment_helpers}
+                "open_case": open_case, "case_reference": case_reference, **moment_helpers}
 
     return helpers
 

@@ -211,33 +211,41 @@ def validate_source(source: str, mode: Literal["eval", "exec"]) -> str | None:
 _case_reference = contextvars.ContextVar("estatedesk_case_reference", default=None)
 _cases_to_open = contextvars.ContextVar("estatedesk_cases_to_open", default=None)
 _followup_tally = contextvars.ContextVar("estatedesk_followup_tally", default=None)
+_reserve_reference = contextvars.ContextVar("estatedesk_reserve_reference", default=None)
 
 
 @contextlib.contextmanager
-def running_case(reference: str, tally=None):
+def running_case(reference: str, tally=None, reserve: Callable[[str], str] | None = None):
     """Run a block as a step of case `reference`: helpers that depend on the case read it here.
 
-    Yields the list of cases the step's scripts asked to open (`request_case`): the step
-    opens them in its own transaction once the case's engine steps are done. `tally` is
-    the month's follow-up tally in the step's transaction (engine/store/followup_tally.py).
+    Yields the list of cases the step's scripts asked to open (`request_case`), each as
+    (process, data, reference): the step opens them in its own transaction once the case's
+    engine steps are done. `tally` is the month's follow-up tally in the step's transaction
+    (engine/store/followup_tally.py); `reserve` hands out the reference a case of a process
+    will have, so the opener can keep it (None outside a runtime: no reference).
     """
-    requested: list[tuple[str, dict]] = []
+    requested: list[tuple[str, dict, str | None]] = []
     token, requests_token = _case_reference.set(reference), _cases_to_open.set(requested)
-    tally_token = _followup_tally.set(tally)
+    tally_token, reserve_token = _followup_tally.set(tally), _reserve_reference.set(reserve)
     try:
         yield requested
     finally:
         _case_reference.reset(token)
         _cases_to_open.reset(requests_token)
         _followup_tally.reset(tally_token)
+        _reserve_reference.reset(reserve_token)
 
 
-def request_case(process_id: str, data: dict) -> None:
-    """Ask the running step to open a case of `process_id` with `data` (a hand-over)."""
+def request_case(process_id: str, data: dict) -> str | None:
+    """Ask the running step to open a case of `process_id` with `data` (a hand-over); return the
+    reference the new case will have, so the opener can show it and follow the case up."""
     requested = _cases_to_open.get()
     if requested is None:
         raise ScriptError("open_case() needs a running case")
-    requested.append((process_id, data))
+    reserve = _reserve_reference.get()
+    reference = reserve(process_id) if reserve is not None else None
+    requested.append((process_id, data, reference))
+    return reference
 
 
 def case_reference() -> str:

@@ -21,7 +21,7 @@ from engine.store.models import InstanceStatus, ProcessVersion
 
 # Diagram helpers, which data must not shadow, and the follow-up decision, which only a draw may set.
 RESERVED_NAMES = frozenset({"sla", "now", "price", "followup_decision", "category_process", "category_is_special",
-                            "open_case", FOLLOWUP_DATA, *MOMENT_HELPERS})
+                            "open_case", "case_reference", FOLLOWUP_DATA, *MOMENT_HELPERS})
 
 
 def find_version(session: Session, process_id: str, version: int | None) -> ProcessVersion:

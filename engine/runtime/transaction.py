@@ -107,7 +107,8 @@ class StepTransactions:
                 stored_timers = steprows.waiting_timers(row, workflow, row.as_read("status"))
         tracker = StepTracker.snapshot(compiled, row.id, workflow)
         error = None
-        with running_case(row.reference, SessionTally(session)) as handed_over:  # helpers such as followup_decision() read it
+        with running_case(row.reference, SessionTally(session),  # helpers such as followup_decision() read it
+                          reserve=lambda process_id: self._reserve_reference(session, process_id)) as handed_over:
             events = act(workflow)
             try:
                 workflow.do_engine_steps()
@@ -120,14 +121,14 @@ class StepTransactions:
         return open_rows
 
     def _start_case(self, session: Session, version_row, compiled: CompiledVersion, data: dict, actor: str,
-                    handed_over_from: str | None = None) -> tuple[RowCopy, list[RowCopy]]:
+                    handed_over_from: str | None = None, reference: str | None = None) -> tuple[RowCopy, list[RowCopy]]:
         """Insert a new case of `compiled` with its start data and run it to its first wait."""
         site = data.setdefault("site", compiled.rules.default_site)
         if site not in compiled.rules.sites:
             raise BadInput(f"unknown site {site!r}; known sites: {', '.join(compiled.rules.sites)}")
         now = clock.now()
         row = steprows.insert_instance(
-            session, reference=next_reference(session, compiled.reference_prefix, now),
+            session, reference=reference or next_reference(session, compiled.reference_prefix, now),
             process_id=compiled.process_id, version_id=version_row.id, status=InstanceStatus.RUNNING,
             summary=data.get("description"), state_json="{}", started_by=actor,
             created_at=now, updated_at=now, **{f: text_or_none(data.get(f)) for f in SUMMARY_FIELDS},
@@ -145,16 +146,23 @@ class StepTransactions:
 
         return row, self._advance(session, row, compiled, act, actor, workflow=workflow)
 
-    def _hand_over(self, session: Session, row: RowCopy, requested: list[tuple[str, dict]], actor: str) -> None:
+    @staticmethod
+    def _reserve_reference(session: Session, process_id: str) -> str:
+        """The reference a case of `process_id` opened by this step will have (open_case returns it)."""
+        compiled = VERSIONS.get(session, find_version(session, process_id, None).id)
+        return next_reference(session, compiled.reference_prefix, clock.now())
+
+    def _hand_over(self, session: Session, row: RowCopy, requested: list[tuple[str, dict, str | None]],
+                   actor: str) -> None:
         """Open the cases a step's scripts asked for (open_case), each citing the case it came from."""
         if session.info.get(HAND_OVER_DEPTH, 0) >= MAX_HAND_OVERS:
             raise ScriptError(f"case {row.reference} hands over more than {MAX_HAND_OVERS} cases deep")
         session.info[HAND_OVER_DEPTH] = session.info.get(HAND_OVER_DEPTH, 0) + 1
-        for process_id, data in requested:
+        for process_id, data, reference in requested:
             version_row = find_version(session, process_id, None)
             compiled = VERSIONS.get(session, version_row.id)
             child, _open = self._start_case(session, version_row, compiled, dict(data), actor,
-                                            handed_over_from=row.reference)
+                                            handed_over_from=row.reference, reference=reference)
             record_events(session, [NewEvent(EventType.CASE_HANDED_OVER, row.id, actor, process_id,
                                              {"process": process_id, "reference": child.reference})], clock.now())
         session.info[HAND_OVER_DEPTH] -= 1

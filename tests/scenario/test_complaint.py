@@ -6,10 +6,11 @@ table processes/complaint_classification.dmn; a test edits a copy of it and show
 classification change without any change to the diagram.
 
 The complainant is told at intake when it will be solved (003 5.2), never later than the
-site's limit `complaint.resolve`; the chase follows that time. Engineering complaints run the
-维修单 flow of the repair procedure (001/第4篇 4.2 1)) through a call activity, and indoor
-cleaning or greening the paid-service procedure (4.2 2)); `run_repair` drives the repair's part
-with tests/scenario/test_repair.py's own form data."""
+site's limit `complaint.resolve`; the chase follows that time. An engineering complaint opens
+its 维修单 as a repair case of its own (001/第4篇 4.2 1) a) and tracks it at the desk (b、c)
+until the signed copy is back; `run_repair` drives that repair case, by its reference, with
+tests/scenario/test_repair.py's own form data. Indoor cleaning or greening runs the
+paid-service procedure (4.2 2)) through a call activity."""
 
 import shutil
 from datetime import datetime, timedelta, timezone
@@ -22,9 +23,9 @@ from engine.definitions.library import Bundle, deploy_bundle, read_bundle
 from engine.errors import FormInvalid
 from engine.policy import followup
 from engine.runtime.case_diagram import case_diagram
-from engine.runtime.queries import get_instance_row
+from engine.runtime.queries import get_instance_row, list_events
+from tests.scenario.conftest import Case
 from tests.scenario.test_repair import CHECK, DISPATCH, NOTIFY, ORDER, SIGNED, paperwork
-from tests.scenario.test_repair import DOOR_OK as REPAIR_VISIT_OK
 
 ROOT = Path(__file__).resolve().parents[2]
 T = "2026-11-23T09:05:00+00:00"
@@ -68,8 +69,9 @@ START = ["start", "intake", "classify", "gw_class"]
 START_FLOWS = ["Flow_start", "Flow_intake", "Flow_classify"]
 VALID = ["gw_serious", "gw_serious_merge", "gw_department"]
 VALID_FLOWS = ["Flow_valid", "Flow_not_serious", "Flow_serious_merge"]
-ENGINEERING = ["quote_repair", "gw_agreed", "call_repair", "gw_dept_merge"]
-ENGINEERING_FLOWS = ["Flow_engineering", "Flow_quote_repair", "Flow_agreed", "Flow_call_repair"]
+ENGINEERING = ["quote_repair", "gw_agreed", "open_repair", "track_repair_order", "gw_dept_merge"]
+ENGINEERING_FLOWS = ["Flow_engineering", "Flow_quote_repair", "Flow_agreed", "Flow_open_repair",
+                     "Flow_track_repair_order"]
 RECORD = ["record_result", "gw_anonymous"]
 RECORD_FLOWS = ["Flow_dept_merge", "Flow_record_result"]
 # the department branches a person handles: (handling task, role, user, branch flow)
@@ -77,7 +79,10 @@ DEPARTMENTS = {
     "security": ("handle_security", SL, "seclead1", "Flow_security"),
     "environment": ("handle_environment", EN, "env1", "Flow_environment"),
 }
-# the repair procedure's part of an engineering complaint, as run_repair plays it
+# the desk's record that the signed 维修单 is back (001/第4篇 4.2 1) a–c)
+TRACKED = dict(signed_order_returned=True, completed_on_time=True, complainant_informed=True,
+               result="已更换卫生间水管接头，试水无渗漏")
+# the repair case an engineering complaint opens, as run_repair plays it
 REPAIR_TRAIL = [
     ("write_order", R, "reception1"),
     ("notify_engineering", R, "reception1"),
@@ -121,27 +126,49 @@ def open_ids(case):
     return [t.element_id for t in case.open_tasks()]
 
 
-def run_repair(case):
-    """Play the repair procedure the complaint calls: the desk writes the 维修单 from the complaint,
-    engineering repairs it now, the resident signs, finance collects; the repair's own visit
-    (001/第2篇 1.4) is made when the draw samples it. Returns the trail it added."""
-    order = case.task_view("write_order").data
+def handed_repair(case) -> Case:
+    """The repair case the complaint opened for its 维修单: a case of its own, citing the complaint,
+    whose reference the desk's tracking task shows."""
+    handed = case.events(EventType.CASE_HANDED_OVER)
+    assert [(e.element_id, e.data["reference"][:3]) for e in handed] == [("repair", "BX-")]
+    with case.runtime.db.session() as session:
+        row = get_instance_row(session, handed[0].data["reference"])
+        started = list_events(session, row.id)[0]
+    assert started.data["handed_over_from"] == case.reference
+    assert case.task_view("track_repair_order").data["repair_reference"] == row.reference
+    return Case(case.runtime, row.id, row.reference)
+
+
+def repair_until_signed(case) -> Case:
+    """Play the complaint's repair case until the resident has signed the order: the desk writes
+    the 维修单 from the complaint, engineering repairs it now, the resident signs."""
+    repair = handed_repair(case)
+    order = repair.task_view("write_order").data
     assert (order["resident"], order["phone"]) == (INTAKE["complainant"], INTAKE["phone"])
     assert order["problem"] == INTAKE["description"]  # the complaint is the order's problem
-    case.complete("write_order", "reception1", **dict(ORDER, resident=order["resident"], unit=order["unit"],
-                                                       problem=order["problem"]))
-    case.complete("notify_engineering", "reception1", **NOTIFY)
-    case.complete("assign_technician", "engsup1", **DISPATCH)
-    case.complete("arrive_now", "tech1", arrived_at=case.runtime.clock.now().isoformat())
-    case.complete("check_order", "tech1", **CHECK)
-    case.complete("do_repair", "tech1", quantity=1, repair_notes="更换水管接头", completed_at=T)
-    case.complete("resident_sign", "tech1", **dict(SIGNED, resident_name=order["resident"]))
-    paperwork(case)
-    trail = list(REPAIR_TRAIL)
-    if "visit_repair" in open_ids(case):
-        case.complete("visit_repair", "reception1", **REPAIR_VISIT_OK)
-        trail.append(("visit_repair", R, "reception1"))
-    return trail
+    assert order["followup_covered_by"] == case.reference  # visited by the complaint (001/第2篇 1.12)
+    repair.complete("write_order", "reception1", **dict(ORDER, resident=order["resident"], unit=order["unit"],
+                                                         problem=order["problem"]))
+    repair.complete("notify_engineering", "reception1", **NOTIFY)
+    repair.complete("assign_technician", "engsup1", **DISPATCH)
+    repair.complete("arrive_now", "tech1", arrived_at=case.runtime.clock.now().isoformat())
+    repair.complete("check_order", "tech1", **CHECK)
+    repair.complete("do_repair", "tech1", quantity=1, repair_notes="更换水管接头", completed_at=T)
+    repair.complete("resident_sign", "tech1", **dict(SIGNED, resident_name=order["resident"]))
+    return repair
+
+
+def run_repair(case, chased=()):
+    """The complaint's repair case runs to the signature; the desk records that the signed copy is
+    back (the complaint goes on to its result), then the repair's paperwork and fee follow in the
+    repair case, which draws no visit of its own. `chased`: the repair's trail before it (a chase
+    of the desk). Returns the complaint's trail it added."""
+    repair = repair_until_signed(case)
+    case.complete("track_repair_order", "reception1", **TRACKED)
+    paperwork(repair)
+    assert repair.human_trail() == [*chased, *REPAIR_TRAIL]
+    assert repair.status == "completed" and decisions(repair, "repair") == []
+    return [("track_repair_order", R, "reception1")]
 
 
 def handle(case, department):
@@ -298,7 +325,7 @@ def test_engineering_paid_repair_quoted_then_run_as_a_repair_order_and_visited(
         case.complete("quote_repair", "reception1", agreement="agreed")
     assert [e.field for e in refused.value.errors] == ["price_item"]
     case.complete("quote_repair", "reception1", **QUOTE_AGREED)
-    assert open_ids(case) == ["write_order"]  # the desk issues the 维修单 (a)
+    assert open_ids(case) == ["track_repair_order"]  # the desk issues the 维修单 (a) and tracks it
     repair_trail = run_repair(case)
     case.complete("record_result", "reception1", **RESULT)
     assert case.task("visit_ordinary").role == R
@@ -316,8 +343,6 @@ def test_engineering_paid_repair_quoted_then_run_as_a_repair_order_and_visited(
     assert path.flows == START_FLOWS + VALID_FLOWS + ENGINEERING_FLOWS + RECORD_FLOWS + v_fl + [
         "Flow_satisfied"
     ]
-    repair = case.path("repair").elements
-    assert repair[:3] == ["start", "write_order", "gw_public"] and "resident_sign" in repair
     assert case.human_trail() == [
         ("intake", R, "reception1"),
         ("quote_repair", R, "reception1"),
@@ -328,6 +353,55 @@ def test_engineering_paid_repair_quoted_then_run_as_a_repair_order_and_visited(
     assert case.status == "completed"
     # the complaint's draw is in the audit trail, with the rate that applied when it was made
     assert decisions(case) == [expected_decision(case, "complaint", True, ordinal=1, sampled_before=0)]
+
+
+def test_the_result_is_recorded_once_the_signed_order_is_back_not_after_the_repairs_paperwork(
+    start_drawn_case, runtime, sla_limit, month_tally
+):
+    """001/第4篇 4.2 1) a–c: the desk issues the 维修单 as a repair case of its own and tracks it by
+    the time told to the complainant; once the copy the customer signed is back, the complaint
+    records its result and makes its 3-day visit while the repair case still waits for its copies,
+    copy 3 to finance (by the 25th) and the fee. The complaint's visit covers the problem
+    (001/第2篇 1.12): the repair draws no visit of its own and leaves the month's repair tally alone."""
+    case = start(start_drawn_case)
+    case.complete("quote_repair", "reception1", **QUOTE_AGREED)
+    track = case.task("track_repair_order")  # timed like the other departments' handling
+    assert (track.role, track.sla_key, track.due_at) == (
+        R, "complaint.resolve", runtime.clock.now() + sla_limit("complaint.resolve"))
+    assert case.task_view("track_repair_order").data["promised_time"] == PROMISED
+    order = handed_repair(case).task_view("write_order").data
+    assert order["item"] == QUOTE_AGREED["price_item"]  # the agreed quote is noted on the order
+    repair = repair_until_signed(case)
+    assert open_ids(repair) == ["return_copies"]
+    case.complete("track_repair_order", "reception1", **TRACKED)
+    assert open_ids(case) == ["record_result"]  # at once, not after finance
+    assert case.task_view("record_result").data["result"] == TRACKED["result"]
+    case.complete("record_result", "reception1", **RESULT)
+    case.complete("visit_ordinary", "reception1", **DOOR_OK)
+    assert case.status == "completed"
+    assert (repair.status, open_ids(repair)) == ("running", ["return_copies"])  # its paperwork goes on
+
+    # the complaint's own trail: the hand-over to the repair case sits between issuing and tracking
+    trail = [(e.type, e.element_id) for e in case.events()
+             if e.type in (EventType.CASE_HANDED_OVER, EventType.TASK_COMPLETED)]
+    assert trail == [
+        (EventType.TASK_COMPLETED, "intake"), (EventType.TASK_COMPLETED, "quote_repair"),
+        (EventType.CASE_HANDED_OVER, "repair"), (EventType.TASK_COMPLETED, "track_repair_order"),
+        (EventType.TASK_COMPLETED, "record_result"), (EventType.TASK_COMPLETED, "visit_ordinary"),
+    ]
+    assert case.human_trail() == [
+        ("intake", R, "reception1"), ("quote_repair", R, "reception1"), ("track_repair_order", R, "reception1"),
+        ("record_result", R, "reception1"), ("visit_ordinary", R, "reception1"),
+    ]
+    assert case.path("complaint").elements[len(START + VALID):][:5] == ENGINEERING
+
+    paperwork(repair)
+    assert repair.status == "completed"
+    assert repair.human_trail() == REPAIR_TRAIL
+    elements, flows = repair.path().elements, repair.path().flows
+    assert {"gw_followup_covered", "end_followup_covered", "end_collected"} <= set(elements)
+    assert "Flow_followup_covered" in flows and "decide_followup" not in elements
+    assert decisions(repair, "repair") == [] and month_tally("repair") == (0, 0)  # no visit of its own
 
 
 def test_indoor_cleaning_or_greening_is_a_paid_service_of_its_own(start_drawn_case):
@@ -519,24 +593,26 @@ def test_the_chase_follows_the_time_told_to_the_complainant(start_drawn_case, de
     head, head_flows, quoted = [], [DEPARTMENTS.get(department, (0, 0, 0, "Flow_engineering"))[3]], []
     if department == "engineering":
         case.complete("quote_repair", "reception1", **NO_QUOTE)
-        head, quoted = ["quote_repair", "gw_agreed"], [("quote_repair", R, "reception1")]
-        head_flows = ["Flow_engineering", "Flow_quote_repair", "Flow_agreed"]
+        head, quoted = ["quote_repair", "gw_agreed", "open_repair"], [("quote_repair", R, "reception1")]
+        head_flows = ["Flow_engineering", "Flow_quote_repair", "Flow_agreed", "Flow_open_repair"]
     case.wait(hours=30, seconds=-60)
     assert "supervise_overdue" not in open_ids(case)
     case.wait(seconds=120)  # at the promised time, not at the 3-day limit
     assert case.task("supervise_overdue").role == CS
-    if department == "engineering":  # the unwritten order has been chased inside the repair meanwhile
-        case.complete("chase_desk", "supervisor1", chase_notes="前台已补填维修单")
-        quoted.append(("chase_desk", CS, "supervisor1"))
+    chased = []
+    if department == "engineering":  # the unwritten order has been chased in the repair case meanwhile
+        handed_repair(case).complete("chase_desk", "supervisor1", chase_notes="前台已补填维修单")
+        chased = [("chase_desk", CS, "supervisor1")]
     case.complete("supervise_overdue", "supervisor1", overdue_reason="清运车辆故障",
                   action="已督促今日处理，并告知投诉人")
     assert case.status == "running"
-    handled = handle(case, department)  # non-interrupting: the department still handles it
+    # non-interrupting: the department still handles it
+    handled = run_repair(case, chased) if department == "engineering" else handle(case, department)
     case.complete("record_result", "reception1", **RESULT)
     case.complete("visit_ordinary", "reception1", **DOOR_OK)
 
-    task = "call_repair" if department == "engineering" else DEPARTMENTS[department][0]
-    done_flow = "Flow_call_repair" if department == "engineering" else f"Flow_handle_{department}"
+    task = "track_repair_order" if department == "engineering" else DEPARTMENTS[department][0]
+    done_flow = "Flow_track_repair_order" if department == "engineering" else f"Flow_handle_{department}"
     v_el, v_fl = visit("Flow_ordinary", "visit_ordinary", "Flow_visit_ordinary")
     path = case.path("complaint")
     assert path.elements == START + VALID + head + [

@@ -75,8 +75,10 @@ ONSITE_TRAIL = [("assign_technician", ES, "engsup1"), ("arrive_now", TE, "tech1"
 SIGN_ELEMENTS = ["gw_material_merge", "do_repair", "compute_charge", "resident_sign", "gw_after_sign"]
 SIGN_FLOWS = ["Flow_material_merge", "Flow_do_repair", "Flow_compute_charge", "Flow_resident_sign"]
 # after the signature, both branches start at once: the draw for the visit, and the paperwork
-DRAW_ELEMENTS = ["decide_followup", "gw_followup_sampled", "gw_visit_again"]
-DRAW_FLOWS = ["Flow_to_return", "Flow_to_visit", "Flow_decide_followup", "Flow_sampled", "Flow_visit_again"]
+# a repair of its own draws its visit; one a complaint handed on is visited by the complaint
+DRAW_ELEMENTS = ["gw_followup_covered", "decide_followup", "gw_followup_sampled", "gw_visit_again"]
+DRAW_FLOWS = ["Flow_to_return", "Flow_to_visit", "Flow_followup_own", "Flow_decide_followup", "Flow_sampled",
+              "Flow_visit_again"]
 # 4.1 7): copies 2 and 3 back by 17:00, 返单, copy 3 to finance by the 25th, then finance collects
 PAPER_ELEMENTS = ["return_copies", "confirm_copies", "return_order", "send_copy3", "collect_fee", "end_collected"]
 PAPER_FLOWS = ["Flow_return_copies", "Flow_confirm_copies", "Flow_return_order", "Flow_send_copy3",
@@ -744,10 +746,10 @@ def test_repair_not_drawn_is_collected_and_closed_without_a_visit(start_drawn_ca
     assert case.wait(days=40) == 0  # no visit, so no visit timer either
 
     path = case.path()
-    drawn_out = SIGN_ELEMENTS + ["decide_followup", "gw_followup_sampled", "end_not_sampled"] + PAPER_ELEMENTS
+    drawn_out = SIGN_ELEMENTS + ["gw_followup_covered", "decide_followup", "gw_followup_sampled", "end_not_sampled"] + PAPER_ELEMENTS
     assert path.elements == HEAD_ELEMENTS + NOW_ELEMENTS + ["gw_material"] + drawn_out
     assert path.flows == HEAD_FLOWS + ["Flow_listed"] + NOW_FLOWS + ["Flow_agreed", "Flow_no_material"] + (
-        SIGN_FLOWS + ["Flow_to_return", "Flow_to_visit", "Flow_decide_followup", "Flow_not_sampled"]
+        SIGN_FLOWS + ["Flow_to_return", "Flow_to_visit", "Flow_followup_own", "Flow_decide_followup", "Flow_not_sampled"]
     ) + PAPER_FLOWS
     assert case.human_trail() == HEAD_TRAIL + ONSITE_TRAIL + TAIL_TRAIL[:-1]
     assert case.status == "completed"

@@ -227,4 +227,4 @@ def test_a_script_opens_a_visit_case_with_its_fields_but_never_its_decision(libr
             with pytest.raises(ScriptError):
                 open_case("customer_visit", bad)
     assert requested == [("customer_visit", {"site": "binhai", "unit": "5栋", "visit_kind": "community_event",
-                                             "resident": "林先生"})]
+                                             "resident": "林先生"}, None)]  # no runtime: no reference reserved

@@ -30,3 +30,22 @@ def test_a_promise_beyond_the_limit_is_refused_inline_and_a_good_one_goes_on(web
     [taken] = [e for e in case.events("task_completed") if e.element_id == "intake"]
     assert taken.data["submitted"]["promised_time"].startswith("2026-11-25T")
     assert case.task("handle_environment").role == "environment"
+
+
+def test_the_desk_tracks_the_repair_order_by_the_repair_cases_reference(web, start_case):
+    """001/第4篇 4.2 1) a–c: an engineering complaint opens its 维修单 as a repair case of its own;
+    the desk's 跟踪维修单 page names that case, and the complaint's record says where it went."""
+    case = start_case("complaint", {"complainant": "林先生"})
+    case.complete("intake", "reception1", **{**INTAKE, "department": "engineering", "serious": False,
+                                              "anonymous": False, "promised_time": "2026-11-25T10:00:00+08:00"})
+    case.complete("quote_repair", "reception1", agreement="not_needed")
+    [handed] = case.events("case_handed_over")
+    repair_reference = handed.data["reference"]
+    assert repair_reference.startswith("BX-")
+    web.login("reception1")
+    page = web.get_text(f"/tasks/{case.task('track_repair_order').id}")
+    assert f"报修案件：{repair_reference}" in page
+    assert "已收回客户签名的维修单" in page and "已与投诉人保持联系、及时反馈" in page
+    assert "Signed order back" not in page  # the English words never reach a Chinese page
+    record = web.get_text(f"/cases/{case.instance_id}")
+    assert "转入案件" in record and repair_reference in record
