@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 
+from engine.accounts.users import DEPARTMENT_HEAD_ROLES, SUPERVISOR_ROLES
 from web.auth import STAFF_ROLES, roles_required
 from web.i18n import safe_next
 from web.runtime import runtime
@@ -33,7 +34,7 @@ def unclaim(task_id: str):
 
 
 @bp.route("/tasks/<task_id>/reassign", methods=("POST",))
-@roles_required("cs_supervisor", "manager")
+@roles_required(*SUPERVISOR_ROLES, *DEPARTMENT_HEAD_ROLES)
 def reassign(task_id: str):
     """Give the task to the person chosen, with the reason (kept in the audit trail)."""
     to_user = request.form.get("to_user", "").strip()

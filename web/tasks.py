@@ -67,10 +67,11 @@ def team_tasks(session, actor, site: str | None, shown: set[str]) -> list:
 
 def reassign_candidates(session, actor, tasks) -> dict[tuple[str, str | None], list[tuple[str, str]]]:
     """For a supervisor, who may take each task, by (role, site): that site's holders of the role
-    and the company-wide (engine/accounts/sites.py)."""
-    if not permissions.is_supervisor(actor):
+    and the company-wide (engine/accounts/sites.py); for a department head, their department's tasks only."""
+    if not permissions.may_reassign(actor):
         return {}
-    return sites.colleagues(session, {(t.role, t.site) for t in tasks if t.role})
+    team = None if permissions.is_supervisor(actor) else permissions.team_roles(actor, current_rules(session))
+    return sites.colleagues(session, {(t.role, t.site) for t in tasks if t.role and (team is None or t.role in team)})
 
 
 def inbox_tasks(session, actor, instance_id: int | None = None) -> list:
@@ -86,7 +87,8 @@ def inbox_tasks(session, actor, instance_id: int | None = None) -> list:
 @roles_required(*READER_ROLES)
 def task_page(task_id: str):
     task, case = _load(task_id)
-    permissions.check_may_see_task(g.actor, task)
+    with reading() as session:
+        permissions.check_may_see_task(g.actor, task, current_rules(session))
     fields = describe_form(_schema(task), data=task.data) if task.form_schema else []
     return _render(task, case, fields)
 

@@ -8,7 +8,7 @@ not in a state where anyone could); `may_*` answers the same question with a boo
 
 from __future__ import annotations
 
-from engine.accounts.users import REQUESTER_ROLES, SUPERVISOR_ROLES, Actor
+from engine.accounts.users import DEPARTMENT_HEAD_ROLES, REQUESTER_ROLES, SUPERVISOR_ROLES, Actor
 from engine.definitions.rules import Rules
 from engine.errors import BadInput, PermissionDenied, TaskNotReady
 from engine.store.models import OPEN_TASK_STATUSES, TaskStatus
@@ -16,14 +16,15 @@ from engine.store.models import OPEN_TASK_STATUSES, TaskStatus
 AUDITOR_ROLE = "auditor"
 
 
-def may_see_task(actor: Actor, task) -> bool:
-    """People of the task's role, its holder, supervisors and auditors."""
+def may_see_task(actor: Actor, task, rules: Rules | None = None) -> bool:
+    """People of the task's role, its holder, supervisors, auditors, and the head of the task's
+    department (`rules` names the departments)."""
     return (task.role in actor.roles or task.assignee == actor.username
-            or bool(actor.roles & (SUPERVISOR_ROLES | {AUDITOR_ROLE})))
+            or bool(actor.roles & (SUPERVISOR_ROLES | {AUDITOR_ROLE})) or task.role in team_roles(actor, rules))
 
 
-def check_may_see_task(actor: Actor, task) -> None:
-    if not may_see_task(actor, task):
+def check_may_see_task(actor: Actor, task, rules: Rules | None = None) -> None:
+    if not may_see_task(actor, task, rules):
         raise PermissionDenied(f"{actor.username} does not hold role {task.role!r} needed for this task")
 
 
@@ -64,10 +65,11 @@ def check_may_release(actor: Actor, task) -> None:
         raise PermissionDenied(f"only {task.assignee} or a supervisor can release this task")
 
 
-def check_may_reassign(actor: Actor, task, target: Actor) -> None:
-    """Supervisors give an open task to someone who holds its role."""
-    if not is_supervisor(actor):
-        raise PermissionDenied("only a supervisor or manager can reassign tasks")
+def check_may_reassign(actor: Actor, task, target: Actor, rules: Rules | None = None) -> None:
+    """Supervisors give an open task to someone who holds its role; a department head only a task
+    of their own department (`rules` names the departments)."""
+    if not is_supervisor(actor) and task.role not in team_roles(actor, rules):
+        raise PermissionDenied("only a supervisor, a manager or the head of the task's department can reassign it")
     if task.status not in OPEN_TASK_STATUSES:
         raise TaskNotReady(not_ready_message(task))
     if task.role not in target.roles:
@@ -77,7 +79,7 @@ def check_may_reassign(actor: Actor, task, target: Actor) -> None:
 def team_roles(actor: Actor, rules: Rules | None) -> frozenset[str]:
     """The roles of a supervisor's team: their departments' and those their departments oversee
     (departments.yaml); nobody's for anyone else."""
-    if rules is None or not is_supervisor(actor):
+    if rules is None or not may_reassign(actor):
         return frozenset()
     mine = [d for d in rules.departments.values() if actor.roles & set(d.roles)]
     overseen = [rules.departments[o] for d in mine for o in d.oversees if o in rules.departments]
@@ -98,6 +100,11 @@ def check_may_cancel(actor: Actor, started_by: str | None) -> None:
 
 def is_supervisor(actor: Actor) -> bool:
     return bool(actor.roles & SUPERVISOR_ROLES)
+
+
+def may_reassign(actor: Actor) -> bool:
+    """Whether the person reassigns any tasks at all: a supervisor, or a department head (their team's)."""
+    return bool(actor.roles & (SUPERVISOR_ROLES | DEPARTMENT_HEAD_ROLES))
 
 
 def not_ready_message(task) -> str:

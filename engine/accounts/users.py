@@ -33,6 +33,9 @@ NO_PASSWORD = "!"
 MIN_PASSWORD_LENGTH = 8
 # Role groups the engine and the web app both check (role names from processes/rules/roles).
 SUPERVISOR_ROLES = frozenset({"cs_supervisor", "manager"})
+# Department heads (护管部主管, 工程部主管): they see and reassign their own department's tasks
+# (departments.yaml), not the whole centre's as the supervisors above do.
+DEPARTMENT_HEAD_ROLES = frozenset({"security_supervisor", "engineering_supervisor"})
 # People who open requests for their own home and follow them (the mini-program): residents.
 REQUESTER_ROLES = ("resident",)
 # People who work on cases; auditors only read, residents and designers use other pages.

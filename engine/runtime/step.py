@@ -147,12 +147,12 @@ class Runtime(StepTransactions):
             raise BadInput(f"the reason may have at most {assignment.MAX_REASON} characters")
         with self.transaction() as session:
             who = load_actor(session, actor)
-            if not permissions.is_supervisor(who):  # before saying whether the other person exists
-                raise PermissionDenied("only a supervisor or manager can reassign tasks")
+            if not permissions.may_reassign(who):  # before saying whether the other person exists
+                raise PermissionDenied("only a supervisor, a manager or a department head can reassign tasks")
             task_row, row = steprows.load_task_and_instance(session, task_id)
             sites.check_task_site(who, row.site, task_id)
             target = load_actor(session, to_user)
-            permissions.check_may_reassign(who, task_row, target)
+            permissions.check_may_reassign(who, task_row, target, VERSIONS.get(session, row.version_id).rules)
             sites.check_colleague(target, row.site)
             return assignment.assign(session, row, task_row, to_user, TaskStatus.CLAIMED,
                                      EventType.TASK_REASSIGNED, actor,

@@ -75,3 +75,44 @@ def test_api_reassign_keeps_its_reason(api, cases):
     assert response.status_code == 200 and response.get_json()["assignee"] == "reception1"
     [event] = cases.events(case.id, "task_reassigned")
     assert event.data["reason"] == "换班"
+
+
+def _with_second_technician(runtime):
+    from engine.accounts.users import demo_password_hash, upsert_user
+
+    with runtime.transaction() as session:
+        upsert_user(session, "tech2", "郭师傅", ["technician"], "nanshan", demo_password_hash())
+
+
+def test_the_engineering_supervisor_reassigns_a_technicians_task_but_not_the_desks(web, start_case, runtime):
+    """A department head (工程部主管, 护管部主管) gives their own department's tasks to another of its
+    people (departments.yaml), e.g. 督促维修人员到场 finds tech1 away; the desk's tasks stay the CS
+    supervisor's to move."""
+    from tests.scenario.test_repair import DISPATCH, NOTIFY, ORDER
+
+    _with_second_technician(runtime)
+    repair = start_case("repair")
+    repair.complete("write_order", "reception1", **ORDER)
+    repair.complete("notify_engineering", "reception1", **NOTIFY)
+    repair.complete("assign_technician", "engsup1", **DISPATCH)
+    arrive = repair.task("arrive_now")
+    assert arrive.assignee == "tech1"
+    desk_case = start_case("emergency_patient", {"caller": "林先生", "unit": "3-2-1201", "phone": "13800000000"})
+    desk_task = desk_case.open_tasks()[0]
+
+    web.login("engsup1")
+    inbox = web.get_text("/")
+    row = _row(inbox, arrive.id)
+    assert f"/tasks/{arrive.id}/reassign" in row and '<option value="tech2">' in row
+    assert f"/tasks/{desk_task.id}/reassign" not in inbox
+    response = web.post(f"/tasks/{arrive.id}/reassign", {"to_user": "tech2", "reason": "吴师傅在另一单"})
+    assert response.status_code == 302
+    assert repair.task("arrive_now").assignee == "tech2"
+    [event] = repair.events("task_reassigned")
+    assert (event.actor, event.data["previous"], event.data["to"], event.data["reason"]) == (
+        "engsup1", "tech1", "tech2", "吴师傅在另一单")
+
+    refused = web.post(f"/tasks/{desk_task.id}/reassign", {"to_user": "reception3", "reason": "试试"})
+    said = refused.get_data(as_text=True)
+    assert refused.status_code == 403 and "主管" in said and "only a supervisor" not in said
+    assert desk_case.open_tasks()[0].assignee is None and not desk_case.events("task_reassigned")

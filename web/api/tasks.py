@@ -7,7 +7,8 @@ import re
 from flask import Blueprint, g, jsonify, request
 
 from engine.accounts import permissions
-from engine.accounts.users import SUPERVISOR_ROLES
+from engine.accounts.users import DEPARTMENT_HEAD_ROLES, SUPERVISOR_ROLES
+from engine.definitions.compiled import current_rules
 from engine.errors import BadInput, FieldError, FormInvalid, PermissionDenied
 from engine.runtime.queries import get_instance_row, get_task
 from engine.store.models import OPEN_TASK_STATUSES
@@ -59,7 +60,7 @@ def show_task(task_id: str):
     """One task with its JSON Schema form, instructions, SOP clause and due time; ETag is the case version."""
     with reading() as session:
         task = get_task(session, task_id, viewer=g.actor)
-    permissions.check_may_see_task(g.actor, task)
+        permissions.check_may_see_task(g.actor, task, current_rules(session))
     response = jsonify(task_detail_json(task))
     response.headers["ETag"] = f'"{task.lock_version}"'
     return response
@@ -78,9 +79,10 @@ def unclaim(task_id: str):
 
 
 @bp.route("/tasks/<task_id>/reassign", methods=("POST",))
-@roles(*SUPERVISOR_ROLES)
+@roles(*SUPERVISOR_ROLES, *DEPARTMENT_HEAD_ROLES)
 def reassign(task_id: str):
-    """A supervisor gives an open task of any role to someone who holds that role, with an optional reason."""
+    """A supervisor gives an open task of any role (a department head one of their department's) to
+    someone who holds that role, with an optional reason."""
     body = json_object()
     to_user, reason = body.get("to"), body.get("reason")
     if not isinstance(to_user, str) or not to_user.strip():
