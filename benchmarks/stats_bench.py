@@ -77,7 +77,7 @@ VISIT_BAD = dict(visit_mode="phone", phone_visit_mark="电话回访", visit_resu
 INTAKE = dict(complainant="林先生", unit="3栋12楼1203", phone="13800000000", anonymous=False, subject="投诉",
               description="投诉内容", department="engineering", serious=False, repeated_back=True,
               reported_to_head=True)
-HANDLED = dict(promised_time="2026-11-05T09:00:00+00:00", result="已处理", reported_to_reception=True)
+TRACKED = dict(signed_order_returned=True, completed_on_time=True, complainant_informed=True, result="已处理")
 RESULT = dict(result_recorded="已处理，投诉人确认", complainant_signed=True, rating="satisfied", severity="ordinary")
 CALLER = dict(caller="林先生", unit="3-2-1201", phone="13800000000")
 
@@ -134,7 +134,8 @@ class Templates:
 
     def complaint(self, basis: str) -> int:
         case = self.start("complaint", {"complainant": "林先生"})
-        self.complete(case, "intake", "reception1", minutes=2, **dict(INTAKE, basis=basis))
+        promised = (self.clock.now() + timedelta(days=2)).isoformat()  # 003 5.2: told at intake
+        self.complete(case, "intake", "reception1", minutes=2, **dict(INTAKE, basis=basis, promised_time=promised))
         return case
 
     def help_request(self, category: str, description: str) -> int:
@@ -157,11 +158,11 @@ def run_templates(runtime: Runtime) -> list[int]:
     runtime.cancel_instance(cancelled, "住户已自行修好", "supervisor1")
     valid = t.complaint("ignored_after_two_reminders")
     t.complete(valid, "quote_repair", "reception1", agreement="not_needed")
-    t.complete(valid, "handle_engineering", "engsup1", minutes=60 * 30, **HANDLED)
+    t.complete(valid, "track_repair_order", "reception1", minutes=60 * 30, **TRACKED)  # its repair is a case
     t.complete(valid, "record_result", "reception1", **RESULT)
     t.visit(valid, "visit_ordinary", **VISIT_OK, visit_notes="满意")
     assistance = t.complaint("other_resident_violation")
-    t.complete(assistance, "assist_other_party", "supervisor1", explained=True, other_party="15楼",
+    t.complete(assistance, "assist_other_party", "reception1", explained=True, other_party="15楼",
                party_contacted=True, feedback="已联系")
     excessive = t.complaint("facility_not_in_plan")
     t.complete(excessive, "explain_excessive", "reception1", explained=True, explanation="已解释")
