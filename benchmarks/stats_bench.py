@@ -110,6 +110,8 @@ class Templates:
         if self.open_task(case, element_id) is None:
             return False  # the follow-up draw passed this reference over
         self.complete(case, element_id, "reception1", minutes=60 * 24, **form)
+        # the CS supervisor checks the assistant's visit and signs (001/第2篇 1.8)
+        self.complete(case, "check_visit", "supervisor1", minutes=60, check_opinion="回访记录完整", signed=True)
         return True
 
     def repair(self, arrive_after: float, visits: tuple, quantity: int = 1) -> None:

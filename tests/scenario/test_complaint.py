@@ -64,6 +64,7 @@ RESULT = dict(
 DOOR_OK = dict(visit_mode="door", resident_signature=True, visit_result="satisfied", visit_notes="客户满意")
 PHONE_OK = dict(visit_mode="phone", phone_visit_mark="电话回访", visit_result="satisfied")
 CHASED = dict(overdue_reason="回访人休假", action="已安排今天下午电话回访")
+CHECKED = dict(check_opinion="回访记录完整，客户已签名", signed=True)  # the supervisor signs (001/第2篇 1.8)
 
 START = ["start", "intake", "classify", "gw_class"]
 START_FLOWS = ["Flow_start", "Flow_intake", "Flow_classify"]
@@ -185,11 +186,19 @@ DRAWN_FLOWS = ["Flow_named", "Flow_decide_followup"]
 
 
 def visit(kind, task, flow):
-    """Elements and flows of one follow-up visit, drawn and ending satisfied."""
+    """Elements and flows of one follow-up visit, drawn and ending satisfied; the assistant's visit is
+    checked and signed by the CS supervisor (001/第2篇 1.8), the supervisor's and manager's are not."""
+    checked = task == "visit_ordinary"
     return (
-        DRAWN + ["gw_severity", task, "gw_visit_merge", "gw_satisfied"],
-        DRAWN_FLOWS + ["Flow_sampled", kind, flow, "Flow_visit_merge"],
+        DRAWN + ["gw_severity", task, *(["check_visit"] if checked else []), "gw_visit_merge", "gw_satisfied"],
+        DRAWN_FLOWS + ["Flow_sampled", kind, flow, *(["Flow_check_visit"] if checked else []), "Flow_visit_merge"],
     )
+
+
+def visit_checked(case, **visit_data):
+    """The assistant visits; the CS supervisor checks the visit and signs (001/第2篇 1.8)."""
+    case.complete("visit_ordinary", "reception1", **visit_data)
+    case.complete("check_visit", "supervisor1", **CHECKED)
 
 
 def decisions(case, category="complaint"):
@@ -337,6 +346,10 @@ def test_engineering_paid_repair_quoted_then_run_as_a_repair_order_and_visited(
     assert [e.field for e in refused.value.errors] == ["resident_signature"]
     assert case.events() == events_before
     case.complete("visit_ordinary", "reception1", **DOOR_OK)
+    check = case.task("check_visit")  # the supervisor checks the assistant's visit before it closes
+    assert (check.role, case.status) == (CS, "running")
+    assert case.task_view("check_visit").form_schema["title"] == "检查回访并签署意见"
+    case.complete("check_visit", "supervisor1", **CHECKED)
     v_el, v_fl = visit("Flow_ordinary", "visit_ordinary", "Flow_visit_ordinary")
     path = case.path("complaint")
     assert path.elements == START + VALID + ENGINEERING + RECORD + v_el + ["end_closed"]
@@ -349,6 +362,7 @@ def test_engineering_paid_repair_quoted_then_run_as_a_repair_order_and_visited(
         *repair_trail,
         ("record_result", R, "reception1"),
         ("visit_ordinary", R, "reception1"),
+        ("check_visit", CS, "supervisor1"),
     ]
     assert case.status == "completed"
     # the complaint's draw is in the audit trail, with the rate that applied when it was made
@@ -377,7 +391,7 @@ def test_the_result_is_recorded_once_the_signed_order_is_back_not_after_the_repa
     assert open_ids(case) == ["record_result"]  # at once, not after finance
     assert case.task_view("record_result").data["result"] == TRACKED["result"]
     case.complete("record_result", "reception1", **RESULT)
-    case.complete("visit_ordinary", "reception1", **DOOR_OK)
+    visit_checked(case, **DOOR_OK)
     assert case.status == "completed"
     assert (repair.status, open_ids(repair)) == ("running", ["return_copies"])  # its paperwork goes on
 
@@ -388,10 +402,11 @@ def test_the_result_is_recorded_once_the_signed_order_is_back_not_after_the_repa
         (EventType.TASK_COMPLETED, "intake"), (EventType.TASK_COMPLETED, "quote_repair"),
         (EventType.CASE_HANDED_OVER, "repair"), (EventType.TASK_COMPLETED, "track_repair_order"),
         (EventType.TASK_COMPLETED, "record_result"), (EventType.TASK_COMPLETED, "visit_ordinary"),
+        (EventType.TASK_COMPLETED, "check_visit"),
     ]
     assert case.human_trail() == [
         ("intake", R, "reception1"), ("quote_repair", R, "reception1"), ("track_repair_order", R, "reception1"),
-        ("record_result", R, "reception1"), ("visit_ordinary", R, "reception1"),
+        ("record_result", R, "reception1"), ("visit_ordinary", R, "reception1"), ("check_visit", CS, "supervisor1"),
     ]
     assert case.path("complaint").elements[len(START + VALID):][:5] == ENGINEERING
 
@@ -609,7 +624,7 @@ def test_the_chase_follows_the_time_told_to_the_complainant(start_drawn_case, de
     # non-interrupting: the department still handles it
     handled = run_repair(case, chased) if department == "engineering" else handle(case, department)
     case.complete("record_result", "reception1", **RESULT)
-    case.complete("visit_ordinary", "reception1", **DOOR_OK)
+    visit_checked(case, **DOOR_OK)
 
     task = "track_repair_order" if department == "engineering" else DEPARTMENTS[department][0]
     done_flow = "Flow_track_repair_order" if department == "engineering" else f"Flow_handle_{department}"
@@ -632,6 +647,7 @@ def test_the_chase_follows_the_time_told_to_the_complainant(start_drawn_case, de
         *handled,
         ("record_result", R, "reception1"),
         ("visit_ordinary", R, "reception1"),
+        ("check_visit", CS, "supervisor1"),
     ]
     assert case.status == "completed"
 
@@ -701,6 +717,9 @@ def test_follow_up_not_made_within_3_days_is_chased(start_drawn_case, sla_limit,
     assert case.task(task)  # the visit is still to be made
     case.complete(chase, chaser, **CHASED)
     case.complete(task, user, **PHONE_OK)
+    checked = severity == "ordinary"  # only the assistant's visit is checked (001/第2篇 1.8)
+    if checked:
+        case.complete("check_visit", "supervisor1", **CHECKED)
 
     path = case.path()
     assert path.elements == START + VALID + ["handle_environment", "gw_dept_merge"] + RECORD + DRAWN + [
@@ -709,6 +728,7 @@ def test_follow_up_not_made_within_3_days_is_chased(start_drawn_case, sla_limit,
         chase,
         chase_end,
         task,
+        *(["check_visit"] if checked else []),
         "gw_visit_merge",
         "gw_satisfied",
         "end_closed",
@@ -722,6 +742,7 @@ def test_follow_up_not_made_within_3_days_is_chased(start_drawn_case, sla_limit,
         f"Flow_{task}_overdue",
         f"Flow_{chase}",
         f"Flow_{task}",
+        *(["Flow_check_visit"] if checked else []),
         "Flow_visit_merge",
         "Flow_satisfied",
     ]
@@ -731,6 +752,7 @@ def test_follow_up_not_made_within_3_days_is_chased(start_drawn_case, sla_limit,
         ("record_result", R, "reception1"),
         (chase, chase_role, chaser),
         (task, role, user),
+        *([("check_visit", CS, "supervisor1")] if checked else []),
     ]
     assert case.status == "completed"
 
@@ -746,15 +768,17 @@ def test_dissatisfied_fixed_again_and_visited_again_as_often_as_needed(start_dra
         case.complete("visit_ordinary", "reception1", **dissatisfied)
     assert [e.field for e in refused.value.errors] == ["new_promised_time"]
     case.complete("visit_ordinary", "reception1", **dict(dissatisfied, new_promised_time=promise(case, days=1)))
+    assert open_ids(case) == ["check_visit"]  # the supervisor checks the dissatisfied visit too (001/第2篇 1.8)
+    case.complete("check_visit", "supervisor1", **CHECKED)
     assert open_ids(case) == ["handle_environment"]  # back to the department to fix it again
     case.wait(days=1, seconds=1)  # the new promise passes: chased again
     case.complete("supervise_overdue", "supervisor1", overdue_reason="等待苗木", action="已督促补种")
     case.complete("handle_environment", "env1", **dict(HANDLED, result="补种绿篱"))
     case.complete("record_result", "reception1", **RESULT)
-    case.complete("visit_ordinary", "reception1", **dict(dissatisfied, new_promised_time=promise(case, days=2)))
+    visit_checked(case, **dict(dissatisfied, new_promised_time=promise(case, days=2)))
     case.complete("handle_environment", "env1", **dict(HANDLED, result="重新修剪并补种"))
     case.complete("record_result", "reception1", **RESULT)
-    case.complete("visit_ordinary", "reception1", **DOOR_OK)
+    visit_checked(case, **DOOR_OK)
     [first, second] = [e.data["submitted"]["new_promised_time"] for e in case.events("task_completed")
                        if e.element_id == "visit_ordinary" and e.data["submitted"]["visit_result"] == "dissatisfied"]
     assert first < second
@@ -768,7 +792,8 @@ def test_dissatisfied_fixed_again_and_visited_again_as_often_as_needed(start_dra
     assert path.flows == START_FLOWS + VALID_FLOWS + ["Flow_environment"] + round_flows + [
         "Flow_dissatisfied", "Flow_environment", "Flow_environment_overdue", "Flow_supervise_overdue",
     ] + round_flows + ["Flow_dissatisfied", "Flow_environment"] + round_flows + ["Flow_satisfied"]
-    once = [("handle_environment", EN, "env1"), ("record_result", R, "reception1"), ("visit_ordinary", R, "reception1")]
+    once = [("handle_environment", EN, "env1"), ("record_result", R, "reception1"), ("visit_ordinary", R, "reception1"),
+            ("check_visit", CS, "supervisor1")]
     assert case.human_trail() == [("intake", R, "reception1")] + once + [("supervise_overdue", CS, "supervisor1")] + (
         once * 2)
     assert case.status == "completed"
@@ -851,6 +876,40 @@ def test_anonymous_complaint_gets_no_visit(start_drawn_case):
     ]
     assert case.status == "completed"
     assert decisions(case) == []
+
+
+REPLY_LETTER = dict(authority="区住建局", reply_letter_number="荔物函〔2026〕12号",
+                    reply_letter_date="2026-11-23T08:30:00+00:00", reply_letter_summary="已修剪绿化带并复函",
+                    reply_letter_attached=True)
+
+
+@pytest.mark.parametrize("anonymous", [False, True])
+def test_a_complaint_the_authority_wants_only_a_reply_letter_to_gets_no_visit_but_the_letter_attached(
+        start_drawn_case, anonymous):
+    """001/第2篇 1.13: where the higher authority asks only for a reply letter there is no visit
+    (not even a draw), but the desk attaches the reply letter to the complaint form; anonymous or not."""
+    case = start(start_drawn_case, reply_letter_only=True, anonymous=anonymous, department="environment",
+                 basis="contract_duty_not_met", subject="绿化带无人修剪")
+    case.complete("handle_environment", "env1", **HANDLED)
+    case.complete("record_result", "reception1", **RESULT)
+    attach = case.task("attach_reply_letter")
+    assert attach.role == R
+    with pytest.raises(FormInvalid) as refused:  # the letter is on file, with its number
+        case.complete("attach_reply_letter", "reception1",
+                      **{k: v for k, v in REPLY_LETTER.items() if k != "reply_letter_number"})
+    assert [e.field for e in refused.value.errors] == ["reply_letter_number"]
+    case.complete("attach_reply_letter", "reception1", **REPLY_LETTER)
+    assert case.wait(days=30) == 0  # no visit, so no visit timer either
+    path = case.path()
+    assert path.elements == START + VALID + ["handle_environment", "gw_dept_merge"] + RECORD + [
+        "attach_reply_letter", "end_no_visit"]
+    assert path.flows == START_FLOWS + VALID_FLOWS + ["Flow_environment", "Flow_handle_environment"] + (
+        RECORD_FLOWS + ["Flow_reply_letter", "Flow_attach_reply_letter"])
+    assert case.human_trail() == [("intake", R, "reception1"), ("handle_environment", EN, "env1"),
+                                  ("record_result", R, "reception1"), ("attach_reply_letter", R, "reception1")]
+    [attached] = [e for e in case.events("task_completed") if e.element_id == "attach_reply_letter"]
+    assert attached.data["submitted"]["reply_letter_number"] == "荔物函〔2026〕12号"
+    assert case.status == "completed" and decisions(case) == []
 
 
 # -- sampling at the site's rate (001/第2篇 1.3) ------------------------------------------

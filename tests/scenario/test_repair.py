@@ -90,13 +90,14 @@ PAPER_TRAIL = [
     ("send_copy3", R, "reception1"),
     ("collect_fee", F, "finance1"),
 ]
-VISIT_ELEMENTS = ["visit_repair", "gw_visit_satisfied", "end_visited"]
-VISIT_FLOWS = ["Flow_visit_repair", "Flow_visit_satisfied"]
+# the assistant's visit, checked and signed by the CS supervisor (001/第2篇 1.8)
+VISIT_ELEMENTS = ["visit_repair", "check_visit", "gw_visit_satisfied", "end_visited"]
+VISIT_FLOWS = ["Flow_visit_repair", "Flow_check_visit", "Flow_visit_satisfied"]
+CHECKED = dict(check_opinion="回访记录完整，客户已签名", signed=True)
 TAIL_ELEMENTS = SIGN_ELEMENTS + DRAW_ELEMENTS + PAPER_ELEMENTS + VISIT_ELEMENTS
 TAIL_FLOWS = SIGN_FLOWS + DRAW_FLOWS + PAPER_FLOWS + VISIT_FLOWS
-TAIL_TRAIL = [("do_repair", TE, "tech1"), ("resident_sign", TE, "tech1")] + PAPER_TRAIL + [
-    ("visit_repair", R, "reception1")
-]
+VISIT_TRAIL = [("visit_repair", R, "reception1"), ("check_visit", CS, "supervisor1")]
+TAIL_TRAIL = [("do_repair", TE, "tech1"), ("resident_sign", TE, "tech1")] + PAPER_TRAIL + VISIT_TRAIL
 # the usual path: listed item, repair now, no material of the resident's
 LISTED_NOW_ELEMENTS = HEAD_ELEMENTS + NOW_ELEMENTS + ["gw_material"] + TAIL_ELEMENTS
 LISTED_NOW_FLOWS = HEAD_FLOWS + ["Flow_listed"] + NOW_FLOWS + ["Flow_agreed", "Flow_no_material"] + TAIL_FLOWS
@@ -146,11 +147,19 @@ def paperwork(case, charge=30):
     return case
 
 
+def visit_checked(case, **visit):
+    """The desk's visit, then the CS supervisor checks it and signs (001/第2篇 1.8)."""
+    case.complete("visit_repair", "reception1", **visit)
+    assert case.task("check_visit").role == CS
+    case.complete("check_visit", "supervisor1", **CHECKED)
+    return case
+
+
 def finish(case, quantity=1, charge=30):
     """Repair, sign in front of the technician, the paperwork to finance, and the desk's visit."""
     repaired_and_signed(case, quantity, charge)
     paperwork(case, charge)
-    case.complete("visit_repair", "reception1", **DOOR_OK)
+    visit_checked(case, **DOOR_OK)
     assert case.status == "completed"
     return case
 
@@ -670,12 +679,14 @@ def test_dissatisfied_visit_is_put_right_and_visited_again(start_drawn_case):
         visit_result="dissatisfied",
         visit_notes="水龙头仍滴水",
     )
+    assert open_ids(case) == ["check_visit"]  # checked before it goes back to be put right (001/第2篇 1.8)
+    case.complete("check_visit", "supervisor1", **CHECKED)
     assert case.task("rectify").role == ES
     case.complete("rectify", "engsup1", rectification="更换阀芯密封圈，已不滴水")
-    case.complete("visit_repair", "reception1", **DOOR_OK)
+    visit_checked(case, **DOOR_OK)
 
     path = case.path()
-    visit = ["gw_visit_again", "visit_repair", "gw_visit_satisfied"]
+    visit = ["gw_visit_again", "visit_repair", "check_visit", "gw_visit_satisfied"]
     before_visit = SIGN_ELEMENTS + DRAW_ELEMENTS + PAPER_ELEMENTS
     assert path.elements == HEAD_ELEMENTS + NOW_ELEMENTS + ["gw_material"] + before_visit + visit[1:] + [
         "rectify"
@@ -684,17 +695,17 @@ def test_dissatisfied_visit_is_put_right_and_visited_again(start_drawn_case):
         SIGN_FLOWS + DRAW_FLOWS + PAPER_FLOWS
     ) + [
         "Flow_visit_repair",
+        "Flow_check_visit",
         "Flow_visit_dissatisfied",
         "Flow_rectify",
         "Flow_visit_again",
         "Flow_visit_repair",
+        "Flow_check_visit",
         "Flow_visit_satisfied",
     ]
-    assert case.human_trail() == HEAD_TRAIL + ONSITE_TRAIL + TAIL_TRAIL[:-1] + [
-        ("visit_repair", R, "reception1"),
+    assert case.human_trail() == HEAD_TRAIL + ONSITE_TRAIL + TAIL_TRAIL[:-len(VISIT_TRAIL)] + VISIT_TRAIL + [
         ("rectify", ES, "engsup1"),
-        ("visit_repair", R, "reception1"),
-    ]
+    ] + VISIT_TRAIL
     assert case.status == "completed"
     assert [d["sampled"] for d in decisions(case)] == [True]  # the visit again needs no new draw
 
@@ -708,7 +719,7 @@ def test_visit_not_made_within_a_month_is_chased(start_drawn_case, sla_limit, ru
     assert case.wait(minutes=2) == 1
     assert case.task("chase_visit").role == CS
     case.complete("chase_visit", "supervisor1", overdue_reason="物业助理休假", action="已安排本周内回访")
-    case.complete("visit_repair", "reception1", **DOOR_OK)
+    visit_checked(case, **DOOR_OK)
     paperwork(case)
 
     path = case.path()
@@ -716,21 +727,18 @@ def test_visit_not_made_within_a_month_is_chased(start_drawn_case, sla_limit, ru
         "timer_visit_overdue",
         "chase_visit",
         "end_visit_chased",
-        "visit_repair",
-        "gw_visit_satisfied",
-        "end_visited",
+        *VISIT_ELEMENTS,
     ] + PAPER_ELEMENTS
     assert path.flows == HEAD_FLOWS + ["Flow_listed"] + NOW_FLOWS + ["Flow_agreed", "Flow_no_material"] + (
         SIGN_FLOWS + DRAW_FLOWS
     ) + [
         "Flow_visit_overdue",
         "Flow_chase_visit",
-        "Flow_visit_repair",
-        "Flow_visit_satisfied",
+        *VISIT_FLOWS,
     ] + PAPER_FLOWS
     assert case.human_trail() == HEAD_TRAIL + ONSITE_TRAIL + TAIL_TRAIL[:2] + [
         ("chase_visit", CS, "supervisor1"),
-        ("visit_repair", R, "reception1"),
+        *VISIT_TRAIL,
     ] + PAPER_TRAIL
     assert case.status == "completed"
 
@@ -751,7 +759,7 @@ def test_repair_not_drawn_is_collected_and_closed_without_a_visit(start_drawn_ca
     assert path.flows == HEAD_FLOWS + ["Flow_listed"] + NOW_FLOWS + ["Flow_agreed", "Flow_no_material"] + (
         SIGN_FLOWS + ["Flow_to_return", "Flow_to_visit", "Flow_followup_own", "Flow_decide_followup", "Flow_not_sampled"]
     ) + PAPER_FLOWS
-    assert case.human_trail() == HEAD_TRAIL + ONSITE_TRAIL + TAIL_TRAIL[:-1]
+    assert case.human_trail() == HEAD_TRAIL + ONSITE_TRAIL + TAIL_TRAIL[:-len(VISIT_TRAIL)]
     assert case.status == "completed"
     draw = followup.draw(case.reference)
     assert draw >= followup_rate("repair")
@@ -997,7 +1005,7 @@ def test_a_resident_not_at_home_is_recorded_with_the_reason_and_the_case_goes_on
     case.complete("resident_sign", "tech1", tested=True, resident_present=False,
                   absent_reason="住户外出，由家人开门；第一联留交家人并电话告知住户")
     paperwork(case)
-    case.complete("visit_repair", "reception1", **DOOR_OK)
+    visit_checked(case, **DOOR_OK)
     assert case.status == "completed"
     assert case.path().elements == LISTED_NOW_ELEMENTS
     assert case.human_trail() == HEAD_TRAIL + ONSITE_TRAIL + TAIL_TRAIL
@@ -1071,3 +1079,20 @@ def test_a_resident_never_signs_a_case_they_did_not_open(start_drawn_case, libra
     with pytest.raises(PermissionDenied):
         runtime.complete_task(sign.id, SIGNED, "resident1")
     assert case.task("resident_sign").status == "ready"
+
+
+def test_the_cs_supervisor_checks_and_signs_the_assistants_visit(start_drawn_case):
+    """001/第2篇 1.8: the desk's visit is not the end of it; the CS supervisor checks it and signs an
+    opinion, and only then does the order close."""
+    case = paperwork(repaired_and_signed(on_site(open_order(start_drawn_case))))
+    case.complete("visit_repair", "reception1", **DOOR_OK)
+    assert (open_ids(case), case.task("check_visit").role, case.status) == (["check_visit"], CS, "running")
+    with pytest.raises(FormInvalid) as refused:  # an opinion, signed
+        case.complete("check_visit", "supervisor1", check_opinion="记录完整", signed=False)
+    assert [e.field for e in refused.value.errors] == ["signed"]
+    case.complete("check_visit", "supervisor1", **CHECKED)
+    [checked] = [e for e in case.events(EventType.TASK_COMPLETED) if e.element_id == "check_visit"]
+    assert (checked.actor, checked.data["role"], checked.data["submitted"]["check_opinion"]) == (
+        "supervisor1", CS, CHECKED["check_opinion"])
+    assert case.path().elements[-len(VISIT_ELEMENTS):] == VISIT_ELEMENTS
+    assert case.status == "completed"

@@ -24,6 +24,7 @@ from engine.stats.names import Names
 from engine.store.models import CaseFact
 from tests.databases import DEPLOYED, Seed, seeds_fixture
 from tests.scenario.conftest import Case
+from tests.scenario.test_repair import CHECKED
 
 NOV = StatsQuery("2026-11", site="nanshan")
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=timezone.utc)  # Monday 09:00 in Shenzhen
@@ -75,6 +76,7 @@ def repair(start_case, clock, quantity=1, arrive_after=5, visits=(DOOR_OK,)):
     case.complete("collect_fee", "finance1", collected_with="management_fee")
     for result in visits:
         case.complete("visit_repair", "reception1", **result)
+        case.complete("check_visit", "supervisor1", **CHECKED)  # the supervisor checks each visit (001/第2篇 1.8)
         if result["visit_result"] == "dissatisfied":
             case.complete("rectify", "engsup1", rectification="更换密封圈")
     return case
@@ -112,6 +114,7 @@ def play_november(runtime, library) -> dict:
     cases["valid"].complete("handle_environment", "env1", **HANDLED)
     cases["valid"].complete("record_result", "reception1", **RESULT)
     cases["valid"].complete("visit_ordinary", "reception1", **DOOR_OK, visit_notes="满意")
+    cases["valid"].complete("check_visit", "supervisor1", **CHECKED)
     clock.set(T0 + timedelta(days=3))
     cases["assistance"] = complaint(start_case, clock, "other_resident_violation")
     cases["assistance"].complete("assist_other_party", "reception1", explained=True, other_party="15楼",
