@@ -54,9 +54,12 @@ MANAGER_REVIEW = dict(notify_leadership=False, manager_notes="处理得当")
 
 HOSPITAL_HEAD = ["gw_help_type", "notify_security_lead", "dispatch_guards", "arrange_vehicle", "gw_reach_patient",
                  "gw_aid_done", "first_aid", "gw_critical"]
-ORDINARY_TAIL = ["gw_help_merge", "record_case", "gw_report", "supervisor_confirm", "gw_report_merge", "end"]
+# The requester is visited afterwards (001/第2篇 1.6): a case of its own opens the visit.
+VISIT_TAIL = ["gw_resident_reported", "arrange_after_visit", "end"]
+VISIT_TAIL_FLOWS = ["Flow_resident_reported", "Flow_arrange_after_visit"]
+ORDINARY_TAIL = ["gw_help_merge", "record_case", "gw_report", "supervisor_confirm", "gw_report_merge", *VISIT_TAIL]
 ORDINARY_TAIL_FLOWS = ["Flow_help_merge", "Flow_record_case", "Flow_report_supervisor", "Flow_supervisor_confirm",
-                       "Flow_report_merge"]
+                       "Flow_report_merge", *VISIT_TAIL_FLOWS]
 
 
 # -- helpers ---------------------------------------------------------------------------
@@ -174,14 +177,15 @@ def test_major_case_reaches_the_manager_at_once_while_the_guards_go_and_the_crit
         "end_manager", "notify_security_lead", "dispatch_guards", "arrange_vehicle", "gw_reach_patient",
         "gw_aid_done", "first_aid", "gw_critical", "report_critical", "lead_assist", "gw_aid_merge", "gw_after_aid",
         "escort_to_hospital", "gw_more_help", "arrange_more_help", "gw_more_help_merge", "return_and_report",
-        "gw_help_merge", "record_case", "gw_report", "gw_report_merge", "end"]
+        "gw_help_merge", "record_case", "gw_report", "gw_report_merge", *VISIT_TAIL]
     assert path.flows == [
         "Flow_start", "Flow_choose_help", "Flow_major", "Flow_major_manager", "Flow_major_response",
         "Flow_major_merge", "Flow_hospital", "Flow_manager_review", "Flow_notify_security_lead",
         "Flow_dispatch_guards", "Flow_arrange_vehicle", "Flow_reach_patient", "Flow_aid_needed", "Flow_first_aid",
         "Flow_critical", "Flow_report_critical", "Flow_lead_assist", "Flow_aid_merge", "Flow_to_escort",
         "Flow_escort_to_hospital", "Flow_more_help_yes", "Flow_arrange_more_help", "Flow_more_help_merge",
-        "Flow_return_and_report", "Flow_help_merge", "Flow_record_case", "Flow_major_reported", "Flow_report_merge"]
+        "Flow_return_and_report", "Flow_help_merge", "Flow_record_case", "Flow_major_reported", "Flow_report_merge",
+        *VISIT_TAIL_FLOWS]
     assert case.human_trail() == [
         ("choose_help", "reception", "reception1"),
         ("manager_review", "manager", "manager1"),

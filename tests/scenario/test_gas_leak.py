@@ -59,6 +59,7 @@ def test_known_location_valve_closed_no_casualties(start_case):
         "gw_aftermath",
         "gw_aftermath_join",
         "record_duty_log",
+        "gw_resident_reported",  # no resident reported it: no visit
         "end",
     ]
     assert path.flows == [
@@ -72,6 +73,7 @@ def test_known_location_valve_closed_no_casualties(start_case):
         "Flow_no_aftermath",
         "Flow_aftermath_join",
         "Flow_record_duty_log",
+        "Flow_no_resident",
     ]
     assert case.human_trail() == [
         ("locate_leak", "guard", "guard1"),
@@ -138,6 +140,7 @@ def test_unknown_location_withdraw_before_report_poisoned_to_hospital(start_case
         "treat_poisoned",
         "gw_aftermath_join",
         "record_duty_log",
+        "gw_resident_reported",  # no resident reported it: no visit
         "end",
     ]
     assert path.elements.index("withdraw_to_safety") < path.elements.index("report_superiors")
@@ -156,6 +159,7 @@ def test_unknown_location_withdraw_before_report_poisoned_to_hospital(start_case
         "Flow_treat_poisoned",
         "Flow_aftermath_join",
         "Flow_record_duty_log",
+        "Flow_no_resident",
     ]
     assert case.path("emergency_patient").elements == EP_HOSPITAL_ELEMENTS
     trail = case.human_trail()
@@ -242,6 +246,7 @@ def test_fire_from_leak_calls_incident_as_fire(start_case):
         "fire_incident",
         "gw_aftermath_join",
         "record_duty_log",
+        "gw_resident_reported",  # no resident reported it: no visit
         "end",
     ]
     assert path.flows == [
@@ -271,12 +276,14 @@ def test_fire_from_leak_calls_incident_as_fire(start_case):
         "Flow_fire_incident",
         "Flow_aftermath_join",
         "Flow_record_duty_log",
+        "Flow_no_resident",
     ]
     assert case.path("incident").elements == incident_elements
-    assert case.path("gas_leak").elements[-4:] == [
+    assert case.path("gas_leak").elements[-5:] == [
         "fire_incident",
         "gw_aftermath_join",
         "record_duty_log",
+        "gw_resident_reported",  # no resident reported it: no visit
         "end",
     ]
     assert case.human_trail() == [
@@ -373,6 +380,7 @@ def test_poisoned_and_fire_handled_at_the_same_time(start_case):
             "treat_poisoned",
             "gw_aftermath_join",
             "record_duty_log",
+            "gw_resident_reported",  # no resident reported it: no visit
             "end",
         ]
     )
@@ -396,6 +404,7 @@ def test_poisoned_and_fire_handled_at_the_same_time(start_case):
             "Flow_treat_poisoned",
             "Flow_aftermath_join",
             "Flow_record_duty_log",
+            "Flow_no_resident",
         ]
     )
     assert case.path("incident").elements == incident_elements
@@ -414,6 +423,7 @@ def test_poisoned_and_fire_handled_at_the_same_time(start_case):
         "treat_poisoned",
         "gw_aftermath_join",
         "record_duty_log",
+        "gw_resident_reported",  # no resident reported it: no visit
         "end",
     ]
     assert case.human_trail() == [

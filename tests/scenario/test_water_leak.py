@@ -49,6 +49,8 @@ def test_wet_switches_power_cut_first_own_facility_repaired(start_case):
         "repair_facility",
         "gw_source_merge",
         "record_duty_log",
+        "gw_resident_reported",
+        "arrange_after_visit",  # the resident who reported it is visited afterwards (001/第2篇 1.6)
         "end",
     ]
     assert path.flows == [
@@ -65,6 +67,8 @@ def test_wet_switches_power_cut_first_own_facility_repaired(start_case):
         "Flow_repair_facility",
         "Flow_source_merge",
         "Flow_record_duty_log",
+        "Flow_resident_reported",
+        "Flow_arrange_after_visit",
     ]
     trail = case.human_trail()
     assert trail == [
@@ -119,6 +123,8 @@ def test_dry_switches_complex_scene_engineering_upstairs_leak(start_case):
         "contact_upstairs",
         "gw_source_merge",
         "record_duty_log",
+        "gw_resident_reported",
+        "arrange_after_visit",  # the resident who reported it is visited afterwards (001/第2篇 1.6)
         "end",
     ]
     assert path.flows == [
@@ -135,6 +141,8 @@ def test_dry_switches_complex_scene_engineering_upstairs_leak(start_case):
         "Flow_contact_upstairs",
         "Flow_source_merge",
         "Flow_record_duty_log",
+        "Flow_resident_reported",
+        "Flow_arrange_after_visit",
     ]
     assert "cut_power" not in path.elements
     assert case.human_trail() == [
@@ -188,6 +196,8 @@ def test_security_supervisor_takes_the_complex_scene_and_corrects_source_to_buil
         "notify_developer",
         "gw_source_merge",
         "record_duty_log",
+        "gw_resident_reported",
+        "arrange_after_visit",  # the resident who reported it is visited afterwards (001/第2篇 1.6)
         "end",
     ]
     assert path.flows == [
@@ -204,6 +214,8 @@ def test_security_supervisor_takes_the_complex_scene_and_corrects_source_to_buil
         "Flow_notify_developer",
         "Flow_source_merge",
         "Flow_record_duty_log",
+        "Flow_resident_reported",
+        "Flow_arrange_after_visit",
     ]
     assert case.human_trail() == [
         ("register_leak", "reception", "reception1"),
