@@ -6,6 +6,7 @@ elements executed, sequence flows taken, who completed which task in which role.
 from __future__ import annotations
 
 import pytest
+from after_visit import assert_after_emergency_visit, handed_over_visits
 
 from engine.accounts.users import load_actor
 from engine.audit import chain as audit
@@ -384,3 +385,39 @@ def test_guard_cannot_do_reception_task_which_shows_clause_documentation_and_for
     major = view.form_schema["properties"]["major"]
     assert "提交时即立即向管理处经理汇报" in major["description"]  # what the test above shows happening
     assert "told at once" in major["x-description-en"]
+
+
+def hospital_case_to_the_end(case, **choose_help) -> None:
+    """Play the ordinary send-to-hospital path from the first task to the supervisor's confirmation."""
+    case.complete("choose_help", "reception1", **choose_help, help_type="hospital", major=False)
+    case.complete("notify_security_lead", "reception1", **NOTIFY_SECURITY_LEAD)
+    case.complete("dispatch_guards", "seclead1", **DISPATCH_GUARDS)
+    case.complete("arrange_vehicle", "reception1", **ARRANGE_VEHICLE)
+    case.complete("first_aid", "guard1", **FIRST_AID)
+    case.complete("escort_to_hospital", "guard1", **ESCORT_TO_HOSPITAL)
+    case.complete("return_and_report", "guard1", **RETURN_AND_REPORT)
+    case.complete("record_case", "reception1", **RECORD_CASE)
+    assert handed_over_visits(case) == []  # not before the supervisor has the report
+    case.complete("supervisor_confirm", "supervisor1", **SUPERVISOR_CONFIRM)
+
+
+def test_the_requester_is_visited_after_the_emergency(start_case):
+    """突发事件处理完毕后回访 (001/第2篇 1.6): a case of its own opens the visit of the requester."""
+    case = start_case(PROCESS, {}, as_user="reception1")
+    hospital_case_to_the_end(case, **CHOOSE_HELP)
+
+    assert case.path().elements[-len(ORDINARY_TAIL):] == ORDINARY_TAIL
+    assert case.path().flows[-len(ORDINARY_TAIL_FLOWS):] == ORDINARY_TAIL_FLOWS
+    assert case.human_trail()[-1] == ("supervisor_confirm", "cs_supervisor", "supervisor1")
+    assert_after_emergency_visit(case, resident="林先生", unit="3-2-1201")
+    assert_audit_sound(case)
+
+
+def test_without_a_recorded_requester_no_visit_is_opened(start_case):
+    case = start_case(PROCESS, {}, as_user="reception1")
+    hospital_case_to_the_end(case, **{k: v for k, v in CHOOSE_HELP.items() if k != "caller"})
+
+    assert case.path().elements[-3:] == ["gw_report_merge", "gw_resident_reported", "end"]
+    assert case.path().flows[-2:] == ["Flow_report_merge", "Flow_no_resident"]
+    assert handed_over_visits(case) == []
+    assert case.status == "completed"

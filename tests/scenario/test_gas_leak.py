@@ -6,6 +6,7 @@ are in the same audit trail, their events carrying data["process"].
 """
 
 
+from after_visit import assert_after_emergency_visit, handed_over_visits
 from emergency_path import (
     EP_HOSPITAL_ELEMENTS,
     EP_HOSPITAL_FLOWS,
@@ -455,3 +456,25 @@ def test_executed_path_can_be_read_per_process(start_case):
     assert set(gas_only.elements) | set(called.elements) == set(case.path().elements)
     ready = {e.element_id: e.data["process"] for e in case.events("task_ready")}
     assert ready["locate_leak"] == "gas_leak" and ready["choose_help"] == "emergency_patient"
+
+
+def test_the_resident_who_reported_the_leak_is_visited_once_afterwards_though_poisoned_people_went_to_hospital(
+        start_case):
+    """突发事件处理完毕后回访 (001/第2篇 1.6): the gas leak opens the one visit; the emergency_patient it
+    called for the poisoned leaves the visit to it (called, its case reference is the gas leak's)."""
+    report = dict(caller="王女士", unit="6栋5楼502", phone="13800000000", description="楼道有很浓的煤气味")
+    case = start_case("gas_leak", report, as_user="reception1")
+    case.complete("locate_leak", "guard1", location_known=True, unit="6栋5楼502", leak_cause="燃气灶胶管脱落",
+                  found_at=T)
+    close_and_ventilate(case)
+    case.complete("assess_aftermath", "guard1", poisoned_people=True, fire_broke_out=False)
+    send_victims_to_hospital(case, "6栋5楼502")
+    assert handed_over_visits(case) == []  # the called emergency_patient opened none
+    case.complete("record_duty_log", "reception1", **LOG)
+
+    assert case.path("emergency_patient").elements == EP_HOSPITAL_ELEMENTS  # its gateway went on to the end
+    assert case.path("gas_leak").elements[-5:] == [
+        "gw_aftermath_join", "record_duty_log", "gw_resident_reported", "arrange_after_visit", "end"]
+    assert case.path().flows[-3:] == ["Flow_record_duty_log", "Flow_resident_reported", "Flow_arrange_after_visit"]
+    assert case.human_trail()[-1] == ("record_duty_log", "reception", "reception1")
+    assert_after_emergency_visit(case, resident="王女士", unit="6栋5楼502")
