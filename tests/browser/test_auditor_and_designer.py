@@ -65,12 +65,13 @@ def test_the_highlighted_path_of_a_finished_case_is_its_audit_trail(desk, live_a
 ADD_REVIEW_TASK = """() => {
   const m = window.estatedeskModeler;
   const reg = m.get('elementRegistry'), modeling = m.get('modeling');
-  const last = reg.get('record_duty_log'), end = reg.get('end'), flow = reg.get('Flow_record_duty_log');
-  const task = modeling.createShape({type: 'bpmn:UserTask'}, {x: end.x + 200, y: end.y + end.height / 2},
+  const last = reg.get('record_duty_log'), next = reg.get('gw_resident_reported'), flow = reg.get('Flow_record_duty_log');
+  // make room before the after-emergency visit's gateway: it, the visit and the end move right
+  modeling.moveElements(['gw_resident_reported', 'arrange_after_visit', 'end'].map(id => reg.get(id)), {x: 250, y: 0});
+  const task = modeling.createShape({type: 'bpmn:UserTask'}, {x: last.x + last.width + 110, y: last.y + last.height / 2},
                                     last.parent);
   modeling.reconnectEnd(flow, task, {x: task.x, y: task.y + task.height / 2});
-  modeling.moveShape(end, {x: 250, y: 0});
-  modeling.connect(task, end);
+  modeling.connect(task, next);
   m.get('selection').select(task);
   return task.id;
 }"""
@@ -103,4 +104,5 @@ def test_a_designer_adds_a_task_deploys_it_and_a_new_case_runs_through_it(desk, 
     assert (task.element_id, task.name) == (task_id, "主管复核值班记录")
     runtime.complete_task(task.id, LOG, "reception1")
     with runtime.db.session() as session:
-        assert audit.executed_path(session, instance_id).elements[-2:] == [task_id, "end"]
+        assert audit.executed_path(session, instance_id).elements[-4:] == [
+            task_id, "gw_resident_reported", "arrange_after_visit", "end"]

@@ -1,6 +1,7 @@
 """The emergency-patient "send to hospital" path as other procedures' scenarios run it
 inside a call activity (gas-leak and incident poisoning, acute illness): its expected
-audit trail and the steps that play it."""
+audit trail and the steps that play it. Called, it leaves the after-emergency visit
+(001/第2篇 1.6) to the procedure that called it: gw_resident_reported goes on to the end."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ T = "2026-11-23T09:05:00+00:00"
 _HEAD = ["start", "choose_help", "gw_major", "gw_major_merge", "gw_help_type", "notify_security_lead",
          "dispatch_guards", "arrange_vehicle", "gw_reach_patient", "gw_aid_done"]
 _TAIL = ["gw_aid_merge", "gw_after_aid", "escort_to_hospital", "gw_more_help", "gw_more_help_merge",
-         "return_and_report", "gw_help_merge", "record_case", "gw_report", "supervisor_confirm", "gw_report_merge", "end"]
+         "return_and_report", "gw_help_merge", "record_case", "gw_report", "supervisor_confirm", "gw_report_merge",
+         "gw_resident_reported", "end"]
 _HEAD_FLOWS = ["Flow_start", "Flow_choose_help", "Flow_not_major", "Flow_major_merge", "Flow_hospital",
                "Flow_notify_security_lead", "Flow_dispatch_guards", "Flow_arrange_vehicle", "Flow_reach_patient"]
 _TAIL_FLOWS = ["Flow_aid_merge", "Flow_to_escort", "Flow_escort_to_hospital", "Flow_more_help_no", "Flow_more_help_merge",
                "Flow_return_and_report", "Flow_help_merge", "Flow_record_case", "Flow_report_supervisor",
-               "Flow_supervisor_confirm", "Flow_report_merge"]
+               "Flow_supervisor_confirm", "Flow_report_merge", "Flow_no_resident"]
 
 # The guards reach the victims and give first aid first (001/第5篇 2.4.3): not critical here.
 EP_HOSPITAL_ELEMENTS = [*_HEAD, "first_aid", "gw_critical", *_TAIL]

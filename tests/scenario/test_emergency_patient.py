@@ -6,6 +6,7 @@ elements executed, sequence flows taken, who completed which task in which role.
 from __future__ import annotations
 
 import pytest
+from after_visit import assert_after_emergency_visit, handed_over_visits
 
 from engine.accounts.users import load_actor
 from engine.audit import chain as audit
@@ -54,9 +55,12 @@ MANAGER_REVIEW = dict(notify_leadership=False, manager_notes="处理得当")
 
 HOSPITAL_HEAD = ["gw_help_type", "notify_security_lead", "dispatch_guards", "arrange_vehicle", "gw_reach_patient",
                  "gw_aid_done", "first_aid", "gw_critical"]
-ORDINARY_TAIL = ["gw_help_merge", "record_case", "gw_report", "supervisor_confirm", "gw_report_merge", "end"]
+# The requester is visited afterwards (001/第2篇 1.6): a case of its own opens the visit.
+VISIT_TAIL = ["gw_resident_reported", "arrange_after_visit", "end"]
+VISIT_TAIL_FLOWS = ["Flow_resident_reported", "Flow_arrange_after_visit"]
+ORDINARY_TAIL = ["gw_help_merge", "record_case", "gw_report", "supervisor_confirm", "gw_report_merge", *VISIT_TAIL]
 ORDINARY_TAIL_FLOWS = ["Flow_help_merge", "Flow_record_case", "Flow_report_supervisor", "Flow_supervisor_confirm",
-                       "Flow_report_merge"]
+                       "Flow_report_merge", *VISIT_TAIL_FLOWS]
 
 
 # -- helpers ---------------------------------------------------------------------------
@@ -174,14 +178,15 @@ def test_major_case_reaches_the_manager_at_once_while_the_guards_go_and_the_crit
         "end_manager", "notify_security_lead", "dispatch_guards", "arrange_vehicle", "gw_reach_patient",
         "gw_aid_done", "first_aid", "gw_critical", "report_critical", "lead_assist", "gw_aid_merge", "gw_after_aid",
         "escort_to_hospital", "gw_more_help", "arrange_more_help", "gw_more_help_merge", "return_and_report",
-        "gw_help_merge", "record_case", "gw_report", "gw_report_merge", "end"]
+        "gw_help_merge", "record_case", "gw_report", "gw_report_merge", *VISIT_TAIL]
     assert path.flows == [
         "Flow_start", "Flow_choose_help", "Flow_major", "Flow_major_manager", "Flow_major_response",
         "Flow_major_merge", "Flow_hospital", "Flow_manager_review", "Flow_notify_security_lead",
         "Flow_dispatch_guards", "Flow_arrange_vehicle", "Flow_reach_patient", "Flow_aid_needed", "Flow_first_aid",
         "Flow_critical", "Flow_report_critical", "Flow_lead_assist", "Flow_aid_merge", "Flow_to_escort",
         "Flow_escort_to_hospital", "Flow_more_help_yes", "Flow_arrange_more_help", "Flow_more_help_merge",
-        "Flow_return_and_report", "Flow_help_merge", "Flow_record_case", "Flow_major_reported", "Flow_report_merge"]
+        "Flow_return_and_report", "Flow_help_merge", "Flow_record_case", "Flow_major_reported", "Flow_report_merge",
+        *VISIT_TAIL_FLOWS]
     assert case.human_trail() == [
         ("choose_help", "reception", "reception1"),
         ("manager_review", "manager", "manager1"),
@@ -380,3 +385,39 @@ def test_guard_cannot_do_reception_task_which_shows_clause_documentation_and_for
     major = view.form_schema["properties"]["major"]
     assert "提交时即立即向管理处经理汇报" in major["description"]  # what the test above shows happening
     assert "told at once" in major["x-description-en"]
+
+
+def hospital_case_to_the_end(case, **choose_help) -> None:
+    """Play the ordinary send-to-hospital path from the first task to the supervisor's confirmation."""
+    case.complete("choose_help", "reception1", **choose_help, help_type="hospital", major=False)
+    case.complete("notify_security_lead", "reception1", **NOTIFY_SECURITY_LEAD)
+    case.complete("dispatch_guards", "seclead1", **DISPATCH_GUARDS)
+    case.complete("arrange_vehicle", "reception1", **ARRANGE_VEHICLE)
+    case.complete("first_aid", "guard1", **FIRST_AID)
+    case.complete("escort_to_hospital", "guard1", **ESCORT_TO_HOSPITAL)
+    case.complete("return_and_report", "guard1", **RETURN_AND_REPORT)
+    case.complete("record_case", "reception1", **RECORD_CASE)
+    assert handed_over_visits(case) == []  # not before the supervisor has the report
+    case.complete("supervisor_confirm", "supervisor1", **SUPERVISOR_CONFIRM)
+
+
+def test_the_requester_is_visited_after_the_emergency(start_case):
+    """突发事件处理完毕后回访 (001/第2篇 1.6): a case of its own opens the visit of the requester."""
+    case = start_case(PROCESS, {}, as_user="reception1")
+    hospital_case_to_the_end(case, **CHOOSE_HELP)
+
+    assert case.path().elements[-len(ORDINARY_TAIL):] == ORDINARY_TAIL
+    assert case.path().flows[-len(ORDINARY_TAIL_FLOWS):] == ORDINARY_TAIL_FLOWS
+    assert case.human_trail()[-1] == ("supervisor_confirm", "cs_supervisor", "supervisor1")
+    assert_after_emergency_visit(case, resident="林先生", unit="3-2-1201")
+    assert_audit_sound(case)
+
+
+def test_without_a_recorded_requester_no_visit_is_opened(start_case):
+    case = start_case(PROCESS, {}, as_user="reception1")
+    hospital_case_to_the_end(case, **{k: v for k, v in CHOOSE_HELP.items() if k != "caller"})
+
+    assert case.path().elements[-3:] == ["gw_report_merge", "gw_resident_reported", "end"]
+    assert case.path().flows[-2:] == ["Flow_report_merge", "Flow_no_resident"]
+    assert handed_over_visits(case) == []
+    assert case.status == "completed"

@@ -6,6 +6,7 @@ are in the same audit trail, their events carrying data["process"].
 """
 
 
+from after_visit import assert_after_emergency_visit, handed_over_visits
 from emergency_path import (
     EP_HOSPITAL_ELEMENTS,
     EP_HOSPITAL_FLOWS,
@@ -59,6 +60,7 @@ def test_known_location_valve_closed_no_casualties(start_case):
         "gw_aftermath",
         "gw_aftermath_join",
         "record_duty_log",
+        "gw_resident_reported",  # no resident reported it: no visit
         "end",
     ]
     assert path.flows == [
@@ -72,6 +74,7 @@ def test_known_location_valve_closed_no_casualties(start_case):
         "Flow_no_aftermath",
         "Flow_aftermath_join",
         "Flow_record_duty_log",
+        "Flow_no_resident",
     ]
     assert case.human_trail() == [
         ("locate_leak", "guard", "guard1"),
@@ -138,6 +141,7 @@ def test_unknown_location_withdraw_before_report_poisoned_to_hospital(start_case
         "treat_poisoned",
         "gw_aftermath_join",
         "record_duty_log",
+        "gw_resident_reported",  # no resident reported it: no visit
         "end",
     ]
     assert path.elements.index("withdraw_to_safety") < path.elements.index("report_superiors")
@@ -156,6 +160,7 @@ def test_unknown_location_withdraw_before_report_poisoned_to_hospital(start_case
         "Flow_treat_poisoned",
         "Flow_aftermath_join",
         "Flow_record_duty_log",
+        "Flow_no_resident",
     ]
     assert case.path("emergency_patient").elements == EP_HOSPITAL_ELEMENTS
     trail = case.human_trail()
@@ -242,6 +247,7 @@ def test_fire_from_leak_calls_incident_as_fire(start_case):
         "fire_incident",
         "gw_aftermath_join",
         "record_duty_log",
+        "gw_resident_reported",  # no resident reported it: no visit
         "end",
     ]
     assert path.flows == [
@@ -271,12 +277,14 @@ def test_fire_from_leak_calls_incident_as_fire(start_case):
         "Flow_fire_incident",
         "Flow_aftermath_join",
         "Flow_record_duty_log",
+        "Flow_no_resident",
     ]
     assert case.path("incident").elements == incident_elements
-    assert case.path("gas_leak").elements[-4:] == [
+    assert case.path("gas_leak").elements[-5:] == [
         "fire_incident",
         "gw_aftermath_join",
         "record_duty_log",
+        "gw_resident_reported",  # no resident reported it: no visit
         "end",
     ]
     assert case.human_trail() == [
@@ -373,6 +381,7 @@ def test_poisoned_and_fire_handled_at_the_same_time(start_case):
             "treat_poisoned",
             "gw_aftermath_join",
             "record_duty_log",
+            "gw_resident_reported",  # no resident reported it: no visit
             "end",
         ]
     )
@@ -396,6 +405,7 @@ def test_poisoned_and_fire_handled_at_the_same_time(start_case):
             "Flow_treat_poisoned",
             "Flow_aftermath_join",
             "Flow_record_duty_log",
+            "Flow_no_resident",
         ]
     )
     assert case.path("incident").elements == incident_elements
@@ -414,6 +424,7 @@ def test_poisoned_and_fire_handled_at_the_same_time(start_case):
         "treat_poisoned",
         "gw_aftermath_join",
         "record_duty_log",
+        "gw_resident_reported",  # no resident reported it: no visit
         "end",
     ]
     assert case.human_trail() == [
@@ -445,3 +456,25 @@ def test_executed_path_can_be_read_per_process(start_case):
     assert set(gas_only.elements) | set(called.elements) == set(case.path().elements)
     ready = {e.element_id: e.data["process"] for e in case.events("task_ready")}
     assert ready["locate_leak"] == "gas_leak" and ready["choose_help"] == "emergency_patient"
+
+
+def test_the_resident_who_reported_the_leak_is_visited_once_afterwards_though_poisoned_people_went_to_hospital(
+        start_case):
+    """突发事件处理完毕后回访 (001/第2篇 1.6): the gas leak opens the one visit; the emergency_patient it
+    called for the poisoned leaves the visit to it (called, its case reference is the gas leak's)."""
+    report = dict(caller="王女士", unit="6栋5楼502", phone="13800000000", description="楼道有很浓的煤气味")
+    case = start_case("gas_leak", report, as_user="reception1")
+    case.complete("locate_leak", "guard1", location_known=True, unit="6栋5楼502", leak_cause="燃气灶胶管脱落",
+                  found_at=T)
+    close_and_ventilate(case)
+    case.complete("assess_aftermath", "guard1", poisoned_people=True, fire_broke_out=False)
+    send_victims_to_hospital(case, "6栋5楼502")
+    assert handed_over_visits(case) == []  # the called emergency_patient opened none
+    case.complete("record_duty_log", "reception1", **LOG)
+
+    assert case.path("emergency_patient").elements == EP_HOSPITAL_ELEMENTS  # its gateway went on to the end
+    assert case.path("gas_leak").elements[-5:] == [
+        "gw_aftermath_join", "record_duty_log", "gw_resident_reported", "arrange_after_visit", "end"]
+    assert case.path().flows[-3:] == ["Flow_record_duty_log", "Flow_resident_reported", "Flow_arrange_after_visit"]
+    assert case.human_trail()[-1] == ("record_duty_log", "reception", "reception1")
+    assert_after_emergency_visit(case, resident="王女士", unit="6栋5楼502")

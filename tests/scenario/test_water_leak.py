@@ -1,6 +1,7 @@
 """Scenario tests of processes/water_leak.bpmn (浸水处理, 001/第5篇 2.4.1): one test per path."""
 
 import pytest
+from after_visit import assert_after_emergency_visit, handed_over_visits
 
 from engine.errors import PermissionDenied
 
@@ -49,6 +50,8 @@ def test_wet_switches_power_cut_first_own_facility_repaired(start_case):
         "repair_facility",
         "gw_source_merge",
         "record_duty_log",
+        "gw_resident_reported",
+        "arrange_after_visit",  # the resident who reported it is visited afterwards (001/第2篇 1.6)
         "end",
     ]
     assert path.flows == [
@@ -65,6 +68,8 @@ def test_wet_switches_power_cut_first_own_facility_repaired(start_case):
         "Flow_repair_facility",
         "Flow_source_merge",
         "Flow_record_duty_log",
+        "Flow_resident_reported",
+        "Flow_arrange_after_visit",
     ]
     trail = case.human_trail()
     assert trail == [
@@ -119,6 +124,8 @@ def test_dry_switches_complex_scene_engineering_upstairs_leak(start_case):
         "contact_upstairs",
         "gw_source_merge",
         "record_duty_log",
+        "gw_resident_reported",
+        "arrange_after_visit",  # the resident who reported it is visited afterwards (001/第2篇 1.6)
         "end",
     ]
     assert path.flows == [
@@ -135,6 +142,8 @@ def test_dry_switches_complex_scene_engineering_upstairs_leak(start_case):
         "Flow_contact_upstairs",
         "Flow_source_merge",
         "Flow_record_duty_log",
+        "Flow_resident_reported",
+        "Flow_arrange_after_visit",
     ]
     assert "cut_power" not in path.elements
     assert case.human_trail() == [
@@ -188,6 +197,8 @@ def test_security_supervisor_takes_the_complex_scene_and_corrects_source_to_buil
         "notify_developer",
         "gw_source_merge",
         "record_duty_log",
+        "gw_resident_reported",
+        "arrange_after_visit",  # the resident who reported it is visited afterwards (001/第2篇 1.6)
         "end",
     ]
     assert path.flows == [
@@ -204,6 +215,8 @@ def test_security_supervisor_takes_the_complex_scene_and_corrects_source_to_buil
         "Flow_notify_developer",
         "Flow_source_merge",
         "Flow_record_duty_log",
+        "Flow_resident_reported",
+        "Flow_arrange_after_visit",
     ]
     assert case.human_trail() == [
         ("register_leak", "reception", "reception1"),
@@ -213,4 +226,34 @@ def test_security_supervisor_takes_the_complex_scene_and_corrects_source_to_buil
         ("notify_developer", "cs_supervisor", "supervisor1"),
         ("record_duty_log", "reception", "reception1"),
     ]
+    assert case.status == "completed"
+
+
+def test_the_resident_who_reported_the_leak_is_visited_afterwards(start_case):
+    """突发事件处理完毕后回访 (001/第2篇 1.6): the case opens the visit of the reporting resident."""
+    case = start_case("water_leak", {"caller": "林先生"}, as_user="reception1")
+    case.complete("register_leak", "reception1", **REPORT)
+    case.complete("go_to_scene", "guard1", arrived_at=T, switches_wet=False)
+    case.complete("stop_water", "guard1", action_taken="close_valve", source_type="own_facility", escalation="none")
+    assert handed_over_visits(case) == []  # not before the leak is dealt with
+    case.complete("repair_facility", "tech1", facility="厨房给水管", repair_notes="更换接头", repaired_at=T)
+    case.complete("record_duty_log", "reception1", **LOG)
+
+    assert case.path().elements[-4:] == ["record_duty_log", "gw_resident_reported", "arrange_after_visit", "end"]
+    assert case.path().flows[-3:] == ["Flow_record_duty_log", "Flow_resident_reported", "Flow_arrange_after_visit"]
+    assert case.human_trail()[-1] == ("record_duty_log", "reception", "reception1")
+    assert_after_emergency_visit(case, resident="林先生", unit=REPORT["unit"])
+
+
+def test_a_leak_found_on_patrol_without_a_reporter_opens_no_visit(start_case):
+    case = start_case("water_leak", {}, as_user="guard1")
+    case.complete("register_leak", "reception1", unit="5栋地下车库", description="消防管接头漏水")
+    case.complete("go_to_scene", "guard1", arrived_at=T, switches_wet=False)
+    case.complete("stop_water", "guard1", action_taken="close_valve", source_type="own_facility", escalation="none")
+    case.complete("repair_facility", "tech1", facility="消防管", repair_notes="更换接头", repaired_at=T)
+    case.complete("record_duty_log", "reception1", **LOG)
+
+    assert case.path().elements[-3:] == ["record_duty_log", "gw_resident_reported", "end"]
+    assert case.path().flows[-2:] == ["Flow_record_duty_log", "Flow_no_resident"]
+    assert handed_over_visits(case) == []
     assert case.status == "completed"
