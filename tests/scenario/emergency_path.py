@@ -1,7 +1,8 @@
 """The emergency-patient "send to hospital" path as other procedures' scenarios run it
-inside a call activity (gas-leak and incident poisoning, acute illness): its expected
-audit trail and the steps that play it. Called, it leaves the after-emergency visit
-(001/第2篇 1.6) to the procedure that called it: gw_resident_reported goes on to the end."""
+inside a call activity (gas-leak and incident poisoning, acute illness, a help request): its
+expected audit trail and the steps that play it. Without a requester, or called by a procedure
+that visits itself (gas_leak), gw_resident_reported goes on to the end; a help request's
+requester gets the after-emergency visit (001/第2篇 1.6): EP_HOSPITAL_VISITED_*."""
 
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ _TAIL_FLOWS = ["Flow_aid_merge", "Flow_to_escort", "Flow_escort_to_hospital", "F
 # The guards reach the victims and give first aid first (001/第5篇 2.4.3): not critical here.
 EP_HOSPITAL_ELEMENTS = [*_HEAD, "first_aid", "gw_critical", *_TAIL]
 EP_HOSPITAL_FLOWS = [*_HEAD_FLOWS, "Flow_aid_needed", "Flow_first_aid", "Flow_not_critical", *_TAIL_FLOWS]
+# Called for a requester (a help request): the after-emergency visit opens at the end.
+EP_HOSPITAL_VISITED_ELEMENTS = [*EP_HOSPITAL_ELEMENTS[:-1], "arrange_after_visit", "end"]
+EP_HOSPITAL_VISITED_FLOWS = [*EP_HOSPITAL_FLOWS[:-1], "Flow_resident_reported", "Flow_arrange_after_visit"]
 # Called from acute_illness, whose guard already gave first aid: not given twice.
 EP_HOSPITAL_AFTER_AID_ELEMENTS = [*_HEAD, *_TAIL]
 EP_HOSPITAL_AFTER_AID_FLOWS = [*_HEAD_FLOWS, "Flow_aid_done", *_TAIL_FLOWS]

@@ -13,10 +13,13 @@ from datetime import timedelta
 
 import jinja2
 import pytest
+from after_visit import assert_after_emergency_visit
 from emergency_path import (
     EP_HOSPITAL_ELEMENTS,
     EP_HOSPITAL_FLOWS,
     EP_HOSPITAL_TRAIL,
+    EP_HOSPITAL_VISITED_ELEMENTS,
+    EP_HOSPITAL_VISITED_FLOWS,
     T,
     send_victims_to_hospital,
 )
@@ -98,10 +101,12 @@ def test_emergency_patient_is_special_the_manager_arranges_while_the_procedure_r
     assert path.elements == SPECIAL + MANAGER + ["call_emergency_patient"] + TAIL
     assert path.flows == SPECIAL_FLOWS + ["Flow_emergency_patient", "Flow_manager_arrange",
                                           "Flow_emergency_patient_done", "Flow_done"]
-    assert case.path("emergency_patient").elements == EP_HOSPITAL_ELEMENTS
-    assert case.path("emergency_patient").flows == EP_HOSPITAL_FLOWS
+    # the requester of a help request is visited after the emergency (001/第2篇 1.6)
+    assert case.path("emergency_patient").elements == EP_HOSPITAL_VISITED_ELEMENTS
+    assert case.path("emergency_patient").flows == EP_HOSPITAL_VISITED_FLOWS
     assert case.human_trail() == REGISTERED + [("manager_arrange", M, "manager1")] + EP_HOSPITAL_TRAIL
     assert case.status == "completed"
+    assert_after_emergency_visit(case, "林先生", "3-2-1201")
 
 
 def test_repair_is_general_and_goes_to_the_repair_procedure(start_case):
