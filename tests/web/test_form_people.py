@@ -146,16 +146,17 @@ def test_the_folded_summary_reads_as_english_in_english(web):
     assert "Already registered (open to correct): " in summary and "Unit: 3-2-1201" in summary and "：" not in summary
 
 
-def test_guards_sent_are_ticked_from_the_sites_guards(app, runtime):
+@pytest.mark.parametrize("process", ["incident", "emergency_patient"])
+def test_guards_sent_are_ticked_from_the_sites_guards(app, runtime, process):
     from engine.definitions.compiled import VERSIONS
     from engine.definitions.form_people import check_staff, staff_of_site
     from engine.runtime.preconditions import find_version
 
     with runtime.db.session() as session:
-        forms = VERSIONS.get(session, find_version(session, "incident", None).id).forms
+        forms = VERSIONS.get(session, find_version(session, process, None).id).forms
     with app.test_request_context("/"):
-        [guards] = [f for f in describe_form(staff_of_site(forms["incident/dispatch_guards"], "nanshan"))
+        [guards] = [f for f in describe_form(staff_of_site(forms[f"{process}/dispatch_guards"], "nanshan"))
                     if f.name == "guards"]
     assert (guards.kind, guards.options) == ("checkboxes", [("赵刚", "赵刚"), ("孙伟", "孙伟")])
     with pytest.raises(FormInvalid):
-        check_staff(forms["incident/dispatch_guards"], {"guards": ["赵刚", "罗保安"]}, "nanshan")  # Binhai's guard
+        check_staff(forms[f"{process}/dispatch_guards"], {"guards": ["赵刚", "罗保安"]}, "nanshan")  # Binhai's guard
