@@ -15,8 +15,6 @@ import jinja2
 import pytest
 from after_visit import assert_after_emergency_visit
 from emergency_path import (
-    EP_HOSPITAL_ELEMENTS,
-    EP_HOSPITAL_FLOWS,
     EP_HOSPITAL_TRAIL,
     EP_HOSPITAL_VISITED_ELEMENTS,
     EP_HOSPITAL_VISITED_FLOWS,
