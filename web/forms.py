@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 
 from engine.clock import LOCAL_TZ
 from engine.definitions.form_people import SIGNED_IN
-from engine.definitions.forms import PAST, SET_BY, prepared_form_data, validate_form_data
+from engine.definitions.forms import FROM_CASE, PAST, SET_BY, prepared_form_data, validate_form_data
 from engine.errors import FieldError, FormInvalid
 from web.i18n import pick
 from web.runtime import now
@@ -83,8 +83,8 @@ def describe_form(schema: dict, *, data: dict | None = None, posted=None,
     required = set(schema.get("required", []))
     fields = []
     for name, prop in (schema.get("properties") or {}).items():
-        if prop.get(SET_BY):
-            continue  # set by the choice it depends on, never typed
+        if prop.get(SET_BY) or prop.get(FROM_CASE):
+            continue  # set by the choice it depends on, or the case's own: never typed
         input_name = prefix + name
         kind = field_kind(prop)
         item = Field(

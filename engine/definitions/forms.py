@@ -12,7 +12,11 @@ future; `x-within-sla: KEY` refuses a promised time in the past or later than SL
 allows from now at the case's site (告之业户解决时间，一般不应超过三天); `format: phone` takes a
 mobile or landline number, with an extension; `format: signature` a signature drawn on the
 screen, as a PNG data URL; `x-signed-in` and `x-staff-role` name people the system knows
-(engine/definitions/form_people.py).
+(engine/definitions/form_people.py). `x-from-case: true` marks a field that holds what the case
+already knows, so the form's rules may depend on it (the complaint's second visit is at the door
+because the case counts its visits, 001/第2篇 1.9): never typed or shown, a value sent is dropped,
+and the step checks the form again with the case's value (check_with_case_values). A rule's
+`x-error`/`x-error-en` say in the form's own words why a value is refused.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ SET_BY = "x-set-by"
 UNIT = "x-unit"
 PAST = "x-past"
 WITHIN_SLA = "x-within-sla"
+FROM_CASE = "x-from-case"
 # Clocks of phones and desk PCs differ by a few minutes; a time beyond that is a mistake.
 FUTURE_SLACK = timedelta(minutes=10)
 # 13800000000, +8613800000000, 0755-12345678, 12345678, with 转123 / -123 / ext123 after it;
@@ -72,6 +77,9 @@ def prepared_form_data(schema: dict, data: dict, signer: str | None = None) -> d
     for name, prop in (schema.get("properties") or {}).items():
         if not isinstance(prop, dict):
             continue
+        if prop.get(FROM_CASE):
+            prepared.pop(name, None)  # the case's, never the sender's
+            continue
         rule = prop.get(SET_BY)
         if isinstance(rule, dict):
             if prepared.get(rule.get("field")) == rule.get("value"):
@@ -81,6 +89,14 @@ def prepared_form_data(schema: dict, data: dict, signer: str | None = None) -> d
         if prop.get(UNIT) and isinstance(prepared.get(name), str):
             prepared[name] = normalise_unit(prepared[name]) or prepared[name].strip()
     return prepared
+
+
+def check_with_case_values(schema: dict | None, data: dict, case_data: dict) -> None:
+    """Check `data` against `schema` again with each `x-from-case` field as the case holds it."""
+    fields = [name for name, prop in ((schema or {}).get("properties") or {}).items()
+              if isinstance(prop, dict) and prop.get(FROM_CASE)]
+    if fields:
+        validate_form_data(schema, {**data, **{f: case_data[f] for f in fields if f in case_data}})
 
 
 def check_times(schema: dict, data: dict, now: datetime,
@@ -257,6 +273,8 @@ _FORMATS = {"date-time": ("时间格式不正确", "Not a date and time"), "date
 def _messages(err: jsonschema.ValidationError) -> tuple[str, str, str]:
     """(for programs, Chinese, English): a pattern by the form's own hint and a length by its
     limit, not by a regular expression or the whole text quoted back."""
+    if err.schema.get("x-error") and err.schema.get("x-error-en"):
+        return err.schema["x-error-en"], err.schema["x-error"], err.schema["x-error-en"]
     if err.validator == "pattern" and err.schema.get("x-pattern-hint-en"):
         hint = err.schema["x-pattern-hint-en"]
         return hint, err.schema.get("x-pattern-hint") or _WORDS["pattern"][0], hint

@@ -24,7 +24,12 @@ from engine.audit.events import EventType
 from engine.definitions.catalogue import start_form_of
 from engine.definitions.compiled import VERSIONS
 from engine.definitions.form_people import check_staff
-from engine.definitions.forms import check_times, prepared_form_data, validate_form_data
+from engine.definitions.forms import (
+    check_times,
+    check_with_case_values,
+    prepared_form_data,
+    validate_form_data,
+)
 from engine.definitions.task_kinds import all_tasks
 from engine.errors import (
     BadInput,
@@ -107,6 +112,7 @@ class Runtime(StepTransactions):
                 task = wf.get_task_from_id(UUID(task_row.id))
                 if task is None or task.state != TaskState.READY:
                     raise TaskNotReady(f"task {task_row.name} is not ready")
+                check_with_case_values(compiled.forms.get(task_row.form_id), data, task.data)
                 task.set_data(**data)
                 task.run()
                 return []

@@ -16,6 +16,7 @@ import shutil
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import jinja2
 import pytest
 
 from engine.audit.events import EventType
@@ -775,10 +776,14 @@ def test_dissatisfied_fixed_again_and_visited_again_as_often_as_needed(start_dra
     case.complete("supervise_overdue", "supervisor1", overdue_reason="等待苗木", action="已督促补种")
     case.complete("handle_environment", "env1", **dict(HANDLED, result="补种绿篱"))
     case.complete("record_result", "reception1", **RESULT)
-    visit_checked(case, **dict(dissatisfied, new_promised_time=promise(case, days=2)))
+    with pytest.raises(FormInvalid) as by_phone:  # 001/第2篇 1.9: the second visit is made at the door
+        case.complete("visit_ordinary", "reception1", **dict(dissatisfied, new_promised_time=promise(case, days=2)))
+    assert [(e.field, e.zh) for e in by_phone.value.errors] == [("visit_mode", "第二次回访须上门回访")]
+    again = dict(DOOR_OK, visit_result="dissatisfied", new_promised_time=promise(case, days=2))
+    visit_checked(case, **again)
     case.complete("handle_environment", "env1", **dict(HANDLED, result="重新修剪并补种"))
     case.complete("record_result", "reception1", **RESULT)
-    visit_checked(case, **DOOR_OK)
+    visit_checked(case, **PHONE_OK)  # after the second, an ordinary complaint may be visited by phone
     [first, second] = [e.data["submitted"]["new_promised_time"] for e in case.events("task_completed")
                        if e.element_id == "visit_ordinary" and e.data["submitted"]["visit_result"] == "dissatisfied"]
     assert first < second
@@ -797,8 +802,36 @@ def test_dissatisfied_fixed_again_and_visited_again_as_often_as_needed(start_dra
     assert case.human_trail() == [("intake", R, "reception1")] + once + [("supervise_overdue", CS, "supervisor1")] + (
         once * 2)
     assert case.status == "completed"
+    modes = [e.data["submitted"]["visit_mode"] for e in case.events("task_completed") if e.element_id == "visit_ordinary"]
+    assert modes == ["phone", "door", "phone"]
     # drawn once: coming round again after a dissatisfied visit keeps the first decision
     assert [d["sampled"] for d in decisions(case)] == [True]
+
+
+def test_a_major_complaints_repeat_visits_are_all_at_the_door(start_drawn_case):
+    """001/第2篇 1.9: visits after the second may be by phone, but not for a 第三类 (major) complaint;
+    what the case counts decides, whatever the visitor sends."""
+    case = start(start_drawn_case, department="environment", basis="contract_duty_not_met", subject="绿化带无人修剪")
+    major = dict(RESULT, severity="major")
+    rounds = 0
+    for visit_data in (dict(PHONE_OK, visit_result="dissatisfied"), dict(DOOR_OK, visit_result="dissatisfied")):
+        case.complete("handle_environment", "env1", **HANDLED)
+        case.complete("record_result", "reception1", **major)
+        case.complete("visit_major", "manager1", **dict(visit_data, new_promised_time=promise(case, days=1)))
+        rounds += 1
+    case.complete("handle_environment", "env1", **HANDLED)
+    case.complete("record_result", "reception1", **major)
+    view = case.task_view("visit_major")
+    assert "第 3 次回访" in jinja2.Environment().from_string(view.instructions).render(**view.data)
+    with pytest.raises(FormInvalid) as by_phone:  # the third visit, still at the door
+        case.complete("visit_major", "manager1", **dict(PHONE_OK, visit_count=0, severity="ordinary"))
+    assert [(e.field, e.zh) for e in by_phone.value.errors] == [("visit_mode", "重大投诉的再次回访须上门回访")]
+    case.complete("visit_major", "manager1", **DOOR_OK)
+    visits = [(e.actor, e.data["submitted"]["visit_mode"]) for e in case.events("task_completed")
+              if e.element_id == "visit_major"]
+    assert visits == [("manager1", "phone"), ("manager1", "door"), ("manager1", "door")]
+    assert all("visit_count" not in e.data["submitted"] for e in case.events("task_completed"))  # never the sender's
+    assert case.status == "completed"
 
 
 def test_the_complainant_signs_and_rates_or_the_reason_is_recorded(start_drawn_case):

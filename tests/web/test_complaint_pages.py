@@ -49,3 +49,31 @@ def test_the_desk_tracks_the_repair_order_by_the_repair_cases_reference(web, sta
     assert "Signed order back" not in page  # the English words never reach a Chinese page
     record = web.get_text(f"/cases/{case.instance_id}")
     assert "转入案件" in record and repair_reference in record
+
+
+def test_a_second_visit_by_phone_is_refused_on_the_page_in_chinese_and_kept_as_typed(web, start_case):
+    """001/第2篇 1.9: the case counts its visits (x-from-case), so the page neither shows nor takes
+    the count; the refusal is the form's own Chinese words."""
+    from tests.scenario.test_complaint import CHECKED, HANDLED, PHONE_OK, RESULT, promise
+
+    case = start_case("complaint", {"complainant": "林先生"})  # the month's first: the quota visits it
+    case.complete("intake", "reception1", **{**INTAKE, "serious": False, "anonymous": False,
+                                              "promised_time": "2026-11-25T10:00:00+08:00"})
+    for _ in range(2):
+        case.complete("handle_environment", "env1", **HANDLED)
+        case.complete("record_result", "reception1", **RESULT)
+        if _ == 0:
+            case.complete("visit_ordinary", "reception1", **dict(PHONE_OK, visit_result="dissatisfied",
+                                                                 new_promised_time=promise(case, days=1)))
+            case.complete("check_visit", "supervisor1", **CHECKED)
+    task = case.task("visit_ordinary")
+    web.login("reception1")
+    page = web.get_text(f"/tasks/{task.id}")
+    assert "第 2 次回访" in page and 'name="visit_count"' not in page and 'name="severity"' not in page
+    response = web.post(f"/tasks/{task.id}", web.form({"visit_mode": "phone", "visit_result": "satisfied",
+                                                       "visit_notes": "电话回访，住户满意", "visit_count": "5"}))
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert re.search(r'field-error[^>]*>[^<]*第二次回访须上门回访', page) and "door visit" not in page
+    assert "电话回访，住户满意" in page  # what was typed is kept
+    assert case.task("visit_ordinary").status == "ready"
