@@ -87,8 +87,6 @@ def inbox_tasks(session, actor, instance_id: int | None = None) -> list:
 @roles_required(*READER_ROLES)
 def task_page(task_id: str):
     task, case = _load(task_id)
-    with reading() as session:
-        permissions.check_may_see_task(g.actor, task, current_rules(session))
     fields = describe_form(_schema(task), data=task.data) if task.form_schema else []
     return _render(task, case, fields)
 
@@ -153,7 +151,9 @@ def _load(task_id: str):
         task = get_task(session, task_id, viewer=g.actor)
         row = get_instance_row(session, task.instance_id)
         case = instance_view(session, row)
-        g.instructions_budget = VERSIONS.get(session, row.version_id).rules.budget(task.site)
+        rules = VERSIONS.get(session, row.version_id).rules
+    permissions.check_may_see_task(g.actor, task, rules)  # a department head sees their department's
+    g.instructions_budget = rules.budget(task.site)
     return task, case
 
 

@@ -39,18 +39,30 @@ def sign(schema: dict, data: dict, signer: str | None) -> dict:
 
 def fill_staff(schema: dict, staff) -> dict:
     """`schema` with every `x-staff-role` property (or array of them) offering the role's staff."""
+    return _each_field(schema, lambda prop: _offering(prop, staff))
+
+
+def _each_field(schema: dict, change) -> dict:
+    """`schema` with `change` applied to each of its fields, in arrays and repeated groups too;
+    the very same dict where nothing changed (validators are cached by identity)."""
     properties = schema.get("properties") or {}
-    filled = {name: _filled(prop, staff) for name, prop in properties.items()}
-    return {**schema, "properties": filled} if filled != properties else schema
+    changed = {name: _changed(prop, change) for name, prop in properties.items()}
+    same = all(changed[name] is prop for name, prop in properties.items())
+    return schema if same else {**schema, "properties": changed}
 
 
-def _filled(prop, staff):
+def _changed(prop, change):
     if not isinstance(prop, dict):
         return prop
     if prop.get("type") == "array" and isinstance(prop.get("items"), dict):
         items = prop["items"]
-        filled = fill_staff(items, staff) if items.get("type") == "object" else _filled(items, staff)
-        return prop if filled is items else {**prop, "items": filled}
+        new = _each_field(items, change) if items.get("type") == "object" else _changed(items, change)
+        return prop if new is items else {**prop, "items": new}
+    return change(prop)
+
+
+def _offering(prop: dict, staff) -> dict:
+    """A staff field with its `enum` (names, or accounts labelled by name) and where each works."""
     role = prop.get(STAFF_ROLE)
     if not role:
         return prop
@@ -104,20 +116,11 @@ def check_staff(schema: dict, data: dict, site: str | None) -> None:
 
 def staff_of_site(schema: dict, site: str | None) -> dict:
     """`schema` with each staff field offering only the people who work at `site`."""
-    properties = schema.get("properties") or {}
-    narrowed = {name: _narrowed(prop, site) for name, prop in properties.items()}
-    return {**schema, "properties": narrowed} if narrowed != properties else schema
+    def narrowed(prop: dict) -> dict:
+        offered = staff_options(prop, site)
+        return prop if offered is None else {**prop, "enum": offered}
 
-
-def _narrowed(prop, site):
-    if not isinstance(prop, dict):
-        return prop
-    if prop.get("type") == "array" and isinstance(prop.get("items"), dict):
-        rows = prop["items"].get("type") == "object"
-        items = staff_of_site(prop["items"], site) if rows else _narrowed(prop["items"], site)
-        return prop if items is prop["items"] else {**prop, "items": items}
-    offered = staff_options(prop, site)
-    return prop if offered is None else {**prop, "enum": offered}
+    return _each_field(schema, narrowed)
 
 
 def lint_staff_fields(forms: dict[str, dict], roles) -> list:

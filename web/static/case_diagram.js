@@ -20,17 +20,7 @@
     return node;
   }
 
-  // Fit the whole diagram into view, but never so small its labels cannot be read at
-  // 1280 px: a wide process is shown from its start at a readable size, to be scrolled.
-  var READABLE = 0.75;
-  function fitReadable(canvas) {
-    canvas.zoom("fit-viewport", "auto");
-    if (canvas.zoom() < READABLE) {  // from the diagram's top left, where it starts
-      var box = canvas.viewbox();
-      canvas.viewbox({ x: box.inner.x - 20, y: box.inner.y - 20,
-                       width: box.outer.width / READABLE, height: box.outer.height / READABLE });
-    }
-  }
+  var fitReadable = window.estatedeskFitReadable;  // diagram_fit.js
 
   document.querySelectorAll("[data-zoom]").forEach(function (button) {
     button.addEventListener("click", function () {

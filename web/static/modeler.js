@@ -202,17 +202,7 @@
       .catch(function (error) { say(error.message, true); });
   });
 
-  // Fit the whole diagram, but never so small its labels cannot be read at 1280 px: a wide
-  // process is shown from its start at a readable size (as the case diagram is), to be scrolled.
-  var READABLE = 0.75;
-  function fitReadable(canvas) {
-    canvas.zoom("fit-viewport", "auto");
-    if (canvas.zoom() < READABLE) {  // from the diagram's top left, where it starts
-      var box = canvas.viewbox();
-      canvas.viewbox({ x: box.inner.x - 20, y: box.inner.y - 20,
-                       width: box.outer.width / READABLE, height: box.outer.height / READABLE });
-    }
-  }
+  var fitReadable = window.estatedeskFitReadable;  // diagram_fit.js
 
   // The tool palette sits over the canvas's left edge, where a process starts: move the
   // fitted diagram right until its left edge is clear of it.
