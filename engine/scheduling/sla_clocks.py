@@ -101,6 +101,8 @@ def sync_clocks(session: Session, row, compiled, workflow, open_rows: list,
 
 def _opened_since(compiled, workflow, task, now: datetime) -> datetime:
     """When the clock of `task` (a row that opened now) starts, from its element and its case data."""
+    if not any(compiled.element(pid, task.element_id).get(SLA_FROM) for pid in compiled.processes):
+        return now  # the usual case: no need to look the task up in the workflow
     spiff_task = workflow.get_task_from_id(UUID(task.id))
     element = compiled.element(spiff_task.workflow.spec.name, task.element_id)
     return clock_start(element, spiff_task.data, now)
