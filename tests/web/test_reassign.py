@@ -116,3 +116,16 @@ def test_the_engineering_supervisor_reassigns_a_technicians_task_but_not_the_des
     said = refused.get_data(as_text=True)
     assert refused.status_code == 403 and "主管" in said and "only a supervisor" not in said
     assert desk_case.open_tasks()[0].assignee is None and not desk_case.events("task_reassigned")
+
+
+def test_no_reassign_form_when_nobody_else_holds_the_role(web, start_case):
+    """Nanshan has one technician: the engineering supervisor is offered no empty 转派 form for his task."""
+    from tests.scenario.test_repair import DISPATCH, NOTIFY, ORDER
+
+    repair = start_case("repair")
+    repair.complete("write_order", "reception1", **ORDER)
+    repair.complete("notify_engineering", "reception1", **NOTIFY)
+    repair.complete("assign_technician", "engsup1", **DISPATCH)
+    arrive = repair.task("arrive_now")
+    web.login("engsup1")
+    assert f"/tasks/{arrive.id}/reassign" not in _row(web.get_text("/"), arrive.id)
