@@ -160,3 +160,16 @@ def test_guards_sent_are_ticked_from_the_sites_guards(app, runtime, process):
     assert (guards.kind, guards.options) == ("checkboxes", [("赵刚", "赵刚"), ("孙伟", "孙伟")])
     with pytest.raises(FormInvalid):
         check_staff(forms[f"{process}/dispatch_guards"], {"guards": ["赵刚", "罗保安"]}, "nanshan")  # Binhai's guard
+
+
+@pytest.mark.parametrize("form_id", ["repair/notify_engineering", "lift_failure/notify_engineering"])
+def test_the_engineer_told_is_chosen_from_the_sites_engineering_staff(runtime, form_id):
+    from engine.definitions.compiled import VERSIONS
+    from engine.definitions.form_people import check_staff, staff_of_site
+    from engine.runtime.preconditions import find_version
+
+    with runtime.db.session() as session:
+        forms = VERSIONS.get(session, find_version(session, form_id.split("/")[0], None).id).forms
+    assert staff_of_site(forms[form_id], "nanshan")["properties"]["notified_person"]["enum"] == ["周工", "吴师傅"]
+    with pytest.raises(FormInvalid):
+        check_staff(forms[form_id], {"notified_person": "张三"}, "nanshan")  # typed, not on the staff
